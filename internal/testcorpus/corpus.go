@@ -1,0 +1,238 @@
+// Package testcorpus builds real test videos with the ffmpeg CLI (cached between
+// runs) and extracts reference frames from them with the same CLI, so tests can
+// hold vpipe's output against what ffmpeg gives for the same frame index.
+package testcorpus
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Video is one corpus entry.
+type Video struct {
+	Name string
+	File string // file name, extension included
+	// Steps are ffmpeg argument lists run in order; "{out}" is the output path,
+	// "{prev}" the previous step's output.
+	Steps [][]string
+	// Frames is how many frames the video has.
+	Frames int
+	// Rotated tells that the stream carries a display matrix.
+	Rotated bool
+	// Exact is false where vpipe and the CLI convert pixels differently (none so far).
+	Exact bool
+}
+
+const src = "testsrc2=s=%s:r=%s:d=%s"
+
+func lavfi(size, rate, dur string) []string {
+	return []string{"-f", "lavfi", "-i", fmt.Sprintf(src, size, rate, dur)}
+}
+
+func args(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func s(a ...string) []string { return a }
+
+// All is the corpus: every trap the issue names.
+var All = []Video{
+	{Name: "h264_bframes", File: "h264_bframes.mp4", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-keyint_min", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "{out}"))}},
+	{Name: "h264_nob", File: "h264_nob.mp4", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "0", "-g", "10", "-pix_fmt", "yuv420p", "{out}"))}},
+	{Name: "h264_nocts", File: "h264_nocts.mp4", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "{out}")),
+		s("-i", "{prev}", "-c", "copy", "-bsf:v", "setts=pts=DTS-STARTDTS:dts=DTS-STARTDTS", "{out}")}},
+	{Name: "h264_avi", File: "h264_bframes.avi", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "{out}")),
+		s("-i", "{prev}", "-c", "copy", "{out}")}},
+	{Name: "h264_opengop", File: "h264_opengop.mp4", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0", "-pix_fmt", "yuv420p", "{out}"))}},
+	{Name: "mpegts", File: "h264.ts", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "mpegts", "{out}"))}},
+	{Name: "hevc", File: "hevc.mp4", Frames: 60, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libx265", "-x265-params", "log-level=error:keyint=12:min-keyint=12:bframes=3:scenecut=0", "-tag:v", "hvc1", "-pix_fmt", "yuv420p", "{out}"))}},
+	{Name: "vp9", File: "vp9.webm", Frames: 60, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libvpx-vp9", "-g", "15", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "200k", "-pix_fmt", "yuv420p", "{out}"))}},
+	{Name: "mpeg4", File: "mpeg4.mp4", Frames: 60, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2.4"), s("-c:v", "mpeg4", "-bf", "2", "-g", "12", "-q:v", "4", "{out}"))}},
+	{Name: "h264_10bit", File: "h264_10bit.mkv", Frames: 50, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2"), s("-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p10le", "{out}"))}},
+	{Name: "odd_size", File: "odd_321x241.webm", Frames: 40, Exact: true, Steps: [][]string{
+		args(lavfi("321x241", "20", "2"), s("-c:v", "libvpx-vp9", "-g", "10", "-b:v", "300k", "-pix_fmt", "yuv420p", "{out}"))}},
+	{Name: "vfr", File: "vfr.mp4", Frames: 60, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2.4"), s("-vf", "setpts='(N+floor(N/4)*0.5+floor(N/7)*1.25)/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264", "-bf", "2", "-g", "9", "-pix_fmt", "yuv420p", "{out}"))}},
+	{Name: "audio_first", File: "audio_first.mkv", Frames: 50, Exact: true, Steps: [][]string{
+		s("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-f", "lavfi", "-i", fmt.Sprintf(src, "160x120", "25", "2"),
+			"-map", "0:a", "-map", "1:v", "-c:a", "libvorbis", "-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p", "{out}")}},
+	{Name: "rotated", File: "rotated.mp4", Frames: 40, Rotated: true, Exact: true, Steps: [][]string{
+		args(lavfi("160x96", "20", "2"), s("-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p", "{out}")),
+		s("-i", "{prev}", "-c", "copy", "-metadata:s:v:0", "rotate=90", "{out}")}},
+}
+
+// Get returns the named corpus entry.
+func Get(name string) Video {
+	for _, v := range All {
+		if v.Name == name {
+			return v
+		}
+	}
+	panic("testcorpus: no video " + name)
+}
+
+// Dir is where built videos are cached (VPIPE_TEST_CACHE, or the user cache dir).
+func Dir() string {
+	if d := os.Getenv("VPIPE_TEST_CACHE"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "vpipe-test")
+}
+
+var buildMu sync.Mutex
+
+// Path builds (or finds in the cache) the video and returns its path.
+func Path(t testing.TB, v Video) string {
+	t.Helper()
+	RequireFFmpeg(t)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	h := sha256.New()
+	for _, st := range v.Steps {
+		fmt.Fprintln(h, strings.Join(st, "\x00"))
+	}
+	key := hex.EncodeToString(h.Sum(nil))[:12]
+	dir := filepath.Join(Dir(), v.Name+"-"+key)
+	out := filepath.Join(dir, v.File)
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	tmp, err := os.MkdirTemp(Dir(), ".build-")
+	if err != nil {
+		if err := os.MkdirAll(Dir(), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if tmp, err = os.MkdirTemp(Dir(), ".build-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer os.RemoveAll(tmp)
+	prev := ""
+	for i, st := range v.Steps {
+		o := filepath.Join(tmp, fmt.Sprintf("step%d-%s", i, v.File))
+		a := []string{"-hide_banner", "-loglevel", "error", "-y"}
+		for _, x := range st {
+			x = strings.ReplaceAll(x, "{out}", o)
+			x = strings.ReplaceAll(x, "{prev}", prev)
+			a = append(a, x)
+		}
+		if b, err := exec.Command("ffmpeg", a...).CombinedOutput(); err != nil {
+			t.Fatalf("building %s: ffmpeg %s: %v\n%s", v.Name, strings.Join(a, " "), err, b)
+		}
+		prev = o
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(prev, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// RequireFFmpeg fails the test when the ffmpeg CLI is missing (README's setup installs it).
+func RequireFFmpeg(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatal("the ffmpeg CLI is needed by the tests: run the README's setup")
+	}
+}
+
+// SelectExpr is an ffmpeg select expression matching exactly these frame numbers.
+func SelectExpr(indices []int) string {
+	parts := make([]string, len(indices))
+	for i, n := range indices {
+		parts[i] = "eq(n\\," + strconv.Itoa(n) + ")"
+	}
+	return strings.Join(parts, "+")
+}
+
+// Reference returns the frames with these indices (select on n, passthrough timing)
+// as packed RGB24, each w×h, decoded and converted by the ffmpeg CLI with the
+// given swscale flags. scale is "" to keep the size, or "W:H".
+func Reference(t testing.TB, path string, indices []int, scale, swsFlags string) (frames [][]byte, w, h int) {
+	t.Helper()
+	vf := "select='" + SelectExpr(indices) + "'"
+	if scale != "" {
+		vf += ",scale=" + scale + ":flags=" + swsFlags
+	}
+	a := []string{"-hide_banner", "-loglevel", "error", "-i", path, "-map", "0:v:0", "-vf", vf,
+		"-fps_mode", "passthrough", "-sws_flags", swsFlags, "-pix_fmt", "rgb24", "-f", "rawvideo", "-"}
+	var out, errb bytes.Buffer
+	cmd := exec.Command("ffmpeg", a...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(a, " "), err, errb.String())
+	}
+	w, h = probeSize(t, path, scale)
+	fs := 3 * w * h
+	if out.Len() != fs*len(indices) {
+		t.Fatalf("ffmpeg gave %d bytes for %d frames of %dx%d (want %d)", out.Len(), len(indices), w, h, fs*len(indices))
+	}
+	for i := range indices {
+		frames = append(frames, out.Bytes()[i*fs:(i+1)*fs])
+	}
+	return frames, w, h
+}
+
+// probeSize is the display size the CLI produces (after autorotate and scale).
+func probeSize(t testing.TB, path, scale string) (int, int) {
+	if scale != "" {
+		var w, h int
+		if _, err := fmt.Sscanf(scale, "%d:%d", &w, &h); err == nil {
+			return w, h
+		}
+	}
+	a := []string{"-hide_banner", "-loglevel", "error", "-i", path, "-map", "0:v:0", "-frames:v", "1", "-f", "image2pipe", "-vcodec", "ppm", "-"}
+	b, err := exec.Command("ffmpeg", a...).Output()
+	if err != nil {
+		t.Fatalf("ffmpeg size probe: %v", err)
+	}
+	var w, h int
+	if _, err := fmt.Sscanf(string(b), "P6\n%d %d", &w, &h); err != nil {
+		t.Fatalf("ffmpeg size probe: %v", err)
+	}
+	return w, h
+}
+
+// FrameCount counts decoded frames the way the CLI does (every frame, passthrough).
+func FrameCount(t testing.TB, path string) int {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.FieldsFunc(string(b), func(r rune) bool { return r == '\n' || r == ',' })[0]))
+	if err != nil {
+		t.Fatalf("ffprobe %s: %q", path, b)
+	}
+	return n
+}

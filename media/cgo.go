@@ -1,0 +1,210 @@
+package media
+
+/*
+#cgo pkg-config: libavformat libavcodec libavutil libswscale
+#include <stdlib.h>
+#include <string.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+// Frame properties go-astiav v0.16 does not expose.
+static int vp_frame_colorspace(void *f) { return ((AVFrame *)f)->colorspace; }
+static int vp_frame_range(void *f) { return ((AVFrame *)f)->color_range; }
+static int64_t vp_frame_best_effort_ts(void *f) { return ((AVFrame *)f)->best_effort_timestamp; }
+
+// vp_sws_new builds a converter to packed RGB24 and sets the source colour matrix and
+// range the way ffmpeg's scale filter does (matrix from the frame's colorspace, range
+// from the frame when it is tagged), so vpipe and the ffmpeg CLI convert identically.
+static struct SwsContext *vp_sws_new(int sw, int sh, int sfmt, int dw, int dh, int flags,
+                                     int colorspace, int range) {
+	struct SwsContext *c = sws_getContext(sw, sh, sfmt, dw, dh, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
+	if (!c) return NULL;
+	int *inv, *tab, srcFull, dstFull, b, ct, s;
+	if (sws_getColorspaceDetails(c, &inv, &srcFull, &tab, &dstFull, &b, &ct, &s) >= 0) {
+		if (range == AVCOL_RANGE_JPEG) srcFull = 1;
+		else if (range == AVCOL_RANGE_MPEG) srcFull = 0;
+		sws_setColorspaceDetails(c, sws_getCoefficients(colorspace), srcFull, tab, dstFull, b, ct, s);
+	}
+	return c;
+}
+
+// vp_sws_scale converts a tightly packed (align 1) source image to RGB24 at dst.
+// Both buffers are Go memory, used only for the duration of the call.
+static int vp_sws_scale(struct SwsContext *c, const uint8_t *src, int sw, int sh, int sfmt,
+                        uint8_t *dst, int dstStride) {
+	uint8_t *data[4];
+	int ls[4];
+	int r = av_image_fill_arrays(data, ls, src, sfmt, sw, sh, 1);
+	if (r < 0) return r;
+	uint8_t *dd[4] = {dst, NULL, NULL, NULL};
+	int dls[4] = {dstStride, 0, 0, 0};
+	return sws_scale(c, (const uint8_t *const *)data, ls, 0, sh, dd, dls);
+}
+
+typedef struct {
+	AVCodecContext *cc;
+	AVFrame *frame;
+	AVPacket *pkt;
+} vp_png;
+
+static void vp_png_free(vp_png *e) {
+	if (!e) return;
+	avcodec_free_context(&e->cc);
+	av_frame_free(&e->frame);
+	av_packet_free(&e->pkt);
+	free(e);
+}
+
+static int vp_png_new(int w, int h, int level, vp_png **out) {
+	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
+	if (!codec) return AVERROR_ENCODER_NOT_FOUND;
+	vp_png *e = calloc(1, sizeof(vp_png));
+	if (!e) return AVERROR(ENOMEM);
+	e->cc = avcodec_alloc_context3(codec);
+	e->frame = av_frame_alloc();
+	e->pkt = av_packet_alloc();
+	if (!e->cc || !e->frame || !e->pkt) { vp_png_free(e); return AVERROR(ENOMEM); }
+	e->cc->width = w;
+	e->cc->height = h;
+	e->cc->pix_fmt = AV_PIX_FMT_RGB24;
+	e->cc->time_base = (AVRational){1, 25};
+	e->cc->compression_level = level;
+	e->cc->thread_count = 1;
+	int r = avcodec_open2(e->cc, codec, NULL);
+	if (r < 0) { vp_png_free(e); return r; }
+	*out = e;
+	return 0;
+}
+
+// vp_png_encode encodes one RGB24 image held in Go memory. The frame is not
+// reference-counted, so avcodec_send_frame copies it: nothing keeps the Go pointer.
+// On success the packet stays in e->pkt until vp_png_done.
+static int vp_png_encode(vp_png *e, uint8_t *rgb, int stride) {
+	AVFrame *f = e->frame;
+	f->format = AV_PIX_FMT_RGB24;
+	f->width = e->cc->width;
+	f->height = e->cc->height;
+	f->data[0] = rgb;
+	f->linesize[0] = stride;
+	int r = avcodec_send_frame(e->cc, f);
+	f->data[0] = NULL;
+	f->linesize[0] = 0;
+	if (r < 0) return r;
+	return avcodec_receive_packet(e->cc, e->pkt);
+}
+static uint8_t *vp_png_data(vp_png *e) { return e->pkt->data; }
+static int vp_png_size(vp_png *e) { return e->pkt->size; }
+static void vp_png_done(vp_png *e) { av_packet_unref(e->pkt); }
+
+static const char *vp_pix_fmt_name(int f) { return av_get_pix_fmt_name(f); }
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// frameColor reports the colour matrix and range FFmpeg tagged a decoded frame with.
+func frameColor(f *astiav.Frame) (colorspace, colorRange int) {
+	p := f.UnsafePointer()
+	return int(C.vp_frame_colorspace(p)), int(C.vp_frame_range(p))
+}
+
+// frameTimestamp is the frame's PTS as the decoder reordered it, falling back to
+// FFmpeg's best-effort guess when the packet carried none.
+func frameTimestamp(f *astiav.Frame) int64 {
+	if pts := f.Pts(); pts != astiav.NoPtsValue {
+		return pts
+	}
+	return int64(C.vp_frame_best_effort_ts(f.UnsafePointer()))
+}
+
+// PixFmtName is FFmpeg's name of a pixel format (e.g. "yuv420p10le").
+func PixFmtName(f int) string {
+	if s := C.vp_pix_fmt_name(C.int(f)); s != nil {
+		return C.GoString(s)
+	}
+	return fmt.Sprintf("pix_fmt(%d)", f)
+}
+
+type swsKey struct {
+	sw, sh, sfmt, dw, dh, flags, colorspace, colorRange int
+}
+
+// sws is one swscale context converting to RGB24.
+type sws struct {
+	key swsKey
+	c   *C.struct_SwsContext
+}
+
+func newSws(k swsKey) (*sws, error) {
+	c := C.vp_sws_new(C.int(k.sw), C.int(k.sh), C.int(k.sfmt), C.int(k.dw), C.int(k.dh),
+		C.int(k.flags), C.int(k.colorspace), C.int(k.colorRange))
+	if c == nil {
+		return nil, fmt.Errorf("swscale cannot convert %dx%d %s to %dx%d rgb24",
+			k.sw, k.sh, PixFmtName(k.sfmt), k.dw, k.dh)
+	}
+	return &sws{key: k, c: c}, nil
+}
+
+func (s *sws) scale(src []byte, dst []byte, dstStride int) error {
+	r := C.vp_sws_scale(s.c, (*C.uint8_t)(unsafe.Pointer(&src[0])), C.int(s.key.sw), C.int(s.key.sh),
+		C.int(s.key.sfmt), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(dstStride))
+	if r < 0 {
+		return fmt.Errorf("swscale: %w", astiav.Error(r))
+	}
+	return nil
+}
+
+func (s *sws) free() {
+	if s != nil && s.c != nil {
+		C.sws_freeContext(s.c)
+		s.c = nil
+	}
+}
+
+// pngEncoder wraps FFmpeg's PNG encoder for one image size.
+type pngEncoder struct {
+	w, h, level int
+	e           *C.vp_png
+}
+
+func newPNGEncoder(w, h, level int) (*pngEncoder, error) {
+	var e *C.vp_png
+	if r := C.vp_png_new(C.int(w), C.int(h), C.int(level), &e); r < 0 {
+		return nil, fmt.Errorf("png encoder %dx%d: %w", w, h, astiav.Error(r))
+	}
+	return &pngEncoder{w: w, h: h, level: level, e: e}, nil
+}
+
+// encode appends the PNG for rgb (stride 3*w) to dst and returns it.
+func (p *pngEncoder) encode(rgb []byte, dst []byte) ([]byte, error) {
+	if len(rgb) < 3*p.w*p.h {
+		return nil, errors.New("png: short RGB buffer")
+	}
+	if r := C.vp_png_encode(p.e, (*C.uint8_t)(unsafe.Pointer(&rgb[0])), C.int(3*p.w)); r < 0 {
+		return nil, fmt.Errorf("png encode: %w", astiav.Error(r))
+	}
+	defer C.vp_png_done(p.e)
+	n := int(C.vp_png_size(p.e))
+	return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(C.vp_png_data(p.e))), n)...), nil
+}
+
+func (p *pngEncoder) free() {
+	if p != nil && p.e != nil {
+		C.vp_png_free(p.e)
+		p.e = nil
+	}
+}
+
+func libavformatVersion() uint { return uint(C.avformat_version()) }
+func libavcodecVersion() uint  { return uint(C.avcodec_version()) }
+func libswscaleVersion() uint  { return uint(C.swscale_version()) }

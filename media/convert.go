@@ -1,0 +1,149 @@
+package media
+
+import "fmt"
+
+// Scale filters, as in swscale (and the ffmpeg CLI's -sws_flags).
+var scaleFlags = map[string]int{
+	"fast_bilinear": 1, "bilinear": 2, "bicubic": 4, "neighbor": 0x10, "area": 0x20, "lanczos": 0x200,
+}
+
+// ScaleFilters lists the accepted filter names.
+func ScaleFilters() []string {
+	return []string{"fast_bilinear", "bilinear", "bicubic", "neighbor", "area", "lanczos"}
+}
+
+// RGB is a packed 8-bit RGB image (stride 3*Width) in a pooled buffer.
+type RGB struct {
+	Width, Height int
+	Pix           []byte
+}
+
+// Release returns the pixels to the pool.
+func (im *RGB) Release() {
+	PutBuf(im.Pix)
+	im.Pix = nil
+}
+
+// Converter turns Pictures into upright RGB at a target size. It converts and
+// resizes in one swscale pass straight from the decoder's YUV (the cheapest path:
+// see docs/DESIGN.md), then applies the display rotation. One per goroutine.
+type Converter struct {
+	flags int
+	cur   *sws
+}
+
+// NewConverter makes a converter using the named swscale filter.
+func NewConverter(filter string) (*Converter, error) {
+	f, ok := scaleFlags[filter]
+	if !ok {
+		return nil, fmt.Errorf("unknown scale filter %q", filter)
+	}
+	return &Converter{flags: f}, nil
+}
+
+// OutputSize is the size a frame of display size w×h gets for a requested
+// height×width, where 0 on one side keeps the aspect ratio and 0 on both keeps the size.
+func OutputSize(w, h, reqH, reqW int) (int, int) {
+	switch {
+	case reqH <= 0 && reqW <= 0:
+		return w, h
+	case reqH <= 0:
+		return reqW, max(1, int(float64(h)*float64(reqW)/float64(w)+0.5))
+	case reqW <= 0:
+		return max(1, int(float64(w)*float64(reqH)/float64(h)+0.5)), reqH
+	}
+	return reqW, reqH
+}
+
+// Convert produces the upright RGB image of p at outW×outH (display orientation).
+func (c *Converter) Convert(p *Picture, outW, outH int) (*RGB, error) {
+	sw, sh := outW, outH // size before rotation
+	if p.Rotation == 90 || p.Rotation == 270 {
+		sw, sh = outH, outW
+	}
+	k := swsKey{p.Width, p.Height, p.PixFmt, sw, sh, c.flags, p.Colorspace, p.ColorRange}
+	if c.cur == nil || c.cur.key != k {
+		c.cur.free()
+		c.cur = nil
+		s, err := newSws(k)
+		if err != nil {
+			return nil, err
+		}
+		c.cur = s
+	}
+	im := &RGB{Width: sw, Height: sh, Pix: getBuf(3 * sw * sh)}
+	if err := c.cur.scale(p.Buf, im.Pix, 3*sw); err != nil {
+		im.Release()
+		return nil, err
+	}
+	if p.Rotation != 0 {
+		r := rotate(im, p.Rotation)
+		im.Release()
+		im = r
+	}
+	return im, nil
+}
+
+// Close frees the swscale context.
+func (c *Converter) Close() {
+	c.cur.free()
+	c.cur = nil
+}
+
+// rotate turns an image clockwise by 90, 180 or 270 degrees.
+func rotate(src *RGB, deg int) *RGB {
+	w, h := src.Width, src.Height
+	dw, dh := w, h
+	if deg != 180 {
+		dw, dh = h, w
+	}
+	dst := &RGB{Width: dw, Height: dh, Pix: getBuf(3 * dw * dh)}
+	s, d := src.Pix, dst.Pix
+	for y := 0; y < h; y++ {
+		row := s[3*y*w : 3*(y+1)*w]
+		for x := 0; x < w; x++ {
+			var dx, dy int
+			switch deg {
+			case 90:
+				dx, dy = h-1-y, x
+			case 180:
+				dx, dy = w-1-x, h-1-y
+			default: // 270
+				dx, dy = y, w-1-x
+			}
+			o := 3 * (dy*dw + dx)
+			copy(d[o:o+3], row[3*x:3*x+3])
+		}
+	}
+	return dst
+}
+
+// PNGEncoder encodes RGB images with FFmpeg's PNG encoder (about 3× faster than
+// image/png at similar size: docs/DESIGN.md). One per goroutine.
+type PNGEncoder struct {
+	level int
+	cur   *pngEncoder
+}
+
+// NewPNGEncoder uses zlib compression level 0–9.
+func NewPNGEncoder(level int) *PNGEncoder { return &PNGEncoder{level: level} }
+
+// Encode returns the PNG file bytes of im.
+func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
+	if e.cur == nil || e.cur.w != im.Width || e.cur.h != im.Height {
+		e.cur.free()
+		e.cur = nil
+		p, err := newPNGEncoder(im.Width, im.Height, e.level)
+		if err != nil {
+			return nil, err
+		}
+		e.cur = p
+	}
+	return e.cur.encode(im.Pix, nil)
+}
+
+// Close frees the encoder.
+func (e *PNGEncoder) Close() {
+	e.cur.free()
+	e.cur = nil
+}

@@ -1,0 +1,280 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Picture is one decoded frame, copied out of FFmpeg into a pooled Go buffer
+// (planes packed with alignment 1, in the decoder's pixel format).
+type Picture struct {
+	Index      int     // presentation-order frame index
+	PTS        int64   // in the stream's time base
+	Time       float64 // seconds from frame 0
+	Width      int
+	Height     int
+	PixFmt     int
+	Colorspace int
+	ColorRange int
+	Rotation   int
+	Buf        []byte
+}
+
+var bufPool sync.Pool
+
+func getBuf(n int) []byte {
+	if b, ok := bufPool.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+// PutBuf returns a buffer to the pool once nothing refers to it any more.
+func PutBuf(b []byte) {
+	if cap(b) > 0 {
+		bufPool.Put(&b)
+	}
+}
+
+// Release returns the picture's buffer to the pool.
+func (p *Picture) Release() {
+	PutBuf(p.Buf)
+	p.Buf = nil
+}
+
+// DecodeOptions tune the decoder.
+type DecodeOptions struct {
+	Threads int // decoder threads; 0 = FFmpeg picks
+}
+
+// FrameError names the frame index that could not be produced.
+type FrameError struct {
+	Video string
+	Index int
+	Why   string
+}
+
+func (e *FrameError) Error() string {
+	return fmt.Sprintf("%s: frame %d: %s", e.Video, e.Index, e.Why)
+}
+
+// errRestart asks Decode to start again from the first frame.
+var errRestart = errors.New("restart from the start")
+
+// Decode emits the frames whose indices are listed in want (strictly increasing),
+// each exactly once and in order. It seeks once to the last keyframe at or before
+// the first wanted frame and decodes forward; if what the decoder then produces
+// shows the seek cannot be trusted (a wanted frame never appears), it starts again
+// from the first frame. A wanted frame that is still missing is a FrameError.
+// emit owns the Picture it is given.
+func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOptions, emit func(*Picture) error) error {
+	if len(want) == 0 {
+		return nil
+	}
+	for i := 1; i < len(want); i++ {
+		if want[i] <= want[i-1] {
+			return fmt.Errorf("%s: wanted frames not increasing at %d", v.name, want[i])
+		}
+	}
+	if last := want[len(want)-1]; last >= len(x.PTS) {
+		return &FrameError{Video: v.name, Index: last, Why: fmt.Sprintf("beyond the last frame (%d frames)", len(x.PTS))}
+	}
+	seek := x.Trusted
+	for {
+		err := v.decodeRun(ctx, x, want, o, seek, emit)
+		if errors.Is(err, errRestart) && seek {
+			seek = false
+			continue
+		}
+		return err
+	}
+}
+
+// seekPoint picks the keyframe to start from: the one with the largest PTS not
+// after the target. Leading pictures of a later keyframe (open GOP) have PTS below
+// that keyframe's, so they are covered by decoding from the keyframe before.
+func (x *Index) seekPoint(target int64) (keyframe, bool) {
+	best, ok := keyframe{}, false
+	for _, k := range x.Keys {
+		if k.pts <= target && (!ok || k.pts > best.pts) {
+			best, ok = k, true
+		}
+	}
+	return best, ok
+}
+
+func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOptions, seek bool, emit func(*Picture) error) error {
+	if err := v.rewind(); err != nil {
+		return err
+	}
+	seeked := false
+	if seek && want[0] > 0 {
+		if k, ok := x.seekPoint(x.PTS[want[0]]); ok && k.pts > x.PTS[0] {
+			ts := k.dts
+			if ts == astiav.NoPtsValue {
+				ts = k.pts
+			}
+			if err := v.fc.SeekFrame(v.stream.Index(), ts, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err == nil {
+				seeked = true
+			} else if err := v.rewind(); err != nil {
+				return err
+			}
+		}
+	}
+
+	codec := astiav.FindDecoder(v.stream.CodecParameters().CodecID())
+	if codec == nil {
+		return fmt.Errorf("%s: no decoder for codec %s", v.name, v.Info.Codec)
+	}
+	cc := astiav.AllocCodecContext(codec)
+	if cc == nil {
+		return fmt.Errorf("%s: cannot allocate a decoder", v.name)
+	}
+	defer cc.Free()
+	if err := v.stream.CodecParameters().ToCodecContext(cc); err != nil {
+		return fmt.Errorf("%s: decoder parameters: %w", v.name, err)
+	}
+	cc.SetTimeBase(v.stream.TimeBase())
+	cc.SetThreadCount(o.Threads)
+	cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
+	if err := cc.Open(codec, nil); err != nil {
+		return fmt.Errorf("%s: open decoder %s: %w", v.name, v.Info.Codec, err)
+	}
+
+	f := astiav.AllocFrame()
+	defer f.Free()
+	next := 0    // position in want
+	ordinal := 0 // decoder output count (untrusted mode)
+	skipNeg := x.negative
+	emitted := 0
+
+	// take handles one decoded frame; it returns errStop when every wanted frame is out.
+	take := func() error {
+		defer f.Unref()
+		var i int
+		if x.Trusted {
+			pts := frameTimestamp(f)
+			if pts == astiav.NoPtsValue {
+				if emitted == 0 && seek {
+					return errRestart
+				}
+				return &FrameError{Video: v.name, Index: want[next], Why: "decoder produced a frame without a timestamp"}
+			}
+			if pts < 0 {
+				return nil
+			}
+			var ok bool
+			if i, ok = x.Lookup(pts); !ok {
+				if emitted == 0 && seek {
+					return errRestart
+				}
+				return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf("decoder produced PTS %d, which no packet had", pts)}
+			}
+		} else {
+			if skipNeg > 0 {
+				skipNeg--
+				return nil
+			}
+			i = ordinal
+			ordinal++
+		}
+		switch {
+		case i < want[next]:
+			return nil
+		case i > want[next]:
+			if seeked && emitted == 0 {
+				return errRestart
+			}
+			return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf("not produced by the decoder (it went on with frame %d)", i)}
+		}
+		pic, err := v.picture(f, x, i)
+		if err != nil {
+			return err
+		}
+		if err := emit(pic); err != nil {
+			return err
+		}
+		emitted++
+		next++
+		if next == len(want) {
+			return errStop
+		}
+		return ctx.Err()
+	}
+
+	drain := func() error {
+		for {
+			if err := cc.ReceiveFrame(f); err != nil {
+				if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+					return nil
+				}
+				return fmt.Errorf("%s: decode: %w", v.name, err)
+			}
+			if err := take(); err != nil {
+				return err
+			}
+		}
+	}
+
+	err := v.readPackets(func(p *astiav.Packet) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for {
+			err := cc.SendPacket(p)
+			switch {
+			case err == nil:
+				return drain()
+			case errors.Is(err, astiav.ErrEagain):
+				if err := drain(); err != nil {
+					return err
+				}
+			case errors.Is(err, astiav.ErrInvaliddata):
+				return nil // a damaged packet: a wanted frame it held is reported as missing below
+			default:
+				return fmt.Errorf("%s: decode: %w", v.name, err)
+			}
+		}
+	})
+	if err == nil && next < len(want) {
+		if err = cc.SendPacket(nil); err == nil || errors.Is(err, astiav.ErrEof) {
+			err = drain()
+		}
+	}
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if next < len(want) {
+		if seeked && emitted == 0 {
+			return errRestart
+		}
+		return &FrameError{Video: v.name, Index: want[next], Why: "not produced by the decoder before the end of the stream"}
+	}
+	return nil
+}
+
+// picture copies a decoded frame into Go memory.
+func (v *Video) picture(f *astiav.Frame, x *Index, i int) (*Picture, error) {
+	n, err := f.ImageBufferSize(1)
+	if err != nil {
+		return nil, fmt.Errorf("%s: frame %d: %w", v.name, i, err)
+	}
+	buf := getBuf(n)
+	if _, err := f.ImageCopyToBuffer(buf, 1); err != nil {
+		PutBuf(buf)
+		return nil, fmt.Errorf("%s: frame %d: %w", v.name, i, err)
+	}
+	cs, rng := frameColor(f)
+	return &Picture{
+		Index: i, PTS: x.PTS[i], Time: x.Time(i),
+		Width: f.Width(), Height: f.Height(), PixFmt: int(f.PixelFormat()),
+		Colorspace: cs, ColorRange: rng, Rotation: v.Info.Rotation, Buf: buf,
+	}, nil
+}

@@ -1,0 +1,108 @@
+package media_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/sampling"
+)
+
+func ip(i int) *int { return &i }
+
+// windows are the start/end/step sets every corpus video is checked with.
+func windows(n int) []sampling.Spec {
+	return []sampling.Spec{
+		{Step: 1},                                 // every frame
+		{Start: 5, End: ip(20), Step: 1},          // starts mid-GOP
+		{Start: 11, End: ip(31), Step: 2},         // starts just before a keyframe (GOP 10 or 12)
+		{Start: 9, End: ip(n), Step: 3},           // just before a keyframe, to the end
+		{Start: n - 7, Step: 1},                   // the end
+		{Start: n / 2, End: ip(n/2 + 1), Step: 1}, // a single frame
+	}
+}
+
+// TestFrameExact holds every frame vpipe decodes against the frame the ffmpeg CLI
+// selects for the same index (select on n, -fps_mode passthrough), pixel for pixel.
+func TestFrameExact(t *testing.T) {
+	for _, v := range testcorpus.All {
+		v := v
+		t.Run(v.Name, func(t *testing.T) {
+			path := testcorpus.Path(t, v)
+			vid, err := media.Open(path, media.OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vid.Close()
+			x, err := vid.Scan(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cli := testcorpus.FrameCount(t, path); x.Count != cli || x.Count != v.Frames {
+				t.Fatalf("frame count: vpipe %d, ffprobe %d, recipe %d", x.Count, cli, v.Frames)
+			}
+			conv, err := media.NewConverter("bicubic")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conv.Close()
+			for _, spec := range windows(x.Count) {
+				want := spec.Indices(x.Count, nil)
+				t.Run(fmt.Sprintf("start%d_step%d_n%d", spec.Start, spec.Step, len(want)), func(t *testing.T) {
+					ref, w, h := testcorpus.Reference(t, path, want, "", "bicubic")
+					var got []int
+					err := vid.Decode(context.Background(), x, want, media.DecodeOptions{}, func(p *media.Picture) error {
+						defer p.Release()
+						dw, dh := vid.Info.DisplaySize()
+						im, err := conv.Convert(p, dw, dh)
+						if err != nil {
+							return err
+						}
+						defer im.Release()
+						k := len(got)
+						got = append(got, p.Index)
+						if k >= len(want) {
+							return fmt.Errorf("extra frame %d", p.Index)
+						}
+						if im.Width != w || im.Height != h {
+							return fmt.Errorf("frame %d: %dx%d, ffmpeg %dx%d", p.Index, im.Width, im.Height, w, h)
+						}
+						if d := diff(im.Pix, ref[k]); d != 0 {
+							return fmt.Errorf("frame %d differs from ffmpeg's frame n=%d in %d bytes (closest ffmpeg frame: %s)",
+								p.Index, want[k], d, closest(im.Pix, ref, want))
+						}
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Fatalf("emitted %v, want %v", got, want)
+					}
+				})
+			}
+		})
+	}
+}
+
+func diff(a, b []byte) int {
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+func closest(pix []byte, ref [][]byte, idx []int) string {
+	best, bi := -1, -1
+	for i, r := range ref {
+		if d := diff(pix, r); best < 0 || d < best {
+			best, bi = d, i
+		}
+	}
+	return fmt.Sprintf("n=%d (%d bytes differ)", idx[bi], best)
+}

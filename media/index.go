@@ -1,0 +1,134 @@
+package media
+
+import (
+	"container/heap"
+	"fmt"
+	"sort"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Index is a video's PTS map: frame i (0-based, presentation order) has PTS[i].
+type Index struct {
+	// PTS holds the sorted packet timestamps (>= 0) of the first video stream.
+	PTS []int64
+	// Keys are the keyframes in decode order, with what a seek needs.
+	Keys []keyframe
+	// Count is the number of frames in the video. It equals len(PTS) when the
+	// whole stream was scanned; otherwise it comes from the container header.
+	Count int
+	// Complete tells whether the whole stream was scanned.
+	Complete bool
+	// Trusted is false when the packet PTS cannot give presentation order
+	// (missing PTS, or pts == dts on a codec that reorders frames); frames are then
+	// numbered by counting decoder output from the start.
+	Trusted bool
+	// negative counts packets with PTS < 0, which are not frames (edit lists, priming).
+	negative int
+	// TimeBase converts PTS to seconds.
+	TimeBase astiav.Rational
+}
+
+type keyframe struct {
+	pts, dts, pos int64
+}
+
+// Time is frame i's time in seconds from frame 0.
+func (x *Index) Time(i int) float64 {
+	if i < 0 || i >= len(x.PTS) {
+		return 0
+	}
+	return float64(x.PTS[i]-x.PTS[0]) * x.TimeBase.Float64()
+}
+
+// Lookup returns the index of the frame with this PTS.
+func (x *Index) Lookup(pts int64) (int, bool) {
+	i := sort.Search(len(x.PTS), func(i int) bool { return x.PTS[i] >= pts })
+	return i, i < len(x.PTS) && x.PTS[i] == pts
+}
+
+// reorderingCodecs may emit frames in another order than they are stored.
+var reorderingCodecs = map[astiav.CodecID]bool{
+	astiav.CodecIDH264: true, astiav.CodecIDHevc: true, astiav.CodecIDMpeg4: true,
+	astiav.CodecIDMpeg2Video: true, astiav.CodecIDMpeg1Video: true, astiav.CodecIDVc1: true,
+	astiav.CodecIDWmv3: true,
+}
+
+// Scan builds the PTS map. With need > 0 it stops demuxing once the first need
+// frames are certain: packets come in decode order and PTS >= DTS, so when a
+// packet's DTS passes the need-th smallest PTS seen, no later packet can come
+// before it. The frame count then comes from the container, if it declares one.
+func (v *Video) Scan(need int) (*Index, error) {
+	x := &Index{TimeBase: v.stream.TimeBase(), Trusted: true}
+	var h maxHeap
+	allEqual, missing := true, false
+	stopped := false
+	err := v.readPackets(func(p *astiav.Packet) error {
+		pts, dts := p.Pts(), p.Dts()
+		if pts == astiav.NoPtsValue {
+			missing = true
+			pts = dts
+		}
+		if pts != dts {
+			allEqual = false
+		}
+		if pts == astiav.NoPtsValue {
+			return fmt.Errorf("%s: packet %d has neither PTS nor DTS", v.name, len(x.PTS))
+		}
+		if pts < 0 {
+			x.negative++
+			return nil
+		}
+		x.PTS = append(x.PTS, pts)
+		if p.Flags().Has(astiav.PacketFlagKey) {
+			x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})
+		}
+		if need > 0 {
+			if h.Len() < need {
+				heap.Push(&h, pts)
+			} else if pts < h[0] {
+				h[0] = pts
+				heap.Fix(&h, 0)
+			}
+			if h.Len() == need && dts != astiav.NoPtsValue && dts > h[0] {
+				if n := int(v.stream.NbFrames()); n > 0 {
+					stopped = true
+					return errStop
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(x.PTS) == 0 {
+		return nil, fmt.Errorf("%s: the video stream has no frames", v.name)
+	}
+	if missing || (allEqual && reorderingCodecs[v.stream.CodecParameters().CodecID()]) {
+		x.Trusted = false
+	}
+	sortInt64(x.PTS)
+	x.Complete = !stopped
+	x.Count = len(x.PTS)
+	if stopped {
+		x.Count = int(v.stream.NbFrames()) - x.negative
+		if x.Count < len(x.PTS) {
+			x.Count = len(x.PTS)
+		}
+	}
+	return x, nil
+}
+
+type maxHeap []int64
+
+func (h maxHeap) Len() int           { return len(h) }
+func (h maxHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *maxHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *maxHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

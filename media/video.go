@@ -1,0 +1,223 @@
+// Package media is vpipe's only door to FFmpeg: it demuxes, decodes, converts and
+// encodes, and it alone handles C memory (every packet and frame is unreferenced or
+// freed here). Everything it hands out is Go memory.
+package media
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+func init() {
+	astiav.SetLogLevel(astiav.LogLevelError)
+	astiav.SetLogCallback(func(_ astiav.Classer, _ astiav.LogLevel, _, _ string) {})
+}
+
+// Versions reports the FFmpeg library versions vpipe runs against.
+func Versions() string {
+	return fmt.Sprintf("libavformat %s, libavcodec %s, libswscale %s",
+		versionString(libavformatVersion()), versionString(libavcodecVersion()), versionString(libswscaleVersion()))
+}
+
+// OpenOptions tune how an input is opened.
+type OpenOptions struct {
+	// Headers are sent with HTTP(S) requests (e.g. an API key); never logged.
+	Headers map[string]string
+	// Timeout bounds each network read/write; 0 means FFmpeg's default.
+	Timeout time.Duration
+}
+
+// Info describes a video's first video stream.
+type Info struct {
+	Codec     string
+	Width     int // stored (coded) width
+	Height    int
+	Rotation  int // clockwise degrees to display it upright: 0, 90, 180 or 270
+	TimeBase  astiav.Rational
+	FrameRate float64
+	Format    string // container name
+}
+
+// DisplaySize is the size after applying Rotation.
+func (i Info) DisplaySize() (w, h int) {
+	if i.Rotation == 90 || i.Rotation == 270 {
+		return i.Height, i.Width
+	}
+	return i.Width, i.Height
+}
+
+// Video is an opened input.
+type Video struct {
+	src  string // what to open
+	name string // what to call it in errors (no credentials)
+	opts OpenOptions
+
+	fc     *astiav.FormatContext
+	stream *astiav.Stream
+	Info   Info
+}
+
+// Redact strips credentials and query strings from a URL so it can be shown.
+func Redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return s
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u.String()
+}
+
+// Open opens a file path or URL and finds its first video stream.
+func Open(src string, opts OpenOptions) (*Video, error) {
+	v := &Video{src: src, name: Redact(src), opts: opts}
+	if err := v.open(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Video) open() error {
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return fmt.Errorf("%s: cannot allocate a format context", v.name)
+	}
+	d := astiav.NewDictionary()
+	defer d.Free()
+	if len(v.opts.Headers) > 0 {
+		var b strings.Builder
+		for k, val := range v.opts.Headers {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, val)
+		}
+		_ = d.Set("headers", b.String(), 0)
+	}
+	if v.opts.Timeout > 0 {
+		_ = d.Set("rw_timeout", fmt.Sprint(v.opts.Timeout.Microseconds()), 0)
+	}
+	if err := fc.OpenInput(v.src, nil, d); err != nil {
+		fc.Free()
+		return fmt.Errorf("%s: not a readable media file: %w", v.name, err)
+	}
+	if err := fc.FindStreamInfo(nil); err != nil {
+		fc.CloseInput()
+		fc.Free()
+		return fmt.Errorf("%s: cannot read stream info: %w", v.name, err)
+	}
+	var st *astiav.Stream
+	for _, s := range fc.Streams() {
+		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+			st = s
+			break
+		}
+	}
+	if st == nil {
+		fc.CloseInput()
+		fc.Free()
+		return fmt.Errorf("%s: no video stream", v.name)
+	}
+	cp := st.CodecParameters()
+	if cp.Width() <= 0 || cp.Height() <= 0 {
+		fc.CloseInput()
+		fc.Free()
+		return fmt.Errorf("%s: video stream has no picture size", v.name)
+	}
+	v.fc, v.stream = fc, st
+	v.Info = Info{
+		Codec:    cp.CodecID().Name(),
+		Width:    cp.Width(),
+		Height:   cp.Height(),
+		Rotation: rotation(st),
+		TimeBase: st.TimeBase(),
+		Format:   fc.InputFormat().Name(),
+	}
+	if r := st.AvgFrameRate(); r.Den() != 0 && r.Num() != 0 {
+		v.Info.FrameRate = r.Float64()
+	} else if r := st.RFrameRate(); r.Den() != 0 {
+		v.Info.FrameRate = r.Float64()
+	}
+	return nil
+}
+
+// rotation reads the display matrix the way the ffmpeg CLI's autorotate does.
+func rotation(st *astiav.Stream) int {
+	b := st.SideData(astiav.PacketSideDataTypeDisplaymatrix)
+	if len(b) < 36 {
+		return 0
+	}
+	m, err := astiav.NewDisplayMatrixFromBytes(b)
+	if err != nil {
+		return 0
+	}
+	theta := m.Rotation()
+	theta -= 360 * math.Floor(theta/360+0.9/360)
+	switch {
+	case math.Abs(theta-90) < 1:
+		return 90
+	case math.Abs(theta-180) < 1:
+		return 180
+	case math.Abs(theta-270) < 1:
+		return 270
+	}
+	return 0
+}
+
+// Close releases the input.
+func (v *Video) Close() {
+	if v.fc != nil {
+		v.fc.CloseInput()
+		v.fc.Free()
+		v.fc = nil
+	}
+}
+
+// Name is the input as it may be shown (credentials removed).
+func (v *Video) Name() string { return v.name }
+
+// rewind reopens the input at its start; demuxers without an index cannot be
+// trusted to seek back exactly, and reopening costs one probe.
+func (v *Video) rewind() error {
+	v.Close()
+	return v.open()
+}
+
+var errStop = errors.New("stop")
+
+// readPackets calls fn with every packet of the video stream until EOF, an error,
+// or fn returning errStop. The packet is unreferenced after fn returns.
+func (v *Video) readPackets(fn func(p *astiav.Packet) error) error {
+	p := astiav.AllocPacket()
+	defer p.Free()
+	idx := v.stream.Index()
+	for {
+		if err := v.fc.ReadFrame(p); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			return fmt.Errorf("%s: demux: %w", v.name, err)
+		}
+		var err error
+		if p.StreamIndex() == idx {
+			err = fn(p)
+		}
+		p.Unref()
+		if errors.Is(err, errStop) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func versionString(v uint) string { return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff) }
+
+// Index sorts a (possibly partial) list; kept for readability at call sites.
+func sortInt64(s []int64) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }
