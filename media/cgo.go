@@ -100,6 +100,45 @@ static uint8_t *vp_png_data(vp_png *e) { return e->pkt->data; }
 static int vp_png_size(vp_png *e) { return e->pkt->size; }
 static void vp_png_done(vp_png *e) { av_packet_unref(e->pkt); }
 
+// vp_rotate_planes turns a packed (align 1) planar image clockwise by 90, 180 or
+// 270 degrees into dst, plane by plane, as ffmpeg's transpose/hflip+vflip filters
+// do before conversion. Returns <0 for formats that are not planar.
+static int vp_rotate_planes(const uint8_t *src, uint8_t *dst, int w, int h, int fmt, int deg) {
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+	if (!d || (d->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL))) return -1;
+	if (!(d->flags & AV_PIX_FMT_FLAG_PLANAR) && d->nb_components > 1 && d->comp[0].step != d->comp[d->nb_components - 1].step) return -1;
+	int dw = (deg == 180) ? w : h, dh = (deg == 180) ? h : w;
+	uint8_t *sp[4], *dp[4];
+	int sl[4], dl[4];
+	if (av_image_fill_arrays(sp, sl, src, fmt, w, h, 1) < 0) return -1;
+	if (av_image_fill_arrays(dp, dl, dst, fmt, dw, dh, 1) < 0) return -1;
+	int planes = av_pix_fmt_count_planes(fmt);
+	for (int p = 0; p < planes; p++) {
+		int step = 0;
+		for (int c = 0; c < d->nb_components; c++)
+			if (d->comp[c].plane == p) { step = d->comp[c].step; break; }
+		if (step <= 0) return -1;
+		int chroma = (p == 1 || p == 2) && !(d->flags & AV_PIX_FMT_FLAG_RGB);
+		int pw = chroma ? AV_CEIL_RSHIFT(w, d->log2_chroma_w) : w;
+		int ph = chroma ? AV_CEIL_RSHIFT(h, d->log2_chroma_h) : h;
+		if (deg != 180 && d->log2_chroma_w != d->log2_chroma_h && chroma) return -1; // 4:2:2 cannot be transposed
+		if (pw * step > sl[p]) return -1;
+		for (int y = 0; y < ph; y++) {
+			const uint8_t *row = sp[p] + (size_t)y * sl[p];
+			for (int x = 0; x < pw; x++) {
+				int dx, dy;
+				if (deg == 90) { dx = ph - 1 - y; dy = x; }
+				else if (deg == 180) { dx = pw - 1 - x; dy = ph - 1 - y; }
+				else { dx = y; dy = pw - 1 - x; }
+				memcpy(dp[p] + (size_t)dy * dl[p] + (size_t)dx * step, row + (size_t)x * step, step);
+			}
+		}
+	}
+	return 0;
+}
+
+static int vp_video_delay(void *par) { return ((AVCodecParameters *)par)->video_delay; }
+
 static const char *vp_pix_fmt_name(int f) { return av_get_pix_fmt_name(f); }
 */
 import "C"
@@ -125,6 +164,25 @@ func frameTimestamp(f *astiav.Frame) int64 {
 		return pts
 	}
 	return int64(C.vp_frame_best_effort_ts(f.UnsafePointer()))
+}
+
+// videoDelay is the stream's frame reordering depth, as find_stream_info measured
+// it (0 = the decoder outputs frames in decode order). go-astiav v0.16 has no
+// accessor; its CodecParameters is a struct holding only the C pointer, which
+// the pinned version guarantees.
+func videoDelay(cp *astiav.CodecParameters) int {
+	c := (*struct{ c unsafe.Pointer })(unsafe.Pointer(cp)).c
+	if c == nil {
+		return 0
+	}
+	return int(C.vp_video_delay(c))
+}
+
+// rotatePlanes turns a packed planar picture clockwise; ok is false for formats
+// it cannot transpose (packed YUV, 4:2:2), which the caller then rotates as RGB.
+func rotatePlanes(src, dst []byte, w, h, pixFmt, deg int) bool {
+	return C.vp_rotate_planes((*C.uint8_t)(unsafe.Pointer(&src[0])), (*C.uint8_t)(unsafe.Pointer(&dst[0])),
+		C.int(w), C.int(h), C.int(pixFmt), C.int(deg)) == 0
 }
 
 // PixFmtName is FFmpeg's name of a pixel format (e.g. "yuv420p10le").

@@ -57,11 +57,28 @@ func OutputSize(w, h, reqH, reqW int) (int, int) {
 
 // Convert produces the upright RGB image of p at outW×outH (display orientation).
 func (c *Converter) Convert(p *Picture, outW, outH int) (*RGB, error) {
-	sw, sh := outW, outH // size before rotation
-	if p.Rotation == 90 || p.Rotation == 270 {
+	src, w, h := p.Buf, p.Width, p.Height
+	rot := p.Rotation
+	if rot != 0 {
+		// Rotate the YUV planes first, as the ffmpeg CLI's autorotate does, so
+		// chroma siting and the scale filter's axes are the same as there.
+		rw, rh := w, h
+		if rot != 180 {
+			rw, rh = h, w
+		}
+		buf := getBuf(len(p.Buf))
+		if rotatePlanes(p.Buf, buf, w, h, p.PixFmt, rot) {
+			defer PutBuf(buf)
+			src, w, h, rot = buf, rw, rh, 0
+		} else {
+			PutBuf(buf)
+		}
+	}
+	sw, sh := outW, outH // size before a rotation still to do
+	if rot == 90 || rot == 270 {
 		sw, sh = outH, outW
 	}
-	k := swsKey{p.Width, p.Height, p.PixFmt, sw, sh, c.flags, p.Colorspace, p.ColorRange}
+	k := swsKey{w, h, p.PixFmt, sw, sh, c.flags, p.Colorspace, p.ColorRange}
 	if c.cur == nil || c.cur.key != k {
 		c.cur.free()
 		c.cur = nil
@@ -72,12 +89,12 @@ func (c *Converter) Convert(p *Picture, outW, outH int) (*RGB, error) {
 		c.cur = s
 	}
 	im := &RGB{Width: sw, Height: sh, Pix: getBuf(3 * sw * sh)}
-	if err := c.cur.scale(p.Buf, im.Pix, 3*sw); err != nil {
+	if err := c.cur.scale(src, im.Pix, 3*sw); err != nil {
 		im.Release()
 		return nil, err
 	}
-	if p.Rotation != 0 {
-		r := rotate(im, p.Rotation)
+	if rot != 0 {
+		r := rotate(im, rot)
 		im.Release()
 		im = r
 	}

@@ -62,6 +62,16 @@ func (e *FrameError) Error() string {
 	return fmt.Sprintf("%s: frame %d: %s", e.Video, e.Index, e.Why)
 }
 
+// DecodeStats tell how the last Decode went.
+type DecodeStats struct {
+	Seeked    bool // the run that produced the frames started with a seek
+	Restarted bool // a seek could not be trusted and decoding restarted from frame 0
+	Decoded   int  // frames the decoder produced in the final run (wanted or not)
+}
+
+// Stats reports how the last Decode went.
+func (v *Video) Stats() DecodeStats { return v.stats }
+
 // errRestart asks Decode to start again from the first frame.
 var errRestart = errors.New("restart from the start")
 
@@ -84,14 +94,25 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 		return &FrameError{Video: v.name, Index: last, Why: fmt.Sprintf("beyond the last frame (%d frames)", len(x.PTS))}
 	}
 	seek := x.Trusted
+	v.stats = DecodeStats{}
 	for {
 		err := v.decodeRun(ctx, x, want, o, seek, emit)
 		if errors.Is(err, errRestart) && seek {
 			seek = false
+			v.stats.Restarted = true
 			continue
 		}
 		return err
 	}
+}
+
+// byteSeek tells whether to seek by byte position: containers without an index.
+func (v *Video) byteSeek() bool {
+	switch v.Info.Format {
+	case "mpegts", "mpeg", "mpegvideo", "h264", "hevc":
+		return true
+	}
+	return false
 }
 
 // seekPoint picks the keyframe to start from: the one with the largest PTS not
@@ -112,13 +133,21 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		return err
 	}
 	seeked := false
+	v.stats.Decoded = 0
+	defer func() { v.stats.Seeked = seeked }()
 	if seek && want[0] > 0 {
 		if k, ok := x.seekPoint(x.PTS[want[0]]); ok && k.pts > x.PTS[0] {
-			ts := k.dts
-			if ts == astiav.NoPtsValue {
-				ts = k.pts
+			// The keyframe's PTS: demuxers index by PTS (mov, after edit lists) or
+			// DTS <= PTS; with BACKWARD either lands on this keyframe or an earlier one.
+			var err error
+			if v.byteSeek() && k.pos >= 0 {
+				// No index to seek by time (MPEG-TS/PS overshoot); the scan recorded
+				// where the keyframe's packet starts.
+				err = v.fc.SeekFrame(-1, k.pos, astiav.NewSeekFlags(astiav.SeekFlagByte))
+			} else {
+				err = v.fc.SeekFrame(v.stream.Index(), k.pts, astiav.NewSeekFlags(astiav.SeekFlagBackward))
 			}
-			if err := v.fc.SeekFrame(v.stream.Index(), ts, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err == nil {
+			if err == nil {
 				seeked = true
 			} else if err := v.rewind(); err != nil {
 				return err
@@ -155,6 +184,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	// take handles one decoded frame; it returns errStop when every wanted frame is out.
 	take := func() error {
 		defer f.Unref()
+		v.stats.Decoded++
 		var i int
 		if x.Trusted {
 			pts := frameTimestamp(f)

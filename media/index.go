@@ -54,6 +54,14 @@ var reorderingCodecs = map[astiav.CodecID]bool{
 	astiav.CodecIDWmv3: true,
 }
 
+// reorders tells whether the decoder may output frames in another order than
+// their packets: a codec that can reorder, unless FFmpeg measured no delay.
+// Without the measurement, assume it can.
+func (v *Video) reorders() bool {
+	cp := v.stream.CodecParameters()
+	return reorderingCodecs[cp.CodecID()] && videoDelay(cp) != 0
+}
+
 // Scan builds the PTS map. With need > 0 it stops demuxing once the first need
 // frames are certain: packets come in decode order and PTS >= DTS, so when a
 // packet's DTS passes the need-th smallest PTS seen, no later packet can come
@@ -105,7 +113,7 @@ func (v *Video) Scan(need int) (*Index, error) {
 	if len(x.PTS) == 0 {
 		return nil, fmt.Errorf("%s: the video stream has no frames", v.name)
 	}
-	if missing || (allEqual && reorderingCodecs[v.stream.CodecParameters().CodecID()]) {
+	if missing || (allEqual && v.reorders()) {
 		x.Trusted = false
 	}
 	sortInt64(x.PTS)

@@ -62,6 +62,7 @@ type Video struct {
 	fc     *astiav.FormatContext
 	stream *astiav.Stream
 	Info   Info
+	stats  DecodeStats
 }
 
 // Redact strips credentials and query strings from a URL so it can be shown.
