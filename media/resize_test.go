@@ -74,4 +74,3 @@ func maxDiff(a, b []byte) int {
 	}
 	return m
 }
-
