@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/vpipe/vpipe/config"
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/progress"
+	localsink "github.com/vpipe/vpipe/sinks/local"
+	localsrc "github.com/vpipe/vpipe/sources/local"
+	"github.com/vpipe/vpipe/stages"
+)
+
+func configArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "pipeline.yaml"
+}
+
+func load(path string, sets []string) (*config.Config, error) {
+	c, err := config.Load(path, sets, os.Environ())
+	if err != nil {
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	return c, nil
+}
+
+// backends builds the configured source and sink.
+func backends(c *config.Config) (core.Source, core.Sink, error) {
+	var src core.Source
+	switch c.Source.Type {
+	case "local":
+		s, err := localsrc.New(c.Source.Path)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = s
+	default:
+		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
+	}
+	switch c.Sink.Type {
+	case "local":
+		return src, localsink.New(c.Sink.Path), nil
+	}
+	return nil, nil, fmt.Errorf("sink.type: unknown %q", c.Sink.Type)
+}
+
+func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+func runCmd() *cobra.Command {
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "run [CONFIG]",
+		Short: "Run a pipeline (default pipeline.yaml)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := load(configArg(args), sets)
+			if err != nil {
+				return err
+			}
+			src, sink, err := backends(c)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	return cmd
+}
+
+// execute runs the pipeline with a reporter and prints the summary.
+func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
+	name func(string, int, int) string, out io.Writer) error {
+	tty := false
+	if f, ok := out.(*os.File); ok {
+		tty = isTTY(f)
+	}
+	rep := progress.New(out, tty)
+	log := slog.New(slog.NewTextHandler(rep.Writer(), nil))
+	if tty {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil)) // failures show on the bars and in the summary
+	}
+	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
+	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
+	sum, err := r.Run(ctx)
+	rep.Close()
+	printSummary(out, sum)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &exitError{code: exitInterrupted, err: errors.New("interrupted: every image written so far is complete; run again to resume")}
+	case err != nil:
+		return &exitError{code: exitFailed, err: err}
+	case sum.VideosFailed > 0:
+		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, s stages.Summary) {
+	fmt.Fprintf(w, "videos: %d ok, %d failed; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	for _, f := range s.Failures {
+		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
+	}
+}
+
+func validateCmd() *cobra.Command {
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "validate CONFIG",
+		Short: "Check a config and list every problem",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := config.Load(args[0], sets, os.Environ())
+			if err != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), err)
+				return &exitError{code: exitFailed, err: errors.New("")}
+			}
+			if _, _, err := backends(c); err != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %v\n", args[0], err)
+				return &exitError{code: exitFailed, err: errors.New("")}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	return cmd
+}
+
+func planCmd() *cobra.Command {
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "plan [CONFIG]",
+		Short: "Show what a run would write, without writing",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := load(configArg(args), sets)
+			if err != nil {
+				return err
+			}
+			src, sink, err := backends(c)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			r := &stages.Runner{Config: c, Source: src, Sink: sink}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE")
+			var videos, failed, frames, sel, ex int
+			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
+				videos++
+				if row.Err != nil {
+					failed++
+					fmt.Fprintf(tw, "%s\tERROR: %v\n", row.Video, row.Err)
+					return
+				}
+				frames += row.Frames
+				sel += row.Selected
+				ex += row.Existing
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height)
+			})
+			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
+			tw.Flush()
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			if failed > 0 {
+				return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) cannot be read", failed)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	return cmd
+}
+
+func framesCmd() *cobra.Command {
+	var (
+		outDir           string
+		start, end, step int
+		resize, filter   string
+		compression      int
+		noAutorotate     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "frames VIDEO -o DIR",
+		Short: "Write one video's frames to DIR/frame_<index:06d>.png",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if outDir == "" {
+				return errors.New("-o DIR is required")
+			}
+			c := &config.Config{}
+			c.Source = config.Source{Type: "local", Path: args[0]}
+			c.Sink = config.Sink{Type: "local", Path: outDir}
+			c.Sampling = config.Sampling{Start: start, Step: step, Autorotate: !noAutorotate,
+				Resize: config.Resize{Filter: filter}}
+			if cmd.Flags().Changed("end") {
+				c.Sampling.End = &end
+			}
+			if resize != "" {
+				if _, err := fmt.Sscanf(strings.ToLower(resize), "%dx%d", &c.Sampling.Resize.Width, &c.Sampling.Resize.Height); err != nil {
+					return fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", resize)
+				}
+			}
+			n := runtime.NumCPU()
+			c.Stages = config.Stages{
+				Decode: config.Decode{Workers: 1, Queue: 2 * n},
+				Resize: config.Pool{Workers: n, Queue: 2 * n},
+				Encode: config.Encode{Workers: n, Queue: 2 * n, Compression: compression},
+				Write:  config.Pool{Workers: 2, Queue: 2 * n},
+			}
+			if err := config.Check(c); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			st, err := os.Stat(args[0])
+			if err == nil && st.IsDir() {
+				return fmt.Errorf("%s is a folder; vpipe frames takes one video (use vpipe run for folders)", args[0])
+			}
+			src := &single{path: args[0]}
+			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: outDir},
+				func(_ string, i, _ int) string { return fmt.Sprintf("frame_%06d.png", i) }, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&outDir, "out", "o", "", "output folder")
+	f.IntVar(&start, "start", 0, "first frame index (inclusive)")
+	f.IntVar(&end, "end", 0, "last frame index (exclusive); default: to the end")
+	f.IntVar(&step, "step", 1, "take every step-th frame")
+	f.StringVar(&resize, "resize", "", "output WxH; 0 on one side keeps the aspect ratio")
+	f.StringVar(&filter, "filter", "bicubic", "resize filter: "+strings.Join(media.ScaleFilters(), ", "))
+	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
+	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
+	return cmd
+}
+
+// single is a source of exactly one video, whatever its extension.
+type single struct{ path string }
+
+func (s *single) Describe() string { return s.path }
+func (s *single) Items(_ context.Context, emit func(*core.Item) error) error {
+	return emit(&core.Item{Name: baseName(s.path), Dataset: []string{"frames"}, Open: s.path})
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, "/\\"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// Version is set at build time (-ldflags "-X main.Version=..."); otherwise the
+// module version or VCS revision is used.
+var Version = ""
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print vpipe's and the FFmpeg libraries' versions",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := Version
+			if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
+				v = bi.Main.Version
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						v += " (" + s.Value[:12] + ")"
+					}
+				}
+			}
+			if v == "" {
+				v = "(devel)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "vpipe %s, %s\nFFmpeg: %s\n", v, runtime.Version(), media.Versions())
+		},
+	}
+}

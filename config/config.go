@@ -1,0 +1,106 @@
+// Package config loads pipeline.yaml: ${VAR} / ${VAR:default} interpolation,
+// defaults, VPIPE_* environment overrides and --set key.path=value overrides, in
+// that order of precedence (last wins), then checks it and reports every problem
+// with its key path.
+package config
+
+import (
+	"runtime"
+)
+
+// Config is a whole pipeline.
+type Config struct {
+	Source   Source   `mapstructure:"source"`
+	Sampling Sampling `mapstructure:"sampling"`
+	Sink     Sink     `mapstructure:"sink"`
+	Stages   Stages   `mapstructure:"stages"`
+}
+
+// Source says where videos come from.
+type Source struct {
+	Type string `mapstructure:"type" doc:"local"`
+	// Path is a video file, a folder of videos, or a Supervisely video project (local).
+	Path string `mapstructure:"path"`
+}
+
+// Sampling says which frames to take and how to shape them.
+type Sampling struct {
+	Start           int    `mapstructure:"start"`
+	End             *int   `mapstructure:"end"`
+	Step            int    `mapstructure:"step"`
+	OnlyAnnotated   bool   `mapstructure:"only_annotated"`
+	Resize          Resize `mapstructure:"resize"`
+	CopyAnnotations bool   `mapstructure:"copy_annotations"`
+	Autorotate      bool   `mapstructure:"autorotate"`
+}
+
+// Resize is the output size; 0 on one side keeps the aspect ratio, 0 on both keeps the size.
+type Resize struct {
+	Height int    `mapstructure:"height"`
+	Width  int    `mapstructure:"width"`
+	Filter string `mapstructure:"filter"`
+}
+
+// Sink says where images go.
+type Sink struct {
+	Type string `mapstructure:"type"`
+	Path string `mapstructure:"path"`
+}
+
+// Stages tune each stage's pool.
+type Stages struct {
+	Decode Decode `mapstructure:"decode"`
+	Resize Pool   `mapstructure:"resize"`
+	Encode Encode `mapstructure:"encode"`
+	Write  Pool   `mapstructure:"write"`
+}
+
+// Pool is a stage's goroutine count and output queue capacity.
+type Pool struct {
+	Workers int `mapstructure:"workers"`
+	Queue   int `mapstructure:"queue"`
+}
+
+// Decode: workers are videos decoded at once; threads are FFmpeg's per video.
+type Decode struct {
+	Workers int `mapstructure:"workers"`
+	Queue   int `mapstructure:"queue"`
+	Threads int `mapstructure:"threads"`
+}
+
+// Encode: PNG zlib level 0 (none) – 9 (smallest).
+type Encode struct {
+	Workers     int `mapstructure:"workers"`
+	Queue       int `mapstructure:"queue"`
+	Compression int `mapstructure:"compression"`
+}
+
+// Defaults are the values of every key a file leaves out.
+func Defaults() map[string]any {
+	n := runtime.NumCPU()
+	return map[string]any{
+		"source.type":               "local",
+		"source.path":               "",
+		"sampling.start":            0,
+		"sampling.end":              nil,
+		"sampling.step":             1,
+		"sampling.only_annotated":   false,
+		"sampling.resize.height":    0,
+		"sampling.resize.width":     0,
+		"sampling.resize.filter":    "bicubic",
+		"sampling.copy_annotations": true,
+		"sampling.autorotate":       true,
+		"sink.type":                 "local",
+		"sink.path":                 "out",
+		"stages.decode.workers":     max(1, n/2),
+		"stages.decode.queue":       2 * n,
+		"stages.decode.threads":     0,
+		"stages.resize.workers":     n,
+		"stages.resize.queue":       2 * n,
+		"stages.encode.workers":     n,
+		"stages.encode.queue":       2 * n,
+		"stages.encode.compression": 1,
+		"stages.write.workers":      2,
+		"stages.write.queue":        2 * n,
+	}
+}

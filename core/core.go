@@ -1,0 +1,71 @@
+// Package core holds what sources, stages and sinks pass between them: the Item
+// (one video to sample), the Image (one encoded frame with its annotation and
+// meta), and the Source and Sink interfaces every backend implements.
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/vpipe/vpipe/media"
+)
+
+// Item is one video to sample.
+type Item struct {
+	// Name is the video's file name, extension included ("clip.mp4").
+	Name string
+	// Dataset is the source dataset path, outermost first (["ds0", "child"]).
+	Dataset []string
+	// Open is what media.Open gets: a file path or URL.
+	Open string
+	// OpenOptions carry headers and timeouts for URLs.
+	OpenOptions media.OpenOptions
+}
+
+// ID names the item in logs and errors: dataset path and video name.
+func (it *Item) ID() string {
+	return strings.Join(append(append([]string{}, it.Dataset...), it.Name), "/")
+}
+
+// DestDataset is where the item's images go: its dataset path, then a child
+// dataset named after the video (as the Python seed does).
+func (it *Item) DestDataset() []string {
+	return append(append([]string{}, it.Dataset...), it.Name)
+}
+
+// Image is one output image.
+type Image struct {
+	Item    *Item
+	Dataset []string // destination dataset path
+	Name    string   // file name, e.g. clip.mp4_frame_007.png
+	Data    []byte   // encoded image
+	// Ann is the image annotation JSON (Supervisely §6.1).
+	Ann json.RawMessage
+	// Meta is the image meta (what images.bulk.add gets as "meta").
+	Meta map[string]any
+}
+
+// Source enumerates videos.
+type Source interface {
+	// Items calls emit for every video, in a stable order.
+	Items(ctx context.Context, emit func(*Item) error) error
+	// Describe names the source for logs.
+	Describe() string
+}
+
+// Sink stores images. Implementations must be safe for concurrent Put calls and
+// must never show a partially written image.
+type Sink interface {
+	// Begin prepares the destination (project meta) before any image is written.
+	Begin(ctx context.Context) error
+	// Existing lists the image names already stored in a dataset, so a re-run
+	// skips them without decoding.
+	Existing(ctx context.Context, dataset []string) (map[string]bool, error)
+	// Put stores one image with its annotation and meta, atomically.
+	Put(ctx context.Context, img *Image) error
+	// Close flushes and releases the sink.
+	Close() error
+	// Describe names the sink for logs.
+	Describe() string
+}

@@ -1,0 +1,109 @@
+package stages
+
+import (
+	"sync"
+	"time"
+
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/media"
+)
+
+// job is one video on its way through the stages. Its frames are counted in when
+// decoded and out when written or dropped; the video is finished once decoding
+// has ended and every frame it produced is out.
+type job struct {
+	item  *core.Item
+	start time.Time
+
+	// set by the decode stage before the first frame leaves it
+	count   int // frames in the video
+	outW    int
+	outH    int
+	wanted  int // frames to write this run
+	skipped int // frames already in the sink
+
+	mu       sync.Mutex
+	err      error
+	inflight int
+	sealed   bool
+	written  int
+	finished bool
+	onDone   func(*job)
+}
+
+func (j *job) failed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err != nil
+}
+
+// fail records the video's first error.
+func (j *job) fail(err error) {
+	j.mu.Lock()
+	if j.err == nil {
+		j.err = err
+	}
+	j.mu.Unlock()
+}
+
+func (j *job) frameIn() {
+	j.mu.Lock()
+	j.inflight++
+	j.mu.Unlock()
+}
+
+// frameOut counts a frame that left the pipeline, written or not.
+func (j *job) frameOut(written bool) {
+	j.mu.Lock()
+	j.inflight--
+	if written {
+		j.written++
+	}
+	j.mu.Unlock()
+	j.maybeDone()
+}
+
+// seal marks the end of decoding.
+func (j *job) seal() {
+	j.mu.Lock()
+	j.sealed = true
+	j.mu.Unlock()
+	j.maybeDone()
+}
+
+func (j *job) maybeDone() {
+	j.mu.Lock()
+	done := j.sealed && j.inflight == 0 && !j.finished
+	if done {
+		j.finished = true
+	}
+	j.mu.Unlock()
+	if done && j.onDone != nil {
+		j.onDone(j)
+	}
+}
+
+// frame is a decoded or converted frame of a job.
+type frame struct {
+	job   *job
+	index int
+	pts   int64
+	time  float64
+	pic   *media.Picture // until converted
+	rgb   *media.RGB     // after
+}
+
+// output is an encoded image on its way to the sink.
+type output struct {
+	job *job
+	img *core.Image
+}
+
+func (f *frame) release() {
+	if f.pic != nil {
+		f.pic.Release()
+	}
+	if f.rgb != nil {
+		f.rgb.Release()
+	}
+}

@@ -1,0 +1,347 @@
+// Package stages is vpipe's sampling pipeline: enumerate videos, open and map
+// them, decode the selected frames, convert and resize them, encode PNGs and
+// hand them to the sink, each stage a pool sized by the config.
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vpipe/vpipe/config"
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/pipeline"
+	"github.com/vpipe/vpipe/sampling"
+)
+
+// Reporter is told how the run goes (progress bars, log lines).
+type Reporter interface {
+	VideoStart(id string, toWrite, skipped int)
+	FrameDone(id string)
+	VideoDone(id string, written, skipped int, err error)
+}
+
+// Failure is a video that could not be sampled.
+type Failure struct {
+	Video string
+	Err   error
+}
+
+// Summary is what a run did.
+type Summary struct {
+	VideosOK     int
+	VideosFailed int
+	Written      int
+	Skipped      int
+	Failures     []Failure
+	Elapsed      time.Duration
+}
+
+// FPS is frames written per second of run time.
+func (s Summary) FPS() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Written) / s.Elapsed.Seconds()
+}
+
+// Runner samples videos from a source into a sink.
+type Runner struct {
+	Config   *config.Config
+	Source   core.Source
+	Sink     core.Sink
+	Reporter Reporter
+	Log      *slog.Logger
+	// Name gives an image's file name; nil means the Supervisely seed's
+	// "<video>_frame_<index padded to the frame count's digits>.png".
+	Name func(video string, index, count int) string
+}
+
+func (r *Runner) name(video string, index, count int) string {
+	if r.Name != nil {
+		return r.Name(video, index, count)
+	}
+	return sampling.ImageName(video, index, count)
+}
+
+func (r *Runner) spec() sampling.Spec {
+	s := r.Config.Sampling
+	return sampling.Spec{Start: s.Start, End: s.End, Step: s.Step, OnlyAnnotated: s.OnlyAnnotated}
+}
+
+// Run samples every video. A video that fails is reported in the summary and
+// the others go on; the error is for what stops the whole run (the source or
+// sink failing, or cancellation).
+func (r *Runner) Run(ctx context.Context) (Summary, error) {
+	begin := time.Now()
+	var sum Summary
+	var mu sync.Mutex
+	if err := r.Sink.Begin(ctx); err != nil {
+		return sum, err
+	}
+	onDone := func(j *job) {
+		mu.Lock()
+		defer mu.Unlock()
+		sum.Skipped += j.skipped
+		sum.Written += j.written
+		if j.err != nil {
+			sum.VideosFailed++
+			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
+		} else {
+			sum.VideosOK++
+		}
+		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
+	}
+
+	st := r.Config.Stages
+	p := pipeline.New(ctx)
+	jobs := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
+		return r.Source.Items(ctx, func(it *core.Item) error {
+			return emit(&job{item: it, onDone: onDone})
+		})
+	})
+	decoded := pipeline.Stage(p, "decode", jobs, pipeline.Options{Workers: st.Decode.Workers, Queue: st.Decode.Queue},
+		func(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
+			j.start = time.Now()
+			err := r.decode(ctx, j, emit)
+			if err != nil && ctx.Err() == nil {
+				j.fail(err)
+				r.Log.Error("video failed", "video", j.item.ID(), "err", err)
+			}
+			j.seal()
+			return ctx.Err()
+		})
+
+	convs, closeConvs, err := pool(st.Resize.Workers, func() (*media.Converter, error) {
+		return media.NewConverter(r.Config.Sampling.Resize.Filter)
+	}, (*media.Converter).Close)
+	if err != nil {
+		return sum, err
+	}
+	defer closeConvs()
+	resized := pipeline.Stage(p, "resize", decoded, pipeline.Options{Workers: st.Resize.Workers, Queue: st.Resize.Queue},
+		func(ctx context.Context, f *frame, emit pipeline.Emit[*frame]) error {
+			if f.job.failed() {
+				f.release()
+				f.job.frameOut(false)
+				return nil
+			}
+			c := <-convs
+			rgb, err := c.Convert(f.pic, f.job.outW, f.job.outH)
+			convs <- c
+			f.pic.Release()
+			f.pic = nil
+			if err != nil {
+				f.job.fail(fmt.Errorf("frame %d: %w", f.index, err))
+				f.job.frameOut(false)
+				return nil
+			}
+			f.rgb = rgb
+			return emitOrDrop(emit, f)
+		})
+
+	encs, closeEncs, _ := pool(st.Encode.Workers, func() (*media.PNGEncoder, error) {
+		return media.NewPNGEncoder(st.Encode.Compression), nil
+	}, (*media.PNGEncoder).Close)
+	defer closeEncs()
+	encoded := pipeline.Stage(p, "encode", resized, pipeline.Options{Workers: st.Encode.Workers, Queue: st.Encode.Queue},
+		func(ctx context.Context, f *frame, emit pipeline.Emit[output]) error {
+			defer f.release()
+			if f.job.failed() {
+				f.job.frameOut(false)
+				return nil
+			}
+			e := <-encs
+			data, err := e.Encode(f.rgb)
+			encs <- e
+			if err != nil {
+				f.job.fail(err)
+				f.job.frameOut(false)
+				return nil
+			}
+			if err := emit(output{job: f.job, img: r.image(f, data)}); err != nil {
+				f.job.frameOut(false)
+				return err
+			}
+			return nil
+		})
+
+	pipeline.Sink(p, "write", encoded, pipeline.Options{Workers: st.Write.Workers},
+		func(ctx context.Context, o output) error {
+			j, img := o.job, o.img
+			if j.failed() {
+				j.frameOut(false)
+				return nil
+			}
+			if err := r.Sink.Put(ctx, img); err != nil {
+				if ctx.Err() == nil {
+					j.fail(fmt.Errorf("write %s: %w", img.Name, err))
+				}
+				j.frameOut(false)
+				return nil
+			}
+			j.frameOut(true)
+			r.Reporter.FrameDone(j.item.ID())
+			return nil
+		})
+
+	err = p.Wait()
+	if cerr := r.Sink.Close(); err == nil {
+		err = cerr
+	}
+	sum.Elapsed = time.Since(begin)
+	return sum, err
+}
+
+func emitOrDrop(emit pipeline.Emit[*frame], f *frame) error {
+	if err := emit(f); err != nil {
+		f.release()
+		f.job.frameOut(false)
+		return err
+	}
+	return nil
+}
+
+// prepared is a video opened and mapped, with the frames this run must write.
+type prepared struct {
+	video   *media.Video
+	index   *media.Index
+	want    []int
+	skipped int
+	outW    int
+	outH    int
+}
+
+// prepare opens and maps a video and selects its frames, leaving out those the
+// sink already has.
+func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) {
+	v, err := media.Open(it.Open, it.OpenOptions)
+	if err != nil {
+		return nil, err
+	}
+	spec := r.spec()
+	need := 0
+	if spec.End != nil {
+		need = *spec.End
+	}
+	x, err := v.Scan(need)
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	p := &prepared{video: v, index: x}
+	dw, dh := v.Info.DisplaySize()
+	if !r.Config.Sampling.Autorotate {
+		dw, dh = v.Info.Width, v.Info.Height
+	}
+	p.outW, p.outH = media.OutputSize(dw, dh, r.Config.Sampling.Resize.Height, r.Config.Sampling.Resize.Width)
+	existing, err := r.Sink.Existing(ctx, it.DestDataset())
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	for _, i := range spec.Indices(len(x.PTS), nil) {
+		if existing[r.name(it.Name, i, x.Count)] {
+			p.skipped++
+		} else {
+			p.want = append(p.want, i)
+		}
+	}
+	return p, nil
+}
+
+// decode prepares the video and decodes its frames into the pipeline.
+func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
+	p, err := r.prepare(ctx, j.item)
+	if err != nil {
+		return err
+	}
+	defer p.video.Close()
+	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
+	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
+	autorotate := r.Config.Sampling.Autorotate
+	return p.video.Decode(ctx, p.index, p.want, media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads}, func(pic *media.Picture) error {
+		if !autorotate {
+			pic.Rotation = 0
+		}
+		if j.failed() {
+			pic.Release()
+			return errors.New("stopped after an error")
+		}
+		j.frameIn()
+		return emitOrDrop(emit, &frame{job: j, index: pic.Index, pts: pic.PTS, time: pic.Time, pic: pic})
+	})
+}
+
+// PlanRow is what a run would do with one video.
+type PlanRow struct {
+	Video    string
+	Frames   int // in the video
+	Selected int // by the sampling settings
+	Existing int // of those, already in the sink
+	Width    int // output size
+	Height   int
+	Err      error
+}
+
+// Plan works out what Run would write, without decoding or writing anything.
+func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
+	return r.Source.Items(ctx, func(it *core.Item) error {
+		p, err := r.prepare(ctx, it)
+		if err != nil {
+			row(PlanRow{Video: it.ID(), Err: err})
+			return ctx.Err()
+		}
+		p.video.Close()
+		row(PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH})
+		return nil
+	})
+}
+
+// image builds the output image: name, empty annotation of the output size, meta.
+func (r *Runner) image(f *frame, data []byte) *core.Image {
+	j, it := f.job, f.job.item
+	return &core.Image{
+		Item:    it,
+		Dataset: it.DestDataset(),
+		Name:    r.name(it.Name, f.index, j.count),
+		Data:    data,
+		Ann:     emptyAnnotation(f.rgb.Width, f.rgb.Height),
+		Meta: map[string]any{
+			"frame_index": f.index,
+			"pts":         f.pts,
+			"time_s":      f.time,
+			"video_name":  it.Name,
+		},
+	}
+}
+
+func emptyAnnotation(w, h int) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"description":"","size":{"height":%d,"width":%d},"tags":[],"objects":[],"customBigData":{}}`, h, w))
+}
+
+// pool makes n instances of a per-goroutine resource, handed out through a channel.
+func pool[T any](n int, mk func() (T, error), free func(T)) (chan T, func(), error) {
+	ch := make(chan T, n)
+	for i := 0; i < n; i++ {
+		v, err := mk()
+		if err != nil {
+			close(ch)
+			for v := range ch {
+				free(v)
+			}
+			return nil, func() {}, err
+		}
+		ch <- v
+	}
+	return ch, func() {
+		for i := 0; i < n; i++ {
+			free(<-ch)
+		}
+	}, nil
+}
