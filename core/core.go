@@ -64,6 +64,9 @@ type Sink interface {
 	Existing(ctx context.Context, dataset []string) (map[string]bool, error)
 	// Put stores one image with its annotation and meta, atomically.
 	Put(ctx context.Context, img *Image) error
+	// Delete removes images this run wrote for a video that then failed, so a
+	// failed video leaves no partial dataset. Missing names are not an error.
+	Delete(ctx context.Context, dataset []string, names []string) error
 	// Close flushes and releases the sink.
 	Close() error
 	// Describe names the sink for logs.

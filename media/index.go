@@ -38,7 +38,8 @@ func (x *Index) Time(i int) float64 {
 	if i < 0 || i >= len(x.PTS) {
 		return 0
 	}
-	return float64(x.PTS[i]-x.PTS[0]) * x.TimeBase.Float64()
+	// One rounding (the division), so 48640 × 1/12800 is 3.8, not 3.8000000000000003.
+	return float64((x.PTS[i]-x.PTS[0])*int64(x.TimeBase.Num())) / float64(x.TimeBase.Den())
 }
 
 // Lookup returns the index of the frame with this PTS.
@@ -83,6 +84,9 @@ func (v *Video) Scan(need int) (*Index, error) {
 		if pts == astiav.NoPtsValue {
 			return fmt.Errorf("%s: packet %d has neither PTS nor DTS", v.name, len(x.PTS))
 		}
+		if p.Flags().Has(astiav.PacketFlagCorrupt) {
+			return fmt.Errorf("%s: damaged or truncated at video packet %d", v.name, len(x.PTS)+x.negative)
+		}
 		if pts < 0 {
 			x.negative++
 			return nil
@@ -115,6 +119,10 @@ func (v *Video) Scan(need int) (*Index, error) {
 	}
 	if missing || (allEqual && v.reorders()) {
 		x.Trusted = false
+	}
+	if declared := int(v.stream.NbFrames()); !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
+		return nil, fmt.Errorf("%s: truncated: the container lists %d video frames, the file holds %d",
+			v.name, declared, len(x.PTS)+x.negative)
 	}
 	sortInt64(x.PTS)
 	x.Complete = !stopped

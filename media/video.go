@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -87,6 +88,9 @@ func Open(src string, opts OpenOptions) (*Video, error) {
 }
 
 func (v *Video) open() error {
+	if st, err := os.Stat(v.src); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		return fmt.Errorf("%s: empty file (0 bytes)", v.name)
+	}
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		return fmt.Errorf("%s: cannot allocate a format context", v.name)

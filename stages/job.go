@@ -27,6 +27,7 @@ type job struct {
 	inflight int
 	sealed   bool
 	written  int
+	names    []string // written this run, for a roll-back if the video fails
 	finished bool
 	onDone   func(*job)
 }
@@ -52,12 +53,13 @@ func (j *job) frameIn() {
 	j.mu.Unlock()
 }
 
-// frameOut counts a frame that left the pipeline, written or not.
-func (j *job) frameOut(written bool) {
+// frameOut counts a frame that left the pipeline; name is the image written, or "".
+func (j *job) frameOut(name string) {
 	j.mu.Lock()
 	j.inflight--
-	if written {
+	if name != "" {
 		j.written++
+		j.names = append(j.names, name)
 	}
 	j.mu.Unlock()
 	j.maybeDone()

@@ -85,6 +85,13 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	onDone := func(j *job) {
+		if j.err != nil && len(j.names) > 0 {
+			// A failed video leaves no partial dataset: remove what this run wrote.
+			if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
+				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), err)
+			}
+			j.written = 0
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		sum.Skipped += j.skipped
@@ -108,10 +115,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	decoded := pipeline.Stage(p, "decode", jobs, pipeline.Options{Workers: st.Decode.Workers, Queue: st.Decode.Queue},
 		func(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
 			j.start = time.Now()
-			err := r.decode(ctx, j, emit)
-			if err != nil && ctx.Err() == nil {
+			if err := r.decode(ctx, j, emit); err != nil && ctx.Err() == nil {
 				j.fail(err)
-				r.Log.Error("video failed", "video", j.item.ID(), "err", err)
 			}
 			j.seal()
 			return ctx.Err()
@@ -128,7 +133,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		func(ctx context.Context, f *frame, emit pipeline.Emit[*frame]) error {
 			if f.job.failed() {
 				f.release()
-				f.job.frameOut(false)
+				f.job.frameOut("")
 				return nil
 			}
 			c := <-convs
@@ -138,7 +143,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			f.pic = nil
 			if err != nil {
 				f.job.fail(fmt.Errorf("frame %d: %w", f.index, err))
-				f.job.frameOut(false)
+				f.job.frameOut("")
 				return nil
 			}
 			f.rgb = rgb
@@ -153,7 +158,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		func(ctx context.Context, f *frame, emit pipeline.Emit[output]) error {
 			defer f.release()
 			if f.job.failed() {
-				f.job.frameOut(false)
+				f.job.frameOut("")
 				return nil
 			}
 			e := <-encs
@@ -161,11 +166,11 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			encs <- e
 			if err != nil {
 				f.job.fail(err)
-				f.job.frameOut(false)
+				f.job.frameOut("")
 				return nil
 			}
 			if err := emit(output{job: f.job, img: r.image(f, data)}); err != nil {
-				f.job.frameOut(false)
+				f.job.frameOut("")
 				return err
 			}
 			return nil
@@ -175,17 +180,17 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		func(ctx context.Context, o output) error {
 			j, img := o.job, o.img
 			if j.failed() {
-				j.frameOut(false)
+				j.frameOut("")
 				return nil
 			}
 			if err := r.Sink.Put(ctx, img); err != nil {
 				if ctx.Err() == nil {
 					j.fail(fmt.Errorf("write %s: %w", img.Name, err))
 				}
-				j.frameOut(false)
+				j.frameOut("")
 				return nil
 			}
-			j.frameOut(true)
+			j.frameOut(img.Name)
 			r.Reporter.FrameDone(j.item.ID())
 			return nil
 		})
@@ -201,7 +206,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 func emitOrDrop(emit pipeline.Emit[*frame], f *frame) error {
 	if err := emit(f); err != nil {
 		f.release()
-		f.job.frameOut(false)
+		f.job.frameOut("")
 		return err
 	}
 	return nil

@@ -40,7 +40,8 @@ var reserved = map[string]bool{"img": true, "ann": true, "img_info": true, "seg"
 // Sink writes under Root.
 type Sink struct {
 	Root string
-	dirs sync.Map // created folders
+	dirs sync.Map   // folders created (and cleaned of stale temporaries) this run
+	mu   sync.Mutex // serialises the first touch of a folder
 }
 
 // New makes a sink rooted at path.
@@ -144,7 +145,14 @@ func (s *Sink) Put(_ context.Context, img *core.Image) error {
 	return writeAtomic(filepath.Join(dir, "img", img.Name), img.Data)
 }
 
+// mkdirs creates a dataset's folders and removes temporaries an interrupted
+// run left there, once, before any write of this run lands in them.
 func (s *Sink) mkdirs(dir string) error {
+	if _, ok := s.dirs.Load(dir); ok {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, ok := s.dirs.Load(dir); ok {
 		return nil
 	}
@@ -166,6 +174,28 @@ func removeTemps(dir string) {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
+}
+
+// Delete removes images (the image first, so it no longer counts as existing),
+// then their annotation and meta, then folders left empty.
+func (s *Sink) Delete(_ context.Context, dataset []string, names []string) error {
+	dir, err := DatasetDir(s.Root, dataset)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, n := range names {
+		for _, p := range []string{filepath.Join(dir, "img", n), filepath.Join(dir, "ann", n+".json"), filepath.Join(dir, "meta", n+".json")} {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) && first == nil {
+				first = err
+			}
+		}
+	}
+	for _, sub := range []string{"img", "ann", "meta", ""} {
+		_ = os.Remove(filepath.Join(dir, sub)) // only succeeds when empty
+	}
+	s.dirs.Delete(dir)
+	return first
 }
 
 // Close has nothing to flush: every Put is on disk when it returns.
@@ -237,6 +267,16 @@ func (f *Flat) Put(_ context.Context, img *core.Image) error {
 		return fmt.Errorf("image %q: %w", img.Name, err)
 	}
 	return writeAtomic(filepath.Join(f.Dir, img.Name), img.Data)
+}
+
+// Delete removes image files.
+func (f *Flat) Delete(_ context.Context, _ []string, names []string) error {
+	for _, n := range names {
+		if err := os.Remove(filepath.Join(f.Dir, n)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close has nothing to flush.

@@ -1,0 +1,319 @@
+package main_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vpipe/vpipe/internal/testcorpus"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vpipe-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "vpipe")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("go build: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// vpipe runs the binary from the repository root and returns its output and exit code.
+func vpipe(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = "../.."
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+// tree lists every file under root with a hash of its content.
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[rel] = fmt.Sprintf("%x", sha256.Sum256(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func keys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func TestRunSampleProject(t *testing.T) {
+	out := t.TempDir()
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "sink.path="+out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if !strings.Contains(log, "videos: 3 ok, 0 failed; frames: 38 written, 0 skipped") {
+		t.Fatalf("summary:\n%s", log)
+	}
+	files := tree(t, out)
+	var imgs int
+	for _, f := range keys(files) {
+		if strings.Contains(f, "/img/") {
+			imgs++
+		}
+	}
+	if imgs != 38 {
+		t.Fatalf("%d images", imgs)
+	}
+	// traffic.mp4 has 100 frames: names are padded to 3 digits; step 5 takes 0, 5, ... 95
+	img := filepath.Join(out, "ds0/datasets/traffic.mp4/img/traffic.mp4_frame_095.png")
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := png.Decode(f)
+	f.Close()
+	if err != nil || im.Bounds().Dx() != 320 || im.Bounds().Dy() != 180 {
+		t.Fatalf("%v %v", err, im.Bounds())
+	}
+	var meta map[string]any
+	b, _ := os.ReadFile(filepath.Join(out, "ds0/datasets/traffic.mp4/meta/traffic.mp4_frame_095.png.json"))
+	if err := json.Unmarshal(b, &meta); err != nil || meta["frame_index"] != 95.0 || meta["video_name"] != "traffic.mp4" || meta["time_s"] != 3.8 {
+		t.Fatalf("meta %s: %v", b, err)
+	}
+	var ann struct {
+		Size    struct{ Height, Width int }
+		Objects []any
+	}
+	b, _ = os.ReadFile(filepath.Join(out, "street/datasets/phone.mp4/ann/phone.mp4_frame_25.png.json"))
+	if err := json.Unmarshal(b, &ann); err != nil || ann.Size.Width != 108 || ann.Size.Height != 192 {
+		t.Fatalf("rotated clip's annotation size: %s %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "meta.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	// a second run writes nothing and says so
+	log, code = vpipe(t, "run", "pipeline.yaml", "--set", "sink.path="+out)
+	if code != 0 || !strings.Contains(log, "frames: 0 written, 38 skipped") {
+		t.Fatalf("re-run (exit %d):\n%s", code, log)
+	}
+	if again := tree(t, out); fmt.Sprint(again) != fmt.Sprint(files) {
+		t.Fatal("re-run changed the output")
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	good, _ := os.ReadFile("../../testdata/videos/traffic.mp4")
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(src, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good.mp4", good)
+	write("truncated.mp4", good[:len(good)/2]) // faststart: the index survives, the data does not
+	write("empty.mp4", nil)
+	write("corrupt.mkv", bytes.Repeat([]byte("not a video at all "), 3000))
+	nofs := testcorpus.Path(t, testcorpus.Get("h264_bframes")) // moov at the end
+	b, _ := os.ReadFile(nofs)
+	write("moov_lost.mp4", b[:len(b)/2])
+	audio := filepath.Join(src, "audio.mkv")
+	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1", audio).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, o)
+	}
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out, "--set", "sampling.step=1")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, log)
+	}
+	for _, want := range []string{
+		"videos: 1 ok, 5 failed; frames: 100 written",
+		"FAILED ds0/truncated.mp4: " + filepath.Join(src, "truncated.mp4") + ": damaged or truncated",
+		"FAILED ds0/empty.mp4: " + filepath.Join(src, "empty.mp4") + ": empty file",
+		"FAILED ds0/corrupt.mkv: " + filepath.Join(src, "corrupt.mkv") + ": not a readable media file",
+		"FAILED ds0/moov_lost.mp4: " + filepath.Join(src, "moov_lost.mp4") + ": not a readable media file",
+		"FAILED ds0/audio.mkv: " + audio + ": no video stream",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("missing %q in\n%s", want, log)
+		}
+	}
+	// only the good video's dataset exists, complete; nothing temporary anywhere
+	files := tree(t, out)
+	for _, f := range keys(files) {
+		if !strings.HasPrefix(f, "ds0/datasets/good.mp4/") && f != "meta.json" {
+			t.Errorf("unexpected %s", f)
+		}
+		if strings.Contains(f, ".vpipe-tmp-") {
+			t.Errorf("temporary file left: %s", f)
+		}
+	}
+	if len(files) != 1+3*100 {
+		t.Errorf("%d files, want 301", len(files))
+	}
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("source:\n  path: testdata/videos\nsampling:\n  stpe: 5\n  resize: {hieght: 10}\nsink: {path: out}\n"), 0o644)
+	log, code := vpipe(t, "validate", bad)
+	if code != 1 || !strings.Contains(log, "sampling.stpe: unknown key (did you mean sampling.step?)") ||
+		!strings.Contains(log, "sampling.resize.hieght: unknown key (did you mean sampling.resize.height?)") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	log, code = vpipe(t, "validate", "pipeline.yaml")
+	if code != 0 || strings.TrimSpace(log) != "pipeline.yaml: OK" {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+}
+
+func TestPlanWritesNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	log, code := vpipe(t, "plan", "pipeline.yaml", "--set", "sink.path="+out, "--set", "sampling.end=50")
+	if code != 0 || !regexpLine(log, `ds0/traffic.mp4\s+100\s+10\s+0\s+10\s+320x180`) || !regexpLine(log, `TOTAL \(3 videos\)`) {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatal("plan created the sink folder")
+	}
+}
+
+// TestInterruptAndResume: SIGINT mid-run stops cleanly (exit 130, only complete
+// images on disk), and a second run completes to exactly what one clean run writes.
+func TestInterruptAndResume(t *testing.T) {
+	long := filepath.Join(t.TempDir(), "long.mp4")
+	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=12",
+		"-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p", long).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, o)
+	}
+	args := func(out string) []string {
+		return []string{"run", "pipeline.yaml", "--set", "source.path=" + long, "--set", "sink.path=" + out,
+			"--set", "sampling.step=1", "--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1"}
+	}
+	clean := t.TempDir()
+	if log, code := vpipe(t, args(clean)...); code != 0 {
+		t.Fatalf("clean run: %d\n%s", code, log)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(bin, args(out)...)
+	cmd.Dir = "../.."
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	imgDir := filepath.Join(out, "ds0/datasets/long.mp4/img")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if e, _ := os.ReadDir(imgDir); len(e) >= 20 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 || !strings.Contains(log.String(), "interrupted") {
+		t.Fatalf("interrupted run: %v\n%s", err, log.String())
+	}
+	partial := tree(t, out)
+	n := 0
+	for _, f := range keys(partial) {
+		if strings.Contains(f, ".vpipe-tmp-") {
+			t.Errorf("temporary file left: %s", f)
+		}
+		if strings.Contains(f, "/img/") {
+			n++
+			if partial[f] != tree(t, clean)[f] {
+				t.Errorf("%s differs from the clean run's", f)
+			}
+			if _, ok := partial[strings.Replace(f, "/img/", "/ann/", 1)+".json"]; !ok {
+				t.Errorf("%s has no annotation", f)
+			}
+		}
+	}
+	if n == 0 || n >= 300 {
+		t.Fatalf("interrupted run wrote %d of 300 images; the test needs a run cut in the middle", n)
+	}
+	t.Logf("interrupted after %d images", n)
+	rlog, code := vpipe(t, args(out)...)
+	if code != 0 || !strings.Contains(rlog, fmt.Sprintf("%d written, %d skipped", 300-n, n)) {
+		t.Fatalf("resume: exit %d\n%s", code, rlog)
+	}
+	if a, b := tree(t, out), tree(t, clean); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatal("resumed output differs from a clean run's")
+	}
+}
+
+func TestFramesCommand(t *testing.T) {
+	v := testcorpus.Get("h264_bframes")
+	path := testcorpus.Path(t, v)
+	out := t.TempDir()
+	log, code := vpipe(t, "frames", path, "-o", out, "--start", "3", "--end", "20", "--step", "4", "--resize", "80x0")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	want := []int{3, 7, 11, 15, 19}
+	ref, w, h := testcorpus.Reference(t, path, want, "80:60", "bicubic")
+	entries, _ := os.ReadDir(out)
+	if len(entries) != len(want) {
+		t.Fatalf("%d files", len(entries))
+	}
+	for k, i := range want {
+		f, err := os.Open(filepath.Join(out, fmt.Sprintf("frame_%06d.png", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := png.Decode(f)
+		f.Close()
+		if err != nil || im.Bounds().Dx() != w || im.Bounds().Dy() != h {
+			t.Fatalf("frame %d: %v %v", i, err, im.Bounds())
+		}
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r, g, b, _ := im.At(x, y).RGBA()
+				o := 3 * (y*w + x)
+				if byte(r>>8) != ref[k][o] || byte(g>>8) != ref[k][o+1] || byte(b>>8) != ref[k][o+2] {
+					t.Fatalf("frame %d differs from ffmpeg at %d,%d", i, x, y)
+				}
+			}
+		}
+	}
+}
