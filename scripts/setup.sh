@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what vpipe needs to build and test on Debian 12, as root:
+# FFmpeg 5.1 development libraries (go-astiav v0.16.0 is built for them), the
+# ffmpeg CLI (tests compare vpipe's frames with it and build their videos with
+# it), pkg-config and a C compiler for cgo, GNU time for bench/. Then fetches
+# the Go modules. Go itself (>= 1.23) must be on PATH or in /usr/local/go.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(pkg-config gcc libc6-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg time)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  if [ -x /usr/local/go/bin/go ]; then
+    echo "setup: Go is in /usr/local/go/bin; add it to PATH: export PATH=\$PATH:/usr/local/go/bin" >&2
+  else
+    echo "setup: Go >= 1.23 is needed (https://go.dev/doc/install)" >&2
+  fi
+  exit 1
+fi
+go mod download
+echo "setup: ok ($(go version | cut -d' ' -f3), libavformat $(pkg-config --modversion libavformat), $(ffmpeg -version | head -1 | cut -d' ' -f1-3))"
