@@ -24,7 +24,9 @@ clip() { # clip SECONDS -> path (cached)
 measure() {
   local name=$1 frames=$2; shift 2
   rm -rf "$work/out"; mkdir -p "$work/out"
-  local t; t=$( { /usr/bin/time -f "%e %U %S %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  /usr/bin/time -o "$work/time.txt" -f "%e %U %S %M" "$@" >/dev/null 2>"$work/stderr.txt" ||
+    { echo "$name failed:" >&2; tail -5 "$work/stderr.txt" >&2; exit 1; }
+  local t; t=$(tail -1 "$work/time.txt")
   local n; n=$(find "$work/out" -name '*.png' | wc -l)
   if [ "$n" -ne "$frames" ]; then echo "$name: wrote $n frames, expected $frames" >&2; exit 1; fi
   read -r wall user sys rss <<<"$t"

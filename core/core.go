@@ -62,7 +62,8 @@ type Sink interface {
 	// Existing lists the image names already stored in a dataset, so a re-run
 	// skips them without decoding.
 	Existing(ctx context.Context, dataset []string) (map[string]bool, error)
-	// Put stores one image with its annotation and meta, atomically.
+	// Put stores one image with its annotation and meta, atomically. It must not
+	// keep img.Data after it returns (the buffer is reused); a batching sink copies.
 	Put(ctx context.Context, img *Image) error
 	// Delete removes images this run wrote for a video that then failed, so a
 	// failed video leaves no partial dataset. Missing names are not an error.

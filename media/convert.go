@@ -145,7 +145,8 @@ type PNGEncoder struct {
 // NewPNGEncoder uses zlib compression level 0–9.
 func NewPNGEncoder(level int) *PNGEncoder { return &PNGEncoder{level: level} }
 
-// Encode returns the PNG file bytes of im.
+// Encode returns the PNG file bytes of im, in a pooled buffer: hand it back with
+// PutBuf once written.
 func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
 	if e.cur == nil || e.cur.w != im.Width || e.cur.h != im.Height {
 		e.cur.free()
@@ -156,7 +157,7 @@ func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
 		}
 		e.cur = p
 	}
-	return e.cur.encode(im.Pix, nil)
+	return e.cur.encode(im.Pix)
 }
 
 // Close frees the encoder.

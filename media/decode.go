@@ -24,19 +24,41 @@ type Picture struct {
 	Buf        []byte
 }
 
-var bufPool sync.Pool
+// bufPools hold picture and image buffers by exact size: a run uses a few sizes
+// (the decoder's YUV, the output RGB), and reusing them keeps the garbage
+// collector, and so peak memory, out of the per-frame path.
+var bufPools sync.Map // int → *sync.Pool
+
+func poolFor(n int) *sync.Pool {
+	if p, ok := bufPools.Load(n); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := bufPools.LoadOrStore(n, &sync.Pool{})
+	return p.(*sync.Pool)
+}
 
 func getBuf(n int) []byte {
-	if b, ok := bufPool.Get().(*[]byte); ok && cap(*b) >= n {
+	if b, ok := poolFor(n).Get().(*[]byte); ok {
 		return (*b)[:n]
 	}
 	return make([]byte, n)
 }
 
+// getBufClass returns a pooled buffer of length n whose capacity is n rounded up
+// to a power of two, for outputs whose size varies (PNG files).
+func getBufClass(n int) []byte {
+	c := 1
+	for c < n {
+		c <<= 1
+	}
+	return getBuf(c)[:n]
+}
+
 // PutBuf returns a buffer to the pool once nothing refers to it any more.
 func PutBuf(b []byte) {
 	if cap(b) > 0 {
-		bufPool.Put(&b)
+		b = b[:cap(b)]
+		poolFor(len(b)).Put(&b)
 	}
 }
 

@@ -183,7 +183,10 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				j.frameOut("")
 				return nil
 			}
-			if err := r.Sink.Put(ctx, img); err != nil {
+			err := r.Sink.Put(ctx, img)
+			media.PutBuf(img.Data)
+			img.Data = nil
+			if err != nil {
 				if ctx.Err() == nil {
 					j.fail(fmt.Errorf("write %s: %w", img.Name, err))
 				}
