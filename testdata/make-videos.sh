@@ -3,8 +3,8 @@
 # Needs the ffmpeg CLI. Run from anywhere: testdata/make-videos.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-rm -rf videos
-mkdir -p videos/street
+rm -rf videos svproject/ds0/video svproject/ds0/datasets/night/video
+mkdir -p videos/street svproject/ds0/video svproject/ds0/datasets/night/video
 ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
 
 # H.264 High with B-frames, 320x180, 4 s at 25 fps (100 frames)
@@ -17,3 +17,7 @@ ff -f lavfi -i "smptebars=s=192x108:r=15:d=2" -c:v libx264 -preset veryfast -bf 
 ff -i tmp_phone.mp4 -c copy -metadata:s:v:0 rotate=90 videos/street/phone.mp4
 rm -f tmp_phone.mp4
 du -ch videos/*.* videos/*/* | tail -1
+
+# the Supervisely video project fixture (annotations are hand-written JSON, committed)
+ff -f lavfi -i "testsrc2=s=200x100:r=10:d=3" -c:v libx264 -preset veryfast -bf 2 -pix_fmt yuv420p svproject/ds0/video/clip.mp4
+ff -f lavfi -i "testsrc=s=128x72:r=10:d=2" -c:v libx264 -preset veryfast -bf 2 -pix_fmt yuv420p svproject/ds0/datasets/night/video/dark.mp4

@@ -1,0 +1,484 @@
+package supervisely
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// Geometry types vpipe transforms; any other name is carried as Unknown.
+const (
+	TypeRectangle = "rectangle"
+	TypePolygon   = "polygon"
+	TypeLine      = "line"
+	TypePoint     = "point"
+	TypeBitmap    = "bitmap"
+	TypeGraph     = "graph"
+)
+
+// Pt is a point as JSON writes it: [x, y] = [col, row].
+type Pt [2]float64
+
+// Geometry is one shape in pixel coordinates.
+type Geometry interface {
+	Type() string
+	// keys are the geometry's JSON keys in order (e.g. "points").
+	keys(o *object)
+	// Scale resizes by fx on columns (x) and fy on rows (y), rounding half to even.
+	Scale(fx, fy float64) (Geometry, error)
+	// Crop clips to an image of w×h pixels; none, one or several pieces remain.
+	Crop(w, h int) []Geometry
+}
+
+// ParseGeometry reads a geometry of the given type from its JSON keys (a label's
+// top level, or a figure's "geometry" object).
+func ParseGeometry(typ string, m map[string]json.RawMessage) (Geometry, error) {
+	switch typ {
+	case TypeRectangle, TypePolygon, TypeLine, TypePoint:
+		var p struct {
+			Exterior []Pt   `json:"exterior"`
+			Interior [][]Pt `json:"interior"`
+		}
+		raw, ok := m["points"]
+		if !ok {
+			return nil, &PathError{Path: "points", Err: fmt.Errorf("missing")}
+		}
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, at("points", err)
+		}
+		for i, q := range p.Exterior {
+			if !finite(q) {
+				return nil, &PathError{Path: fmt.Sprintf("points.exterior[%d]", i), Err: fmt.Errorf("not a finite point")}
+			}
+		}
+		switch typ {
+		case TypeRectangle:
+			if len(p.Exterior) != 2 {
+				return nil, &PathError{Path: "points.exterior", Err: fmt.Errorf("a rectangle needs 2 points, got %d", len(p.Exterior))}
+			}
+			a, b := p.Exterior[0], p.Exterior[1]
+			return &Rectangle{Left: math.Min(a[0], b[0]), Top: math.Min(a[1], b[1]), Right: math.Max(a[0], b[0]), Bottom: math.Max(a[1], b[1])}, nil
+		case TypePolygon:
+			if len(p.Exterior) == 0 {
+				return nil, &PathError{Path: "points.exterior", Err: fmt.Errorf("a polygon needs points")}
+			}
+			return &Polygon{Exterior: p.Exterior, Interior: p.Interior}, nil
+		case TypeLine:
+			if len(p.Exterior) < 2 {
+				return nil, &PathError{Path: "points.exterior", Err: fmt.Errorf("a line needs at least 2 points, got %d", len(p.Exterior))}
+			}
+			return &Line{Points: p.Exterior}, nil
+		default:
+			if len(p.Exterior) != 1 {
+				return nil, &PathError{Path: "points.exterior", Err: fmt.Errorf("a point needs 1 point, got %d", len(p.Exterior))}
+			}
+			return &Point{P: p.Exterior[0]}, nil
+		}
+	case TypeBitmap:
+		var b struct {
+			Origin [2]int `json:"origin"`
+			Data   string `json:"data"`
+		}
+		raw, ok := m["bitmap"]
+		if !ok {
+			return nil, &PathError{Path: "bitmap", Err: fmt.Errorf("missing")}
+		}
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, at("bitmap", err)
+		}
+		mask, err := DecodeMask(b.Data)
+		if err != nil {
+			return nil, &PathError{Path: "bitmap.data", Err: err}
+		}
+		bm := &Bitmap{Origin: b.Origin, Mask: mask, data: b.Data}
+		if t := bm.trim(); t == nil {
+			return nil, &PathError{Path: "bitmap.data", Err: fmt.Errorf("the mask is empty")}
+		} else if t.Origin != bm.Origin || t.Mask.W != mask.W || t.Mask.H != mask.H {
+			bm = t // the SDK crops the mask to its tight box on construction
+		}
+		return bm, nil
+	case TypeGraph:
+		raw, ok := m["nodes"]
+		if !ok {
+			return nil, &PathError{Path: "nodes", Err: fmt.Errorf("missing")}
+		}
+		g, err := parseGraph(raw)
+		if err != nil {
+			return nil, at("nodes", err)
+		}
+		return g, nil
+	}
+	u := &Unknown{Name: typ, Fields: map[string]json.RawMessage{}}
+	for k, v := range m {
+		u.Fields[k] = v
+	}
+	return u, nil
+}
+
+func finite(p Pt) bool {
+	return !math.IsNaN(p[0]) && !math.IsNaN(p[1]) && !math.IsInf(p[0], 0) && !math.IsInf(p[1], 0)
+}
+
+func scalePt(p Pt, fx, fy float64) Pt {
+	return Pt{math.RoundToEven(p[0] * fx), math.RoundToEven(p[1] * fy)}
+}
+
+func inside(p Pt, w, h int) bool {
+	return p[0] >= 0 && p[1] >= 0 && p[0] <= float64(w-1) && p[1] <= float64(h-1)
+}
+
+func pointsJSON(ext []Pt, in [][]Pt) map[string]any {
+	if ext == nil {
+		ext = []Pt{}
+	}
+	if in == nil {
+		in = [][]Pt{}
+	}
+	return map[string]any{"exterior": ext, "interior": in}
+}
+
+// Rectangle is an axis-aligned box with inclusive pixel corners.
+type Rectangle struct{ Left, Top, Right, Bottom float64 }
+
+func (r *Rectangle) Type() string { return TypeRectangle }
+func (r *Rectangle) keys(o *object) {
+	o.add("points", pointsJSON([]Pt{{r.Left, r.Top}, {r.Right, r.Bottom}}, nil))
+}
+func (r *Rectangle) Scale(fx, fy float64) (Geometry, error) {
+	a, b := scalePt(Pt{r.Left, r.Top}, fx, fy), scalePt(Pt{r.Right, r.Bottom}, fx, fy)
+	return &Rectangle{math.Min(a[0], b[0]), math.Min(a[1], b[1]), math.Max(a[0], b[0]), math.Max(a[1], b[1])}, nil
+}
+func (r *Rectangle) Crop(w, h int) []Geometry {
+	c := &Rectangle{math.Max(r.Left, 0), math.Max(r.Top, 0), math.Min(r.Right, float64(w-1)), math.Min(r.Bottom, float64(h-1))}
+	if c.Left > c.Right || c.Top > c.Bottom {
+		return nil
+	}
+	if *c == *r {
+		return []Geometry{r}
+	}
+	return []Geometry{c}
+}
+
+// Point is a single point.
+type Point struct{ P Pt }
+
+func (p *Point) Type() string   { return TypePoint }
+func (p *Point) keys(o *object) { o.add("points", pointsJSON([]Pt{p.P}, nil)) }
+func (p *Point) Scale(fx, fy float64) (Geometry, error) {
+	return &Point{scalePt(p.P, fx, fy)}, nil
+}
+func (p *Point) Crop(w, h int) []Geometry {
+	if inside(p.P, w, h) {
+		return []Geometry{p}
+	}
+	return nil
+}
+
+// Polygon is an exterior ring with optional holes.
+type Polygon struct {
+	Exterior []Pt
+	Interior [][]Pt
+}
+
+func (p *Polygon) Type() string   { return TypePolygon }
+func (p *Polygon) keys(o *object) { o.add("points", pointsJSON(p.Exterior, p.Interior)) }
+func (p *Polygon) Scale(fx, fy float64) (Geometry, error) {
+	out := &Polygon{Exterior: scaleAll(p.Exterior, fx, fy)}
+	for _, h := range p.Interior {
+		out.Interior = append(out.Interior, scaleAll(h, fx, fy))
+	}
+	return out, nil
+}
+
+// Crop clips each ring to the image (Sutherland–Hodgman). A polygon stays one
+// polygon: where the SDK's shapely would split a concave polygon in two, vpipe
+// keeps one ring whose parts are joined along the image border (no area there).
+// Rings that keep fewer than 3 distinct points or no area are dropped.
+func (p *Polygon) Crop(w, h int) []Geometry {
+	if allInside(p.Exterior, w, h) {
+		return []Geometry{p}
+	}
+	ext := clipRing(p.Exterior, w, h)
+	if !isArea(ext) {
+		return nil
+	}
+	out := &Polygon{Exterior: ext}
+	for _, hole := range p.Interior {
+		if c := clipRing(hole, w, h); isArea(c) {
+			out.Interior = append(out.Interior, c)
+		}
+	}
+	return []Geometry{out}
+}
+
+// Line is a polyline.
+type Line struct{ Points []Pt }
+
+func (l *Line) Type() string   { return TypeLine }
+func (l *Line) keys(o *object) { o.add("points", pointsJSON(l.Points, nil)) }
+func (l *Line) Scale(fx, fy float64) (Geometry, error) {
+	return &Line{scaleAll(l.Points, fx, fy)}, nil
+}
+
+// Crop clips every segment (Liang–Barsky); where the line leaves the image and
+// comes back it is split in pieces, as shapely does. Pieces shorter than two
+// distinct points are dropped.
+func (l *Line) Crop(w, h int) []Geometry {
+	if allInside(l.Points, w, h) {
+		return []Geometry{l}
+	}
+	var out []Geometry
+	var cur []Pt
+	flush := func() {
+		cur = dedupe(cur)
+		if len(cur) >= 2 {
+			out = append(out, &Line{cur})
+		}
+		cur = nil
+	}
+	for i := 0; i+1 < len(l.Points); i++ {
+		a, b, ok := clipSegment(l.Points[i], l.Points[i+1], w, h)
+		if !ok {
+			flush()
+			continue
+		}
+		a, b = floorPt(a), floorPt(b)
+		if len(cur) > 0 && cur[len(cur)-1] != a {
+			flush()
+		}
+		if len(cur) == 0 {
+			cur = append(cur, a)
+		}
+		cur = append(cur, b)
+	}
+	flush()
+	return out
+}
+
+// Node is a graph (keypoint) node.
+type Node struct {
+	ID       string
+	Loc      Pt
+	Disabled bool
+	Extra    Extra
+}
+
+// Graph is a keypoint skeleton; nodes keep their JSON order.
+type Graph struct{ Nodes []Node }
+
+func parseGraph(raw json.RawMessage) (*Graph, error) {
+	dec := json.NewDecoder(bytesReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("want an object of nodes")
+	}
+	g := &Graph{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		id := kt.(string)
+		var nraw json.RawMessage
+		if err := dec.Decode(&nraw); err != nil {
+			return nil, at(id, err)
+		}
+		m, extra, err := splitKnown(nraw, "loc", "disabled")
+		if err != nil {
+			return nil, at(id, err)
+		}
+		n := Node{ID: id, Extra: extra}
+		if err := field(m, "loc", &n.Loc); err != nil {
+			return nil, at(id, err)
+		}
+		if _, ok := m["loc"]; !ok || !finite(n.Loc) {
+			return nil, &PathError{Path: id + ".loc", Err: fmt.Errorf("missing or not a finite point")}
+		}
+		if err := field(m, "disabled", &n.Disabled); err != nil {
+			return nil, at(id, err)
+		}
+		g.Nodes = append(g.Nodes, n)
+	}
+	if len(g.Nodes) == 0 {
+		return nil, fmt.Errorf("a graph needs nodes")
+	}
+	return g, nil
+}
+
+func (g *Graph) Type() string { return TypeGraph }
+func (g *Graph) keys(o *object) {
+	o.add("nodes", graphNodes(g.Nodes))
+}
+
+type graphNodes []Node
+
+func (ns graphNodes) MarshalJSON() ([]byte, error) {
+	var o object
+	for _, n := range ns {
+		var no object
+		no.add("loc", n.Loc)
+		if n.Disabled {
+			no.add("disabled", true)
+		}
+		b, err := no.marshal(n.Extra)
+		if err != nil {
+			return nil, err
+		}
+		o.add(n.ID, json.RawMessage(b))
+	}
+	return o.marshal(nil)
+}
+
+func (g *Graph) Scale(fx, fy float64) (Geometry, error) {
+	out := &Graph{Nodes: make([]Node, len(g.Nodes))}
+	for i, n := range g.Nodes {
+		n.Loc = scalePt(n.Loc, fx, fy)
+		out.Nodes[i] = n
+	}
+	return out, nil
+}
+
+// Crop drops the whole graph if any node is outside (the SDK's rule).
+func (g *Graph) Crop(w, h int) []Geometry {
+	for _, n := range g.Nodes {
+		if !inside(n.Loc, w, h) {
+			return nil
+		}
+	}
+	return []Geometry{g}
+}
+
+// Unknown is a geometry type vpipe does not transform, kept as raw JSON.
+type Unknown struct {
+	Name   string
+	Fields map[string]json.RawMessage
+}
+
+func (u *Unknown) Type() string { return u.Name }
+func (u *Unknown) keys(o *object) {
+	for _, k := range sortedKeys(u.Fields) {
+		o.add(k, u.Fields[k])
+	}
+}
+
+// Scale cannot move an unknown shape's pixels.
+func (u *Unknown) Scale(fx, fy float64) (Geometry, error) {
+	if fx == 1 && fy == 1 {
+		return u, nil
+	}
+	return nil, fmt.Errorf("cannot resize a %q geometry", u.Name)
+}
+func (u *Unknown) Crop(w, h int) []Geometry { return []Geometry{u} }
+
+func scaleAll(ps []Pt, fx, fy float64) []Pt {
+	out := make([]Pt, len(ps))
+	for i, p := range ps {
+		out[i] = scalePt(p, fx, fy)
+	}
+	return out
+}
+
+func allInside(ps []Pt, w, h int) bool {
+	for _, p := range ps {
+		if !inside(p, w, h) {
+			return false
+		}
+	}
+	return true
+}
+
+func floorPt(p Pt) Pt { return Pt{math.Floor(p[0]), math.Floor(p[1])} }
+
+func dedupe(ps []Pt) []Pt {
+	var out []Pt
+	for _, p := range ps {
+		if len(out) == 0 || out[len(out)-1] != p {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// clipRing clips a closed ring to [0,w-1]×[0,h-1] and floors the new vertices.
+func clipRing(ring []Pt, w, h int) []Pt {
+	maxX, maxY := float64(w-1), float64(h-1)
+	edges := []struct {
+		in  func(Pt) bool
+		cut func(a, b Pt) Pt
+	}{
+		{func(p Pt) bool { return p[0] >= 0 }, func(a, b Pt) Pt { return Pt{0, a[1] + (b[1]-a[1])*(0-a[0])/(b[0]-a[0])} }},
+		{func(p Pt) bool { return p[0] <= maxX }, func(a, b Pt) Pt { return Pt{maxX, a[1] + (b[1]-a[1])*(maxX-a[0])/(b[0]-a[0])} }},
+		{func(p Pt) bool { return p[1] >= 0 }, func(a, b Pt) Pt { return Pt{a[0] + (b[0]-a[0])*(0-a[1])/(b[1]-a[1]), 0} }},
+		{func(p Pt) bool { return p[1] <= maxY }, func(a, b Pt) Pt { return Pt{a[0] + (b[0]-a[0])*(maxY-a[1])/(b[1]-a[1]), maxY} }},
+	}
+	out := ring
+	for _, e := range edges {
+		in := out
+		out = nil
+		for i := range in {
+			cur, prev := in[i], in[(i+len(in)-1)%len(in)]
+			switch {
+			case e.in(cur) && e.in(prev):
+				out = append(out, cur)
+			case e.in(cur):
+				out = append(out, e.cut(prev, cur), cur)
+			case e.in(prev):
+				out = append(out, e.cut(prev, cur))
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+	}
+	for i := range out {
+		out[i] = floorPt(out[i])
+	}
+	out = dedupe(out)
+	if len(out) > 1 && out[0] == out[len(out)-1] {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+func isArea(ring []Pt) bool {
+	if len(ring) < 3 {
+		return false
+	}
+	a := 0.0
+	for i := range ring {
+		p, q := ring[i], ring[(i+1)%len(ring)]
+		a += p[0]*q[1] - q[0]*p[1]
+	}
+	return a != 0
+}
+
+// clipSegment is Liang–Barsky against [0,w-1]×[0,h-1].
+func clipSegment(a, b Pt, w, h int) (Pt, Pt, bool) {
+	t0, t1 := 0.0, 1.0
+	dx, dy := b[0]-a[0], b[1]-a[1]
+	for _, c := range [][2]float64{{-dx, a[0]}, {dx, float64(w-1) - a[0]}, {-dy, a[1]}, {dy, float64(h-1) - a[1]}} {
+		p, q := c[0], c[1]
+		if p == 0 {
+			if q < 0 {
+				return a, b, false
+			}
+			continue
+		}
+		r := q / p
+		if p < 0 {
+			if r > t1 {
+				return a, b, false
+			}
+			t0 = math.Max(t0, r)
+		} else {
+			if r < t0 {
+				return a, b, false
+			}
+			t1 = math.Min(t1, r)
+		}
+	}
+	return Pt{a[0] + t0*dx, a[1] + t0*dy}, Pt{a[0] + t1*dx, a[1] + t1*dy}, true
+}
