@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vpipe/vpipe/media"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
 
 // Item is one video to sample.
@@ -21,6 +22,13 @@ type Item struct {
 	Open string
 	// OpenOptions carry headers and timeouts for URLs.
 	OpenOptions media.OpenOptions
+	// AnnotationPath names the video's annotation in errors ("" = none).
+	AnnotationPath string
+	// LoadAnnotation reads the video annotation; nil for unannotated sources.
+	LoadAnnotation func(ctx context.Context) (*sv.VideoAnnotation, error)
+	// Provenance are the seed's custom-data keys for this video (§9):
+	// video_id, video_name, video_dataset_id, video_dataset_name, ...
+	Provenance map[string]any
 }
 
 // ID names the item in logs and errors: dataset path and video name.
@@ -46,8 +54,26 @@ type Image struct {
 	Meta map[string]any
 }
 
+// Project is what a source knows of the project its videos belong to.
+type Project struct {
+	// Meta is the project meta; nil for a plain folder of videos.
+	Meta *sv.ProjectMeta
+	// Keys maps local keys to server ids (key_id_map.json); may be nil.
+	Keys *sv.KeyIdMap
+	// Provenance are the project's custom-data keys (video_project_id/name).
+	Provenance map[string]any
+}
+
+// DatasetInfo is the custom data a destination dataset gets (its provenance).
+type DatasetInfo struct {
+	Dataset []string // destination dataset path
+	Custom  map[string]any
+}
+
 // Source enumerates videos.
 type Source interface {
+	// Project describes the source project.
+	Project(ctx context.Context) (*Project, error)
 	// Items calls emit for every video, in a stable order.
 	Items(ctx context.Context, emit func(*Item) error) error
 	// Describe names the source for logs.
@@ -57,8 +83,12 @@ type Source interface {
 // Sink stores images. Implementations must be safe for concurrent Put calls and
 // must never show a partially written image.
 type Sink interface {
-	// Begin prepares the destination (project meta) before any image is written.
-	Begin(ctx context.Context) error
+	// Begin prepares the destination before any image is written: it merges meta
+	// (nil for unannotated input) into the destination's meta and fails on a
+	// conflict, and records the project's custom data.
+	Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error)
+	// Dataset records a destination dataset's custom data (provenance).
+	Dataset(ctx context.Context, info DatasetInfo) error
 	// Existing lists the image names already stored in a dataset, so a re-run
 	// skips them without decoding.
 	Existing(ctx context.Context, dataset []string) (map[string]bool, error)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
 
 // job is one video on its way through the stages. Its frames are counted in when
@@ -19,8 +20,10 @@ type job struct {
 	count   int // frames in the video
 	outW    int
 	outH    int
-	wanted  int // frames to write this run
-	skipped int // frames already in the sink
+	wanted  int            // frames to write this run
+	skipped int            // frames already in the sink
+	sampler *sv.Sampler    // nil when annotations are not copied
+	meta    map[string]any // provenance for every image meta
 
 	mu       sync.Mutex
 	err      error

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/pipeline"
 	"github.com/vpipe/vpipe/sampling"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
 
 // Reporter is told how the run goes (progress bars, log lines).
@@ -52,6 +54,9 @@ func (s Summary) FPS() float64 {
 
 // Runner samples videos from a source into a sink.
 type Runner struct {
+	project  *core.Project
+	datasets sync.Map // destination datasets whose custom data is written
+
 	Config   *config.Config
 	Source   core.Source
 	Sink     core.Sink
@@ -81,11 +86,11 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	begin := time.Now()
 	var sum Summary
 	var mu sync.Mutex
-	if err := r.Sink.Begin(ctx); err != nil {
+	if err := r.begin(ctx); err != nil {
 		return sum, err
 	}
 	onDone := func(j *job) {
-		if j.err != nil && len(j.names) > 0 {
+		if j.err != nil {
 			// A failed video leaves no partial dataset: remove what this run wrote.
 			if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
 				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), err)
@@ -215,8 +220,38 @@ func emitOrDrop(emit pipeline.Emit[*frame], f *frame) error {
 	return nil
 }
 
+// begin reads the source project and prepares the sink: a meta conflict stops
+// the run here, before any image is written.
+func (r *Runner) begin(ctx context.Context) error {
+	if err := r.loadProject(ctx); err != nil {
+		return err
+	}
+	custom := map[string]any{}
+	for _, k := range []string{"is_sample", "video_project_id", "video_project_name"} {
+		if v, ok := r.project.Provenance[k]; ok {
+			custom[k] = v
+		}
+	}
+	_, err := r.Sink.Begin(ctx, r.project.Meta, custom)
+	return err
+}
+
+func (r *Runner) loadProject(ctx context.Context) error {
+	p, err := r.Source.Project(ctx)
+	if err != nil {
+		return err
+	}
+	if r.Config.Sampling.OnlyAnnotated && p.Meta == nil {
+		return fmt.Errorf("sampling.only_annotated: %s has no annotations (it is not a Supervisely video project)", r.Source.Describe())
+	}
+	r.project = p
+	return nil
+}
+
 // prepared is a video opened and mapped, with the frames this run must write.
 type prepared struct {
+	sampler *sv.Sampler
+	meta    map[string]any
 	video   *media.Video
 	index   *media.Index
 	want    []int
@@ -242,18 +277,43 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 		v.Close()
 		return nil, err
 	}
-	p := &prepared{video: v, index: x}
+	p := &prepared{video: v, index: x, meta: map[string]any{}}
+	for k, val := range it.Provenance {
+		p.meta[k] = val
+	}
 	dw, dh := v.Info.DisplaySize()
 	if !r.Config.Sampling.Autorotate {
 		dw, dh = v.Info.Width, v.Info.Height
 	}
 	p.outW, p.outH = media.OutputSize(dw, dh, r.Config.Sampling.Resize.Height, r.Config.Sampling.Resize.Width)
+	var annotated func(int) bool
+	if it.LoadAnnotation != nil && (r.Config.Sampling.CopyAnnotations || spec.OnlyAnnotated) {
+		ann, err := it.LoadAnnotation(ctx)
+		if err != nil {
+			v.Close()
+			return nil, err
+		}
+		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, x.Count, dw, dh)
+		if err != nil {
+			v.Close()
+			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
+		}
+		if r.Config.Sampling.CopyAnnotations {
+			p.sampler = s
+		}
+		annotated = s.Annotated
+		if p.meta["video_id"] == nil && r.project.Keys != nil {
+			if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
+				p.meta["video_id"] = *id
+			}
+		}
+	}
 	existing, err := r.Sink.Existing(ctx, it.DestDataset())
 	if err != nil {
 		v.Close()
 		return nil, err
 	}
-	for _, i := range spec.Indices(len(x.PTS), nil) {
+	for _, i := range spec.Indices(len(x.PTS), annotated) {
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
 		} else {
@@ -271,6 +331,10 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	defer p.video.Close()
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
+	j.sampler, j.meta = p.sampler, p.meta
+	if err := r.recordDatasets(ctx, j.item, p.meta); err != nil {
+		return err
+	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
 	autorotate := r.Config.Sampling.Autorotate
 	return p.video.Decode(ctx, p.index, p.want, media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads}, func(pic *media.Picture) error {
@@ -286,6 +350,24 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	})
 }
 
+// recordDatasets writes the custom data of the video's source dataset (once a
+// run) and of the video's own dataset.
+func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta map[string]any) error {
+	parent := map[string]any{}
+	for _, k := range []string{"is_sample", "video_project_id", "video_project_name", "video_dataset_id", "video_dataset_name"} {
+		if v, ok := meta[k]; ok {
+			parent[k] = v
+		}
+	}
+	key := strings.Join(it.Dataset, "\x00")
+	if _, done := r.datasets.LoadOrStore(key, true); !done {
+		if err := r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.Dataset, Custom: parent}); err != nil {
+			return err
+		}
+	}
+	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: meta})
+}
+
 // PlanRow is what a run would do with one video.
 type PlanRow struct {
 	Video    string
@@ -299,6 +381,9 @@ type PlanRow struct {
 
 // Plan works out what Run would write, without decoding or writing anything.
 func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
+	if err := r.loadProject(ctx); err != nil {
+		return err
+	}
 	return r.Source.Items(ctx, func(it *core.Item) error {
 		p, err := r.prepare(ctx, it)
 		if err != nil {
@@ -311,21 +396,36 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 	})
 }
 
-// image builds the output image: name, empty annotation of the output size, meta.
+// image builds the output image: name, annotation at the output size, meta.
 func (r *Runner) image(f *frame, data []byte) *core.Image {
 	j, it := f.job, f.job.item
+	w, h := f.rgb.Width, f.rgb.Height
+	ann := emptyAnnotation(w, h)
+	if j.sampler != nil {
+		a, skipped := j.sampler.Image(f.index, w, h)
+		for _, s := range skipped {
+			r.Log.Warn("label left out", "video", it.ID(), "why", s)
+		}
+		if b, err := json.Marshal(a); err == nil {
+			ann = b
+		} else {
+			r.Log.Error("annotation", "video", it.ID(), "frame", f.index, "err", err)
+		}
+	}
+	meta := make(map[string]any, len(j.meta)+3)
+	for k, v := range j.meta {
+		meta[k] = v
+	}
+	meta["frame_index"] = f.index
+	meta["pts"] = f.pts
+	meta["time_s"] = f.time
 	return &core.Image{
 		Item:    it,
 		Dataset: it.DestDataset(),
 		Name:    r.name(it.Name, f.index, j.count),
 		Data:    data,
-		Ann:     emptyAnnotation(f.rgb.Width, f.rgb.Height),
-		Meta: map[string]any{
-			"frame_index": f.index,
-			"pts":         f.pts,
-			"time_s":      f.time,
-			"video_name":  it.Name,
-		},
+		Ann:     ann,
+		Meta:    meta,
 	}
 }
 

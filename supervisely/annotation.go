@@ -263,6 +263,15 @@ func (f *Figure) unmarshal(b []byte) error {
 	return nil
 }
 
+// Key is the annotation's own key (the video's key in key_id_map.json), or "".
+func (va *VideoAnnotation) Key() string {
+	var k string
+	if raw, ok := va.raw["key"]; ok {
+		_ = json.Unmarshal(raw, &k)
+	}
+	return k
+}
+
 func (va VideoAnnotation) MarshalJSON() ([]byte, error) { return marshalRaw(va.raw) }
 
 func marshalRaw(m map[string]json.RawMessage) ([]byte, error) {

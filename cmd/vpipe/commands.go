@@ -253,6 +253,9 @@ func framesCmd() *cobra.Command {
 type single struct{ path string }
 
 func (s *single) Describe() string { return s.path }
+func (s *single) Project(context.Context) (*core.Project, error) {
+	return &core.Project{}, nil
+}
 func (s *single) Items(_ context.Context, emit func(*core.Item) error) error {
 	return emit(&core.Item{Name: baseName(s.path), Dataset: []string{"frames"}, Open: s.path})
 }

@@ -177,15 +177,15 @@ func TestBadInputs(t *testing.T) {
 	// only the good video's dataset exists, complete; nothing temporary anywhere
 	files := tree(t, out)
 	for _, f := range keys(files) {
-		if !strings.HasPrefix(f, "ds0/datasets/good.mp4/") && f != "meta.json" {
+		if !strings.HasPrefix(f, "ds0/datasets/good.mp4/") && f != "meta.json" && !strings.HasSuffix(f, "custom_data.json") {
 			t.Errorf("unexpected %s", f)
 		}
 		if strings.Contains(f, ".vpipe-tmp-") {
 			t.Errorf("temporary file left: %s", f)
 		}
 	}
-	if len(files) != 1+3*100 {
-		t.Errorf("%d files, want 301", len(files))
+	if len(files) != 1+3*100+3 {
+		t.Errorf("%d files, want meta.json, 300 image files and 3 custom_data.json", len(files))
 	}
 }
 

@@ -1,12 +1,16 @@
 // Package local writes a Supervisely image project to a directory (reference
 // §8.3): meta.json, then per dataset img/, ann/ and meta/ folders, nested
-// datasets under <parent>/datasets/<child>. Every file is written to a temporary
+// datasets under <parent>/datasets/<child>. The local format has no place for
+// project or dataset custom data, so vpipe writes what the server would hold as
+// customData (the provenance keys of §9) to custom_data.json in the project
+// folder and in each dataset folder; Supervisely's readers ignore files there. Every file is written to a temporary
 // name in its final folder and renamed into place, and the image itself goes last,
 // so an image that exists always has its annotation and meta.
 package local
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +18,11 @@ import (
 	"sync"
 
 	"github.com/vpipe/vpipe/core"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
+
+// CustomDataFile holds a project's or dataset's custom data (provenance).
+const CustomDataFile = "custom_data.json"
 
 const tmpPrefix = ".vpipe-tmp-"
 
@@ -50,16 +58,70 @@ func New(path string) *Sink { return &Sink{Root: path} }
 // Describe names the sink.
 func (s *Sink) Describe() string { return "local " + s.Root }
 
-// Begin creates the project folder and, when there is none, its meta.json.
-func (s *Sink) Begin(context.Context) error {
-	if err := os.MkdirAll(s.Root, 0o755); err != nil {
-		return fmt.Errorf("sink.path: %w", err)
-	}
+// Begin creates the project folder and writes meta.json: the source meta merged
+// into the one already there. A conflict is an error, found before anything is
+// written. Unannotated input (meta nil) leaves an existing meta.json as it is.
+func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
 	p := filepath.Join(s.Root, "meta.json")
-	if _, err := os.Stat(p); err == nil {
-		return nil
+	var have *sv.ProjectMeta
+	if b, err := os.ReadFile(p); err == nil {
+		have = &sv.ProjectMeta{}
+		if err := json.Unmarshal(b, have); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, err
 	}
-	return writeAtomic(p, []byte(EmptyMeta))
+	var metaJSON []byte // what meta.json must become; nil = leave it
+	out := have
+	switch {
+	case meta != nil:
+		m, err := sv.OutputMeta(have, meta)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot merge the source project's meta: %w", p, err)
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		out, metaJSON = m, sv.Indent(b)
+	case have == nil:
+		out, metaJSON = &sv.ProjectMeta{}, []byte(EmptyMeta)
+	}
+	if err := os.MkdirAll(s.Root, 0o755); err != nil {
+		return nil, fmt.Errorf("sink.path: %w", err)
+	}
+	if metaJSON != nil {
+		if err := writeAtomic(p, metaJSON); err != nil {
+			return nil, err
+		}
+	}
+	if custom != nil {
+		if err := writeJSON(filepath.Join(s.Root, CustomDataFile), custom); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Dataset writes a dataset's custom data to <dataset>/custom_data.json.
+func (s *Sink) Dataset(_ context.Context, info core.DatasetInfo) error {
+	dir, err := DatasetDir(s.Root, info.Dataset)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := marshalIndent(v)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, b)
 }
 
 // DatasetDir is the folder of a dataset path; names are checked so that no name
@@ -139,7 +201,7 @@ func (s *Sink) Put(_ context.Context, img *core.Image) error {
 			return err
 		}
 	}
-	if err := writeAtomic(filepath.Join(dir, "ann", img.Name+".json"), img.Ann); err != nil {
+	if err := writeAtomic(filepath.Join(dir, "ann", img.Name+".json"), sv.Indent(img.Ann)); err != nil {
 		return err
 	}
 	return writeAtomic(filepath.Join(dir, "img", img.Name), img.Data)
@@ -191,8 +253,12 @@ func (s *Sink) Delete(_ context.Context, dataset []string, names []string) error
 			}
 		}
 	}
-	for _, sub := range []string{"img", "ann", "meta", ""} {
+	for _, sub := range []string{"img", "ann", "meta"} {
 		_ = os.Remove(filepath.Join(dir, sub)) // only succeeds when empty
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) == 1 && entries[0].Name() == CustomDataFile {
+		_ = os.Remove(filepath.Join(dir, CustomDataFile))
+		_ = os.Remove(dir)
 	}
 	s.dirs.Delete(dir)
 	return first
@@ -235,13 +301,16 @@ type Flat struct {
 func (f *Flat) Describe() string { return "folder " + f.Dir }
 
 // Begin creates the folder and removes temporary files an interrupted run left.
-func (f *Flat) Begin(context.Context) error {
+func (f *Flat) Begin(context.Context, *sv.ProjectMeta, map[string]any) (*sv.ProjectMeta, error) {
 	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	removeTemps(f.Dir)
-	return nil
+	return nil, nil
 }
+
+// Dataset has nowhere to record custom data in a bare folder.
+func (f *Flat) Dataset(context.Context, core.DatasetInfo) error { return nil }
 
 // Existing lists the folder's files (the dataset is ignored).
 func (f *Flat) Existing(context.Context, []string) (map[string]bool, error) {

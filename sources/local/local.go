@@ -1,4 +1,5 @@
-// Package local is the local-directory source: a single video file, or a folder
+// Package local is the local-directory source: a Supervisely video project on disk
+// (a folder with meta.json; reference §8.2), a single video file, or a plain folder
 // of videos whose sub-folders become datasets (recursively).
 package local
 
@@ -41,14 +42,25 @@ func New(path string) (*Source, error) {
 // Describe names the source.
 func (s *Source) Describe() string { return "local " + s.Path }
 
+// Project reads the project meta of a Supervisely project; a plain folder has none.
+func (s *Source) Project(context.Context) (*core.Project, error) {
+	if isProject(s.Path) {
+		return s.loadProject()
+	}
+	return &core.Project{Provenance: map[string]any{"is_sample": true}}, nil
+}
+
 // Items walks the folder in lexical order. Hidden files and folders are skipped.
 func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 	st, err := os.Stat(s.Path)
 	if err != nil {
 		return fmt.Errorf("source.path: %w", err)
 	}
+	if st.IsDir() && isProject(s.Path) {
+		return s.projectItems(ctx, emit)
+	}
 	if !st.IsDir() {
-		return emit(&core.Item{Name: filepath.Base(s.Path), Dataset: []string{RootDataset}, Open: s.Path})
+		return emit(plainItem(filepath.Base(s.Path), []string{RootDataset}, s.Path))
 	}
 	var found int
 	err = filepath.WalkDir(s.Path, func(p string, d fs.DirEntry, err error) error {
@@ -76,7 +88,7 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 			ds = strings.Split(filepath.ToSlash(rel), "/")
 		}
 		found++
-		return emit(&core.Item{Name: d.Name(), Dataset: ds, Open: p})
+		return emit(plainItem(d.Name(), ds, p))
 	})
 	if err != nil {
 		return err
@@ -90,4 +102,9 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 		return fmt.Errorf("source.path %s: no videos found (looked for %s)", s.Path, strings.Join(exts, " "))
 	}
 	return nil
+}
+
+func plainItem(name string, ds []string, path string) *core.Item {
+	return &core.Item{Name: name, Dataset: ds, Open: path, Provenance: map[string]any{
+		"is_sample": true, "video_dataset_name": ds[len(ds)-1], "video_name": name}}
 }
