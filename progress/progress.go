@@ -88,10 +88,13 @@ func (b *bars) VideoStart(id string, toWrite, skipped int) {
 	if skipped > 0 {
 		name = fmt.Sprintf("%s (%d already there)", id, skipped)
 	}
-	bar := b.p.AddBar(int64(toWrite),
+	// Built with total 0 and given its total after: mpb completes such a bar only
+	// when told to (VideoDone), never on its own count, so completion is ours.
+	bar := b.p.AddBar(0,
 		mpb.PrependDecorators(decor.Name(name+" ", decor.WCSyncWidth), decor.CountersNoUnit("%d / %d", decor.WCSyncWidth)),
 		mpb.AppendDecorators(decor.OnComplete(decor.Percentage(decor.WC{W: 5}), "done")),
 		mpb.BarRemoveOnComplete())
+	bar.SetTotal(int64(toWrite), false)
 	b.mu.Lock()
 	b.videos[id] = bar
 	b.total += int64(toWrite)

@@ -198,8 +198,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				j.frameOut("")
 				return nil
 			}
+			r.Reporter.FrameDone(j.item.ID()) // before frameOut, which may finish the video
 			j.frameOut(img.Name)
-			r.Reporter.FrameDone(j.item.ID())
 			return nil
 		})
 
