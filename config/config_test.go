@@ -82,4 +82,21 @@ sink:
 	}
 }
 
+// Variables that do not look like key overrides belong to someone else.
+func TestOtherVariablesIgnored(t *testing.T) {
+	p := write(t, "source:\n  path: ${VPIPE_VIDEOS:x}\n")
+	c, err := config.Load(p, nil, []string{"VPIPE_VIDEOS=/v", "VPIPE_TEST_CACHE=/tmp/c", "VPIPE_CPUPROFILE=/tmp/p"})
+	if err != nil || c.Source.Path != "/v" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	_, err = config.Load(p, nil, []string{"VPIPE_SAMPLING_STPE=2"})
+	if err == nil || !strings.Contains(err.Error(), "VPIPE_SAMPLING_STPE sets no key (did you mean sampling_step?)") {
+		t.Fatalf("%v", err)
+	}
+	_, err = config.Load(p, nil, []string{"VPIPE_SINKPATH=2"})
+	if err == nil {
+		t.Fatal("a near miss of VPIPE_SINK_PATH is not reported")
+	}
+}
+
 func mustFail(_ *config.Config, err error) error { return err }

@@ -96,7 +96,9 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 	}
 	for k, val := range envMap {
 		if strings.HasPrefix(k, EnvPrefix) && !known[k] {
-			ps.add("", "environment variable %s sets no key%s", k, suggest(strings.ToLower(strings.TrimPrefix(k, EnvPrefix)), envKeys(schema)))
+			if looksLikeKey(k, schema) {
+				ps.add("", "environment variable %s sets no key%s", k, suggest(strings.ToLower(strings.TrimPrefix(k, EnvPrefix)), envKeys(schema)))
+			}
 			continue
 		}
 		if known[k] {
@@ -307,6 +309,20 @@ func envKeys(schema map[string]kind) []string {
 		out[i] = strings.ReplaceAll(k, ".", "_")
 	}
 	return out
+}
+
+// looksLikeKey tells whether an unknown VPIPE_* variable was meant to override a
+// key (a misspelling): it starts with a section (VPIPE_SINK_...) or is within two
+// edits of a key's variable. Others (VPIPE_VIDEOS used in ${...}, VPIPE_CPUPROFILE)
+// are left for their own uses.
+func looksLikeKey(env string, schema map[string]kind) bool {
+	for k := range schema {
+		section := EnvPrefix + strings.ToUpper(strings.SplitN(k, ".", 2)[0]) + "_"
+		if strings.HasPrefix(env, section) || distance(env, EnvName(k)) <= 2 {
+			return true
+		}
+	}
+	return false
 }
 
 func keyOfEnv(env string, schema map[string]kind) string {

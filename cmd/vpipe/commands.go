@@ -59,6 +59,19 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 	return nil, nil, fmt.Errorf("sink.type: unknown %q", c.Sink.Type)
 }
 
+// setup loads the config and builds its source and sink.
+func setup(path string, sets []string) (*config.Config, core.Source, core.Sink, error) {
+	c, err := load(path, sets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	src, sink, err := backends(c)
+	if err != nil {
+		return nil, nil, nil, &exitError{code: exitFailed, err: err}
+	}
+	return c, src, sink, nil
+}
+
 func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func runCmd() *cobra.Command {
@@ -68,13 +81,9 @@ func runCmd() *cobra.Command {
 		Short: "Run a pipeline (default pipeline.yaml)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := load(configArg(args), sets)
+			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
-			}
-			src, sink, err := backends(c)
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
 			}
 			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr())
 		},
@@ -150,13 +159,9 @@ func planCmd() *cobra.Command {
 		Short: "Show what a run would write, without writing",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := load(configArg(args), sets)
+			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
-			}
-			src, sink, err := backends(c)
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)

@@ -164,14 +164,19 @@ func (s *Sink) Existing(_ context.Context, dataset []string) (map[string]bool, e
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]bool{}
-	entries, err := os.ReadDir(filepath.Join(dir, "img"))
+	return listImages(filepath.Join(dir, "img"))
+}
+
+// listImages lists the complete image files of a folder (none if it does not exist).
+func listImages(dir string) (map[string]bool, error) {
+	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
-		return out, nil
+		return map[string]bool{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	out := map[string]bool{}
 	for _, e := range entries {
 		if !e.IsDir() && !strings.HasPrefix(e.Name(), tmpPrefix) {
 			out[e.Name()] = true
@@ -314,20 +319,7 @@ func (f *Flat) Dataset(context.Context, core.DatasetInfo) error { return nil }
 
 // Existing lists the folder's files (the dataset is ignored).
 func (f *Flat) Existing(context.Context, []string) (map[string]bool, error) {
-	entries, err := os.ReadDir(f.Dir)
-	if os.IsNotExist(err) {
-		return map[string]bool{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, e := range entries {
-		if !e.IsDir() && !strings.HasPrefix(e.Name(), tmpPrefix) {
-			out[e.Name()] = true
-		}
-	}
-	return out, nil
+	return listImages(f.Dir)
 }
 
 // Put writes the image file atomically.

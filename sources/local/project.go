@@ -175,24 +175,18 @@ func fileExists(p string) bool {
 
 // listFiles lists the videos of a folder (none if it does not exist).
 func listFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && VideoExts[strings.ToLower(filepath.Ext(e.Name()))] {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	return list(dir, func(e os.DirEntry) bool {
+		return !e.IsDir() && VideoExts[strings.ToLower(filepath.Ext(e.Name()))]
+	})
 }
 
+// listDirs lists the sub-folders of a folder (none if it does not exist).
 func listDirs(dir string) ([]string, error) {
+	return list(dir, os.DirEntry.IsDir)
+}
+
+// list names a folder's entries that keep accepts, hidden ones left out, sorted.
+func list(dir string, keep func(os.DirEntry) bool) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -202,7 +196,7 @@ func listDirs(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+		if !strings.HasPrefix(e.Name(), ".") && keep(e) {
 			out = append(out, e.Name())
 		}
 	}
