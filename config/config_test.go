@@ -66,6 +66,8 @@ sink:
 		"${OUT} is not set",
 		"sampling.nope: unknown key (in --set)",
 		"VPIPE_SINK_PAHT sets no key (did you mean sink_path?)",
+		// range problems are listed alongside the type problems
+		"sampling.start: must be >= 0", `sampling.resize.filter: unknown filter "cubic"`, "stages.encode.compression: must be 0–9",
 	} {
 		if !strings.Contains(err, want) {
 			t.Errorf("missing %q in:\n%s", want, err)

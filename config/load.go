@@ -125,15 +125,30 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 			v.Set(k, x)
 		}
 	}
-	if len(ps.List) > 0 {
-		return nil, ps
+	// Values of the wrong type were reported; put defaults in their place so the
+	// range checks still run and the list is complete.
+	defaults := Defaults()
+	for _, p := range ps.List {
+		if _, ok := schema[p.Key]; ok {
+			v.Set(p.Key, defaults[p.Key])
+		}
 	}
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {
 		ps.add("", "%v", err)
 		return nil, ps
 	}
-	c.check(ps)
+	reported := map[string]bool{}
+	for _, p := range ps.List {
+		reported[p.Key] = true
+	}
+	var rs Problems
+	c.check(&rs)
+	for _, p := range rs.List {
+		if !reported[p.Key] {
+			ps.List = append(ps.List, p)
+		}
+	}
 	if len(ps.List) > 0 {
 		return nil, ps
 	}

@@ -162,3 +162,37 @@ func TestSamplerErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedDatasetAnnotation: the nested dataset's video (128x72, a tracked
+// rectangle every 4th frame) at half size: frame 8's [[8,8],[28,18]] becomes
+// [[4,4],[14,9]]; object_id falls back to the position, 1.
+func TestNestedDatasetAnnotation(t *testing.T) {
+	_, meta, keys := load(t)
+	b, err := os.ReadFile(filepath.Join(project, "ds0/datasets/night/ann/dark.mp4.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err := sv.ParseVideoAnnotation(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sv.NewSampler(ann, meta, keys, 20, 128, 72)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := s.Image(8, 64, 36)
+	out, _ := json.Marshal(img)
+	golden(t, "dark_frame08_64x36.json", out)
+}
+
+func TestLegacyMetaTags(t *testing.T) {
+	var m sv.ProjectMeta
+	legacy := `{"classes":[],"tags_images":[{"name":"a","value_type":"none","color":"#000000"}],"tags_objects":[{"name":"b","value_type":"any_number","color":"#000000"}]}`
+	if err := json.Unmarshal([]byte(legacy), &m); err != nil || len(m.Tags) != 2 || m.TagMeta("b").ValueType != "any_number" {
+		t.Fatalf("%v %+v", err, m)
+	}
+	mixed := `{"classes":[],"tags":[],"tags_images":[]}`
+	if err := json.Unmarshal([]byte(mixed), &m); err == nil {
+		t.Fatal("mixing tags and tags_images is not an error")
+	}
+}
