@@ -1,11 +1,24 @@
 // Package pipeline runs vpipe's streaming DAG: typed stages, each a pool of
-// worker goroutines, joined by bounded channels. A slow consumer blocks its
-// producer, all the way back to the source. The first error, or cancellation of
-// the parent context, stops every stage: sends and receives select on the run's
-// context, so no goroutine is left blocked, and Wait returns only when every
-// goroutine has ended.
+// worker goroutines, joined by bounded channels, so a slow consumer blocks its
+// producer all the way back to the source.
 //
-// Worker goroutines run in a conc ContextPool (cancel on first error, panics
+// The topology is go-streams': every stage is a streams.Flow (a source a
+// streams.Source, the end a streams.Sink) and stages are joined the go-streams
+// way, by forwarding one's Out to the next one's In and closing it. Any
+// go-streams operator can be spliced in through Outlet.Streams and Via.
+// go-streams itself is untyped, unbuffered, has no error path and no context, and
+// its forwarding goroutines block for good if a consumer stops reading. This
+// package adds what it lacks, once:
+//   - types: Source/Stage/Sink take and give typed values;
+//   - queue sizes: each stage's output channel has the capacity it is given;
+//   - an error path: the first error of any stage cancels the run and is
+//     returned by Wait as a *StageError naming the stage;
+//   - cancellation that drains instead of leaking: after an error or
+//     cancellation the source stops and closes its output, and every worker
+//     keeps reading (and dropping) its input until it closes, so every
+//     forwarding goroutine finishes. Wait returns when every goroutine has ended.
+//
+// Worker and forwarding goroutines run in one conc ContextPool (panics are
 // re-raised in Wait instead of crashing a lone goroutine).
 package pipeline
 
@@ -14,19 +27,21 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/reugn/go-streams"
 	"github.com/sourcegraph/conc/pool"
 )
 
 // Pipeline is one run of connected stages.
 type Pipeline struct {
-	ctx  context.Context
-	pool *pool.ContextPool
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	pool   *pool.ContextPool
 }
 
-// New starts an empty pipeline bound to ctx.
-func New(ctx context.Context) *Pipeline {
-	p := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError()
-	return &Pipeline{ctx: ctx, pool: p}
+// New starts an empty pipeline bound to parent.
+func New(parent context.Context) *Pipeline {
+	ctx, cancel := context.WithCancelCause(parent)
+	return &Pipeline{ctx: ctx, cancel: cancel, pool: pool.New().WithContext(ctx).WithFirstError()}
 }
 
 // StageError tells which stage failed.
@@ -41,17 +56,6 @@ func (e *StageError) Unwrap() error { return e.Err }
 // Emit sends a value downstream; it blocks while the queue is full and returns
 // the context's error if the run is stopping.
 type Emit[T any] func(T) error
-
-func sender[T any](ctx context.Context, out chan<- T) Emit[T] {
-	return func(v T) error {
-		select {
-		case out <- v:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
 
 // Options size a stage.
 type Options struct {
@@ -69,47 +73,161 @@ func (o Options) norm() Options {
 	return o
 }
 
-// Source runs fn once; what it emits goes into a channel of capacity queue.
-func Source[T any](p *Pipeline, name string, queue int, fn func(ctx context.Context, emit Emit[T]) error) <-chan T {
-	out := make(chan T, max(queue, 0))
-	p.pool.Go(func(ctx context.Context) error {
-		defer close(out)
-		return wrap(name, fn(ctx, sender(ctx, out)))
+// Outlet is a typed handle on a stage's output stream.
+type Outlet[T any] struct {
+	p   *Pipeline
+	out streams.Outlet
+}
+
+// Streams is the untyped go-streams outlet, to feed a go-streams operator.
+func (o *Outlet[T]) Streams() streams.Outlet { return o.out }
+
+// Via splices a go-streams flow into the pipeline; what it emits must be Out.
+// The flow must close its output when its input closes (every go-streams flow does).
+func Via[In, Out any](o *Outlet[In], f streams.Flow) *Outlet[Out] {
+	o.p.connect(o.out, f)
+	return &Outlet[Out]{p: o.p, out: f}
+}
+
+// node is a stage as a go-streams Flow: its workers read In, its queue is Out.
+type node struct {
+	p   *Pipeline
+	in  chan any
+	out chan any
+}
+
+var _ streams.Flow = (*node)(nil)
+var _ streams.Source = (*node)(nil)
+
+func (n *node) In() chan<- any  { return n.in }
+func (n *node) Out() <-chan any { return n.out }
+
+func (n *node) Via(f streams.Flow) streams.Flow {
+	n.p.connect(n, f)
+	return f
+}
+
+func (n *node) To(s streams.Sink) {
+	n.p.connect(n, s)
+	s.AwaitCompletion()
+}
+
+// end is the pipeline's streams.Sink.
+type end struct {
+	in   chan any
+	done chan struct{}
+}
+
+func (e *end) In() chan<- any   { return e.in }
+func (e *end) AwaitCompletion() { <-e.done }
+
+// connect forwards everything from an outlet to an inlet, then closes the inlet:
+// go-streams' DoStream, run in the pool so that Wait accounts for it. It cannot
+// block for good: workers read their input until it closes, even when stopping.
+func (p *Pipeline) connect(from streams.Outlet, to streams.Inlet) {
+	p.pool.Go(func(context.Context) error {
+		for v := range from.Out() {
+			to.In() <- v
+		}
+		close(to.In())
+		return nil
 	})
-	return out
+}
+
+func sender[T any](ctx context.Context, out chan<- any) Emit[T] {
+	return func(v T) error {
+		select {
+		case out <- v:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Source runs fn once; what it emits goes into a channel of capacity queue.
+// It stops at the first error or cancellation and closes its output.
+func Source[T any](p *Pipeline, name string, queue int, fn func(ctx context.Context, emit Emit[T]) error) *Outlet[T] {
+	n := &node{p: p, out: make(chan any, max(queue, 0))}
+	p.pool.Go(func(ctx context.Context) error {
+		defer close(n.out)
+		return p.fail(name, fn(ctx, sender[T](ctx, n.out)))
+	})
+	return &Outlet[T]{p: p, out: n}
 }
 
 // Stage runs fn on every input with o.Workers goroutines; each call may emit any
 // number of outputs (a video becomes frames). Output order across workers is
 // not kept. The output channel closes when every worker has returned.
-func Stage[In, Out any](p *Pipeline, name string, in <-chan In, o Options, fn func(ctx context.Context, v In, emit Emit[Out]) error) <-chan Out {
+func Stage[In, Out any](p *Pipeline, name string, in *Outlet[In], o Options, fn func(ctx context.Context, v In, emit Emit[Out]) error) *Outlet[Out] {
 	o = o.norm()
-	out := make(chan Out, o.Queue)
+	n := &node{p: p, in: make(chan any), out: make(chan any, o.Queue)}
+	p.connect(in.out, n)
 	var wg sync.WaitGroup
 	wg.Add(o.Workers)
 	for i := 0; i < o.Workers; i++ {
 		p.pool.Go(func(ctx context.Context) error {
 			defer wg.Done()
-			emit := sender(ctx, out)
-			return each(ctx, in, func(v In) error { return wrap(name, fn(ctx, v, emit)) })
+			emit := sender[Out](ctx, n.out)
+			return p.work(ctx, name, n.in, func(v any) error { return fn(ctx, v.(In), emit) })
 		})
 	}
 	p.pool.Go(func(context.Context) error {
 		wg.Wait()
-		close(out)
+		close(n.out)
 		return nil
 	})
-	return out
+	return &Outlet[Out]{p: p, out: n}
 }
 
 // Sink consumes every input with o.Workers goroutines.
-func Sink[In any](p *Pipeline, name string, in <-chan In, o Options, fn func(ctx context.Context, v In) error) {
+func Sink[In any](p *Pipeline, name string, in *Outlet[In], o Options, fn func(ctx context.Context, v In) error) {
 	o = o.norm()
+	e := &end{in: make(chan any), done: make(chan struct{})}
+	p.connect(in.out, e)
+	var wg sync.WaitGroup
+	wg.Add(o.Workers)
 	for i := 0; i < o.Workers; i++ {
 		p.pool.Go(func(ctx context.Context) error {
-			return each(ctx, in, func(v In) error { return wrap(name, fn(ctx, v)) })
+			defer wg.Done()
+			return p.work(ctx, name, e.in, func(v any) error { return fn(ctx, v.(In)) })
 		})
 	}
+	p.pool.Go(func(context.Context) error {
+		wg.Wait()
+		close(e.done)
+		return nil
+	})
+}
+
+// work runs fn on every input until the input closes. After the run stops
+// (an error anywhere, or cancellation) it goes on reading and drops what it
+// reads, so that everything upstream can finish.
+func (p *Pipeline) work(ctx context.Context, name string, in <-chan any, fn func(any) error) error {
+	var first error
+	for v := range in {
+		if ctx.Err() != nil {
+			continue
+		}
+		if err := p.fail(name, fn(v)); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// fail names a stage's error and stops the run with it; cancellation is not an
+// error of the stage.
+func (p *Pipeline) fail(name string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	var se *StageError
+	if !errors.As(err, &se) {
+		err = &StageError{Stage: name, Err: err}
+	}
+	p.cancel(err)
+	return err
 }
 
 // Wait blocks until every goroutine of the run has ended and returns the first
@@ -119,32 +237,6 @@ func (p *Pipeline) Wait() error {
 	if err == nil {
 		err = p.ctx.Err()
 	}
+	p.cancel(nil)
 	return err
-}
-
-func each[T any](ctx context.Context, in <-chan T, fn func(T) error) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil // the error that stopped the run is reported by its stage
-		case v, ok := <-in:
-			if !ok {
-				return nil
-			}
-			if err := fn(v); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func wrap(name string, err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return nil
-	}
-	var se *StageError
-	if errors.As(err, &se) {
-		return err
-	}
-	return &StageError{Stage: name, Err: err}
 }

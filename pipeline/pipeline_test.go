@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reugn/go-streams/flow"
 	"go.uber.org/goleak"
 
 	"github.com/vpipe/vpipe/pipeline"
@@ -74,8 +75,9 @@ func TestBackpressure(t *testing.T) {
 		return nil
 	})
 	time.Sleep(200 * time.Millisecond)
-	// src queue 2 + 2 mid workers holding one each + mid queue 3 + 1 in the sink, +1 in flight
-	if got := produced.Load(); got > 2+2+3+1+1 {
+	// src queue 2, 1 held by the forwarder into mid, 2 mid workers, mid queue 3,
+	// 1 held by the forwarder into the sink, 1 in the sink, +1 in flight
+	if got := produced.Load(); got > 2+1+2+3+1+1+1 {
 		t.Fatalf("source ran %d items ahead of a stalled sink", got)
 	}
 	cancel()
@@ -120,9 +122,36 @@ func TestCancelWhileBlocked(t *testing.T) {
 	p := pipeline.New(ctx)
 	src := pipeline.Source(p, "src", 0, numbers(1<<30))
 	out := pipeline.Stage(p, "pass", src, pipeline.Options{Workers: 4}, func(_ context.Context, v int, emit pipeline.Emit[int]) error { return emit(v) })
-	_ = out // nobody reads: every goroutine ends up blocked on a send
+	_ = out.Streams() // nobody reads: every goroutine ends up blocked on a send
 	time.AfterFunc(50*time.Millisecond, cancel)
 	if err := p.Wait(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait = %v", err)
+	}
+}
+
+// TestGoStreamsOperator: a go-streams flow spliced into the pipeline (here its
+// Filter, parallelism 2) runs between typed stages, and stops cleanly with them.
+func TestGoStreamsOperator(t *testing.T) {
+	for _, cancelEarly := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := pipeline.New(ctx)
+		src := pipeline.Source(p, "src", 2, numbers(1000))
+		even := pipeline.Via[int, int](src, flow.NewFilter(func(v int) bool { return v%2 == 0 }, 2))
+		var n atomic.Int64
+		pipeline.Sink(p, "count", even, pipeline.Options{Workers: 2}, func(ctx context.Context, v int) error {
+			if n.Add(1) == 10 && cancelEarly {
+				cancel()
+			}
+			return nil
+		})
+		err := p.Wait()
+		if cancelEarly {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Wait = %v", err)
+			}
+		} else if err != nil || n.Load() != 500 {
+			t.Fatalf("Wait = %v, %d even numbers", err, n.Load())
+		}
+		cancel()
 	}
 }
