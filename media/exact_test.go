@@ -31,15 +31,8 @@ func TestFrameExact(t *testing.T) {
 		v := v
 		t.Run(v.Name, func(t *testing.T) {
 			path := testcorpus.Path(t, v)
-			vid, err := media.Open(path, media.OpenOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			vid, x := openScan(t, path)
 			defer vid.Close()
-			x, err := vid.Scan(0)
-			if err != nil {
-				t.Fatal(err)
-			}
 			if cli := testcorpus.FrameCount(t, path); x.Count != cli || x.Count != v.Frames {
 				t.Fatalf("frame count: vpipe %d, ffprobe %d, recipe %d", x.Count, cli, v.Frames)
 			}
@@ -97,6 +90,21 @@ func TestFrameExact(t *testing.T) {
 // seekable are the corpus files whose seeks must be taken and trusted.
 var seekable = map[string]bool{"h264_bframes": true, "h264_nob": true, "h264_opengop": true,
 	"hevc": true, "vp9": true, "mpeg4": true, "h264_10bit": true, "vfr": true, "audio_first": true, "rotated": true, "mpegts": true}
+
+// openScan opens a video and builds its whole PTS map.
+func openScan(t *testing.T, path string) (*media.Video, *media.Index) {
+	t.Helper()
+	vid, err := media.Open(path, media.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := vid.Scan(0)
+	if err != nil {
+		vid.Close()
+		t.Fatal(err)
+	}
+	return vid, x
+}
 
 func diff(a, b []byte) int {
 	n := 0

@@ -21,15 +21,8 @@ func TestResizeMatchesFFmpeg(t *testing.T) {
 				t.Run(fmt.Sprintf("%s_%dx%d_%s", name, sz[0], sz[1], filter), func(t *testing.T) {
 					want := []int{0, 7, 13, 26}
 					ref, _, _ := testcorpus.Reference(t, path, want, fmt.Sprintf("%d:%d", sz[0], sz[1]), filter)
-					vid, err := media.Open(path, media.OpenOptions{})
-					if err != nil {
-						t.Fatal(err)
-					}
+					vid, x := openScan(t, path)
 					defer vid.Close()
-					x, err := vid.Scan(0)
-					if err != nil {
-						t.Fatal(err)
-					}
 					conv, err := media.NewConverter(filter)
 					if err != nil {
 						t.Fatal(err)

@@ -163,20 +163,10 @@ func Stage[In, Out any](p *Pipeline, name string, in *Outlet[In], o Options, fn 
 	o = o.norm()
 	n := &node{p: p, in: make(chan any), out: make(chan any, o.Queue)}
 	p.connect(in.out, n)
-	var wg sync.WaitGroup
-	wg.Add(o.Workers)
-	for i := 0; i < o.Workers; i++ {
-		p.pool.Go(func(ctx context.Context) error {
-			defer wg.Done()
-			emit := sender[Out](ctx, n.out)
-			return p.work(ctx, name, n.in, func(v any) error { return fn(ctx, v.(In), emit) })
-		})
-	}
-	p.pool.Go(func(context.Context) error {
-		wg.Wait()
-		close(n.out)
-		return nil
-	})
+	p.workers(name, o.Workers, n.in, func(ctx context.Context) func(any) error {
+		emit := sender[Out](ctx, n.out)
+		return func(v any) error { return fn(ctx, v.(In), emit) }
+	}, func() { close(n.out) })
 	return &Outlet[Out]{p: p, out: n}
 }
 
@@ -185,17 +175,25 @@ func Sink[In any](p *Pipeline, name string, in *Outlet[In], o Options, fn func(c
 	o = o.norm()
 	e := &end{in: make(chan any), done: make(chan struct{})}
 	p.connect(in.out, e)
+	p.workers(name, o.Workers, e.in, func(ctx context.Context) func(any) error {
+		return func(v any) error { return fn(ctx, v.(In)) }
+	}, func() { close(e.done) })
+}
+
+// workers starts n goroutines running work over in, each with its own handler
+// (built per goroutine), and calls after once all of them have returned.
+func (p *Pipeline) workers(name string, n int, in <-chan any, handler func(context.Context) func(any) error, after func()) {
 	var wg sync.WaitGroup
-	wg.Add(o.Workers)
-	for i := 0; i < o.Workers; i++ {
+	wg.Add(n)
+	for i := 0; i < n; i++ {
 		p.pool.Go(func(ctx context.Context) error {
 			defer wg.Done()
-			return p.work(ctx, name, e.in, func(v any) error { return fn(ctx, v.(In)) })
+			return p.work(ctx, name, in, handler(ctx))
 		})
 	}
 	p.pool.Go(func(context.Context) error {
 		wg.Wait()
-		close(e.done)
+		after()
 		return nil
 	})
 }
