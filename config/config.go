@@ -18,7 +18,7 @@ type Config struct {
 
 // Source says where videos come from.
 type Source struct {
-	Type string `mapstructure:"type" doc:"local"`
+	Type string `mapstructure:"type"`
 	// Path is a video file, a folder of videos, or a Supervisely video project (local).
 	Path string `mapstructure:"path"`
 }

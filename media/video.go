@@ -224,5 +224,5 @@ func (v *Video) readPackets(fn func(p *astiav.Packet) error) error {
 
 func versionString(v uint) string { return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff) }
 
-// Index sorts a (possibly partial) list; kept for readability at call sites.
+// sortInt64 sorts timestamps in place.
 func sortInt64(s []int64) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }

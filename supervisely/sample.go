@@ -44,11 +44,11 @@ func OutputMeta(dst, src *ProjectMeta) (*ProjectMeta, error) {
 type Sampler struct {
 	ann        *VideoAnnotation
 	srcW, srcH int
-	objects    map[string]*object_
+	objects    map[string]*objRef
 	byFrame    map[int][]*Figure
 }
 
-type object_ struct {
+type objRef struct {
 	obj *VideoObject
 	id  json.RawMessage // object_id tag value
 }
@@ -58,7 +58,7 @@ type object_ struct {
 // inside the video (frames frames). keys may be nil. Errors carry the JSON path.
 // srcW×srcH is the size the coordinates refer to when the annotation has none.
 func NewSampler(ann *VideoAnnotation, meta *ProjectMeta, keys *KeyIdMap, frames, srcW, srcH int) (*Sampler, error) {
-	s := &Sampler{ann: ann, srcW: srcW, srcH: srcH, objects: map[string]*object_{}, byFrame: map[int][]*Figure{}}
+	s := &Sampler{ann: ann, srcW: srcW, srcH: srcH, objects: map[string]*objRef{}, byFrame: map[int][]*Figure{}}
 	if ann.Size.Width != nil && ann.Size.Height != nil && *ann.Size.Width > 0 && *ann.Size.Height > 0 {
 		s.srcW, s.srcH = *ann.Size.Width, *ann.Size.Height
 	}
@@ -84,7 +84,7 @@ func NewSampler(ann *VideoAnnotation, meta *ProjectMeta, keys *KeyIdMap, frames,
 		if _, dup := s.objects[ref]; dup {
 			return nil, &PathError{Path: fmt.Sprintf("objects[%d]", i), Err: fmt.Errorf("object %s appears twice", ref)}
 		}
-		s.objects[ref] = &object_{obj: o, id: id}
+		s.objects[ref] = &objRef{obj: o, id: id}
 	}
 	for fi := range ann.Frames {
 		f := &ann.Frames[fi]
