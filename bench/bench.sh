@@ -64,4 +64,10 @@ k5=$(( (n * 5 + 9) / 10 ))
 measure vpipe_step10_5x "$k5" "$work/vpipe" frames "$c5" -o "$work/out" --step 10
 awk '$1=="vpipe_step10" {a=$6} $1=="vpipe_step10_5x" {b=$6}
   END { d=(b-a)/a*100; printf "  peak RSS %.1f MiB -> %.1f MiB (%+.1f %%): %s\n", a/1024, b/1024, d, (d<15 && d>-15) ? "flat (< 15 %)" : "GROWS" }' "$work/results.txt"
+
+echo "== sparse: one frame every 5 s of the 5x clip (vpipe seeks to each; ffmpeg decodes every frame)"
+k150=$(( (n * 5 + 149) / 150 ))
+measure vpipe_every5s "$k150" "$work/vpipe" frames "$c5" -o "$work/out" --step 150
+measure ffmpeg_every5s "$k150" ffmpeg -nostdin -i "$c5" -map 0:v:0 -vf "select=not(mod(n\,150))" -fps_mode passthrough -pix_fmt rgb24 -compression_level 1 "$work/out/frame_%06d.png"
+ratio vpipe_every5s ffmpeg_every5s
 rm -rf "$work/out"

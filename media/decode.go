@@ -86,9 +86,10 @@ func (e *FrameError) Error() string {
 
 // DecodeStats tell how the last Decode went.
 type DecodeStats struct {
-	Seeked    bool // the run that produced the frames started with a seek
-	Restarted bool // a seek could not be trusted and decoding restarted from frame 0
-	Decoded   int  // frames the decoder produced in the final run (wanted or not)
+	Seeked    bool // at least one trusted seek produced frames
+	Seeks     int  // seeks whose frames were used
+	Restarted bool // a seek could not be trusted and decoding went on from frame 0
+	Decoded   int  // frames the decoder produced (wanted or not), in all runs
 }
 
 // Stats reports how the last Decode went.
@@ -98,11 +99,13 @@ func (v *Video) Stats() DecodeStats { return v.stats }
 var errRestart = errors.New("restart from the start")
 
 // Decode emits the frames whose indices are listed in want (strictly increasing),
-// each exactly once and in order. It seeks once to the last keyframe at or before
-// the first wanted frame and decodes forward; if what the decoder then produces
-// shows the seek cannot be trusted (a wanted frame never appears), it starts again
-// from the first frame. A wanted frame that is still missing is a FrameError.
-// emit owns the Picture it is given.
+// each exactly once and in order. It seeks to the last keyframe at or before the
+// first wanted frame and decodes forward; when the next wanted frame lies more
+// than reseekGap frames past a later keyframe, it seeks again rather than decode
+// the frames in between. Every decoded frame is checked against the PTS map: if
+// what a seek produces shows it cannot be trusted (a wanted frame never
+// appears), the frames still to come are decoded from the first frame instead.
+// A wanted frame that is still missing is a FrameError. emit owns the Picture.
 func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOptions, emit func(*Picture) error) error {
 	if len(want) == 0 {
 		return nil
@@ -117,16 +120,29 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 	}
 	seek := x.Trusted
 	v.stats = DecodeStats{}
-	for {
-		err := v.decodeRun(ctx, x, want, o, seek, emit)
-		if errors.Is(err, errRestart) && seek {
+	rest := want
+	for len(rest) > 0 {
+		n, err := v.decodeRun(ctx, x, rest, o, seek, emit)
+		rest = rest[n:]
+		switch {
+		case errors.Is(err, errReseek):
+			continue
+		case errors.Is(err, errRestart) && seek:
 			seek = false
 			v.stats.Restarted = true
 			continue
 		}
 		return err
 	}
+	return nil
 }
+
+// reseekGap is how many unwanted frames after a keyframe make seeking to it
+// cheaper than decoding through them (a new decoder costs about one frame).
+const reseekGap = 8
+
+// errReseek ends a run so that the next one seeks to the next wanted frame.
+var errReseek = errors.New("seek to the next wanted frame")
 
 // byteSeek tells whether to seek by byte position: containers without an index.
 func (v *Video) byteSeek() bool {
@@ -150,13 +166,11 @@ func (x *Index) seekPoint(target int64) (keyframe, bool) {
 	return best, ok
 }
 
-func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOptions, seek bool, emit func(*Picture) error) error {
-	if err := v.rewind(); err != nil {
-		return err
-	}
+// decodeRun decodes one segment: from a seek (or the first frame) until every
+// frame of want is out, or until the next wanted frame is better reached by a
+// new seek (errReseek). It returns how many frames of want it emitted.
+func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOptions, seek bool, emit func(*Picture) error) (int, error) {
 	seeked := false
-	v.stats.Decoded = 0
-	defer func() { v.stats.Seeked = seeked }()
 	if seek && want[0] > 0 {
 		if k, ok := x.seekPoint(x.PTS[want[0]]); ok && k.pts > x.PTS[0] {
 			// The keyframe's PTS: demuxers index by PTS (mov, after edit lists) or
@@ -169,31 +183,32 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			} else {
 				err = v.fc.SeekFrame(v.stream.Index(), k.pts, astiav.NewSeekFlags(astiav.SeekFlagBackward))
 			}
-			if err == nil {
-				seeked = true
-			} else if err := v.rewind(); err != nil {
-				return err
-			}
+			seeked = err == nil
+		}
+	}
+	if !seeked {
+		if err := v.rewind(); err != nil {
+			return 0, err
 		}
 	}
 
 	codec := astiav.FindDecoder(v.stream.CodecParameters().CodecID())
 	if codec == nil {
-		return fmt.Errorf("%s: no decoder for codec %s", v.name, v.Info.Codec)
+		return 0, fmt.Errorf("%s: no decoder for codec %s", v.name, v.Info.Codec)
 	}
 	cc := astiav.AllocCodecContext(codec)
 	if cc == nil {
-		return fmt.Errorf("%s: cannot allocate a decoder", v.name)
+		return 0, fmt.Errorf("%s: cannot allocate a decoder", v.name)
 	}
 	defer cc.Free()
 	if err := v.stream.CodecParameters().ToCodecContext(cc); err != nil {
-		return fmt.Errorf("%s: decoder parameters: %w", v.name, err)
+		return 0, fmt.Errorf("%s: decoder parameters: %w", v.name, err)
 	}
 	cc.SetTimeBase(v.stream.TimeBase())
 	cc.SetThreadCount(o.Threads)
 	cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
 	if err := cc.Open(codec, nil); err != nil {
-		return fmt.Errorf("%s: open decoder %s: %w", v.name, v.Info.Codec, err)
+		return 0, fmt.Errorf("%s: open decoder %s: %w", v.name, v.Info.Codec, err)
 	}
 
 	f := astiav.AllocFrame()
@@ -251,9 +266,21 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			return err
 		}
 		emitted++
+		if emitted == 1 && seeked {
+			v.stats.Seeks++
+			v.stats.Seeked = true
+		}
 		next++
 		if next == len(want) {
 			return errStop
+		}
+		if seek {
+			// Is the next wanted frame far past a keyframe we have not reached?
+			if k, ok := x.seekPoint(x.PTS[want[next]]); ok {
+				if ki, _ := x.Lookup(k.pts); ki-i > reseekGap {
+					return errReseek
+				}
+			}
 		}
 		return ctx.Err()
 	}
@@ -297,19 +324,18 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			err = drain()
 		}
 	}
-	if errors.Is(err, errStop) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if next < len(want) {
+	switch {
+	case errors.Is(err, errStop):
+		return next, nil
+	case err != nil:
+		return next, err
+	case next < len(want):
 		if seeked && emitted == 0 {
-			return errRestart
+			return next, errRestart
 		}
-		return &FrameError{Video: v.name, Index: want[next], Why: "not produced by the decoder before the end of the stream"}
+		return next, &FrameError{Video: v.name, Index: want[next], Why: "not produced by the decoder before the end of the stream"}
 	}
-	return nil
+	return next, nil
 }
 
 // picture copies a decoded frame into Go memory.

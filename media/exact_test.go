@@ -21,6 +21,7 @@ func windows(n int) []sampling.Spec {
 		{Start: 9, End: ip(n), Step: 3},           // just before a keyframe, to the end
 		{Start: n - 7, Step: 1},                   // the end
 		{Start: n / 2, End: ip(n/2 + 1), Step: 1}, // a single frame
+		{Start: 2, Step: 25},                      // sparse: a seek per wanted frame
 	}
 }
 
@@ -75,11 +76,15 @@ func TestFrameExact(t *testing.T) {
 						t.Fatalf("emitted %v, want %v", got, want)
 					}
 					st := vid.Stats()
-					t.Logf("seeked=%v restarted=%v decoded=%d for %d wanted", st.Seeked, st.Restarted, st.Decoded, len(want))
+					t.Logf("seeks=%d restarted=%v decoded=%d for %d wanted", st.Seeks, st.Restarted, st.Decoded, len(want))
 					// Where the container has an index and PTS are trusted, a window near the
 					// end must be reached by one seek, not by decoding everything before it.
 					if spec.Start == x.Count-7 && x.Trusted && seekable[v.Name] && (!st.Seeked || st.Restarted || st.Decoded >= x.Count) {
 						t.Errorf("expected one trusted seek: %+v", st)
+					}
+					// Sparse frames are reached by seeking to each, not by decoding through.
+					if spec.Step == 25 && seekable[v.Name] && (st.Seeks != len(want)-1 || st.Restarted) {
+						t.Errorf("expected %d trusted seeks: %+v", len(want)-1, st)
 					}
 				})
 			}
