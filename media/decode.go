@@ -100,9 +100,9 @@ var errRestart = errors.New("restart from the start")
 
 // Decode emits the frames whose indices are listed in want (strictly increasing),
 // each exactly once and in order. It seeks to the last keyframe at or before the
-// first wanted frame and decodes forward; when the next wanted frame lies more
-// than reseekGap frames past a later keyframe, it seeks again rather than decode
-// the frames in between. Every decoded frame is checked against the PTS map: if
+// first wanted frame and decodes forward; when the keyframe before the next
+// wanted frame is more than reseekGap frames ahead, it seeks again rather than
+// decode the frames in between. Every decoded frame is checked against the PTS map: if
 // what a seek produces shows it cannot be trusted (a wanted frame never
 // appears), the frames still to come are decoded from the first frame instead.
 // A wanted frame that is still missing is a FrameError. emit owns the Picture.
@@ -137,9 +137,12 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 	return nil
 }
 
-// reseekGap is how many unwanted frames after a keyframe make seeking to it
-// cheaper than decoding through them (a new decoder costs about one frame).
-const reseekGap = 8
+// reseekGap is how many frames must be skipped before seeking beats decoding
+// through them. Measured on 1080p H.264 with frame threads: a seek with a fresh
+// decoder costs about 70 ms of CPU (new threads and frame pools), some 12
+// frames' worth; at gap 8, step 10 ran 20 % slower, at 24 it tied, and step 30
+// ran 25 % less CPU than never re-seeking.
+const reseekGap = 20
 
 // errReseek ends a run so that the next one seeks to the next wanted frame.
 var errReseek = errors.New("seek to the next wanted frame")
