@@ -223,12 +223,13 @@ func framesCmd() *cobra.Command {
 					return fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", resize)
 				}
 			}
-			n := runtime.NumCPU()
+			d := config.Defaults()
+			n, q := d["stages.encode.workers"].(int), d["stages.encode.queue"].(int)
 			c.Stages = config.Stages{
-				Decode: config.Decode{Workers: 1, Queue: 2 * n},
-				Resize: config.Pool{Workers: n, Queue: 2 * n},
-				Encode: config.Encode{Workers: n, Queue: 2 * n, Compression: compression},
-				Write:  config.Pool{Workers: 2, Queue: 2 * n},
+				Decode: config.Decode{Workers: 1, Queue: q},
+				Resize: config.Pool{Workers: n, Queue: q},
+				Encode: config.Encode{Workers: n, Queue: q, Compression: compression},
+				Write:  config.Pool{Workers: 2, Queue: q},
 			}
 			if err := config.Check(c); err != nil {
 				return &exitError{code: exitUsage, err: err}
