@@ -64,6 +64,11 @@ type Project struct {
 	Provenance map[string]any
 }
 
+// OutputKey names, in a video dataset's custom data, the settings its images
+// were made with (size, filter, autorotate, copy_annotations). A sink refuses a
+// run whose settings differ, rather than mix images of two kinds under one name.
+const OutputKey = "vpipe_output"
+
 // DatasetInfo is the custom data a destination dataset gets (its provenance).
 type DatasetInfo struct {
 	Dataset []string // destination dataset path

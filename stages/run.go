@@ -332,7 +332,11 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	defer p.video.Close()
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta = p.sampler, p.meta
-	if err := r.recordDatasets(ctx, j.item, p.meta); err != nil {
+	// What decides the pixels and labels of an image with a given name: a
+	// re-run with other values must not mix its images with these.
+	output := map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
+		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
+	if err := r.recordDatasets(ctx, j.item, p.meta, output); err != nil {
 		return err
 	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
@@ -352,7 +356,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 
 // recordDatasets writes the custom data of the video's source dataset (once a
 // run) and of the video's own dataset.
-func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta map[string]any) error {
+func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output map[string]any) error {
 	parent := map[string]any{}
 	for _, k := range []string{"is_sample", "video_project_id", "video_project_name", "video_dataset_id", "video_dataset_name"} {
 		if v, ok := meta[k]; ok {
@@ -365,7 +369,11 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta map[str
 			return err
 		}
 	}
-	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: meta})
+	custom := map[string]any{core.OutputKey: output}
+	for k, v := range meta {
+		custom[k] = v
+	}
+	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: custom})
 }
 
 // PlanRow is what a run would do with one video.

@@ -104,16 +104,45 @@ func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]
 	return out, nil
 }
 
-// Dataset writes a dataset's custom data to <dataset>/custom_data.json.
+// Dataset writes a dataset's custom data to <dataset>/custom_data.json. If the
+// dataset was written with other output settings, it is an error.
 func (s *Sink) Dataset(_ context.Context, info core.DatasetInfo) error {
 	dir, err := DatasetDir(s.Root, info.Dataset)
 	if err != nil {
 		return err
 	}
+	path := filepath.Join(dir, CustomDataFile)
+	if b, err := os.ReadFile(path); err == nil {
+		var have map[string]any
+		if err := json.Unmarshal(b, &have); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := sameOutput(have[core.OutputKey], info.Custom[core.OutputKey]); err != nil {
+			return fmt.Errorf("%s: %w; write to another sink.path, or remove that dataset", path, err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom)
+}
+
+// sameOutput compares recorded output settings with this run's.
+func sameOutput(have, want any) error {
+	if have == nil || want == nil {
+		return nil
+	}
+	a, _ := json.Marshal(have)
+	b, _ := json.Marshal(want)
+	var x, y any
+	json.Unmarshal(a, &x)
+	json.Unmarshal(b, &y)
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	if string(xa) != string(ya) {
+		return fmt.Errorf("its images were made with %s, this run makes %s", xa, ya)
+	}
+	return nil
 }
 
 func writeJSON(path string, v any) error {
