@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/asticode/go-astiav"
@@ -160,13 +161,12 @@ func (v *Video) byteSeek() bool {
 // after the target. Leading pictures of a later keyframe (open GOP) have PTS below
 // that keyframe's, so they are covered by decoding from the keyframe before.
 func (x *Index) seekPoint(target int64) (keyframe, bool) {
-	best, ok := keyframe{}, false
-	for _, k := range x.Keys {
-		if k.pts <= target && (!ok || k.pts > best.pts) {
-			best, ok = k, true
-		}
+	// Called for every emitted frame: a binary search over keyframes sorted by PTS.
+	i := sort.Search(len(x.Keys), func(i int) bool { return x.Keys[i].pts > target })
+	if i == 0 {
+		return keyframe{}, false
 	}
-	return best, ok
+	return x.Keys[i-1], true
 }
 
 // decodeRun decodes one segment: from a seek (or the first frame) until every

@@ -12,7 +12,7 @@ import (
 type Index struct {
 	// PTS holds the sorted packet timestamps (>= 0) of the first video stream.
 	PTS []int64
-	// Keys are the keyframes in decode order, with what a seek needs.
+	// Keys are the keyframes sorted by PTS, with what a seek needs.
 	Keys []keyframe
 	// Count is the number of frames in the video. It equals len(PTS) when the
 	// whole stream was scanned; otherwise it comes from the container header.
@@ -125,6 +125,7 @@ func (v *Video) Scan(need int) (*Index, error) {
 			v.name, declared, len(x.PTS)+x.negative)
 	}
 	sortInt64(x.PTS)
+	sort.Slice(x.Keys, func(i, j int) bool { return x.Keys[i].pts < x.Keys[j].pts })
 	x.Complete = !stopped
 	x.Count = len(x.PTS)
 	if stopped {
