@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(pkg-config gcc libc6-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg time)
+pkgs=(pkg-config gcc libc6-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev ffmpeg time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
