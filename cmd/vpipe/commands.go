@@ -201,6 +201,7 @@ func framesCmd() *cobra.Command {
 		resize, filter   string
 		compression      int
 		noAutorotate     bool
+		overwrite        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
@@ -238,9 +239,22 @@ func framesCmd() *cobra.Command {
 			if err == nil && st.IsDir() {
 				return fmt.Errorf("%s is a folder; vpipe frames takes one video (use vpipe run for folders)", args[0])
 			}
+			id := localsink.URLVideo(media.Redact(args[0]))
+			if !strings.Contains(args[0], "://") {
+				if id, err = localsink.IdentifyVideo(args[0]); err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+			}
+			// What decides the pixels of frame_<i>.png: a folder made otherwise is
+			// refused (or, with --overwrite, cleared) rather than half-kept.
+			rec := &localsink.FramesRecord{Video: id, Output: map[string]any{
+				"resize":     fmt.Sprintf("%dx%d", c.Sampling.Resize.Width, c.Sampling.Resize.Height),
+				"filter":     c.Sampling.Resize.Filter,
+				"autorotate": c.Sampling.Autorotate,
+			}}
 			src := &single{path: args[0]}
-			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: outDir},
-				func(_ string, i, _ int) string { return fmt.Sprintf("frame_%06d.png", i) }, cmd.ErrOrStderr())
+			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: outDir, Record: rec, Overwrite: overwrite},
+				func(_ string, i, _ int) string { return localsink.FrameName(i) }, cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -252,6 +266,7 @@ func framesCmd() *cobra.Command {
 	f.StringVar(&filter, "filter", "bicubic", "resize filter: "+strings.Join(media.ScaleFilters(), ", "))
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
+	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
 	return cmd
 }
 

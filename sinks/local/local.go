@@ -329,17 +329,28 @@ func writeAtomic(path string, data []byte) (err error) {
 // layout, no annotations.
 type Flat struct {
 	Dir string
+	// Record, when set, is kept in FramesRecordFile: a folder whose frames were
+	// made from another video or with other output settings is refused, or,
+	// with Overwrite, cleared of them first.
+	Record    *FramesRecord
+	Overwrite bool
 }
 
 // Describe names the sink.
 func (f *Flat) Describe() string { return "folder " + f.Dir }
 
-// Begin creates the folder and removes temporary files an interrupted run left.
+// Begin creates the folder, removes temporary files an interrupted run left and
+// checks (then writes) the folder's record.
 func (f *Flat) Begin(context.Context, *sv.ProjectMeta, map[string]any) (*sv.ProjectMeta, error) {
 	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return nil, err
 	}
 	removeTemps(f.Dir)
+	if f.Record != nil {
+		if err := f.checkRecord(); err != nil {
+			return nil, err
+		}
+	}
 	return nil, nil
 }
 
@@ -348,7 +359,9 @@ func (f *Flat) Dataset(context.Context, core.DatasetInfo) error { return nil }
 
 // Existing lists the folder's files (the dataset is ignored).
 func (f *Flat) Existing(context.Context, []string) (map[string]bool, error) {
-	return listImages(f.Dir)
+	m, err := listImages(f.Dir)
+	delete(m, FramesRecordFile)
+	return m, err
 }
 
 // Put writes the image file atomically.
