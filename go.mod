@@ -4,6 +4,7 @@ go 1.23.0
 
 require (
 	github.com/asticode/go-astiav v0.16.0
+	github.com/creack/pty v1.1.24
 	github.com/reugn/go-streams v0.13.0
 	github.com/sourcegraph/conc v0.3.1-0.20240121214520-5f936abd7ae8
 	github.com/spf13/cobra v1.8.1

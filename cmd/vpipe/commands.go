@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -76,39 +77,86 @@ func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func runCmd() *cobra.Command {
 	var sets []string
+	var lf logFlags
 	cmd := &cobra.Command{
 		Use:   "run [CONFIG]",
 		Short: "Run a pipeline (default pipeline.yaml)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := lf.check(); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
-			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr())
+			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	lf.add(cmd)
 	return cmd
 }
 
-// execute runs the pipeline with a reporter and prints the summary.
+// logFlags say where a run's log lines go and how they look.
+type logFlags struct {
+	format   string
+	file     string
+	interval time.Duration
+}
+
+func (l *logFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&l.format, "log-format", "text", "log lines as text (logfmt) or json")
+	f.StringVar(&l.file, "log-file", "", "also append every log line (progress lines included) to `PATH`")
+	f.DurationVar(&l.interval, "progress-interval", progress.DefaultInterval,
+		"how often each video's progress is logged when not drawn as bars (and in --log-file)")
+}
+
+// check reports a bad flag value, before anything runs.
+func (l logFlags) check() error {
+	if l.format != "text" && l.format != "json" {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--log-format %q: want text or json", l.format)}
+	}
+	if l.interval <= 0 {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--progress-interval %s: want a positive duration, e.g. 10s", l.interval)}
+	}
+	return nil
+}
+
+// execute runs the pipeline with a reporter and prints the summary. Log lines
+// go to out (above the bars on a terminal) and, with --log-file, to that file.
 func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
-	name func(string, int, int) string, out io.Writer) error {
+	name func(string, int, int) string, out io.Writer, lf logFlags) error {
 	tty := false
 	if f, ok := out.(*os.File); ok {
 		tty = isTTY(f)
 	}
-	rep := progress.New(out, tty)
-	log := slog.New(slog.NewTextHandler(rep.Writer(), nil))
-	if tty {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil)) // failures show on the bars and in the summary
+	opts := progress.Options{Out: out, TTY: tty, JSON: lf.format == "json", Interval: lf.interval}
+	var fileLog *slog.Logger
+	if lf.file != "" {
+		f, err := os.OpenFile(lf.file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return &exitError{code: exitFailed, err: fmt.Errorf("--log-file: %w", err)}
+		}
+		defer f.Close()
+		opts.File = f
+		fileLog = slog.New(progress.Handler(f, opts.JSON))
 	}
+	rep := progress.Start(opts)
+	log := rep.Log()
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
 	sum, err := r.Run(ctx)
 	rep.Close()
 	printSummary(out, sum)
+	if fileLog != nil { // the terminal has the summary; the file gets it as a line
+		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
+			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
+		if err != nil {
+			fileLog.Error("run stopped", "err", err)
+		}
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted: every image written so far is complete; run again to resume")}
@@ -202,6 +250,7 @@ func framesCmd() *cobra.Command {
 		compression      int
 		noAutorotate     bool
 		overwrite        bool
+		lf               logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
@@ -210,6 +259,9 @@ func framesCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if outDir == "" {
 				return errors.New("-o DIR is required")
+			}
+			if err := lf.check(); err != nil {
+				return err
 			}
 			c := &config.Config{}
 			c.Source = config.Source{Type: "local", Path: args[0]}
@@ -254,7 +306,7 @@ func framesCmd() *cobra.Command {
 			}}
 			src := &single{path: args[0]}
 			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: outDir, Record: rec, Overwrite: overwrite},
-				func(_ string, i, _ int) string { return localsink.FrameName(i) }, cmd.ErrOrStderr())
+				func(_ string, i, _ int) string { return localsink.FrameName(i) }, cmd.ErrOrStderr(), lf)
 		},
 	}
 	f := cmd.Flags()
@@ -267,6 +319,7 @@ func framesCmd() *cobra.Command {
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	lf.add(cmd)
 	return cmd
 }
 
