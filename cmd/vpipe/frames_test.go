@@ -52,7 +52,7 @@ func TestFramesRefusesStaleFolder(t *testing.T) {
 		extra []string
 		want  []string
 	}{
-		{"another video", b, nil, []string{out + " holds frames of " + a, "this run makes frames of " + b, "--overwrite"}},
+		{"another video", b, nil, []string{out + " holds 4 frames of " + a, "this run makes frames of " + b, "--overwrite"}},
 		{"another size", a, []string{"--resize", "80x0"}, []string{`"resize":"0x0"`, `"resize":"80x0"`, "--overwrite"}},
 		{"another filter", a, []string{"--filter", "lanczos"}, []string{`"filter":"bicubic"`, `"filter":"lanczos"`}},
 		{"no autorotate", a, []string{"--no-autorotate"}, []string{`"autorotate":true`, `"autorotate":false`}},
@@ -97,6 +97,9 @@ func TestFramesRefusesStaleFolder(t *testing.T) {
 	}
 	if log, code := frames(b, out); code != 0 || !strings.Contains(log, "0 written, 4 skipped") {
 		t.Fatalf("re-run after --overwrite: exit %d\n%s", code, log)
+	}
+	if log, code := frames(b, out, "--overwrite"); code != 0 || !strings.Contains(log, "4 written, 0 skipped") {
+		t.Fatalf("--overwrite of matching frames rewrites them: exit %d\n%s", code, log)
 	}
 
 	// frames no record speaks for (an older vpipe, or by hand) are not trusted either

@@ -103,7 +103,7 @@ func canonical(v any) string {
 }
 
 // checkRecord compares the folder's record with this run's, and clears the
-// folder's frames when told to overwrite. It runs before anything is listed
+// folder's frames when told to overwrite (whether they match or not). It runs before anything is listed
 // or written, so a refused run changes nothing.
 func (f *Flat) checkRecord() error {
 	path := filepath.Join(f.Dir, FramesRecordFile)
@@ -119,8 +119,8 @@ func (f *Flat) checkRecord() error {
 		if err := json.Unmarshal(b, &have); err != nil {
 			stale = fmt.Sprintf("%s cannot be read (%v)", path, err)
 		} else if !have.Video.same(f.Record.Video) || canonical(have.Output) != canonical(f.Record.Output) {
-			stale = fmt.Sprintf("%s holds frames of %s made with %s; this run makes frames of %s with %s",
-				f.Dir, have.Video, canonical(have.Output), f.Record.Video, canonical(f.Record.Output))
+			stale = fmt.Sprintf("%s holds %d frames of %s made with %s; this run makes frames of %s with %s",
+				f.Dir, len(frames), have.Video, canonical(have.Output), f.Record.Video, canonical(f.Record.Output))
 		}
 	case os.IsNotExist(err):
 		if len(frames) > 0 {
@@ -130,10 +130,10 @@ func (f *Flat) checkRecord() error {
 	default:
 		return err
 	}
-	if stale != "" && len(frames) > 0 {
-		if !f.Overwrite {
-			return fmt.Errorf("%s: use --overwrite to replace them, or another folder", stale)
-		}
+	if stale != "" && len(frames) > 0 && !f.Overwrite {
+		return fmt.Errorf("%s: use --overwrite to replace them, or another folder", stale)
+	}
+	if f.Overwrite {
 		for _, n := range frames {
 			if err := os.Remove(filepath.Join(f.Dir, n)); err != nil && !os.IsNotExist(err) {
 				return err
