@@ -153,7 +153,10 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
 			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
-		if err != nil {
+		switch {
+		case errors.Is(err, context.Canceled):
+			fileLog.Warn("run interrupted")
+		case err != nil:
 			fileLog.Error("run stopped", "err", err)
 		}
 	}
