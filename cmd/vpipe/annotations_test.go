@@ -260,3 +260,32 @@ func TestMalformedAnnotationNamed(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, log)
 	}
 }
+
+// TestHugeCoordinateFailsVideo: a coordinate that would scale past float64's
+// range (1e308 × 2) once wrote its frame with no labels at all and counted the
+// video as ok. Now the annotation is refused where it is read, naming the file
+// and the JSON path, and the video writes nothing; the other video completes.
+func TestHugeCoordinateFailsVideo(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	copyTree(t, "../../testdata/svproject", src)
+	annPath := filepath.Join(src, "ds0/ann/clip.mp4.json")
+	var ann map[string]any
+	b, _ := os.ReadFile(annPath)
+	if err := json.Unmarshal(b, &ann); err != nil {
+		t.Fatal(err)
+	}
+	// frame 3's polygon [[0,0],[100,0],[100,50],[0,50]] gets a point at x = 1e308
+	poly := ann["frames"].([]any)[0].(map[string]any)["figures"].([]any)[1].(map[string]any)
+	poly["geometry"].(map[string]any)["points"].(map[string]any)["exterior"].([]any)[1] = []any{1e308, 0}
+	b, _ = json.Marshal(ann)
+	os.WriteFile(annPath, b, 0o644)
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out,
+		"--set", "sampling.step=1", "--set", "sampling.resize.width=400")
+	if code != 1 || !strings.Contains(log, annPath+": frames[0].figures[1].geometry.points.exterior[1]: ") ||
+		!strings.Contains(log, "videos: 1 ok, 1 failed") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ds0/datasets/clip.mp4/img")); !os.IsNotExist(err) {
+		t.Fatal("the failed video left images")
+	}
+}
