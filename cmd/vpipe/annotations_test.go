@@ -289,3 +289,24 @@ func TestHugeCoordinateFailsVideo(t *testing.T) {
 		t.Fatal("the failed video left images")
 	}
 }
+
+// TestAnnotationSizeMismatchFailsVideo: an annotation whose size is not the
+// video's (here 1x1 on a 200x100 clip, with a 512² mask that once made a 5 GB
+// allocation) fails that video, naming the file and both sizes; the other
+// video completes.
+func TestAnnotationSizeMismatchFailsVideo(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	copyTree(t, "../../testdata/svproject", src)
+	annPath := filepath.Join(src, "ds0/ann/clip.mp4.json")
+	b, _ := os.ReadFile(annPath)
+	bad := strings.Replace(string(b), "\"height\": 100,\n        \"width\": 200", "\"height\": 1,\n        \"width\": 1", 1)
+	if bad == string(b) {
+		t.Fatal("fixture size not found")
+	}
+	os.WriteFile(annPath, []byte(bad), 0o644)
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out)
+	if code != 1 || !strings.Contains(log, annPath+": size: 1x1 (width x height) is not the video's size 200x100") ||
+		!strings.Contains(log, "videos: 1 ok, 1 failed") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+}
