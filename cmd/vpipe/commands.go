@@ -67,7 +67,7 @@ func setup(path string, sets []string) (*config.Config, core.Source, core.Sink, 
 	}
 	src, sink, err := backends(c)
 	if err != nil {
-		return nil, nil, nil, &exitError{code: exitFailed, err: err}
+		return nil, nil, nil, &exitError{code: exitFailed, err: config.AsProblems(path, err)}
 	}
 	return c, src, sink, nil
 }
@@ -141,7 +141,7 @@ func validateCmd() *cobra.Command {
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			if _, _, err := backends(c); err != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %v\n", args[0], err)
+				fmt.Fprintln(cmd.OutOrStdout(), config.AsProblems(args[0], err))
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", args[0])

@@ -213,6 +213,22 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// Every problem of a config in one list, the missing source folder among them,
+// in the form `key: what (origin)`.
+func TestValidateOneList(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("source:\n  path: testdata/no-such-folder\nsampling:\n  resize: 300\nsamplng: {step: 2}\n"), 0o644)
+	log, code := vpipe(t, "validate", bad, "--set", "sampling=3")
+	want := bad + `: 4 problem(s)
+  - source.path: "testdata/no-such-folder" does not exist
+  - sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate
+  - sampling.resize: want a section (height: …, width: …, filter: …), got 300
+  - samplng: unknown section (did you mean sampling?)`
+	if code != 1 || strings.TrimSpace(log) != want {
+		t.Fatalf("exit %d\n%s\nwant:\n%s", code, log, want)
+	}
+}
+
 func TestPlanWritesNothing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	log, code := vpipe(t, "plan", "pipeline.yaml", "--set", "sink.path="+out, "--set", "sampling.end=50")
