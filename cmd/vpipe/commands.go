@@ -104,6 +104,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	if tty {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil)) // failures show on the bars and in the summary
 	}
+	if s, ok := src.(*localsrc.Source); ok { // its warnings (symlink loops, broken links) show on a terminal too
+		s.Log = slog.New(slog.NewTextHandler(rep.Writer(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
 	sum, err := r.Run(ctx)
