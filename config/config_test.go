@@ -143,8 +143,8 @@ func TestInterpolationKeepsValues(t *testing.T) {
 // a quoted one, or one with text around it, is a string.
 func TestInterpolationTypes(t *testing.T) {
 	src := t.TempDir()
-	c, err := load(t, "source: {path: "+src+"}\nsampling:\n  step: ${STEP}\n  end: ${END:null}\n  autorotate: ${ROT}\n",
-		nil, "STEP=5", "ROT=false")
+	c, err := load(t, "source: {path: "+src+"}\nsampling:\n  step: ${STEP}\n  end: ${END}\n  autorotate: ${ROT}\n",
+		nil, "STEP= 5", "ROT=false", "END=")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +169,10 @@ func TestInterpolationErrors(t *testing.T) {
 	src := t.TempDir()
 	_, err := load(t, "source: {path: "+src+"}\nsampling:\n  step: ${STEP:-5}\n", nil)
 	if msg := problems(t, err); !strings.Contains(msg, "sampling.step: ${STEP:-5} is the shell's form; vpipe's default follows one colon: write ${STEP:5}") {
+		t.Error(msg)
+	}
+	_, err = load(t, "source: {path: "+src+"}\nsink:\n  ${K}: out\n", nil, "K=path")
+	if msg := problems(t, err); !strings.Contains(msg, "sink.${K}: a key is not interpolated, only values are") {
 		t.Error(msg)
 	}
 	// An unset variable is an error, unless --set or VPIPE_* gives the key.

@@ -149,11 +149,10 @@ func (in *interpolation) scalar(n *yaml.Node, path string) {
 		}
 		return ""
 	})
-	n.Value = value
-	if exact {
-		n.Tag = "" // typed like a plain scalar when decoded: 5 → int, true → bool, "" → null
-	} else {
-		n.Tag = "!!str"
+	n.Value, n.Tag = value, "!!str"
+	if _, isString := scalar(value).(string); exact && !isString {
+		// typed like a plain scalar when decoded: 5 → int, true → bool, "" → null
+		n.Value, n.Tag = strings.TrimSpace(value), ""
 	}
 	if !ok || unset {
 		// Leave the key out: the problem is reported (or an override gives the
@@ -171,13 +170,17 @@ func join(prefix, key string) string {
 	return prefix + "." + key
 }
 
-// scalar types an override's text (VPIPE_*, --set) as YAML types a plain
-// scalar: 5 is an integer, true a boolean, null or "" null, anything else the
-// string itself (never a list or a section).
+// scalar types a variable's text (${VAR}, VPIPE_*, --set) as YAML types a
+// plain scalar, spaces around it aside: 5 is an integer, true a boolean, null
+// or "" null; anything else is the text itself, a string, never a list or a
+// section.
 func scalar(s string) any {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Value: s}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Value: strings.TrimSpace(s)}
 	var x any
 	if err := n.Decode(&x); err != nil {
+		return s
+	}
+	if _, isString := x.(string); isString {
 		return s
 	}
 	return x

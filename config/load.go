@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -400,12 +401,15 @@ func checkTree(m map[string]any, prefix string, origins map[string]string, ps *P
 			}
 			continue
 		}
+		delete(m, k)
+		if slices.ContainsFunc(ps.List, func(p Problem) bool { return p.Key == path }) {
+			continue // a ${VAR} in the key, reported
+		}
 		what := "key"
 		if _, isMap := val.(map[string]any); isMap {
 			what = "section"
 		}
 		ps.add(path, "unknown %s%s", what, suggest(path, schema.paths()))
-		delete(m, k)
 	}
 }
 
