@@ -171,6 +171,10 @@ func TestInterpolationErrors(t *testing.T) {
 	if msg := problems(t, err); !strings.Contains(msg, "sampling.step: ${STEP:-5} is the shell's form; vpipe's default follows one colon: write ${STEP:5}") {
 		t.Error(msg)
 	}
+	_, err = load(t, "source: {path: "+src+"}\nsink:\n  path: ${OUT/x\n", nil, "OUT=o")
+	if msg := problems(t, err); !strings.Contains(msg, `sink.path: "${OUT/x": ${ without its }`) {
+		t.Error(msg)
+	}
 	_, err = load(t, "source: {path: "+src+"}\nsink:\n  ${K}: out\n", nil, "K=path")
 	if msg := problems(t, err); !strings.Contains(msg, "sink.${K}: a key is not interpolated, only values are") {
 		t.Error(msg)

@@ -54,7 +54,7 @@ type interpolation struct {
 	refs    []ref
 	env     map[string]string
 	given   map[string]bool // keys set by --set or VPIPE_*: an unset ${VAR} there is fine
-	unset   []string        // keys whose only value was an unset variable
+	dropped []string        // keys left out: a reference was wrong or unset
 	origins map[string]string
 	ps      *Problems
 }
@@ -121,6 +121,11 @@ func (in *interpolation) fill(n *yaml.Node, path string) {
 }
 
 func (in *interpolation) scalar(n *yaml.Node, path string) {
+	if strings.Contains(n.Value, "${") { // what refRe did not take has no "}" on its line
+		in.ps.add(path, "%q: ${ without its }", in.restore(n.Value))
+		in.dropped = append(in.dropped, path)
+		return
+	}
 	toks := in.token.FindAllStringIndex(n.Value, -1)
 	if toks == nil {
 		return
@@ -157,7 +162,7 @@ func (in *interpolation) scalar(n *yaml.Node, path string) {
 	if !ok || unset {
 		// Leave the key out: the problem is reported (or an override gives the
 		// value), and the default stands in so the other checks still run.
-		in.unset = append(in.unset, path)
+		in.dropped = append(in.dropped, path)
 		return
 	}
 	in.origins[path] = "from " + strings.Join(names, ", ")

@@ -186,7 +186,7 @@ func parse(text string, in *interpolation, ps *Problems) (map[string]any, bool) 
 		ps.add("", "not valid YAML: %v", in.restore(err.Error()))
 		return nil, false
 	}
-	for _, k := range in.unset {
+	for _, k := range in.dropped {
 		deleteKey(doc, k)
 	}
 	return doc, true
