@@ -310,3 +310,35 @@ func TestAnnotationSizeMismatchFailsVideo(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, log)
 	}
 }
+
+// TestEmptyMaskFailsVideoWhenWritten: bitmap pixels are decoded only when a
+// frame showing them is written, so an all-clear mask (the SDK refuses one) is
+// found then: the video fails naming the file and the figure, the images it
+// wrote are removed, and no frame is written with the label missing.
+func TestEmptyMaskFailsVideoWhenWritten(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	copyTree(t, "../../testdata/svproject", src)
+	annPath := filepath.Join(src, "ds0/ann/clip.mp4.json")
+	var ann map[string]any
+	b, _ := os.ReadFile(annPath)
+	if err := json.Unmarshal(b, &ann); err != nil {
+		t.Fatal(err)
+	}
+	empty, err := sv.EncodeMask(&sv.Mask{W: 4, H: 3, Bits: make([]bool, 12)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// frame 7's bitmap (frames[1].figures[4]); frames 0..6 are written first
+	fig := ann["frames"].([]any)[1].(map[string]any)["figures"].([]any)[4].(map[string]any)
+	fig["geometry"].(map[string]any)["bitmap"].(map[string]any)["data"] = empty
+	b, _ = json.Marshal(ann)
+	os.WriteFile(annPath, b, 0o644)
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out, "--set", "sampling.step=1")
+	if code != 1 || !strings.Contains(log, annPath+": frames[1].figures[4].geometry: the mask is empty (frame 7)") ||
+		!strings.Contains(log, "videos: 1 ok, 1 failed") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if imgs, _ := os.ReadDir(filepath.Join(out, "ds0/datasets/clip.mp4/img")); len(imgs) != 0 {
+		t.Fatalf("the failed video left %d images", len(imgs))
+	}
+}
