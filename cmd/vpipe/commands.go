@@ -68,7 +68,7 @@ func setup(path string, sets []string) (*config.Config, core.Source, core.Sink, 
 	}
 	src, sink, err := backends(c)
 	if err != nil {
-		return nil, nil, nil, &exitError{code: exitFailed, err: err}
+		return nil, nil, nil, &exitError{code: exitFailed, err: config.AsProblems(path, err)}
 	}
 	return c, src, sink, nil
 }
@@ -145,6 +145,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	rep := progress.Start(opts)
 	log := rep.Log()
+	if s, ok := src.(*localsrc.Source); ok { // its warnings (symlink loops, broken links) show on a terminal too, and in --log-file
+		s.Log = log
+	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
 	sum, err := r.Run(ctx)
@@ -192,7 +195,7 @@ func validateCmd() *cobra.Command {
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			if _, _, err := backends(c); err != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %v\n", args[0], err)
+				fmt.Fprintln(cmd.OutOrStdout(), config.AsProblems(args[0], err))
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", args[0])
