@@ -21,6 +21,12 @@ type Source struct {
 	Type string `mapstructure:"type"`
 	// Path is a video file, a folder of videos, or a Supervisely video project (local).
 	Path string `mapstructure:"path"`
+	// s3: where (s3://BUCKET/PREFIX) and how to reach it. Credentials come
+	// from the standard AWS chain, never from this file.
+	URL       string `mapstructure:"url"`
+	Endpoint  string `mapstructure:"endpoint"`   // "" = AWS
+	Region    string `mapstructure:"region"`     // "" = AWS_REGION / the profile's
+	PathStyle bool   `mapstructure:"path_style"` // with an endpoint: ENDPOINT/BUCKET; false = BUCKET.ENDPOINT
 }
 
 // Sampling says which frames to take and how to shape them.
@@ -45,6 +51,11 @@ type Resize struct {
 type Sink struct {
 	Type string `mapstructure:"type"`
 	Path string `mapstructure:"path"`
+	// s3: as in Source.
+	URL       string `mapstructure:"url"`
+	Endpoint  string `mapstructure:"endpoint"`
+	Region    string `mapstructure:"region"`
+	PathStyle bool   `mapstructure:"path_style"`
 }
 
 // Stages tune each stage's pool.
@@ -82,6 +93,10 @@ func Defaults() map[string]any {
 	return map[string]any{
 		"source.type":               "local",
 		"source.path":               "",
+		"source.url":                "",
+		"source.endpoint":           "",
+		"source.region":             "",
+		"source.path_style":         true,
 		"sampling.start":            0,
 		"sampling.end":              nil,
 		"sampling.step":             1,
@@ -93,6 +108,10 @@ func Defaults() map[string]any {
 		"sampling.autorotate":       true,
 		"sink.type":                 "local",
 		"sink.path":                 "out",
+		"sink.url":                  "",
+		"sink.endpoint":             "",
+		"sink.region":               "",
+		"sink.path_style":           true,
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       q,
 		"stages.decode.threads":     0,

@@ -390,16 +390,20 @@ func (c *Config) check(ps *Problems) {
 		if c.Source.Path == "" {
 			ps.add("source.path", "required for a local source")
 		}
+	case "s3":
+		checkS3URL(ps, "source.url", c.Source.URL)
 	default:
-		ps.add("source.type", "unknown source type %q (available: local)", c.Source.Type)
+		ps.add("source.type", "unknown source type %q (available: local, s3)", c.Source.Type)
 	}
 	switch c.Sink.Type {
 	case "local":
 		if c.Sink.Path == "" {
 			ps.add("sink.path", "required for a local sink")
 		}
+	case "s3":
+		checkS3URL(ps, "sink.url", c.Sink.URL)
 	default:
-		ps.add("sink.type", "unknown sink type %q (available: local)", c.Sink.Type)
+		ps.add("sink.type", "unknown sink type %q (available: local, s3)", c.Sink.Type)
 	}
 	s := c.Sampling
 	if s.Start < 0 {
@@ -444,5 +448,17 @@ func (c *Config) check(ps *Problems) {
 	}
 	if l := c.Stages.Encode.Compression; l < 0 || l > 9 {
 		ps.add("stages.encode.compression", "must be 0–9, got %d", l)
+	}
+}
+
+// checkS3URL wants s3://BUCKET[/PREFIX].
+func checkS3URL(ps *Problems, key, u string) {
+	switch {
+	case u == "":
+		ps.add(key, "required for s3 (s3://BUCKET/PREFIX)")
+	case strings.ContainsAny(u, "?#@"):
+		ps.add(key, "want s3://BUCKET/PREFIX without credentials, query or fragment (credentials come from the AWS chain)")
+	case !strings.HasPrefix(u, "s3://") || len(strings.TrimPrefix(u, "s3://")) == 0 || strings.HasPrefix(u, "s3:///"):
+		ps.add(key, "want s3://BUCKET/PREFIX, got %q", u)
 	}
 }

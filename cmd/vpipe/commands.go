@@ -17,9 +17,11 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/progress"
 	localsink "github.com/vpipe/vpipe/sinks/local"
+	s3sink "github.com/vpipe/vpipe/sinks/s3"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 	"github.com/vpipe/vpipe/stages"
 )
@@ -55,8 +57,18 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 	switch c.Sink.Type {
 	case "local":
 		return src, localsink.New(c.Sink.Path), nil
+	case "s3":
+		s, err := s3sink.New(context.Background(), s3Options(c.Sink.URL, c.Sink.Endpoint, c.Sink.Region, c.Sink.PathStyle))
+		if err != nil {
+			return nil, nil, fmt.Errorf("sink: %w", err)
+		}
+		return src, s, nil
 	}
 	return nil, nil, fmt.Errorf("sink.type: unknown %q", c.Sink.Type)
+}
+
+func s3Options(url, endpoint, region string, pathStyle bool) s3conn.Options {
+	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle}
 }
 
 // setup loads the config and builds its source and sink.

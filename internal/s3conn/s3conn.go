@@ -100,6 +100,8 @@ type Client struct {
 	Loc      Location
 	Endpoint string
 	Presign  *s3.PresignClient
+	// PageSize is MaxKeys of each ListObjectsV2 page (0 = the server's, 1000).
+	PageSize int32
 }
 
 // New builds the client. Credentials come from the standard chain; nothing
@@ -215,6 +217,9 @@ func (c *Client) List(ctx context.Context, prefix, delim string, fn func(key str
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(c.Loc.Bucket), Prefix: aws.String(prefix)}
 	if delim != "" {
 		in.Delimiter = aws.String(delim)
+	}
+	if c.PageSize > 0 {
+		in.MaxKeys = aws.Int32(c.PageSize)
 	}
 	p := s3.NewListObjectsV2Paginator(c.Client, in)
 	for p.HasMorePages() {
