@@ -27,6 +27,8 @@ type Source struct {
 	Endpoint  string `mapstructure:"endpoint"`   // "" = AWS
 	Region    string `mapstructure:"region"`     // "" = AWS_REGION / the profile's
 	PathStyle bool   `mapstructure:"path_style"` // with an endpoint: ENDPOINT/BUCKET; false = BUCKET.ENDPOINT
+	// MaxAttempts per request, the first included (retries back off on 5xx, SlowDown, resets).
+	MaxAttempts int `mapstructure:"max_attempts"`
 }
 
 // Sampling says which frames to take and how to shape them.
@@ -52,10 +54,11 @@ type Sink struct {
 	Type string `mapstructure:"type"`
 	Path string `mapstructure:"path"`
 	// s3: as in Source.
-	URL       string `mapstructure:"url"`
-	Endpoint  string `mapstructure:"endpoint"`
-	Region    string `mapstructure:"region"`
-	PathStyle bool   `mapstructure:"path_style"`
+	URL         string `mapstructure:"url"`
+	Endpoint    string `mapstructure:"endpoint"`
+	Region      string `mapstructure:"region"`
+	PathStyle   bool   `mapstructure:"path_style"`
+	MaxAttempts int    `mapstructure:"max_attempts"`
 }
 
 // Stages tune each stage's pool.
@@ -97,6 +100,7 @@ func Defaults() map[string]any {
 		"source.endpoint":           "",
 		"source.region":             "",
 		"source.path_style":         true,
+		"source.max_attempts":       8,
 		"sampling.start":            0,
 		"sampling.end":              nil,
 		"sampling.step":             1,
@@ -112,6 +116,7 @@ func Defaults() map[string]any {
 		"sink.endpoint":             "",
 		"sink.region":               "",
 		"sink.path_style":           true,
+		"sink.max_attempts":         8,
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       q,
 		"stages.decode.threads":     0,

@@ -392,6 +392,7 @@ func (c *Config) check(ps *Problems) {
 		}
 	case "s3":
 		checkS3URL(ps, "source.url", c.Source.URL)
+		checkAttempts(ps, "source.max_attempts", c.Source.MaxAttempts)
 	default:
 		ps.add("source.type", "unknown source type %q (available: local, s3)", c.Source.Type)
 	}
@@ -402,6 +403,7 @@ func (c *Config) check(ps *Problems) {
 		}
 	case "s3":
 		checkS3URL(ps, "sink.url", c.Sink.URL)
+		checkAttempts(ps, "sink.max_attempts", c.Sink.MaxAttempts)
 	default:
 		ps.add("sink.type", "unknown sink type %q (available: local, s3)", c.Sink.Type)
 	}
@@ -460,5 +462,11 @@ func checkS3URL(ps *Problems, key, u string) {
 		ps.add(key, "want s3://BUCKET/PREFIX without credentials, query or fragment (credentials come from the AWS chain)")
 	case !strings.HasPrefix(u, "s3://") || len(strings.TrimPrefix(u, "s3://")) == 0 || strings.HasPrefix(u, "s3:///"):
 		ps.add(key, "want s3://BUCKET/PREFIX, got %q", u)
+	}
+}
+
+func checkAttempts(ps *Problems, key string, n int) {
+	if n < 1 || n > 100 {
+		ps.add(key, "must be 1–100, got %d", n)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	s3sink "github.com/vpipe/vpipe/sinks/s3"
 	localsrc "github.com/vpipe/vpipe/sources/local"
+	s3src "github.com/vpipe/vpipe/sources/s3"
 	"github.com/vpipe/vpipe/stages"
 )
 
@@ -51,6 +52,12 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 			return nil, nil, err
 		}
 		src = s
+	case "s3":
+		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts))
+		if err != nil {
+			return nil, nil, fmt.Errorf("source: %w", err)
+		}
+		src = s
 	default:
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
 	}
@@ -58,7 +65,7 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 	case "local":
 		return src, localsink.New(c.Sink.Path), nil
 	case "s3":
-		s, err := s3sink.New(context.Background(), s3Options(c.Sink.URL, c.Sink.Endpoint, c.Sink.Region, c.Sink.PathStyle))
+		s, err := s3sink.New(context.Background(), s3Options(c.Sink.URL, c.Sink.Endpoint, c.Sink.Region, c.Sink.PathStyle, c.Sink.MaxAttempts))
 		if err != nil {
 			return nil, nil, fmt.Errorf("sink: %w", err)
 		}
@@ -67,8 +74,8 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 	return nil, nil, fmt.Errorf("sink.type: unknown %q", c.Sink.Type)
 }
 
-func s3Options(url, endpoint, region string, pathStyle bool) s3conn.Options {
-	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle}
+func s3Options(url, endpoint, region string, pathStyle bool, attempts int) s3conn.Options {
+	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts}
 }
 
 // setup loads the config and builds its source and sink.

@@ -20,6 +20,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 )
 
 // MaxKeyLen is S3's limit on an object key, in bytes.
@@ -130,6 +131,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 			})
 		}),
 	}
+	// The SDK's own warnings (e.g. a body it could not drain after a reset)
+	// would interleave with the progress output; errors reach the caller.
+	opts = append(opts, awsconfig.WithLogger(logging.Nop{}))
 	if o.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(o.Region))
 	}

@@ -208,7 +208,15 @@ func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	if err := s.put(ctx, ak, sv.Indent(img.Ann)); err != nil {
 		return err
 	}
-	return s.put(ctx, ik, img.Data)
+	if err := s.put(ctx, ik, img.Data); err != nil {
+		// The image is not there, so the runner will not list it for a roll-back:
+		// take its annotation and meta back here (a re-run rewrites them anyway).
+		if derr := s.deleteKeys(context.WithoutCancel(ctx), []string{ak, mk}); derr != nil {
+			return fmt.Errorf("%w (and removing its annotation and meta failed: %v)", err, derr)
+		}
+		return err
+	}
+	return nil
 }
 
 func (s *Sink) putInput(key string, data []byte) *s3.PutObjectInput {
