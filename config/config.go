@@ -13,7 +13,17 @@ type Config struct {
 	Source   Source   `mapstructure:"source"`
 	Sampling Sampling `mapstructure:"sampling"`
 	Sink     Sink     `mapstructure:"sink"`
-	Stages   Stages   `mapstructure:"stages"`
+	// Sinks is the fan-out form: several sinks fed by one decode (instead of Sink).
+	Sinks  []Sink `mapstructure:"-"` // read by sinkList, each element over the sink defaults
+	Stages Stages `mapstructure:"stages"`
+}
+
+// SinkList is the sinks a run writes to: Sinks, or else the one Sink.
+func (c *Config) SinkList() []Sink {
+	if len(c.Sinks) > 0 {
+		return c.Sinks
+	}
+	return []Sink{c.Sink}
 }
 
 // Source says where videos come from.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
@@ -138,6 +139,7 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 		ps.add("", "%v", err)
 		return nil, ps
 	}
+	c.Sinks = sinkList(doc, ps)
 	reported := map[string]bool{}
 	for _, p := range ps.List {
 		reported[p.Key] = true
@@ -240,6 +242,10 @@ func checkTree(m map[string]any, prefix string, schema map[string]kind, ps *Prob
 	for _, k := range names {
 		path := prefix + k
 		val := m[k]
+		if path == "sinks" {
+			checkSinks(val, schema, ps)
+			continue
+		}
 		if kind, ok := schema[path]; ok {
 			checkValue(path, val, kind, ps)
 			continue
@@ -396,16 +402,11 @@ func (c *Config) check(ps *Problems) {
 	default:
 		ps.add("source.type", "unknown source type %q (available: local, s3)", c.Source.Type)
 	}
-	switch c.Sink.Type {
-	case "local":
-		if c.Sink.Path == "" {
-			ps.add("sink.path", "required for a local sink")
-		}
-	case "s3":
-		checkS3URL(ps, "sink.url", c.Sink.URL)
-		checkAttempts(ps, "sink.max_attempts", c.Sink.MaxAttempts)
-	default:
-		ps.add("sink.type", "unknown sink type %q (available: local, s3)", c.Sink.Type)
+	if len(c.Sinks) == 0 {
+		checkSink(ps, "sink", c.Sink)
+	}
+	for i, s := range c.Sinks {
+		checkSink(ps, fmt.Sprintf("sinks[%d]", i), s)
 	}
 	s := c.Sampling
 	if s.Start < 0 {
@@ -469,4 +470,94 @@ func checkAttempts(ps *Problems, key string, n int) {
 	if n < 1 || n > 100 {
 		ps.add(key, "must be 1–100, got %d", n)
 	}
+}
+
+func checkSink(ps *Problems, key string, s Sink) {
+	switch s.Type {
+	case "local":
+		if s.Path == "" {
+			ps.add(key+".path", "required for a local sink")
+		}
+	case "s3":
+		checkS3URL(ps, key+".url", s.URL)
+		checkAttempts(ps, key+".max_attempts", s.MaxAttempts)
+	default:
+		ps.add(key+".type", "unknown sink type %q (available: local, s3)", s.Type)
+	}
+}
+
+// checkSinks checks the fan-out list: each element takes the keys of sink.
+func checkSinks(val any, schema map[string]kind, ps *Problems) {
+	list, ok := val.([]any)
+	if !ok {
+		ps.add("sinks", "want a list of sinks (- type: ...), got %s", describe(val))
+		return
+	}
+	var sinkKeys []string
+	for k := range schema {
+		if strings.HasPrefix(k, "sink.") {
+			sinkKeys = append(sinkKeys, strings.TrimPrefix(k, "sink."))
+		}
+	}
+	sort.Strings(sinkKeys)
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		key := fmt.Sprintf("sinks[%d]", i)
+		if !ok {
+			ps.add(key, "want a sink (type: ..., path: ... or url: ...), got %s", describe(e))
+			continue
+		}
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if kd, ok := schema["sink."+k]; ok {
+				checkValue(key+"."+k, m[k], kd, ps)
+			} else {
+				ps.add(key+"."+k, "unknown key%s", suggest(k, sinkKeys))
+			}
+		}
+	}
+}
+
+// sinkList decodes the fan-out list, each element over the sink defaults.
+func sinkList(doc map[string]any, ps *Problems) []Sink {
+	list, ok := doc["sinks"].([]any)
+	if !ok {
+		return nil
+	}
+	if _, both := doc["sink"]; both {
+		ps.add("sinks", "give either sink or sinks, not both")
+	}
+	if len(list) == 0 {
+		ps.add("sinks", "the list is empty")
+	}
+	base := map[string]any{}
+	for k, v := range Defaults() {
+		if strings.HasPrefix(k, "sink.") {
+			base[strings.TrimPrefix(k, "sink.")] = v
+		}
+	}
+	var out []Sink
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		merged := map[string]any{}
+		for k, v := range base {
+			merged[k] = v
+		}
+		for k, v := range m {
+			merged[k] = v
+		}
+		var s Sink
+		if err := mapstructure.Decode(merged, &s); err != nil {
+			continue // the type problems are reported by checkSinks
+		}
+		out = append(out, s)
+	}
+	return out
 }
