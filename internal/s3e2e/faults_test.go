@@ -160,3 +160,42 @@ func TestFaultsBeyondBudget(t *testing.T) {
 	sameTree(t, "S3 tree with one video failed", got, want)
 	t.Logf("%s", out)
 }
+
+// Reading videos from S3 through 503s and a connection reset mid-object:
+// FFmpeg reconnects and reads on from the same offset; the tree is a clean
+// run's.
+func TestSourceFaults(t *testing.T) {
+	ref := t.TempDir()
+	mustRun(t, "run", config(t, localSrc("testdata/videos"), localSink(ref)))
+	bucket := srv.Bucket(t)
+	srv.Upload(t, filepath.Join(root, "testdata/videos"), bucket, "in")
+	p := s3test.NewProxy(srv.Endpoint)
+	defer p.Close()
+	var mu sync.Mutex
+	gets := map[string]int{}
+	faults := map[s3test.Fault]int{}
+	p.Rule = func(r *http.Request) s3test.Fault {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, ".mp4") && !strings.HasSuffix(r.URL.Path, ".webm") {
+			return s3test.Pass
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		gets[r.URL.Path]++
+		f := s3test.Pass
+		switch gets[r.URL.Path] {
+		case 2:
+			f = s3test.Reset // after the probe, in the middle of a read
+		case 3:
+			f = s3test.SlowDown
+		}
+		faults[f]++
+		return f
+	}
+	out := t.TempDir()
+	mustRun(t, "run", config(t, s3Src("s3://"+bucket+"/in", p.URL), localSink(out)))
+	sameTree(t, "local tree from S3 under faults", localTree(t, out), localTree(t, ref))
+	if faults[s3test.Reset] == 0 || faults[s3test.SlowDown] == 0 {
+		t.Fatalf("faults: %v", faults)
+	}
+	t.Logf("faults: %v over %d GETs", faults, faults[s3test.Pass]+faults[s3test.Reset]+faults[s3test.SlowDown])
+}

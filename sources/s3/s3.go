@@ -184,7 +184,7 @@ func (s *Source) item(ctx context.Context, rel, name string, ds []string) (*core
 	if err != nil {
 		return nil, s.c.Err("presign GetObject", key, err)
 	}
-	return &core.Item{Name: name, Dataset: ds, Open: req.URL, OpenOptions: media.OpenOptions{Timeout: Timeout}}, nil
+	return &core.Item{Name: name, Dataset: ds, Open: req.URL, OpenOptions: media.OpenOptions{Timeout: Timeout, Reconnect: true}}, nil
 }
 
 // entries lists the files and sub-folders directly under dir ("" = the prefix).
