@@ -1,6 +1,7 @@
 package s3e2e
 
 import (
+	"bytes"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,11 @@ func TestS3ToLocal(t *testing.T) {
 			out := t.TempDir()
 			mustRun(t, "run", config(t, s3Src("s3://"+bucket+"/in/"+name, p.URL), localSink(out)), "--set", "sampling.step=1")
 			sameTree(t, "local tree from S3", localTree(t, out), localTree(t, ref))
+			for k, b := range localTree(t, out) {
+				if bytes.Contains(b, []byte("X-Amz-")) || bytes.Contains(b, []byte(srv.Access)) {
+					t.Fatalf("%s holds a presigned URL or the access key", k)
+				}
+			}
 			for rel, b := range localTree(t, filepath.Join(root, in)) {
 				if !strings.Contains(rel, "video") && !strings.HasSuffix(rel, ".mp4") && !strings.HasSuffix(rel, ".webm") {
 					continue
