@@ -39,7 +39,7 @@ sinks:
 		t.Fatalf("%v", err)
 	}
 	msg := err.Error()
-	for _, w := range []string{"source.url: required for s3", "sinks: give either sink or sinks, not both",
+	for _, w := range []string{"source.url: required for a s3 source", "sinks: give either sink or sinks, not both",
 		"sinks[0].url: want s3://BUCKET/PREFIX without credentials", "sinks[0].max_attempts: must be 1–100",
 		"sinks[1].pth: unknown key (did you mean path?)", "sinks[2]: want a sink"} {
 		if !strings.Contains(msg, w) {

@@ -174,7 +174,14 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
-			if err := emit(output{job: f.job, img: r.image(f, data)}); err != nil {
+			img, err := r.image(f, data)
+			if err != nil {
+				media.PutBuf(data)
+				f.job.fail(err)
+				f.job.frameOut("")
+				return nil
+			}
+			if err := emit(output{job: f.job, img: img}); err != nil {
 				f.job.frameOut("")
 				return err
 			}
@@ -294,7 +301,8 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 			v.Close()
 			return nil, err
 		}
-		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, x.Count, dw, dh)
+		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
+			Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
 		if err != nil {
 			v.Close()
 			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
@@ -430,19 +438,22 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 }
 
 // image builds the output image: name, annotation at the output size, meta.
-func (r *Runner) image(f *frame, data []byte) *core.Image {
+// An annotation that cannot be made or written fails the video: an image is
+// never written with fewer labels than its frame has.
+func (r *Runner) image(f *frame, data []byte) (*core.Image, error) {
 	j, it := f.job, f.job.item
 	w, h := f.rgb.Width, f.rgb.Height
 	ann := emptyAnnotation(w, h)
 	if j.sampler != nil {
-		a, skipped := j.sampler.Image(f.index, w, h)
+		a, skipped, err := j.sampler.Image(f.index, w, h)
+		if err == nil {
+			ann, err = json.Marshal(a)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (frame %d)", it.AnnotationPath, err, f.index)
+		}
 		for _, s := range skipped {
 			r.Log.Warn("label left out", "video", it.ID(), "why", s)
-		}
-		if b, err := json.Marshal(a); err == nil {
-			ann = b
-		} else {
-			r.Log.Error("annotation", "video", it.ID(), "frame", f.index, "err", err)
 		}
 	}
 	meta := make(map[string]any, len(j.meta)+3)
@@ -459,7 +470,7 @@ func (r *Runner) image(f *frame, data []byte) *core.Image {
 		Data:    data,
 		Ann:     ann,
 		Meta:    meta,
-	}
+	}, nil
 }
 
 func emptyAnnotation(w, h int) json.RawMessage {

@@ -102,7 +102,7 @@ func setup(path string, sets []string) (*config.Config, core.Source, core.Sink, 
 	}
 	src, sink, err := backends(c)
 	if err != nil {
-		return nil, nil, nil, &exitError{code: exitFailed, err: err}
+		return nil, nil, nil, &exitError{code: exitFailed, err: config.AsProblems(path, err)}
 	}
 	return c, src, sink, nil
 }
@@ -138,6 +138,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	log := slog.New(slog.NewTextHandler(rep.Writer(), nil))
 	if tty {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil)) // failures show on the bars and in the summary
+	}
+	if s, ok := src.(*localsrc.Source); ok { // its warnings (symlink loops, broken links) show on a terminal too
+		s.Log = slog.New(slog.NewTextHandler(rep.Writer(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
@@ -176,7 +179,7 @@ func validateCmd() *cobra.Command {
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			if _, _, err := backends(c); err != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %v\n", args[0], err)
+				fmt.Fprintln(cmd.OutOrStdout(), config.AsProblems(args[0], err))
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", args[0])
