@@ -179,6 +179,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			// The keyframe's PTS: demuxers index by PTS (mov, after edit lists) or
 			// DTS <= PTS; with BACKWARD either lands on this keyframe or an earlier one.
 			var err error
+			v.fresh = false
 			if v.byteSeek() && k.pos >= 0 {
 				// No index to seek by time (MPEG-TS/PS overshoot); the scan recorded
 				// where the keyframe's packet starts.

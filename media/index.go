@@ -2,7 +2,9 @@ package media
 
 import (
 	"container/heap"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/asticode/go-astiav"
@@ -27,6 +29,9 @@ type Index struct {
 	negative int
 	// TimeBase converts PTS to seconds.
 	TimeBase astiav.Rational
+	// FromIndex tells that the map came from the container's sample table,
+	// without reading the payload.
+	FromIndex bool
 }
 
 type keyframe struct {
@@ -67,13 +72,56 @@ func (v *Video) reorders() bool {
 // frames are certain: packets come in decode order and PTS >= DTS, so when a
 // packet's DTS passes the need-th smallest PTS seen, no later packet can come
 // before it. The frame count then comes from the container, if it declares one.
+//
+// A video read from an Input that is a plain MP4/MOV is mapped from its sample
+// table without fetching the payload (see indexedMP4), then reopened, so a
+// full pass over a remote video fetches it about once, not twice.
 func (v *Video) Scan(need int) (*Index, error) {
+	if v.cio != nil {
+		indexed := v.indexedMP4()
+		if _, err := v.opts.Input.Seek(v.cio.pos, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.name, err)
+		}
+		if indexed {
+			v.cio.noData = true
+			x, err := v.scan(need)
+			if x != nil {
+				x.FromIndex = true
+			}
+			if rerr := v.rewind(); err == nil && rerr != nil {
+				err = rerr
+			}
+			if errors.Is(err, errNotIndexed) {
+				return v.scan(need) // the index does not match the packets: demux it all
+			}
+			return x, err
+		}
+	}
+	return v.scan(need)
+}
+
+var errNotIndexed = errors.New("the container index does not list the packets")
+
+func (v *Video) scan(need int) (*Index, error) {
 	x := &Index{TimeBase: v.stream.TimeBase(), Trusted: true}
 	var h maxHeap
 	allEqual, missing := true, false
 	stopped := false
+	fromIndex := v.cio != nil && v.cio.noData
+	k := 0 // video packets so far
 	err := v.readPackets(func(p *astiav.Packet) error {
 		pts, dts := p.Pts(), p.Dts()
+		key := p.Flags().Has(astiav.PacketFlagKey)
+		if fromIndex {
+			// Without the payload a parser cannot tell keyframes; the sample
+			// table (stss) does. Packet k is index entry k while nothing seeks.
+			pos, kf, ok := indexEntry(v.stream, k)
+			if !ok || pos != p.Pos() {
+				return errNotIndexed
+			}
+			key = kf
+		}
+		k++
 		if pts == astiav.NoPtsValue {
 			missing = true
 			pts = dts
@@ -92,7 +140,7 @@ func (v *Video) Scan(need int) (*Index, error) {
 			return nil
 		}
 		x.PTS = append(x.PTS, pts)
-		if p.Flags().Has(astiav.PacketFlagKey) {
+		if key {
 			x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})
 		}
 		if need > 0 {

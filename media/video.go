@@ -33,6 +33,9 @@ type OpenOptions struct {
 	Headers map[string]string
 	// Timeout bounds each network read/write; 0 means FFmpeg's default.
 	Timeout time.Duration
+	// Input, when set, is read instead of opening the source (which then only
+	// names the video in errors).
+	Input Input
 }
 
 // Info describes a video's first video stream.
@@ -64,6 +67,8 @@ type Video struct {
 	stream *astiav.Stream
 	Info   Info
 	stats  DecodeStats
+	cio    *customIO // when reading an Input
+	fresh  bool      // opened, and nothing read or sought since
 }
 
 // Redact strips credentials and query strings from a URL so it can be shown.
@@ -107,14 +112,22 @@ func (v *Video) open() error {
 	if v.opts.Timeout > 0 {
 		_ = d.Set("rw_timeout", fmt.Sprint(v.opts.Timeout.Microseconds()), 0)
 	}
+	if v.opts.Input != nil {
+		if err := v.openCustomIO(fc); err != nil {
+			fc.Free()
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
 	if err := fc.OpenInput(v.src, nil, d); err != nil {
 		fc.Free()
-		return fmt.Errorf("%s: not a readable media file: %w", v.name, err)
+		v.freeIO()
+		return fmt.Errorf("%s: not a readable media file: %w", v.name, v.wrapIOErr(err))
 	}
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
 		fc.Free()
-		return fmt.Errorf("%s: cannot read stream info: %w", v.name, err)
+		v.freeIO()
+		return fmt.Errorf("%s: cannot read stream info: %w", v.name, v.wrapIOErr(err))
 	}
 	var st *astiav.Stream
 	for _, s := range fc.Streams() {
@@ -126,15 +139,18 @@ func (v *Video) open() error {
 	if st == nil {
 		fc.CloseInput()
 		fc.Free()
+		v.freeIO()
 		return fmt.Errorf("%s: no video stream", v.name)
 	}
 	cp := st.CodecParameters()
 	if cp.Width() <= 0 || cp.Height() <= 0 {
 		fc.CloseInput()
 		fc.Free()
+		v.freeIO()
 		return fmt.Errorf("%s: video stream has no picture size", v.name)
 	}
 	v.fc, v.stream = fc, st
+	v.fresh = true
 	v.Info = Info{
 		Codec:    cp.CodecID().Name(),
 		Width:    cp.Width(),
@@ -181,6 +197,14 @@ func (v *Video) Close() {
 		v.fc.Free()
 		v.fc = nil
 	}
+	v.freeIO()
+}
+
+func (v *Video) freeIO() {
+	if v.cio != nil {
+		v.cio.free()
+		v.cio = nil
+	}
 }
 
 // Name is the input as it may be shown (credentials removed).
@@ -189,6 +213,9 @@ func (v *Video) Name() string { return v.name }
 // rewind reopens the input at its start; demuxers without an index cannot be
 // trusted to seek back exactly, and reopening costs one probe.
 func (v *Video) rewind() error {
+	if v.fresh {
+		return nil // already at the start: no second probe (for remote inputs, no second fetch)
+	}
 	v.Close()
 	return v.open()
 }
@@ -201,12 +228,13 @@ func (v *Video) readPackets(fn func(p *astiav.Packet) error) error {
 	p := astiav.AllocPacket()
 	defer p.Free()
 	idx := v.stream.Index()
+	v.fresh = false
 	for {
 		if err := v.fc.ReadFrame(p); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				return nil
 			}
-			return fmt.Errorf("%s: demux: %w", v.name, err)
+			return fmt.Errorf("%s: demux: %w", v.name, v.wrapIOErr(err))
 		}
 		var err error
 		if p.StreamIndex() == idx {

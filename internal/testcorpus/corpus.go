@@ -106,6 +106,17 @@ func Dir() string {
 	return filepath.Join(d, "vpipe-test")
 }
 
+// Long is a 60 s 320x180 H.264 MP4 (25 fps, a keyframe every 2 s, moov first),
+// some MB: for measuring bytes fetched on full and sparse passes. Not in All.
+var Long = Video{Name: "long", File: "long.mp4", Frames: 1500, Exact: true, Steps: [][]string{
+	args(lavfi("320x180", "25", "60"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-keyint_min", "50",
+		"-sc_threshold", "0", "-b:v", "600k", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "{out}"))}}
+
+// LongOpenGOP is like Long with open GOPs (recovery-point I frames) and 3 B-frames.
+var LongOpenGOP = Video{Name: "long_opengop", File: "long_opengop.mp4", Frames: 500, Exact: true, Steps: [][]string{
+	args(lavfi("320x180", "25", "20"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-x264-params",
+		"open-gop=1:keyint=25:min-keyint=25:scenecut=0:b-adapt=0", "-b:v", "800k", "-pix_fmt", "yuv420p", "{out}"))}}
+
 var buildMu sync.Mutex
 
 // Path builds (or finds in the cache) the video and returns its path.
