@@ -200,10 +200,11 @@ const (
 	kInt
 	kOptInt
 	kBool
+	kIntList
 )
 
 func (k kind) String() string {
-	return [...]string{"a string", "an integer", "an integer or null", "true or false"}[k]
+	return [...]string{"a string", "an integer", "an integer or null", "true or false", "a list of integers"}[k]
 }
 
 // leaves maps every key path of the struct to its kind.
@@ -225,6 +226,8 @@ func leaves(t reflect.Type, prefix string) map[string]kind {
 			out[name] = kBool
 		case reflect.Pointer:
 			out[name] = kOptInt
+		case reflect.Slice:
+			out[name] = kIntList
 		}
 	}
 	return out
@@ -268,6 +271,15 @@ func checkValue(path string, val any, k kind, ps *Problems) bool {
 		ok = isInt || val == nil
 	case kBool:
 		_, ok = val.(bool)
+	case kIntList:
+		var list []any
+		list, ok = val.([]any)
+		for _, x := range list {
+			if _, isInt := x.(int); !isInt {
+				ok = false
+			}
+		}
+		ok = ok || val == nil
 	}
 	if !ok {
 		ps.add(path, "want %s, got %s", k, describe(val))
@@ -390,16 +402,42 @@ func (c *Config) check(ps *Problems) {
 		if c.Source.Path == "" {
 			ps.add("source.path", "required for a local source")
 		}
+	case "supervisely":
+		if c.Source.ProjectID <= 0 {
+			ps.add("source.project_id", "required for a supervisely source (the video project's id)")
+		}
+		if c.Source.Download != "stream" && c.Source.Download != "file" {
+			ps.add("source.download", "want stream or file, got %q", c.Source.Download)
+		}
 	default:
-		ps.add("source.type", "unknown source type %q (available: local)", c.Source.Type)
+		ps.add("source.type", "unknown source type %q (available: local, supervisely)", c.Source.Type)
+	}
+	for i, id := range c.Source.DatasetIDs {
+		if id <= 0 {
+			ps.add("source.dataset_ids", "item %d: a dataset id must be > 0, got %d", i, id)
+		}
 	}
 	switch c.Sink.Type {
 	case "local":
 		if c.Sink.Path == "" {
 			ps.add("sink.path", "required for a local sink")
 		}
+	case "supervisely":
+		if c.Sink.ProjectID < 0 || c.Sink.WorkspaceID < 0 {
+			ps.add("sink.project_id", "ids must be > 0")
+		}
+		if c.Source.Type != "supervisely" && c.Sink.ProjectID == 0 && c.Sink.WorkspaceID == 0 {
+			ps.add("sink.workspace_id", "required for a supervisely sink fed by a %s source (or set sink.project_id)", c.Source.Type)
+		}
 	default:
-		ps.add("sink.type", "unknown sink type %q (available: local)", c.Sink.Type)
+		ps.add("sink.type", "unknown sink type %q (available: local, supervisely)", c.Sink.Type)
+	}
+	remote := c.Sink.Type == "supervisely" || c.Source.Type == "supervisely"
+	if n := c.Stages.Batch.BatchSize; c.Sink.Type == "supervisely" && (n < 1 || n > 50) {
+		ps.add("stages.batch.batch_size", "must be 1–50 (the server takes at most 50 images a call), got %d", n)
+	}
+	if remote && c.Supervisely.Retries < 0 || c.Supervisely.RetrySleepMs < 0 || remote && (c.Supervisely.TimeoutS < 1 || c.Supervisely.ReadTimeoutS < 1) {
+		ps.add("supervisely", "retries and retry_sleep_ms must be >= 0, timeout_s and read_timeout_s >= 1")
 	}
 	s := c.Sampling
 	if s.Start < 0 {
@@ -430,6 +468,16 @@ func (c *Config) check(ps *Problems) {
 		{"stages.resize", c.Stages.Resize.Workers, c.Stages.Resize.Queue, 4096},
 		{"stages.encode", c.Stages.Encode.Workers, c.Stages.Encode.Queue, 4096},
 		{"stages.write", c.Stages.Write.Workers, c.Stages.Write.Queue, 4096},
+	}
+	if c.Sink.Type == "supervisely" {
+		pools = append(pools, []struct {
+			name     string
+			workers  int
+			queue    int
+			maxQueue int
+		}{{"stages.batch", 1, c.Stages.Batch.Queue, 4096},
+			{"stages.upload", c.Stages.Upload.Workers, c.Stages.Upload.Queue, 4096},
+			{"stages.annotate", c.Stages.Annotate.Workers, c.Stages.Annotate.Queue, 4096}}...)
 	}
 	for _, p := range pools {
 		if p.workers < 1 || p.workers > 256 {

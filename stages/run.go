@@ -181,7 +181,23 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			return nil
 		})
 
-	pipeline.Sink(p, "write", encoded, pipeline.Options{Workers: st.Write.Workers},
+	if bs, ok := r.Sink.(core.BatchSink); ok {
+		r.batchStages(p, encoded, bs)
+	} else {
+		r.writeStage(p, encoded)
+	}
+
+	err = p.Wait()
+	if cerr := r.Sink.Close(); err == nil {
+		err = cerr
+	}
+	sum.Elapsed = time.Since(begin)
+	return sum, err
+}
+
+// writeStage is the end of the pipeline for a sink that stores one image at a time.
+func (r *Runner) writeStage(p *pipeline.Pipeline, encoded *pipeline.Outlet[output]) {
+	pipeline.Sink(p, "write", encoded, pipeline.Options{Workers: r.Config.Stages.Write.Workers},
 		func(ctx context.Context, o output) error {
 			j, img := o.job, o.img
 			if j.failed() {
@@ -202,13 +218,6 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			j.frameOut(img.Name)
 			return nil
 		})
-
-	err = p.Wait()
-	if cerr := r.Sink.Close(); err == nil {
-		err = cerr
-	}
-	sum.Elapsed = time.Since(begin)
-	return sum, err
 }
 
 func emitOrDrop(emit pipeline.Emit[*frame], f *frame) error {
@@ -253,20 +262,65 @@ type prepared struct {
 	sampler *sv.Sampler
 	meta    map[string]any
 	video   *media.Video
+	input   *core.Input // when the item was fetched
 	index   *media.Index
 	want    []int
 	skipped int
 	outW    int
 	outH    int
+	// reannotate are frames already in the sink whose annotation must be sent
+	// (an interrupted run registered them; or overwrite is asked for).
+	reannotate []int
+}
+
+// close closes the video and releases what fetching it took.
+func (p *prepared) close() {
+	p.video.Close()
+	if p.input != nil && p.input.Release != nil {
+		p.input.Release()
+	}
+}
+
+// open opens the item, fetching it first if it must be.
+func (r *Runner) open(ctx context.Context, it *core.Item) (*media.Video, *core.Input, error) {
+	if it.Fetch == nil {
+		v, err := media.Open(it.Open, it.OpenOptions)
+		return v, nil, err
+	}
+	in, err := it.Fetch(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := media.Open(in.Open, in.Options)
+	if err != nil {
+		if in.Release != nil {
+			in.Release()
+		}
+		return nil, nil, err
+	}
+	return v, in, nil
 }
 
 // prepare opens and maps a video and selects its frames, leaving out those the
 // sink already has.
 func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) {
-	v, err := media.Open(it.Open, it.OpenOptions)
+	v, in, err := r.open(ctx, it)
 	if err != nil {
 		return nil, err
 	}
+	p, err := r.prepareOpen(ctx, it, v)
+	if err != nil {
+		v.Close()
+		if in != nil && in.Release != nil {
+			in.Release()
+		}
+		return nil, err
+	}
+	p.input = in
+	return p, nil
+}
+
+func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video) (*prepared, error) {
 	spec := r.spec()
 	need := 0
 	if spec.End != nil {
@@ -274,7 +328,6 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 	}
 	x, err := v.Scan(need)
 	if err != nil {
-		v.Close()
 		return nil, err
 	}
 	p := &prepared{video: v, index: x, meta: map[string]any{}}
@@ -290,12 +343,10 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 	if it.LoadAnnotation != nil && (r.Config.Sampling.CopyAnnotations || spec.OnlyAnnotated) {
 		ann, err := it.LoadAnnotation(ctx)
 		if err != nil {
-			v.Close()
 			return nil, err
 		}
 		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, x.Count, dw, dh)
 		if err != nil {
-			v.Close()
 			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
 		}
 		if r.Config.Sampling.CopyAnnotations {
@@ -310,12 +361,12 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 	}
 	existing, err := r.Sink.Existing(ctx, it.DestDataset())
 	if err != nil {
-		v.Close()
 		return nil, err
 	}
 	for _, i := range spec.Indices(len(x.PTS), annotated) {
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
+			p.reannotate = append(p.reannotate, i)
 		} else {
 			p.want = append(p.want, i)
 		}
@@ -329,7 +380,8 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	if err != nil {
 		return err
 	}
-	defer p.video.Close()
+	defer p.close()
+	defer r.logFetched(j.item, p)
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta = p.sampler, p.meta
 	// What decides the pixels and labels of an image with a given name: a
@@ -337,6 +389,9 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	output := map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
 		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
 	if err := r.recordDatasets(ctx, j.item, p.meta, output); err != nil {
+		return err
+	}
+	if err := r.reannotate(ctx, j, p); err != nil {
 		return err
 	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
@@ -361,6 +416,13 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output
 	for _, k := range []string{"is_sample", "video_project_id", "video_project_name", "video_dataset_id", "video_dataset_name"} {
 		if v, ok := meta[k]; ok {
 			parent[k] = v
+		}
+	}
+	for _, a := range it.Ancestors {
+		if _, done := r.datasets.LoadOrStore(strings.Join(a.Dataset, "\x00"), true); !done {
+			if err := r.Sink.Dataset(ctx, a); err != nil {
+				return err
+			}
 		}
 	}
 	key := strings.Join(it.Dataset, "\x00")
@@ -398,7 +460,7 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			row(PlanRow{Video: it.ID(), Err: err})
 			return ctx.Err()
 		}
-		p.video.Close()
+		p.close()
 		row(PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH})
 		return nil
 	})
@@ -408,17 +470,10 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 func (r *Runner) image(f *frame, data []byte) *core.Image {
 	j, it := f.job, f.job.item
 	w, h := f.rgb.Width, f.rgb.Height
-	ann := emptyAnnotation(w, h)
-	if j.sampler != nil {
-		a, skipped := j.sampler.Image(f.index, w, h)
-		for _, s := range skipped {
-			r.Log.Warn("label left out", "video", it.ID(), "why", s)
-		}
-		if b, err := json.Marshal(a); err == nil {
-			ann = b
-		} else {
-			r.Log.Error("annotation", "video", it.ID(), "frame", f.index, "err", err)
-		}
+	ann, err := r.annotation(j, f.index, w, h)
+	if err != nil {
+		r.Log.Error("annotation", "video", it.ID(), "frame", f.index, "err", err)
+		ann = emptyAnnotation(w, h)
 	}
 	meta := make(map[string]any, len(j.meta)+3)
 	for k, v := range j.meta {
@@ -435,6 +490,18 @@ func (r *Runner) image(f *frame, data []byte) *core.Image {
 		Ann:     ann,
 		Meta:    meta,
 	}
+}
+
+// annotation is frame i's image annotation at w×h (empty without a sampler).
+func (r *Runner) annotation(j *job, i, w, h int) (json.RawMessage, error) {
+	if j.sampler == nil {
+		return emptyAnnotation(w, h), nil
+	}
+	a, skipped := j.sampler.Image(i, w, h)
+	for _, s := range skipped {
+		r.Log.Warn("label left out", "video", j.item.ID(), "why", s)
+	}
+	return json.Marshal(a)
 }
 
 func emptyAnnotation(w, h int) json.RawMessage {

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -20,8 +21,11 @@ import (
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/progress"
 	localsink "github.com/vpipe/vpipe/sinks/local"
+	svsink "github.com/vpipe/vpipe/sinks/supervisely"
 	localsrc "github.com/vpipe/vpipe/sources/local"
+	svsrc "github.com/vpipe/vpipe/sources/supervisely"
 	"github.com/vpipe/vpipe/stages"
+	"github.com/vpipe/vpipe/supervisely/api"
 )
 
 func configArg(args []string) string {
@@ -42,6 +46,14 @@ func load(path string, sets []string) (*config.Config, error) {
 // backends builds the configured source and sink.
 func backends(c *config.Config) (core.Source, core.Sink, error) {
 	var src core.Source
+	var client *api.Client
+	if c.Source.Type == "supervisely" || c.Sink.Type == "supervisely" {
+		var err error
+		if client, err = svClient(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	var svSrc *svsrc.Source
 	switch c.Source.Type {
 	case "local":
 		s, err := localsrc.New(c.Source.Path)
@@ -49,14 +61,47 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 			return nil, nil, err
 		}
 		src = s
+	case "supervisely":
+		ids := make([]int64, len(c.Source.DatasetIDs))
+		for i, id := range c.Source.DatasetIDs {
+			ids[i] = int64(id)
+		}
+		svSrc = &svsrc.Source{C: client, ProjectID: int64(c.Source.ProjectID), DatasetIDs: ids, Download: c.Source.Download,
+			ReadTimeout: time.Duration(c.Supervisely.ReadTimeoutS) * time.Second}
+		src = svSrc
 	default:
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
 	}
 	switch c.Sink.Type {
 	case "local":
 		return src, localsink.New(c.Sink.Path), nil
+	case "supervisely":
+		sk := &svsink.Sink{C: client, ProjectID: int64(c.Sink.ProjectID), WorkspaceID: int64(c.Sink.WorkspaceID),
+			Overwrite: c.Sink.OverwriteAnnotations, SourceProject: src.Project}
+		if svSrc != nil {
+			sk.SourceWorkspace = func(ctx context.Context) (int64, error) {
+				p, err := svSrc.Info(ctx)
+				if err != nil {
+					return 0, err
+				}
+				return p.WorkspaceID, nil
+			}
+		}
+		return src, sk, nil
 	}
 	return nil, nil, fmt.Errorf("sink.type: unknown %q", c.Sink.Type)
+}
+
+// svClient makes the Supervisely client: address from the config or the
+// environment, the token from the environment only.
+func svClient(c *config.Config) (*api.Client, error) {
+	o := api.FromEnv(api.Options{
+		Server:     c.Supervisely.ServerAddress,
+		Retries:    c.Supervisely.Retries,
+		RetrySleep: time.Duration(c.Supervisely.RetrySleepMs) * time.Millisecond,
+		Timeout:    time.Duration(c.Supervisely.TimeoutS) * time.Second,
+	}, os.Getenv)
+	return api.New(o)
 }
 
 // setup loads the config and builds its source and sink.

@@ -292,29 +292,24 @@ func (c *Client) UploadBytes(ctx context.Context, data map[string][]byte) error 
 		var still []string
 		for i := 0; i < len(missing); i += 50 {
 			group := missing[i:min(i+50, len(missing))]
-			var ct string
-			mk := func() ([]byte, error) {
-				var b bytes.Buffer
-				mw := multipart.NewWriter(&b)
-				for k, h := range group {
-					hdr := textproto.MIMEHeader{}
-					hdr.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%d-file"; filename="%d"`, k, k))
-					hdr.Set("Content-Type", "image/*")
-					pw, err := mw.CreatePart(hdr)
-					if err != nil {
-						return nil, err
-					}
-					pw.Write(data[h])
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			for k, h := range group {
+				hdr := textproto.MIMEHeader{}
+				hdr.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%d-file"; filename="%d"`, k, k))
+				hdr.Set("Content-Type", "image/*")
+				pw, err := mw.CreatePart(hdr)
+				if err != nil {
+					return err
 				}
-				if err := mw.Close(); err != nil {
-					return nil, err
-				}
-				ct = mw.FormDataContentType()
-				return b.Bytes(), nil
+				pw.Write(data[h])
 			}
-			if _, err := mk(); err != nil { // sets ct; Post builds the body again per attempt
+			if err := mw.Close(); err != nil {
 				return err
 			}
+			body := b.Bytes()
+			mk := func() ([]byte, error) { return body, nil }
+			ct := mw.FormDataContentType()
 			var resp []struct {
 				Hash   string          `json:"hash"`
 				Errors json.RawMessage `json:"errors"`
