@@ -115,6 +115,7 @@ type Server struct {
 	served   map[int64]int64 // storage + download bytes per video
 	decoyHit int
 	badAuth  int
+	fired    map[string]int
 	onCall   func(method string)
 }
 
@@ -122,7 +123,7 @@ type Server struct {
 func New(token string, pageSize int) *Server {
 	s := &Server{Token: token, PageSize: pageSize, TeamID: 1, next: 100,
 		projects: map[int64]*Project{}, datasets: map[int64]*Dataset{}, videos: map[int64]*Video{},
-		images: map[int64]*Image{}, blobs: map[string][]byte{}, calls: map[string]int{}, served: map[int64]int64{},
+		images: map[int64]*Image{}, blobs: map[string][]byte{}, calls: map[string]int{}, fired: map[string]int{}, served: map[int64]int64{},
 		rng: rand.New(rand.NewSource(1))}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	// fullStorageUrl names this host; a client must rewrite it to the server's.
@@ -177,6 +178,18 @@ func (s *Server) Served(videoID int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.served[videoID]
+}
+
+// Fired counts the faults that happened: "stall", "reset", "lose <method>",
+// "fail <method>", "burst <status>".
+func (s *Server) Fired() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.fired {
+		out[k] = v
+	}
+	return out
 }
 
 // DecoyHits counts requests that went to the storage host of fullStorageUrl.
@@ -320,6 +333,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !fail && status == 0 && s.faults.Lose[method] > 0 {
 		s.faults.Lose[method]--
 		lose = true
+	}
+	switch {
+	case fail:
+		s.fired["fail "+method]++
+	case status != 0:
+		s.fired[fmt.Sprintf("burst %d", status)]++
+	case lose:
+		s.fired["lose "+method]++
 	}
 	onCall := s.onCall
 	s.mu.Unlock()
@@ -862,11 +883,16 @@ func (s *Server) storage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cw := &countingWriter{ResponseWriter: w, s: s, id: id, limit: -1}
+	fire := func(what string) {
+		s.mu.Lock()
+		s.fired[what]++
+		s.mu.Unlock()
+	}
 	switch {
 	case stall >= 0:
-		cw.limit, cw.onLimit = stall, func() { <-r.Context().Done() }
+		cw.limit, cw.onLimit = stall, func() { fire("stall"); <-r.Context().Done() }
 	case reset >= 0:
-		cw.limit, cw.onLimit = reset, func() { panic(http.ErrAbortHandler) }
+		cw.limit, cw.onLimit = reset, func() { fire("reset"); panic(http.ErrAbortHandler) }
 	}
 	http.ServeContent(cw, r, v.Name, time.Time{}, bytes.NewReader(v.Data))
 }

@@ -200,9 +200,13 @@ func (s *Source) item(v api.VideoInfo, ds api.DatasetInfo, path []string, dsProv
 		LoadAnnotation: func(ctx context.Context) (*sv.VideoAnnotation, error) {
 			raw, err := s.C.VideoAnnotation(ctx, ds.ID, v.ID)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s: %w", name, err)
 			}
-			return sv.ParseVideoAnnotation(raw)
+			ann, err := sv.ParseVideoAnnotation(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%s: annotation: %w", name, err)
+			}
+			return ann, nil
 		},
 		Fetch: func(ctx context.Context) (*core.Input, error) {
 			if s.Download == "file" {
