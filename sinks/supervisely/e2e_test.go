@@ -303,13 +303,29 @@ func TestServerToServer(t *testing.T) {
 		t.Fatalf("re-run: %v %+v", r.err, r.sum)
 	}
 	after := s.Calls()
-	for _, m := range []string{"images.bulk.add", "images.bulk.upload", "annotations.bulk.add", "projects.add", "datasets.add"} {
+	for _, m := range []string{"images.bulk.add", "images.bulk.upload", "annotations.bulk.add", "projects.add", "datasets.add",
+		"projects.meta.update", "datasets.editInfo"} {
 		if after[m] != before[m] {
 			t.Errorf("re-run called %s %d times", m, after[m]-before[m])
 		}
 	}
 	again, _ := serverState(t, s, dst.ID)
 	diff(t, "re-run", again, got)
+
+	// overwrite_annotations: every existing image gets its annotation again,
+	// empty ones too; nothing is uploaded
+	sk := serverSink(cl, srcs, 0)
+	sk.Overwrite = true
+	if r := sample(context.Background(), t, c, srcs, sk); r.err != nil || r.sum.Written != 0 {
+		t.Fatalf("overwrite: %v %+v", r.err, r.sum)
+	}
+	over, imgs2 := serverState(t, s, dst.ID)
+	diff(t, "overwrite", over, got)
+	for k, im := range imgs2 {
+		if im.AnnPosts != imgs[k].AnnPosts+1 {
+			t.Fatalf("%s: %d uploads after overwrite, %d before", k, im.AnnPosts, imgs[k].AnnPosts)
+		}
+	}
 }
 
 // TestCombinations: server → local and local → server give what disk → disk gives.
@@ -340,5 +356,51 @@ func TestCombinations(t *testing.T) {
 	diff(t, "local → server", got, want)
 	if dst.WorkspaceID != 9 {
 		t.Fatal(dst.WorkspaceID)
+	}
+}
+
+// TestDestinations: a name clash gets _001; project_id writes into that
+// project; dataset_ids samples the listed dataset and descends into its
+// ancestors, whose own videos are left out.
+func TestDestinations(t *testing.T) {
+	c := conf(t, "sampling.step=10")
+	s, src := seeded(t)
+	s.AddProject(7, "svproject(images)", "images", nil) // someone else's
+	cl := client(t, s, c)
+	night := int64(0)
+	for _, d := range s.Datasets(src.ID) {
+		if d.Name == "night" {
+			night = d.ID
+		}
+	}
+	srcs := serverSource(s, cl, c, src.ID)
+	srcs.DatasetIDs = []int64{night}
+	r := sample(context.Background(), t, c, srcs, serverSink(cl, srcs, 0))
+	n := r.sum.Written
+	if r.err != nil || r.sum.VideosOK != 1 || n == 0 {
+		t.Fatalf("%v %+v", r.err, r.sum)
+	}
+	dst := destProject(t, s, "svproject(images)_001")
+	var names []string
+	for _, d := range s.Datasets(dst.ID) {
+		names = append(names, d.Name)
+	}
+	if fmt.Sprint(names) != "[ds0 night dark.mp4]" {
+		t.Fatalf("datasets %v", names)
+	}
+	// into an existing project
+	into := s.AddProject(8, "mine", "images", nil)
+	sk := serverSink(cl, srcs, 0)
+	sk.ProjectID = into.ID
+	if r := sample(context.Background(), t, c, srcs, sk); r.err != nil || r.sum.Written != n {
+		t.Fatalf("%v %+v", r.err, r.sum)
+	}
+	if got, _ := serverState(t, s, into.ID); len(got) != n {
+		t.Fatalf("%v", got)
+	}
+	for _, p := range s.Projects() {
+		if p.ID == into.ID && len(p.CustomData) != 0 {
+			t.Fatalf("the custom data of a given project was changed: %v", p.CustomData)
+		}
 	}
 }
