@@ -26,7 +26,7 @@ func TestSuperviselyKeys(t *testing.T) {
 		t.Fatalf("%v %v", c, err)
 	}
 	_, err = config.Load(p, []string{"stages.batch.batch_size=51", "source.dataset_ids=[a]", "source.download=copy"}, nil)
-	for _, w := range []string{"stages.batch.batch_size: must be 1–50", "source.dataset_ids: want a list of integers", "source.download: want stream or file"} {
+	for _, w := range []string{"stages.batch.batch_size: must be 1–50", "source.dataset_ids: want a list of integers", "source.download: unknown download \"copy\" (available: file, stream)"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("%v lacks %q", err, w)
 		}

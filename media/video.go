@@ -36,6 +36,9 @@ type OpenOptions struct {
 	// Input, when set, is read instead of opening the source (which then only
 	// names the video in errors).
 	Input Input
+	// Reconnect (HTTP) reconnects after a cut connection, a network error or a
+	// 5xx answer, and goes on reading at the same offset (up to ~10 s of waits).
+	Reconnect bool
 }
 
 // Info describes a video's first video stream.
@@ -111,6 +114,12 @@ func (v *Video) open() error {
 	}
 	if v.opts.Timeout > 0 {
 		_ = d.Set("rw_timeout", fmt.Sprint(v.opts.Timeout.Microseconds()), 0)
+	}
+	if v.opts.Reconnect {
+		_ = d.Set("reconnect", "1", 0)
+		_ = d.Set("reconnect_on_network_error", "1", 0)
+		_ = d.Set("reconnect_on_http_error", "5xx", 0)
+		_ = d.Set("reconnect_delay_max", "7", 0) // waits of 0, 1, 3, 7 s
 	}
 	if v.opts.Input != nil {
 		if err := v.openCustomIO(fc); err != nil {

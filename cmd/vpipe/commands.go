@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,11 +19,15 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/progress"
+	"github.com/vpipe/vpipe/sinks/fanout"
 	localsink "github.com/vpipe/vpipe/sinks/local"
+	s3sink "github.com/vpipe/vpipe/sinks/s3"
 	svsink "github.com/vpipe/vpipe/sinks/supervisely"
 	localsrc "github.com/vpipe/vpipe/sources/local"
+	s3src "github.com/vpipe/vpipe/sources/s3"
 	svsrc "github.com/vpipe/vpipe/sources/supervisely"
 	"github.com/vpipe/vpipe/stages"
 	"github.com/vpipe/vpipe/supervisely/api"
@@ -47,7 +52,7 @@ func load(path string, sets []string) (*config.Config, error) {
 func backends(c *config.Config) (core.Source, core.Sink, error) {
 	var src core.Source
 	var client *api.Client
-	if c.Source.Type == "supervisely" || c.Sink.Type == "supervisely" {
+	if c.Source.Type == "supervisely" || slices.ContainsFunc(c.SinkList(), func(s config.Sink) bool { return s.Type == "supervisely" }) {
 		var err error
 		if client, err = svClient(c); err != nil {
 			return nil, nil, err
@@ -69,15 +74,42 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 		svSrc = &svsrc.Source{C: client, ProjectID: int64(c.Source.ProjectID), DatasetIDs: ids, Download: c.Source.Download,
 			ReadTimeout: time.Duration(c.Supervisely.ReadTimeoutS) * time.Second}
 		src = svSrc
+	case "s3":
+		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts))
+		if err != nil {
+			return nil, nil, fmt.Errorf("source: %w", err)
+		}
+		src = s
 	default:
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
 	}
-	switch c.Sink.Type {
+	if len(c.Sinks) == 0 {
+		sink, err := newSink(c.Sink, client, src, svSrc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sink: %w", err)
+		}
+		return src, sink, nil
+	}
+	var sinks []core.Sink
+	for i, sc := range c.Sinks {
+		sink, err := newSink(sc, client, src, svSrc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sinks[%d]: %w", i, err)
+		}
+		sinks = append(sinks, sink)
+	}
+	return src, fanout.New(sinks...), nil
+}
+
+func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.Source) (core.Sink, error) {
+	switch c.Type {
 	case "local":
-		return src, localsink.New(c.Sink.Path), nil
+		return localsink.New(c.Path), nil
+	case "s3":
+		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
 	case "supervisely":
-		sk := &svsink.Sink{C: client, ProjectID: int64(c.Sink.ProjectID), WorkspaceID: int64(c.Sink.WorkspaceID),
-			Overwrite: c.Sink.OverwriteAnnotations, SourceProject: src.Project}
+		sk := &svsink.Sink{C: client, ProjectID: int64(c.ProjectID), WorkspaceID: int64(c.WorkspaceID),
+			Overwrite: c.OverwriteAnnotations, SourceProject: src.Project}
 		if svSrc != nil {
 			sk.SourceWorkspace = func(ctx context.Context) (int64, error) {
 				p, err := svSrc.Info(ctx)
@@ -87,9 +119,13 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 				return p.WorkspaceID, nil
 			}
 		}
-		return src, sk, nil
+		return sk, nil
 	}
-	return nil, nil, fmt.Errorf("sink.type: unknown %q", c.Sink.Type)
+	return nil, fmt.Errorf("type: unknown %q", c.Type)
+}
+
+func s3Options(url, endpoint, region string, pathStyle bool, attempts int) s3conn.Options {
+	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts}
 }
 
 // svClient makes the Supervisely client: address from the config or the
@@ -112,7 +148,7 @@ func setup(path string, sets []string) (*config.Config, core.Source, core.Sink, 
 	}
 	src, sink, err := backends(c)
 	if err != nil {
-		return nil, nil, nil, &exitError{code: exitFailed, err: err}
+		return nil, nil, nil, &exitError{code: exitFailed, err: config.AsProblems(path, err)}
 	}
 	return c, src, sink, nil
 }
@@ -148,6 +184,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	log := slog.New(slog.NewTextHandler(rep.Writer(), nil))
 	if tty {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil)) // failures show on the bars and in the summary
+	}
+	if s, ok := src.(*localsrc.Source); ok { // its warnings (symlink loops, broken links) show on a terminal too
+		s.Log = slog.New(slog.NewTextHandler(rep.Writer(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
@@ -186,7 +225,7 @@ func validateCmd() *cobra.Command {
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			if _, _, err := backends(c); err != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %v\n", args[0], err)
+				fmt.Fprintln(cmd.OutOrStdout(), config.AsProblems(args[0], err))
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", args[0])
@@ -210,7 +249,16 @@ func planCmd() *cobra.Command {
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE")
+			perSink := ""
+			if len(c.Sinks) > 0 {
+				for i, sc := range c.Sinks {
+					perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
+				}
+				for i, k := range sink.(*fanout.Sink).Sinks {
+					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
+				}
+			}
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink)
 			var videos, failed, frames, sel, ex int
 			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
 				videos++
@@ -222,7 +270,11 @@ func planCmd() *cobra.Command {
 				frames += row.Frames
 				sel += row.Selected
 				ex += row.Existing
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height)
+				each := ""
+				for _, n := range row.PerSink {
+					each += fmt.Sprintf("\t%d", n)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
@@ -275,6 +327,8 @@ func framesCmd() *cobra.Command {
 				Resize: config.Pool{Workers: n, Queue: q},
 				Encode: config.Encode{Workers: n, Queue: q, Compression: compression},
 				Write:  config.Pool{Workers: 2, Queue: q},
+				// unused by frames (a local sink), but checked like every stage
+				Batch: config.Batch{BatchSize: 50, Queue: 2}, Upload: config.Pool{Workers: 2, Queue: 2}, Annotate: config.Pool{Workers: 1, Queue: 2},
 			}
 			if err := config.Check(c); err != nil {
 				return &exitError{code: exitUsage, err: err}
