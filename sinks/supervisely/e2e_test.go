@@ -41,7 +41,7 @@ func (quiet) VideoDone(string, int, int, error) {}
 func conf(t *testing.T, sets ...string) *config.Config {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "p.yaml")
-	os.WriteFile(p, []byte("source: {path: x}\n"), 0o644)
+	os.WriteFile(p, []byte("source: {path: "+fixture+"}\n"), 0o644)
 	base := []string{"sampling.step=3", "sampling.resize.width=100", "sampling.copy_annotations=true",
 		"stages.batch.batch_size=4", "stages.upload.workers=2", "stages.decode.workers=2",
 		"supervisely.retries=10", "supervisely.retry_sleep_ms=1", "supervisely.read_timeout_s=1"}
