@@ -134,3 +134,32 @@ func TestServerAddress(t *testing.T) {
 		t.Fatalf("%+v", o)
 	}
 }
+
+// TestKeyStaysHome: a redirect to another host is followed without the key;
+// the storage URL is rewritten to the configured server.
+func TestKeyStaysHome(t *testing.T) {
+	var leaked atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("x-api-key") != "" {
+			leaked.Add(1)
+		}
+		w.Write([]byte(`{"id": 1}`))
+	}))
+	defer other.Close()
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer home.Close()
+	c := client(t, home.URL, 0)
+	var out struct{ ID int }
+	if err := c.Call(context.Background(), "projects.info", map[string]any{"id": 1}, &out); err != nil || out.ID != 1 {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if leaked.Load() != 0 {
+		t.Fatal("the key was sent to another host")
+	}
+	u, err := c.StorageURL("https://storage.example.com:9000/videos/1/a.mp4?x=1")
+	if err != nil || u != home.URL+"/videos/1/a.mp4?x=1" {
+		t.Fatalf("%s %v", u, err)
+	}
+}
