@@ -252,8 +252,24 @@ func (s *Source) download(ctx context.Context, id int64, name string) (*core.Inp
 		release()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &core.Input{Open: path, Size: n, Fetched: func() int64 { return n }, Release: release}, nil
+	rf, err := os.Open(path)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	// Read through an Input so that errors name the video, not the temporary file.
+	in := &fileInput{File: rf, size: n}
+	return &core.Input{Open: name, Options: media.OpenOptions{Input: in}, Size: n, Fetched: func() int64 { return n },
+		Release: func() { rf.Close(); release() }}, nil
 }
+
+// fileInput is a downloaded video as a media.Input.
+type fileInput struct {
+	*os.File
+	size int64
+}
+
+func (f *fileInput) Size() int64 { return f.size }
 
 // TempFiles lists what download: file left in dir (for tests: nothing, ever).
 func TempFiles(dir string) []string {
