@@ -37,6 +37,8 @@ type Options struct {
 	Timeout time.Duration
 	// HTTP is the transport; nil means a fresh http.Client.
 	HTTP *http.Client
+	// TaskID, when set (SUPERVISELY_TASK_ID), is sent as x-task-id.
+	TaskID string
 }
 
 // Env names (reference §1).
@@ -46,6 +48,7 @@ const (
 	EnvToken       = "API_TOKEN"
 	EnvRetries     = "SUPERVISELY_PUBLIC_API_RETRIES"
 	EnvRetrySleepS = "SUPERVISELY_PUBLIC_API_RETRY_SLEEP_SEC"
+	EnvTaskID      = "SUPERVISELY_TASK_ID"
 )
 
 // FromEnv fills what o leaves unset from the environment: the server address
@@ -62,6 +65,9 @@ func FromEnv(o Options, getenv func(string) string) Options {
 		o.Server = getenv(EnvServer)
 	}
 	o.Token = getenv(EnvToken)
+	if o.TaskID == "" {
+		o.TaskID = getenv(EnvTaskID)
+	}
 	if o.Retries == 0 {
 		if n, err := strconv.Atoi(getenv(EnvRetries)); err == nil && n >= 0 {
 			o.Retries = n
@@ -79,6 +85,7 @@ func FromEnv(o Options, getenv func(string) string) Options {
 type Client struct {
 	base    *url.URL // scheme://host[:port][/prefix], no trailing slash
 	token   string
+	taskID  string
 	retries int
 	sleep   time.Duration
 	timeout time.Duration
@@ -98,7 +105,7 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{base: base, token: o.Token, retries: o.Retries, sleep: o.RetrySleep, timeout: o.Timeout, hc: o.HTTP}
+	c := &Client{base: base, token: o.Token, taskID: o.TaskID, retries: o.Retries, sleep: o.RetrySleep, timeout: o.Timeout, hc: o.HTTP}
 	if o.Retries == 0 {
 		c.retries = 10
 	}
@@ -332,6 +339,9 @@ func (c *Client) request(ctx context.Context, method, contentType string, body [
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("x-api-key", c.token)
+	if c.taskID != "" {
+		req.Header.Set("x-task-id", c.taskID)
+	}
 	return req, nil
 }
 
