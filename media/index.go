@@ -21,8 +21,12 @@ type Index struct {
 	Complete bool
 	// Trusted is false when the packet PTS cannot give presentation order
 	// (missing PTS, or pts == dts on a codec that reorders frames); frames are then
-	// numbered by counting decoder output from the start.
+	// numbered by the packet they came from, GOP by GOP, decoding from the start
+	// (gopCounter).
 	Trusted bool
+	// keyOrds are the keyframes' positions in decode order among the packets with
+	// PTS >= 0; set when !Trusted, to number frames by GOP (gopCounter).
+	keyOrds []int
 	// negative counts packets with PTS < 0, which are not frames (edit lists, priming).
 	negative int
 	// TimeBase converts PTS to seconds.
@@ -72,6 +76,11 @@ func (v *Video) Scan(need int) (*Index, error) {
 	var h maxHeap
 	allEqual, missing := true, false
 	stopped := false
+	// Keyframes in decode order (for numbering by GOP): flagged by the parser or
+	// by the container's index, which survives damage to the keyframe's bytes.
+	// Taken before reading: the demuxer adds entries as it reads.
+	indexed := indexKeys(v.stream)
+	var keyOrds []int
 	err := v.readPackets(func(p *astiav.Packet) error {
 		pts, dts := p.Pts(), p.Dts()
 		if pts == astiav.NoPtsValue {
@@ -92,6 +101,9 @@ func (v *Video) Scan(need int) (*Index, error) {
 			return nil
 		}
 		x.PTS = append(x.PTS, pts)
+		if p.Flags().Has(astiav.PacketFlagKey) || (dts != astiav.NoPtsValue && indexed[dts]) {
+			keyOrds = append(keyOrds, len(x.PTS)-1)
+		}
 		if p.Flags().Has(astiav.PacketFlagKey) {
 			x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})
 		}
@@ -103,7 +115,8 @@ func (v *Video) Scan(need int) (*Index, error) {
 				heap.Fix(&h, 0)
 			}
 			if h.Len() == need && dts != astiav.NoPtsValue && dts > h[0] {
-				if n := int(v.stream.NbFrames()); n > 0 {
+				// Not when PTS look untrustworthy so far: numbering by GOP needs every keyframe.
+				if n := int(v.stream.NbFrames()); n > 0 && !missing && !(allEqual && v.reorders()) {
 					stopped = true
 					return errStop
 				}
@@ -119,6 +132,7 @@ func (v *Video) Scan(need int) (*Index, error) {
 	}
 	if missing || (allEqual && v.reorders()) {
 		x.Trusted = false
+		x.keyOrds = keyOrds
 	}
 	if declared := int(v.stream.NbFrames()); !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
 		return nil, fmt.Errorf("%s: truncated: the container lists %d video frames, the file holds %d",

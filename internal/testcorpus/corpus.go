@@ -70,6 +70,8 @@ var All = []Video{
 		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libvpx-vp9", "-g", "15", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "200k", "-pix_fmt", "yuv420p", "{out}"))}},
 	{Name: "mpeg4", File: "mpeg4.mp4", Frames: 60, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2.4"), s("-c:v", "mpeg4", "-bf", "2", "-g", "12", "-q:v", "4", "{out}"))}},
+	{Name: "mpeg4_avi", File: "mpeg4.avi", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "mpeg4", "-bf", "2", "-g", "12", "-q:v", "4", "{out}"))}},
 	{Name: "h264_10bit", File: "h264_10bit.mkv", Frames: 50, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2"), s("-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p10le", "{out}"))}},
 	{Name: "odd_size", File: "odd_321x241.webm", Frames: 40, Exact: true, Steps: [][]string{
@@ -235,4 +237,41 @@ func FrameCount(t testing.TB, path string) int {
 		t.Fatalf("ffprobe %s: %q", path, b)
 	}
 	return n
+}
+
+// ZeroPacket copies the video to a temporary folder with the payload of its k-th
+// video packet (decode order, 0-based) overwritten with zeros, as a damaged disk
+// or transfer leaves it: the container still lists the packet, its bytes are gone.
+func ZeroPacket(t testing.TB, path string, k int) string {
+	t.Helper()
+	return OverwritePacket(t, path, k, nil)
+}
+
+// OverwritePacket is ZeroPacket with the payload starting with head.
+func OverwritePacket(t testing.TB, path string, k int, head []byte) string {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pos,size",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	lines := strings.Fields(string(b))
+	if k >= len(lines) {
+		t.Fatalf("%s has %d video packets, not %d", path, len(lines), k+1)
+	}
+	var size, pos int
+	if _, err := fmt.Sscanf(lines[k], "%d,%d", &size, &pos); err != nil {
+		t.Fatalf("ffprobe packet %d of %s: %q", k, path, lines[k])
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(data[pos : pos+size])
+	copy(data[pos:pos+size], head)
+	out := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
