@@ -72,6 +72,9 @@ func (v *Video) reorders() bool {
 // packet's DTS passes the need-th smallest PTS seen, no later packet can come
 // before it. The frame count then comes from the container, if it declares one.
 func (v *Video) Scan(need int) (*Index, error) {
+	if err := v.checkLength(); err != nil {
+		return nil, err
+	}
 	x := &Index{TimeBase: v.stream.TimeBase(), Trusted: true}
 	var h maxHeap
 	allEqual, missing := true, false

@@ -109,11 +109,17 @@ func (v *Video) open() error {
 	}
 	if err := fc.OpenInput(v.src, nil, d); err != nil {
 		fc.Free()
+		if terr := v.checkLength(); terr != nil {
+			return terr // say why it cannot be read, when it can be told
+		}
 		return fmt.Errorf("%s: not a readable media file: %w", v.name, err)
 	}
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
 		fc.Free()
+		if terr := v.checkLength(); terr != nil {
+			return terr
+		}
 		return fmt.Errorf("%s: cannot read stream info: %w", v.name, err)
 	}
 	var st *astiav.Stream
@@ -126,6 +132,9 @@ func (v *Video) open() error {
 	if st == nil {
 		fc.CloseInput()
 		fc.Free()
+		if terr := v.checkLength(); terr != nil {
+			return terr
+		}
 		return fmt.Errorf("%s: no video stream", v.name)
 	}
 	cp := st.CodecParameters()

@@ -163,6 +163,10 @@ func TestBadInputs(t *testing.T) {
 	nofs := testcorpus.Path(t, testcorpus.Get("h264_bframes")) // moov at the end
 	b, _ := os.ReadFile(nofs)
 	write("moov_lost.mp4", b[:len(b)/2])
+	webm, _ := os.ReadFile(testcorpus.Path(t, testcorpus.Get("vp9")))
+	write("truncated.webm", webm[:len(webm)*9/10]) // the segment's declared size says so
+	ts, _ := os.ReadFile(testcorpus.Path(t, testcorpus.Get("mpegts")))
+	write("truncated.ts", ts[:len(ts)/2]) // ends inside a 188-byte packet
 	audio := filepath.Join(src, "audio.mkv")
 	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1", audio).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, o)
@@ -172,12 +176,14 @@ func TestBadInputs(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, log)
 	}
 	for _, want := range []string{
-		"videos: 1 ok, 5 failed; frames: 100 written",
-		"FAILED ds0/truncated.mp4: " + filepath.Join(src, "truncated.mp4") + ": damaged or truncated",
+		"videos: 1 ok, 7 failed; frames: 100 written",
+		"FAILED ds0/truncated.mp4: " + filepath.Join(src, "truncated.mp4") + ": truncated: the MP4 box mdat ends at byte",
 		"FAILED ds0/empty.mp4: " + filepath.Join(src, "empty.mp4") + ": empty file",
 		"FAILED ds0/corrupt.mkv: " + filepath.Join(src, "corrupt.mkv") + ": not a readable media file",
-		"FAILED ds0/moov_lost.mp4: " + filepath.Join(src, "moov_lost.mp4") + ": not a readable media file",
+		"FAILED ds0/moov_lost.mp4: " + filepath.Join(src, "moov_lost.mp4") + ": truncated: the MP4 box mdat ends at byte",
 		"FAILED ds0/audio.mkv: " + audio + ": no video stream",
+		"FAILED ds0/truncated.webm: " + filepath.Join(src, "truncated.webm") + ": truncated",
+		"FAILED ds0/truncated.ts: " + filepath.Join(src, "truncated.ts") + ": truncated",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("missing %q in\n%s", want, log)
