@@ -1,32 +1,36 @@
 package config
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
-	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/vpipe/vpipe/media"
 )
 
 // Problem is one thing wrong with a configuration.
 type Problem struct {
-	Key string // key path, e.g. sampling.step; "" when not about one key
-	Msg string
+	Key  string // key path, e.g. sampling.step; "" when not about one key
+	Msg  string
+	From string // where the value came from when not the file: "from VPIPE_SAMPLING_STEP", "from --set", "from ${STEP}"
 }
 
 func (p Problem) String() string {
-	if p.Key == "" {
-		return p.Msg
+	s := p.Msg
+	if p.From != "" {
+		s += " (" + p.From + ")"
 	}
-	return p.Key + ": " + p.Msg
+	if p.Key == "" {
+		return s
+	}
+	return p.Key + ": " + s
 }
 
 // Problems is every problem found; it is an error.
@@ -56,9 +60,16 @@ func EnvName(key string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
+// override is a value given by VPIPE_* or --set.
+type override struct {
+	key  string
+	val  any
+	from string
+}
+
 // Load reads, merges and checks a configuration. sets are key.path=value
 // overrides; env is the environment (os.Environ() form). A *Problems error lists
-// everything wrong.
+// everything wrong, whatever the step that found it.
 func Load(path string, sets []string, env []string) (*Config, error) {
 	ps := &Problems{File: path}
 	raw, err := os.ReadFile(path)
@@ -71,86 +82,56 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 			envMap[k] = v
 		}
 	}
-	text := interpolate(string(raw), envMap, ps)
+	in := &interpolation{env: envMap, given: map[string]bool{}, origins: map[string]string{}, ps: ps}
+	text := in.protect(string(raw))
 
-	var doc map[string]any
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		ps.add("", "not valid YAML: %v", err)
-		return nil, ps
+	// Overrides first: a key they give may hold an unset ${VAR} in the file.
+	ovs := envOverrides(envMap, in.names(), ps)
+	ovs = append(ovs, setOverrides(sets, ps)...)
+	for _, o := range ovs {
+		in.given[o.key] = true
 	}
-	schema := leaves(reflect.TypeOf(Config{}), "")
-	checkTree(doc, "", schema, ps)
+
+	doc, ok := parse(text, in, ps)
+	if !ok {
+		return nil, ps.sorted()
+	}
+	checkTree(doc, "", in.origins, ps)
 
 	v := viper.New()
-	v.SetConfigType("yaml")
 	for k, d := range Defaults() {
 		v.SetDefault(k, d)
 	}
-	if err := v.ReadConfig(bytes.NewReader([]byte(text))); err != nil {
+	if err := v.MergeConfigMap(doc); err != nil {
 		ps.add("", "cannot read: %v", err)
-		return nil, ps
+		return nil, ps.sorted()
 	}
-	known := map[string]bool{}
-	for k := range schema {
-		known[EnvName(k)] = true
-	}
-	for k, val := range envMap {
-		if strings.HasPrefix(k, EnvPrefix) && !known[k] {
-			if looksLikeKey(k, schema) {
-				ps.add("", "environment variable %s sets no key%s", k, suggest(strings.ToLower(strings.TrimPrefix(k, EnvPrefix)), envKeys(schema)))
-			}
-			continue
-		}
-		if known[k] {
-			key := keyOfEnv(k, schema)
-			if x := parseScalar(val); checkValue(key, x, schema[key], ps) {
-				v.Set(key, x)
-			}
-		}
-	}
-	for _, s := range sets {
-		k, val, ok := strings.Cut(s, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			ps.add("", "--set %q: want key.path=value", s)
-			continue
-		}
-		kind, ok := schema[k]
-		if !ok {
-			ps.add(k, "unknown key (in --set)%s", suggest(k, keys(schema)))
-			continue
-		}
-		x := parseScalar(val)
-		if checkValue(k, x, kind, ps) {
-			v.Set(k, x)
-		}
-	}
-	// Values of the wrong type were reported; put defaults in their place so the
-	// range checks still run and the list is complete.
-	defaults := Defaults()
-	for _, p := range ps.List {
-		if _, ok := schema[p.Key]; ok {
-			v.Set(p.Key, defaults[p.Key])
-		}
+	for _, o := range ovs {
+		v.Set(o.key, o.val)
+		in.origins[o.key] = o.from
 	}
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {
 		ps.add("", "%v", err)
-		return nil, ps
+		return nil, ps.sorted()
 	}
+	c.Sinks = sinkList(doc, ps)
+	// Range problems, each under the origin of the value that won; a key whose
+	// type was wrong got its default and is not reported twice.
 	reported := map[string]bool{}
 	for _, p := range ps.List {
 		reported[p.Key] = true
 	}
 	var rs Problems
-	c.check(&rs)
+	c.check(&rs, true)
 	for _, p := range rs.List {
 		if !reported[p.Key] {
+			p.From = in.origins[p.Key]
 			ps.List = append(ps.List, p)
 		}
 	}
 	if len(ps.List) > 0 {
-		return nil, ps
+		return nil, ps.sorted()
 	}
 	return &c, nil
 }
@@ -158,39 +139,153 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 // Check reports the range problems of a config built in code.
 func Check(c *Config) error {
 	ps := &Problems{File: "options"}
-	c.check(ps)
+	c.check(ps, false)
 	if len(ps.List) > 0 {
 		return ps
 	}
 	return nil
 }
 
-var varRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}`)
+// sorted orders the list by key, in the Config's order (problems about no one
+// key last), so each key's problems read together.
+func (ps *Problems) sorted() *Problems {
+	rank := func(k string) int {
+		if k == "" {
+			return len(schema.order) + 1
+		}
+		r := len(schema.order) // unknown keys, after the known ones
+		for i, s := range schema.order {
+			if k == s {
+				return i
+			}
+			if strings.HasPrefix(k, s+".") {
+				r = i // the innermost section holding an unknown key
+			}
+		}
+		return r
+	}
+	sort.SliceStable(ps.List, func(i, j int) bool { return rank(ps.List[i].Key) < rank(ps.List[j].Key) })
+	return ps
+}
 
-// interpolate replaces ${VAR} and ${VAR:default}; an unset variable without a
-// default is a problem naming the line. Comments are left alone.
-func interpolate(text string, env map[string]string, ps *Problems) string {
-	lines := strings.Split(text, "\n")
-	for i, line := range lines {
-		code, comment := line, ""
-		if j := strings.Index(line, " #"); j >= 0 {
-			code, comment = line[:j], line[j:]
-		} else if strings.HasPrefix(strings.TrimSpace(line), "#") {
+// parse reads the protected text into a map with the values interpolated.
+func parse(text string, in *interpolation, ps *Problems) (map[string]any, bool) {
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+		ps.add("", "not valid YAML: %v", in.restore(err.Error()))
+		return nil, false
+	}
+	doc := map[string]any{}
+	if len(root.Content) == 0 {
+		return doc, true // an empty file: every key has its default
+	}
+	if top := root.Content[0]; top.Kind != yaml.MappingNode {
+		ps.add("", "want sections (source:, sampling:, sink:, stages:) at the top, got %s", nodeKind(top))
+		return nil, false
+	}
+	in.fill(&root, "")
+	if err := root.Decode(&doc); err != nil {
+		ps.add("", "not valid YAML: %v", in.restore(err.Error()))
+		return nil, false
+	}
+	for _, k := range in.dropped {
+		deleteKey(doc, k)
+	}
+	return doc, true
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return describe(n.Value)
+	}
+	return "something else"
+}
+
+func deleteKey(m map[string]any, path string) {
+	head, rest, nested := strings.Cut(path, ".")
+	if !nested {
+		delete(m, head)
+		return
+	}
+	if sub, ok := m[head].(map[string]any); ok {
+		deleteKey(sub, rest)
+	}
+}
+
+// envOverrides reads VPIPE_* variables, in name order. One that names a key
+// overrides it; one that looks meant to (a misspelling, a section) is a problem,
+// unless the file refers to it as ${VAR}: then it is the file's own.
+func envOverrides(env map[string]string, referenced map[string]bool, ps *Problems) []override {
+	names := make([]string, 0, len(env))
+	for k := range env {
+		if strings.HasPrefix(k, EnvPrefix) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var out []override
+	for _, name := range names {
+		if key, ok := schema.byEnv[name]; ok {
+			o := override{key: key, val: scalar(env[name]), from: "from " + name}
+			if checkValue(key, o.val, schema.kinds[key], o.from, ps) {
+				out = append(out, o)
+			}
 			continue
 		}
-		lines[i] = varRe.ReplaceAllStringFunc(code, func(m string) string {
-			sub := varRe.FindStringSubmatch(m)
-			if v, ok := env[sub[1]]; ok {
-				return v
+		if referenced[name] {
+			continue
+		}
+		if sec, ok := schema.secByEnv[name]; ok {
+			keys := schema.under(sec)
+			short := make([]string, len(keys)) // relative to the section
+			for i, k := range keys {
+				short[i] = strings.TrimPrefix(EnvName(k), name+"_")
 			}
-			if strings.Contains(m, ":") {
-				return sub[2]
-			}
-			ps.add("", "line %d: ${%s} is not set and has no default (write ${%s:default})", i+1, sub[1], sub[1])
-			return ""
-		}) + comment
+			ps.add("", "environment variable %s names the section %s, not a key: set %s_KEY, KEY one of %s",
+				name, sec, name, strings.Join(short, ", "))
+			continue
+		}
+		if looksLikeKey(name) {
+			ps.add("", "environment variable %s sets no key%s", name, suggest(name, schema.envNames()))
+		}
 	}
-	return strings.Join(lines, "\n")
+	return out
+}
+
+// setOverrides reads --set key.path=value, in order (a later one wins).
+func setOverrides(sets []string, ps *Problems) []override {
+	var out []override
+	for _, s := range sets {
+		k, val, ok := strings.Cut(s, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			ps.add("", "--set %q: want key.path=value", s)
+			continue
+		}
+		kind, ok := schema.kinds[k]
+		if !ok {
+			if schema.isSection(k) {
+				keys := schema.under(k)
+				short := make([]string, len(keys)) // relative to the section
+				for i, sub := range keys {
+					short[i] = strings.TrimPrefix(sub, k+".")
+				}
+				ps.add(k, "--set names a section, not a key: write --set %s.KEY=%s, KEY one of %s",
+					k, val, strings.Join(short, ", "))
+			} else {
+				ps.add(k, "unknown key (in --set)%s", suggest(k, schema.paths()))
+			}
+			continue
+		}
+		o := override{key: k, val: scalar(val), from: "from --set"}
+		if checkValue(k, o.val, kind, o.from, ps) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 type kind int
@@ -206,32 +301,85 @@ func (k kind) String() string {
 	return [...]string{"a string", "an integer", "an integer or null", "true or false"}[k]
 }
 
-// leaves maps every key path of the struct to its kind.
-func leaves(t reflect.Type, prefix string) map[string]kind {
-	out := map[string]kind{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name := prefix + f.Tag.Get("mapstructure")
-		switch f.Type.Kind() {
-		case reflect.Struct:
-			for k, v := range leaves(f.Type, name+".") {
-				out[k] = v
+// keySchema is every key path of Config, in the struct's order, with its kind,
+// and the sections (key paths with keys under them).
+type keySchema struct {
+	keys     []string // leaf keys
+	order    []string // sections and keys, depth first
+	kinds    map[string]kind
+	sections map[string]bool
+	byEnv    map[string]string // VPIPE_SAMPLING_STEP → sampling.step
+	secByEnv map[string]string // VPIPE_SAMPLING → sampling
+}
+
+var schema = newSchema(reflect.TypeOf(Config{}))
+
+func newSchema(t reflect.Type) *keySchema {
+	s := &keySchema{kinds: map[string]kind{}, sections: map[string]bool{}, byEnv: map[string]string{}, secByEnv: map[string]string{}}
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Tag.Get("mapstructure") == "-" {
+				continue // read by hand (sinks)
 			}
-		case reflect.String:
-			out[name] = kString
-		case reflect.Int:
-			out[name] = kInt
-		case reflect.Bool:
-			out[name] = kBool
-		case reflect.Pointer:
-			out[name] = kOptInt
+			name := prefix + f.Tag.Get("mapstructure")
+			s.order = append(s.order, name)
+			var k kind
+			switch f.Type.Kind() {
+			case reflect.Struct:
+				s.sections[name] = true
+				s.secByEnv[EnvName(name)] = name
+				walk(f.Type, name+".")
+				continue
+			case reflect.String:
+				k = kString
+			case reflect.Int:
+				k = kInt
+			case reflect.Bool:
+				k = kBool
+			case reflect.Pointer:
+				k = kOptInt
+			default:
+				panic("config: no kind for " + name)
+			}
+			s.keys = append(s.keys, name)
+			s.kinds[name] = k
+			s.byEnv[EnvName(name)] = name
+		}
+	}
+	walk(t, "")
+	return s
+}
+
+func (s *keySchema) isSection(path string) bool { return s.sections[path] }
+
+// under lists the keys inside a section.
+func (s *keySchema) under(section string) []string {
+	var out []string
+	for _, k := range s.keys {
+		if strings.HasPrefix(k, section+".") {
+			out = append(out, k)
 		}
 	}
 	return out
 }
 
-// checkTree walks the parsed YAML and reports unknown keys and wrong types.
-func checkTree(m map[string]any, prefix string, schema map[string]kind, ps *Problems) {
+// paths are every key and section, the candidates for a misspelled name.
+func (s *keySchema) paths() []string { return s.order }
+
+func (s *keySchema) envNames() []string {
+	out := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		out[i] = EnvName(k)
+	}
+	return out
+}
+
+// checkTree walks the parsed YAML, reports unknown keys and wrong types, and
+// removes what it reported, so the defaults stand in and the range checks
+// still run.
+func checkTree(m map[string]any, prefix string, origins map[string]string, ps *Problems) {
 	names := make([]string, 0, len(m))
 	for k := range m {
 		names = append(names, k)
@@ -240,23 +388,52 @@ func checkTree(m map[string]any, prefix string, schema map[string]kind, ps *Prob
 	for _, k := range names {
 		path := prefix + k
 		val := m[k]
-		if kind, ok := schema[path]; ok {
-			checkValue(path, val, kind, ps)
+		if path == "sinks" {
+			checkSinks(val, origins[path], ps)
 			continue
 		}
-		if isSection(path, schema) {
-			if sub, ok := val.(map[string]any); ok {
-				checkTree(sub, path+".", schema, ps)
-			} else if val != nil {
-				ps.add(path, "want a section (key: value lines), got %v", describe(val))
+		if kind, ok := schema.kinds[path]; ok {
+			if !checkValue(path, val, kind, origins[path], ps) {
+				delete(m, k)
 			}
 			continue
 		}
-		ps.add(path, "unknown key%s", suggest(path, keys(schema)))
+		if schema.isSection(path) {
+			switch sub := val.(type) {
+			case map[string]any:
+				checkTree(sub, path+".", origins, ps)
+			case nil: // an empty section
+				delete(m, k)
+			default:
+				ps.add(path, "want a section (%s), got %s", sectionHint(path), describe(val))
+				delete(m, k)
+			}
+			continue
+		}
+		delete(m, k)
+		if slices.ContainsFunc(ps.List, func(p Problem) bool { return p.Key == path }) {
+			continue // a ${VAR} in the key, reported
+		}
+		what := "key"
+		if _, isMap := val.(map[string]any); isMap {
+			what = "section"
+		}
+		ps.add(path, "unknown %s%s", what, suggest(path, schema.paths()))
 	}
 }
 
-func checkValue(path string, val any, k kind, ps *Problems) bool {
+// sectionHint shows the form a section takes: "height: …, width: …".
+func sectionHint(section string) string {
+	var names []string
+	for _, k := range schema.order {
+		if rest, ok := strings.CutPrefix(k, section+"."); ok && !strings.Contains(rest, ".") {
+			names = append(names, rest+": …")
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func checkValue(path string, val any, k kind, from string, ps *Problems) bool {
 	ok := false
 	switch k {
 	case kString:
@@ -270,7 +447,7 @@ func checkValue(path string, val any, k kind, ps *Problems) bool {
 		_, ok = val.(bool)
 	}
 	if !ok {
-		ps.add(path, "want %s, got %s", k, describe(val))
+		ps.List = append(ps.List, Problem{Key: path, Msg: fmt.Sprintf("want %s, got %s", k, describe(val)), From: from})
 	}
 	return ok
 }
@@ -289,49 +466,12 @@ func describe(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
-func parseScalar(s string) any {
-	var x any
-	if err := yaml.Unmarshal([]byte(s), &x); err != nil {
-		return s
-	}
-	if _, isMap := x.(map[string]any); isMap {
-		return s
-	}
-	return x
-}
-
-func isSection(path string, schema map[string]kind) bool {
-	for k := range schema {
-		if strings.HasPrefix(k, path+".") {
-			return true
-		}
-	}
-	return false
-}
-
-func keys(schema map[string]kind) []string {
-	out := make([]string, 0, len(schema))
-	for k := range schema {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func envKeys(schema map[string]kind) []string {
-	out := keys(schema)
-	for i, k := range out {
-		out[i] = strings.ReplaceAll(k, ".", "_")
-	}
-	return out
-}
-
 // looksLikeKey tells whether an unknown VPIPE_* variable was meant to override a
 // key (a misspelling): it starts with a section (VPIPE_SINK_...) or is within two
 // edits of a key's variable. Others (VPIPE_VIDEOS used in ${...}, VPIPE_CPUPROFILE)
 // are left for their own uses.
-func looksLikeKey(env string, schema map[string]kind) bool {
-	for k := range schema {
+func looksLikeKey(env string) bool {
+	for _, k := range schema.keys {
 		section := EnvPrefix + strings.ToUpper(strings.SplitN(k, ".", 2)[0]) + "_"
 		if strings.HasPrefix(env, section) || distance(env, EnvName(k)) <= 2 {
 			return true
@@ -340,20 +480,11 @@ func looksLikeKey(env string, schema map[string]kind) bool {
 	return false
 }
 
-func keyOfEnv(env string, schema map[string]kind) string {
-	for k := range schema {
-		if EnvName(k) == env {
-			return k
-		}
-	}
-	return ""
-}
-
-// suggest names the closest known key, when one is close.
-func suggest(key string, known []string) string {
+// suggest names the closest known name, when one is close.
+func suggest(name string, known []string) string {
 	best, bd := "", 4
 	for _, k := range known {
-		if d := distance(key, k); d < bd {
+		if d := distance(name, k); d < bd {
 			best, bd = k, d
 		}
 	}
@@ -383,66 +514,86 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-// check reports values out of range.
-func (c *Config) check(ps *Problems) {
-	switch c.Source.Type {
-	case "local":
-		if c.Source.Path == "" {
-			ps.add("source.path", "required for a local source")
+// AsProblems is err as a file's problem list: err itself when it is one, else a
+// list of one (e.g. a source that cannot be built), so every problem a command
+// reports has the same form.
+func AsProblems(file string, err error) *Problems {
+	var ps *Problems
+	if errors.As(err, &ps) {
+		return ps
+	}
+	return &Problems{File: file, List: []Problem{{Msg: err.Error()}}}
+}
+
+// checkSinks checks the fan-out list: each element takes the keys of sink.
+func checkSinks(val any, from string, ps *Problems) {
+	list, ok := val.([]any)
+	if !ok {
+		ps.add("sinks", "want a list of sinks (- type: ...), got %s", describe(val))
+		return
+	}
+	var sinkKeys []string
+	for _, k := range schema.under("sink") {
+		sinkKeys = append(sinkKeys, strings.TrimPrefix(k, "sink."))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		key := fmt.Sprintf("sinks[%d]", i)
+		if !ok {
+			ps.add(key, "want a sink (type: ..., path: ... or url: ...), got %s", describe(e))
+			continue
 		}
-	default:
-		ps.add("source.type", "unknown source type %q (available: local)", c.Source.Type)
-	}
-	switch c.Sink.Type {
-	case "local":
-		if c.Sink.Path == "" {
-			ps.add("sink.path", "required for a local sink")
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
 		}
-	default:
-		ps.add("sink.type", "unknown sink type %q (available: local)", c.Sink.Type)
-	}
-	s := c.Sampling
-	if s.Start < 0 {
-		ps.add("sampling.start", "must be >= 0, got %d", s.Start)
-	}
-	if s.End != nil && *s.End <= s.Start {
-		ps.add("sampling.end", "must be greater than sampling.start (%d), got %d", s.Start, *s.End)
-	}
-	if s.Step < 1 {
-		ps.add("sampling.step", "must be >= 1, got %d", s.Step)
-	}
-	if s.Resize.Height < 0 {
-		ps.add("sampling.resize.height", "must be >= 0, got %d", s.Resize.Height)
-	}
-	if s.Resize.Width < 0 {
-		ps.add("sampling.resize.width", "must be >= 0, got %d", s.Resize.Width)
-	}
-	if _, err := media.NewConverter(s.Resize.Filter); err != nil {
-		ps.add("sampling.resize.filter", "unknown filter %q (available: %s)", s.Resize.Filter, strings.Join(media.ScaleFilters(), ", "))
-	}
-	pools := []struct {
-		name     string
-		workers  int
-		queue    int
-		maxQueue int
-	}{
-		{"stages.decode", c.Stages.Decode.Workers, c.Stages.Decode.Queue, 4096},
-		{"stages.resize", c.Stages.Resize.Workers, c.Stages.Resize.Queue, 4096},
-		{"stages.encode", c.Stages.Encode.Workers, c.Stages.Encode.Queue, 4096},
-		{"stages.write", c.Stages.Write.Workers, c.Stages.Write.Queue, 4096},
-	}
-	for _, p := range pools {
-		if p.workers < 1 || p.workers > 256 {
-			ps.add(p.name+".workers", "must be 1–256, got %d", p.workers)
-		}
-		if p.queue < 0 || p.queue > p.maxQueue {
-			ps.add(p.name+".queue", "must be 0–%d, got %d", p.maxQueue, p.queue)
+		sort.Strings(names)
+		for _, k := range names {
+			if kd, ok := schema.kinds["sink."+k]; ok {
+				checkValue(key+"."+k, m[k], kd, from, ps)
+			} else {
+				ps.add(key+"."+k, "unknown key%s", suggest(k, sinkKeys))
+			}
 		}
 	}
-	if t := c.Stages.Decode.Threads; t < 0 || t > 64 {
-		ps.add("stages.decode.threads", "must be 0 (auto) – 64, got %d", t)
+}
+
+// sinkList decodes the fan-out list, each element over the sink defaults.
+func sinkList(doc map[string]any, ps *Problems) []Sink {
+	list, ok := doc["sinks"].([]any)
+	if !ok {
+		return nil
 	}
-	if l := c.Stages.Encode.Compression; l < 0 || l > 9 {
-		ps.add("stages.encode.compression", "must be 0–9, got %d", l)
+	if _, both := doc["sink"]; both {
+		ps.add("sinks", "give either sink or sinks, not both")
 	}
+	if len(list) == 0 {
+		ps.add("sinks", "the list is empty")
+	}
+	base := map[string]any{}
+	for k, v := range Defaults() {
+		if strings.HasPrefix(k, "sink.") {
+			base[strings.TrimPrefix(k, "sink.")] = v
+		}
+	}
+	var out []Sink
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		merged := map[string]any{}
+		for k, v := range base {
+			merged[k] = v
+		}
+		for k, v := range m {
+			merged[k] = v
+		}
+		var s Sink
+		if err := mapstructure.Decode(merged, &s); err != nil {
+			continue // the type problems are reported by checkSinks
+		}
+		out = append(out, s)
+	}
+	return out
 }

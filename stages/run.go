@@ -174,7 +174,14 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
-			if err := emit(output{job: f.job, img: r.image(f, data)}); err != nil {
+			img, err := r.image(f, data)
+			if err != nil {
+				media.PutBuf(data)
+				f.job.fail(err)
+				f.job.frameOut("")
+				return nil
+			}
+			if err := emit(output{job: f.job, img: img}); err != nil {
 				f.job.frameOut("")
 				return err
 			}
@@ -255,6 +262,7 @@ type prepared struct {
 	video   *media.Video
 	index   *media.Index
 	want    []int
+	names   []string // of every selected frame
 	skipped int
 	outW    int
 	outH    int
@@ -293,7 +301,8 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 			v.Close()
 			return nil, err
 		}
-		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, x.Count, dw, dh)
+		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
+			Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
 		if err != nil {
 			v.Close()
 			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
@@ -314,6 +323,7 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 		return nil, err
 	}
 	for _, i := range spec.Indices(len(x.PTS), annotated) {
+		p.names = append(p.names, r.name(it.Name, i, x.Count))
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
 		} else {
@@ -385,6 +395,10 @@ type PlanRow struct {
 	Width    int // output size
 	Height   int
 	Err      error
+
+	// PerSink counts, with several sinks, the selected frames each one has
+	// (Existing is then those every sink has).
+	PerSink []int
 }
 
 // Plan works out what Run would write, without decoding or writing anything.
@@ -399,25 +413,47 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			return ctx.Err()
 		}
 		p.video.Close()
-		row(PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH})
+		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH}
+		if each, ok := r.Sink.(interface {
+			ExistingEach(context.Context, []string) ([]map[string]bool, error)
+		}); ok {
+			have, err := each.ExistingEach(ctx, it.DestDataset())
+			if err != nil {
+				row(PlanRow{Video: it.ID(), Err: err})
+				return ctx.Err()
+			}
+			for _, h := range have {
+				n := 0
+				for _, name := range p.names {
+					if h[name] {
+						n++
+					}
+				}
+				pr.PerSink = append(pr.PerSink, n)
+			}
+		}
+		row(pr)
 		return nil
 	})
 }
 
 // image builds the output image: name, annotation at the output size, meta.
-func (r *Runner) image(f *frame, data []byte) *core.Image {
+// An annotation that cannot be made or written fails the video: an image is
+// never written with fewer labels than its frame has.
+func (r *Runner) image(f *frame, data []byte) (*core.Image, error) {
 	j, it := f.job, f.job.item
 	w, h := f.rgb.Width, f.rgb.Height
 	ann := emptyAnnotation(w, h)
 	if j.sampler != nil {
-		a, skipped := j.sampler.Image(f.index, w, h)
+		a, skipped, err := j.sampler.Image(f.index, w, h)
+		if err == nil {
+			ann, err = json.Marshal(a)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (frame %d)", it.AnnotationPath, err, f.index)
+		}
 		for _, s := range skipped {
 			r.Log.Warn("label left out", "video", it.ID(), "why", s)
-		}
-		if b, err := json.Marshal(a); err == nil {
-			ann = b
-		} else {
-			r.Log.Error("annotation", "video", it.ID(), "frame", f.index, "err", err)
 		}
 	}
 	meta := make(map[string]any, len(j.meta)+3)
@@ -434,7 +470,7 @@ func (r *Runner) image(f *frame, data []byte) *core.Image {
 		Data:    data,
 		Ann:     ann,
 		Meta:    meta,
-	}
+	}, nil
 }
 
 func emptyAnnotation(w, h int) json.RawMessage {

@@ -19,46 +19,90 @@ type Mask struct {
 	Bits []bool
 }
 
-func (m *Mask) at(x, y int) bool { return m.Bits[y*m.W+x] }
-
-// maxMaskPixels bounds a decoded mask (a 16k × 16k image) so a hostile PNG header
-// cannot make vpipe allocate without limit.
+// maxMaskPixels bounds a mask decoded where no image size is known (an image
+// annotation read back): a 16k × 16k image, so a hostile PNG header cannot make
+// vpipe allocate without limit. A video's masks are bounded by its frame.
 const maxMaskPixels = 1 << 28
 
-// DecodeMask reads a bitmap's data: base64 of zlib of a PNG (the SDK's form), or
-// base64 of a bare PNG. With alpha, the mask is alpha != 0; otherwise any channel != 0.
-func DecodeMask(data string) (*Mask, error) {
+// maskPNG opens a bitmap's data: base64 of zlib of a PNG (the SDK's form), or
+// base64 of a bare PNG (a PNG never starts with a valid zlib header). The PNG is
+// inflated as it is read, never whole.
+func maskPNG(data string) (io.Reader, error) {
 	raw, err := base64.StdEncoding.DecodeString(data)
 	if err != nil {
 		return nil, fmt.Errorf("not base64: %w", err)
 	}
-	pngBytes := raw
 	if zr, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
-		if b, err := io.ReadAll(io.LimitReader(zr, 1<<30)); err == nil {
-			pngBytes = b
-		}
+		return zr, nil
 	}
-	cfg, err := png.DecodeConfig(bytes.NewReader(pngBytes))
+	return bytes.NewReader(raw), nil
+}
+
+// maskSize reads the size of a bitmap's mask from its PNG header.
+func maskSize(data string) (w, h int, err error) {
+	r, err := maskPNG(data)
 	if err != nil {
-		return nil, fmt.Errorf("not a PNG mask: %w", err)
+		return 0, 0, err
+	}
+	cfg, err := png.DecodeConfig(r)
+	if err != nil {
+		return 0, 0, fmt.Errorf("not a PNG mask: %w", err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxMaskPixels {
-		return nil, fmt.Errorf("mask size %dx%d out of range", cfg.Width, cfg.Height)
+		return 0, 0, fmt.Errorf("mask size %dx%d out of range", cfg.Width, cfg.Height)
 	}
-	img, err := png.Decode(bytes.NewReader(pngBytes))
+	return cfg.Width, cfg.Height, nil
+}
+
+// DecodeMask reads a bitmap's data: base64 of zlib of a PNG (the SDK's form), or
+// base64 of a bare PNG. With alpha, the mask is alpha != 0; otherwise any channel != 0.
+func DecodeMask(data string) (*Mask, error) {
+	w, h, err := maskSize(data)
+	if err != nil {
+		return nil, err
+	}
+	return decodeMask(data, w, h)
+}
+
+// decodeMask decodes a mask whose header said w×h (already checked against its
+// bounds), so the decoder allocates no more than that.
+func decodeMask(data string, w, h int) (*Mask, error) {
+	r, err := maskPNG(data)
+	if err != nil {
+		return nil, err
+	}
+	img, err := png.Decode(r)
 	if err != nil {
 		return nil, fmt.Errorf("not a PNG mask: %w", err)
 	}
 	b := img.Bounds()
-	m := &Mask{W: b.Dx(), H: b.Dy(), Bits: make([]bool, b.Dx()*b.Dy())}
+	if b.Dx() != w || b.Dy() != h {
+		return nil, fmt.Errorf("not a PNG mask: %dx%d, its header said %dx%d", b.Dx(), b.Dy(), w, h)
+	}
+	m := &Mask{W: w, H: h, Bits: make([]bool, w*h)}
+	if p, ok := img.(*image.Paletted); ok { // the SDK's form: one lookup per palette entry
+		var set [256]bool
+		alpha := hasAlpha(img)
+		for i, c := range p.Palette {
+			r, g, bl, a := c.RGBA()
+			set[i] = alpha && a != 0 || !alpha && (r != 0 || g != 0 || bl != 0)
+		}
+		for y := 0; y < h; y++ {
+			row := p.Pix[y*p.Stride : y*p.Stride+w]
+			for x, v := range row {
+				m.Bits[y*w+x] = set[v]
+			}
+		}
+		return m, nil
+	}
 	alpha := hasAlpha(img)
-	for y := 0; y < m.H; y++ {
-		for x := 0; x < m.W; x++ {
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
 			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
 			if alpha {
-				m.Bits[y*m.W+x] = a != 0
+				m.Bits[y*w+x] = a != 0
 			} else {
-				m.Bits[y*m.W+x] = r != 0 || g != 0 || bl != 0
+				m.Bits[y*w+x] = r != 0 || g != 0 || bl != 0
 			}
 		}
 	}
@@ -107,96 +151,192 @@ func EncodeMask(m *Mask) (string, error) {
 }
 
 // Bitmap is a mask placed with its top-left corner at Origin ([x, y]).
+//
+// A bitmap read from JSON keeps only its encoded data and the size from the PNG
+// header; its pixels are decoded when a frame that shows it is written, and
+// dropped with that frame's annotation, so a video's annotation never holds
+// decoded masks. A bitmap made by a transform holds its pixels (W×H, never more
+// than the image it was cropped to) and is encoded when written.
 type Bitmap struct {
 	Origin [2]int
-	Mask   *Mask
-	data   string // the data as read, written back while the mask is unchanged
+	W, H   int    // the mask's size
+	data   string // the encoded mask as read; "" for one made by a transform
+	tight  bool   // data is known to be trimmed to its set pixels
+	mask   *Mask  // the pixels, for a bitmap made by a transform
+}
+
+func newBitmap(origin [2]int, m *Mask) *Bitmap {
+	return &Bitmap{Origin: origin, W: m.W, H: m.H, mask: m}
+}
+
+// Mask decodes the bitmap's pixels, trimmed to their tight box (the SDK trims
+// on construction), with the origin that box has. An all-clear mask is an error.
+func (b *Bitmap) Mask() (origin [2]int, m *Mask, err error) {
+	m = b.mask
+	if m == nil {
+		if m, err = decodeMask(b.data, b.W, b.H); err != nil {
+			return origin, nil, err
+		}
+	}
+	x0, y0, x1, y1, ok := m.box(0, 0, m.W, m.H)
+	if !ok {
+		return origin, nil, fmt.Errorf("the mask is empty")
+	}
+	return [2]int{b.Origin[0] + x0, b.Origin[1] + y0}, m.sub(x0, y0, x1, y1), nil
 }
 
 func (b *Bitmap) Type() string { return TypeBitmap }
-func (b *Bitmap) keys(o *object) {
-	data := b.data
-	if data == "" {
-		data, _ = EncodeMask(b.Mask)
+func (b *Bitmap) keys(o *object) error {
+	origin, data := b.Origin, b.data
+	if b.mask != nil || !b.tight {
+		org, m, err := b.Mask()
+		if err != nil {
+			return fmt.Errorf("bitmap: %w", err)
+		}
+		if b.mask != nil || org != b.Origin || m.W != b.W || m.H != b.H {
+			if data, err = EncodeMask(m); err != nil {
+				return fmt.Errorf("bitmap: %w", err)
+			}
+			origin = org
+		}
 	}
 	var bo object
-	bo.add("origin", b.Origin)
+	bo.add("origin", origin)
 	bo.add("data", data)
-	raw, _ := bo.marshal(nil)
+	raw, err := bo.marshal(nil)
+	if err != nil {
+		return err
+	}
 	o.add("bitmap", rawJSON(raw))
+	return nil
 }
 
-// Scale resizes the mask nearest-neighbour to max(round(h·fy),1) × max(round(w·fx),1)
-// and scales the origin, then trims to the tight box. An emptied mask is an error.
-func (b *Bitmap) Scale(fx, fy float64) (Geometry, error) {
-	nw := max(int(math.RoundToEven(float64(b.Mask.W)*fx)), 1)
-	nh := max(int(math.RoundToEven(float64(b.Mask.H)*fy)), 1)
-	m := &Mask{W: nw, H: nh, Bits: make([]bool, nw*nh)}
-	for y := 0; y < nh; y++ {
-		sy := min(int((float64(y)+0.5)*float64(b.Mask.H)/float64(nh)), b.Mask.H-1)
-		for x := 0; x < nw; x++ {
-			sx := min(int((float64(x)+0.5)*float64(b.Mask.W)/float64(nw)), b.Mask.W-1)
-			m.Bits[y*nw+x] = b.Mask.at(sx, sy)
+// Transform turns and scales the mask nearest-neighbour to max(round(h·fy),1) ×
+// max(round(w·fx),1) with the origin scaled (the SDK's resize), then crops it to
+// the image and trims it. Only the part inside the image is ever made, so no
+// mask outgrows the output image however the sizes compare. A mask that the
+// scaling empties is left out (the SDK raises); one outside the image is dropped.
+func (b *Bitmap) Transform(t *Transform) ([]Geometry, error) {
+	if b.mask == nil && (b.W > t.SrcW || b.H > t.SrcH) {
+		return nil, fmt.Errorf("mask %dx%d is larger than the frame %dx%d", b.W, b.H, t.SrcW, t.SrcH)
+	}
+	if b.mask == nil && b.tight && t.identity() && b.inside(t.W, t.H) {
+		return []Geometry{b}, nil // written back as read, not decoded
+	}
+	origin, m, err := b.Mask()
+	if err != nil {
+		return nil, err
+	}
+	if t.identity() && origin == b.Origin && m.W == b.W && m.H == b.H && b.mask == nil && b.inside(t.W, t.H) {
+		return []Geometry{&Bitmap{Origin: b.Origin, W: b.W, H: b.H, data: b.data, tight: true}}, nil
+	}
+	origin, m = t.turnMask(origin, m)
+	if t.FX == 1 && t.FY == 1 {
+		return cropMask(origin, m, 0, 0, m.W, m.H, t.W, t.H), nil
+	}
+	nw := max(int(math.RoundToEven(float64(m.W)*t.FX)), 1)
+	nh := max(int(math.RoundToEven(float64(m.H)*t.FY)), 1)
+	cols, rows := nearest(m.W, nw), nearest(m.H, nh)
+	if !m.hits(cols, rows) {
+		return nil, &LeftOut{fmt.Errorf("the bitmap vanished when resized")}
+	}
+	ox, oy := int(math.RoundToEven(float64(origin[0])*t.FX)), int(math.RoundToEven(float64(origin[1])*t.FY))
+	// the scaled mask's pixels that land inside the image
+	x0, y0 := max(0, -ox), max(0, -oy)
+	x1, y1 := min(nw, t.W-ox), min(nh, t.H-oy)
+	if x0 >= x1 || y0 >= y1 {
+		return nil, nil
+	}
+	s := &Mask{W: x1 - x0, H: y1 - y0}
+	s.Bits = make([]bool, s.W*s.H)
+	for y := y0; y < y1; y++ {
+		src := m.Bits[rows[y]*m.W:]
+		dst := s.Bits[(y-y0)*s.W:]
+		for x := x0; x < x1; x++ {
+			dst[x-x0] = src[cols[x]]
 		}
 	}
-	out := &Bitmap{Origin: [2]int{int(math.RoundToEven(float64(b.Origin[0]) * fx)), int(math.RoundToEven(float64(b.Origin[1]) * fy))}, Mask: m}
-	t := out.trim()
-	if t == nil {
-		return nil, fmt.Errorf("the bitmap vanished when resized")
-	}
-	return t, nil
+	return cropMask([2]int{ox + x0, oy + y0}, s, 0, 0, s.W, s.H, t.W, t.H), nil
 }
 
-// Crop cuts the mask to the image and trims it; nothing remains if it is empty.
-func (b *Bitmap) Crop(w, h int) []Geometry {
-	x0, y0 := b.Origin[0], b.Origin[1]
-	if x0 >= 0 && y0 >= 0 && x0+b.Mask.W <= w && y0+b.Mask.H <= h {
-		return []Geometry{b}
+func (b *Bitmap) inside(w, h int) bool {
+	return b.Origin[0] >= 0 && b.Origin[1] >= 0 && b.Origin[0]+b.W <= w && b.Origin[1]+b.H <= h
+}
+
+// nearest maps each of n output pixels to one of src input pixels, nearest
+// neighbour by pixel centres.
+func nearest(src, n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = min(int((float64(i)+0.5)*float64(src)/float64(n)), src-1)
 	}
-	cx0, cy0 := max(x0, 0), max(y0, 0)
-	cx1, cy1 := min(x0+b.Mask.W, w), min(y0+b.Mask.H, h)
-	if cx0 >= cx1 || cy0 >= cy1 {
-		return nil
+	return idx
+}
+
+// hits tells whether any sampled pixel (cols × rows) is set, without making the
+// scaled mask: each distinct source pixel is looked at once.
+func (m *Mask) hits(cols, rows []int) bool {
+	usedX := make([]bool, m.W)
+	for _, c := range cols {
+		usedX[c] = true
 	}
-	m := &Mask{W: cx1 - cx0, H: cy1 - cy0}
-	m.Bits = make([]bool, m.W*m.H)
-	for y := 0; y < m.H; y++ {
-		for x := 0; x < m.W; x++ {
-			m.Bits[y*m.W+x] = b.Mask.at(cx0-x0+x, cy0-y0+y)
+	last := -1
+	for _, r := range rows {
+		if r == last {
+			continue
 		}
-	}
-	t := (&Bitmap{Origin: [2]int{cx0, cy0}, Mask: m}).trim()
-	if t == nil {
-		return nil
-	}
-	return []Geometry{t}
-}
-
-// trim crops the mask to the bounding box of its set pixels; nil if none is set.
-func (b *Bitmap) trim() *Bitmap {
-	minX, minY, maxX, maxY := b.Mask.W, b.Mask.H, -1, -1
-	for y := 0; y < b.Mask.H; y++ {
-		for x := 0; x < b.Mask.W; x++ {
-			if b.Mask.at(x, y) {
-				minX, minY = min(minX, x), min(minY, y)
-				maxX, maxY = max(maxX, x), max(maxY, y)
+		last = r
+		for x, u := range usedX {
+			if u && m.Bits[r*m.W+x] {
+				return true
 			}
 		}
 	}
-	if maxX < 0 {
+	return false
+}
+
+// cropMask places m's window [x0,x1)×[y0,y1) at origin (its top-left), cuts it to
+// a w×h image and trims it; nothing remains when no set pixel is inside.
+func cropMask(origin [2]int, m *Mask, x0, y0, x1, y1, w, h int) []Geometry {
+	ox, oy := origin[0]-x0, origin[1]-y0 // where m's (0,0) lands
+	x0, y0 = max(x0, -ox), max(y0, -oy)
+	x1, y1 = min(x1, w-ox), min(y1, h-oy)
+	if x0 >= x1 || y0 >= y1 {
 		return nil
 	}
-	if minX == 0 && minY == 0 && maxX == b.Mask.W-1 && maxY == b.Mask.H-1 {
-		return b
+	bx0, by0, bx1, by1, ok := m.box(x0, y0, x1, y1)
+	if !ok {
+		return nil
 	}
-	m := &Mask{W: maxX - minX + 1, H: maxY - minY + 1}
-	m.Bits = make([]bool, m.W*m.H)
-	for y := 0; y < m.H; y++ {
-		for x := 0; x < m.W; x++ {
-			m.Bits[y*m.W+x] = b.Mask.at(minX+x, minY+y)
+	return []Geometry{newBitmap([2]int{ox + bx0, oy + by0}, m.sub(bx0, by0, bx1, by1))}
+}
+
+// box is the bounding box [x0,x1)×[y0,y1) of the set pixels inside a window.
+func (m *Mask) box(wx0, wy0, wx1, wy1 int) (x0, y0, x1, y1 int, ok bool) {
+	x0, y0, x1, y1 = wx1, wy1, wx0, wy0
+	for y := wy0; y < wy1; y++ {
+		row := m.Bits[y*m.W : y*m.W+m.W]
+		for x := wx0; x < wx1; x++ {
+			if row[x] {
+				x0, y0 = min(x0, x), min(y0, y)
+				x1, y1 = max(x1, x+1), max(y1, y+1)
+			}
 		}
 	}
-	return &Bitmap{Origin: [2]int{b.Origin[0] + minX, b.Origin[1] + minY}, Mask: m}
+	return x0, y0, x1, y1, x1 > x0
+}
+
+// sub is the window [x0,x1)×[y0,y1) of m (m itself when that is all of it).
+func (m *Mask) sub(x0, y0, x1, y1 int) *Mask {
+	if x0 == 0 && y0 == 0 && x1 == m.W && y1 == m.H {
+		return m
+	}
+	s := &Mask{W: x1 - x0, H: y1 - y0}
+	s.Bits = make([]bool, s.W*s.H)
+	for y := y0; y < y1; y++ {
+		copy(s.Bits[(y-y0)*s.W:(y-y0+1)*s.W], m.Bits[y*m.W+x0:y*m.W+x1])
+	}
+	return s
 }
 
 type rawJSON []byte

@@ -23,11 +23,108 @@ type Pt [2]float64
 type Geometry interface {
 	Type() string
 	// keys are the geometry's JSON keys in order (e.g. "points").
-	keys(o *object)
-	// Scale resizes by fx on columns (x) and fy on rows (y), rounding half to even.
-	Scale(fx, fy float64) (Geometry, error)
-	// Crop clips to an image of w×h pixels; none, one or several pieces remain.
-	Crop(w, h int) []Geometry
+	keys(o *object) error
+	// Transform takes the geometry to the output image (see Transform); none,
+	// one or several pieces remain. A *LeftOut error means this geometry cannot
+	// be carried over; any other error means it is invalid.
+	Transform(t *Transform) ([]Geometry, error)
+}
+
+// Transform takes a geometry from the frame it was drawn on (SrcW×SrcH) to an
+// output image of W×H: turned clockwise by Turn degrees (0, 90, 180 or 270),
+// scaled by FX on columns (x) and FY on rows (y), each coordinate rounded half
+// to even (no rounding when both are 1), then cropped to the image.
+type Transform struct {
+	SrcW, SrcH int
+	Turn       int
+	FX, FY     float64
+	W, H       int
+}
+
+func (t *Transform) identity() bool { return t.Turn == 0 && t.FX == 1 && t.FY == 1 }
+
+// pt turns and scales one point.
+func (t *Transform) pt(p Pt) Pt {
+	switch t.Turn {
+	case 90:
+		p = Pt{float64(t.SrcH-1) - p[1], p[0]}
+	case 180:
+		p = Pt{float64(t.SrcW-1) - p[0], float64(t.SrcH-1) - p[1]}
+	case 270:
+		p = Pt{p[1], float64(t.SrcW-1) - p[0]}
+	}
+	if t.FX == 1 && t.FY == 1 {
+		return p
+	}
+	return Pt{math.RoundToEven(p[0] * t.FX), math.RoundToEven(p[1] * t.FY)}
+}
+
+// pts turns and scales points into a new slice; a point that does not come out
+// finite is an error (never for coordinates ParseGeometry accepted).
+func (t *Transform) pts(ps []Pt) ([]Pt, error) {
+	out := make([]Pt, len(ps))
+	for i, p := range ps {
+		out[i] = t.pt(p)
+		if !finite(out[i]) {
+			return nil, fmt.Errorf("point [%g, %g] becomes [%g, %g]", p[0], p[1], out[i][0], out[i][1])
+		}
+	}
+	return out, nil
+}
+
+// turnMask turns a mask placed at origin with the frame.
+func (t *Transform) turnMask(origin [2]int, m *Mask) ([2]int, *Mask) {
+	if t.Turn == 0 {
+		return origin, m
+	}
+	r := &Mask{W: m.W, H: m.H, Bits: make([]bool, len(m.Bits))}
+	if t.Turn != 180 {
+		r.W, r.H = m.H, m.W
+	}
+	for y := 0; y < m.H; y++ {
+		for x := 0; x < m.W; x++ {
+			var nx, ny int
+			switch t.Turn {
+			case 90:
+				nx, ny = m.H-1-y, x
+			case 180:
+				nx, ny = m.W-1-x, m.H-1-y
+			default:
+				nx, ny = y, m.W-1-x
+			}
+			r.Bits[ny*r.W+nx] = m.Bits[y*m.W+x]
+		}
+	}
+	switch t.Turn {
+	case 90:
+		origin = [2]int{t.SrcH - origin[1] - m.H, origin[0]}
+	case 180:
+		origin = [2]int{t.SrcW - origin[0] - m.W, t.SrcH - origin[1] - m.H}
+	default:
+		origin = [2]int{origin[1], t.SrcW - origin[0] - m.W}
+	}
+	return origin, r
+}
+
+// LeftOut says a label cannot be carried to the output image, while nothing is
+// wrong with the rest of the frame: a geometry type vpipe cannot move, a bitmap
+// that vanishes when shrunk.
+type LeftOut struct{ Err error }
+
+func (e *LeftOut) Error() string { return e.Err.Error() }
+func (e *LeftOut) Unwrap() error { return e.Err }
+
+// maxCoord bounds a coordinate as read, in pixels: far beyond any image, and
+// small enough that turning, scaling and clipping stay exact and finite.
+const maxCoord = 1 << 30
+
+func checkPts(path string, ps []Pt) error {
+	for i, q := range ps {
+		if !finite(q) || math.Abs(q[0]) > maxCoord || math.Abs(q[1]) > maxCoord {
+			return &PathError{Path: fmt.Sprintf("%s[%d]", path, i), Err: fmt.Errorf("[%g, %g] is not a point within ±2^30 pixels", q[0], q[1])}
+		}
+	}
+	return nil
 }
 
 // ParseGeometry reads a geometry of the given type from its JSON keys (a label's
@@ -46,9 +143,12 @@ func ParseGeometry(typ string, m map[string]json.RawMessage) (Geometry, error) {
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, at("points", err)
 		}
-		for i, q := range p.Exterior {
-			if !finite(q) {
-				return nil, &PathError{Path: fmt.Sprintf("points.exterior[%d]", i), Err: fmt.Errorf("not a finite point")}
+		if err := checkPts("points.exterior", p.Exterior); err != nil {
+			return nil, err
+		}
+		for i, ring := range p.Interior {
+			if err := checkPts(fmt.Sprintf("points.interior[%d]", i), ring); err != nil {
+				return nil, err
 			}
 		}
 		switch typ {
@@ -86,17 +186,15 @@ func ParseGeometry(typ string, m map[string]json.RawMessage) (Geometry, error) {
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return nil, at("bitmap", err)
 		}
-		mask, err := DecodeMask(b.Data)
+		if checkPts("bitmap", []Pt{{float64(b.Origin[0]), float64(b.Origin[1])}}) != nil {
+			return nil, &PathError{Path: "bitmap.origin", Err: fmt.Errorf("[%d, %d] is not a point within ±2^30 pixels", b.Origin[0], b.Origin[1])}
+		}
+		// Only the header is read here: the pixels are decoded when written.
+		w, h, err := maskSize(b.Data)
 		if err != nil {
 			return nil, &PathError{Path: "bitmap.data", Err: err}
 		}
-		bm := &Bitmap{Origin: b.Origin, Mask: mask, data: b.Data}
-		if t := bm.trim(); t == nil {
-			return nil, &PathError{Path: "bitmap.data", Err: fmt.Errorf("the mask is empty")}
-		} else if t.Origin != bm.Origin || t.Mask.W != mask.W || t.Mask.H != mask.H {
-			bm = t // the SDK crops the mask to its tight box on construction
-		}
-		return bm, nil
+		return &Bitmap{Origin: b.Origin, W: w, H: h, data: b.Data}, nil
 	case TypeGraph:
 		raw, ok := m["nodes"]
 		if !ok {
@@ -119,10 +217,6 @@ func finite(p Pt) bool {
 	return !math.IsNaN(p[0]) && !math.IsNaN(p[1]) && !math.IsInf(p[0], 0) && !math.IsInf(p[1], 0)
 }
 
-func scalePt(p Pt, fx, fy float64) Pt {
-	return Pt{math.RoundToEven(p[0] * fx), math.RoundToEven(p[1] * fy)}
-}
-
 func inside(p Pt, w, h int) bool {
 	return p[0] >= 0 && p[1] >= 0 && p[0] <= float64(w-1) && p[1] <= float64(h-1)
 }
@@ -141,14 +235,25 @@ func pointsJSON(ext []Pt, in [][]Pt) map[string]any {
 type Rectangle struct{ Left, Top, Right, Bottom float64 }
 
 func (r *Rectangle) Type() string { return TypeRectangle }
-func (r *Rectangle) keys(o *object) {
+func (r *Rectangle) keys(o *object) error {
 	o.add("points", pointsJSON([]Pt{{r.Left, r.Top}, {r.Right, r.Bottom}}, nil))
+	return nil
 }
-func (r *Rectangle) Scale(fx, fy float64) (Geometry, error) {
-	a, b := scalePt(Pt{r.Left, r.Top}, fx, fy), scalePt(Pt{r.Right, r.Bottom}, fx, fy)
-	return &Rectangle{math.Min(a[0], b[0]), math.Min(a[1], b[1]), math.Max(a[0], b[0]), math.Max(a[1], b[1])}, nil
+
+// Transform moves the corners and takes their min and max (the SDK's resize).
+func (r *Rectangle) Transform(t *Transform) ([]Geometry, error) {
+	if t.identity() {
+		return r.crop(t.W, t.H), nil
+	}
+	c, err := t.pts([]Pt{{r.Left, r.Top}, {r.Right, r.Bottom}})
+	if err != nil {
+		return nil, err
+	}
+	a, b := c[0], c[1]
+	return (&Rectangle{math.Min(a[0], b[0]), math.Min(a[1], b[1]), math.Max(a[0], b[0]), math.Max(a[1], b[1])}).crop(t.W, t.H), nil
 }
-func (r *Rectangle) Crop(w, h int) []Geometry {
+
+func (r *Rectangle) crop(w, h int) []Geometry {
 	c := &Rectangle{math.Max(r.Left, 0), math.Max(r.Top, 0), math.Min(r.Right, float64(w-1)), math.Min(r.Bottom, float64(h-1))}
 	if c.Left > c.Right || c.Top > c.Bottom {
 		return nil
@@ -162,16 +267,23 @@ func (r *Rectangle) Crop(w, h int) []Geometry {
 // Point is a single point.
 type Point struct{ P Pt }
 
-func (p *Point) Type() string   { return TypePoint }
-func (p *Point) keys(o *object) { o.add("points", pointsJSON([]Pt{p.P}, nil)) }
-func (p *Point) Scale(fx, fy float64) (Geometry, error) {
-	return &Point{scalePt(p.P, fx, fy)}, nil
-}
-func (p *Point) Crop(w, h int) []Geometry {
-	if inside(p.P, w, h) {
-		return []Geometry{p}
+func (p *Point) Type() string         { return TypePoint }
+func (p *Point) keys(o *object) error { o.add("points", pointsJSON([]Pt{p.P}, nil)); return nil }
+
+// Transform drops the point when it lands outside the image.
+func (p *Point) Transform(t *Transform) ([]Geometry, error) {
+	q := p
+	if !t.identity() {
+		c, err := t.pts([]Pt{p.P})
+		if err != nil {
+			return nil, err
+		}
+		q = &Point{c[0]}
 	}
-	return nil
+	if inside(q.P, t.W, t.H) {
+		return []Geometry{q}, nil
+	}
+	return nil, nil
 }
 
 // Polygon is an exterior ring with optional holes.
@@ -180,21 +292,36 @@ type Polygon struct {
 	Interior [][]Pt
 }
 
-func (p *Polygon) Type() string   { return TypePolygon }
-func (p *Polygon) keys(o *object) { o.add("points", pointsJSON(p.Exterior, p.Interior)) }
-func (p *Polygon) Scale(fx, fy float64) (Geometry, error) {
-	out := &Polygon{Exterior: scaleAll(p.Exterior, fx, fy)}
-	for _, h := range p.Interior {
-		out.Interior = append(out.Interior, scaleAll(h, fx, fy))
+func (p *Polygon) Type() string { return TypePolygon }
+func (p *Polygon) keys(o *object) error {
+	o.add("points", pointsJSON(p.Exterior, p.Interior))
+	return nil
+}
+
+func (p *Polygon) Transform(t *Transform) ([]Geometry, error) {
+	if t.identity() {
+		return p.crop(t.W, t.H), nil
 	}
-	return out, nil
+	ext, err := t.pts(p.Exterior)
+	if err != nil {
+		return nil, err
+	}
+	out := &Polygon{Exterior: ext}
+	for _, h := range p.Interior {
+		ring, err := t.pts(h)
+		if err != nil {
+			return nil, err
+		}
+		out.Interior = append(out.Interior, ring)
+	}
+	return out.crop(t.W, t.H), nil
 }
 
 // Crop clips each ring to the image (Sutherland–Hodgman). A polygon stays one
 // polygon: where the SDK's shapely would split a concave polygon in two, vpipe
 // keeps one ring whose parts are joined along the image border (no area there).
 // Rings that keep fewer than 3 distinct points or no area are dropped.
-func (p *Polygon) Crop(w, h int) []Geometry {
+func (p *Polygon) crop(w, h int) []Geometry {
 	if allInside(p.Exterior, w, h) {
 		return []Geometry{p}
 	}
@@ -214,16 +341,24 @@ func (p *Polygon) Crop(w, h int) []Geometry {
 // Line is a polyline.
 type Line struct{ Points []Pt }
 
-func (l *Line) Type() string   { return TypeLine }
-func (l *Line) keys(o *object) { o.add("points", pointsJSON(l.Points, nil)) }
-func (l *Line) Scale(fx, fy float64) (Geometry, error) {
-	return &Line{scaleAll(l.Points, fx, fy)}, nil
+func (l *Line) Type() string         { return TypeLine }
+func (l *Line) keys(o *object) error { o.add("points", pointsJSON(l.Points, nil)); return nil }
+
+func (l *Line) Transform(t *Transform) ([]Geometry, error) {
+	if t.identity() {
+		return l.crop(t.W, t.H), nil
+	}
+	ps, err := t.pts(l.Points)
+	if err != nil {
+		return nil, err
+	}
+	return (&Line{ps}).crop(t.W, t.H), nil
 }
 
 // Crop clips every segment (Liang–Barsky); where the line leaves the image and
 // comes back it is split in pieces, as shapely does. Pieces shorter than two
 // distinct points are dropped.
-func (l *Line) Crop(w, h int) []Geometry {
+func (l *Line) crop(w, h int) []Geometry {
 	if allInside(l.Points, w, h) {
 		return []Geometry{l}
 	}
@@ -294,8 +429,11 @@ func parseGraph(raw json.RawMessage) (*Graph, error) {
 		if err := field(m, "loc", &n.Loc); err != nil {
 			return nil, at(id, err)
 		}
-		if _, ok := m["loc"]; !ok || !finite(n.Loc) {
-			return nil, &PathError{Path: id + ".loc", Err: fmt.Errorf("missing or not a finite point")}
+		if _, ok := m["loc"]; !ok {
+			return nil, &PathError{Path: id + ".loc", Err: fmt.Errorf("missing")}
+		}
+		if err := checkPts(id+".loc", []Pt{n.Loc}); err != nil {
+			return nil, &PathError{Path: id + ".loc", Err: err.(*PathError).Err}
 		}
 		if err := field(m, "disabled", &n.Disabled); err != nil {
 			return nil, at(id, err)
@@ -309,8 +447,9 @@ func parseGraph(raw json.RawMessage) (*Graph, error) {
 }
 
 func (g *Graph) Type() string { return TypeGraph }
-func (g *Graph) keys(o *object) {
+func (g *Graph) keys(o *object) error {
 	o.add("nodes", graphNodes(g.Nodes))
+	return nil
 }
 
 type graphNodes []Node
@@ -332,23 +471,27 @@ func (ns graphNodes) MarshalJSON() ([]byte, error) {
 	return o.marshal(nil)
 }
 
-func (g *Graph) Scale(fx, fy float64) (Geometry, error) {
-	out := &Graph{Nodes: make([]Node, len(g.Nodes))}
-	for i, n := range g.Nodes {
-		n.Loc = scalePt(n.Loc, fx, fy)
-		out.Nodes[i] = n
-	}
-	return out, nil
-}
-
-// Crop drops the whole graph if any node is outside (the SDK's rule).
-func (g *Graph) Crop(w, h int) []Geometry {
-	for _, n := range g.Nodes {
-		if !inside(n.Loc, w, h) {
-			return nil
+// Transform moves every node, keeping disabled; the whole graph is dropped if
+// any node lands outside the image (the SDK's rule).
+func (g *Graph) Transform(t *Transform) ([]Geometry, error) {
+	out := g
+	if !t.identity() {
+		out = &Graph{Nodes: make([]Node, len(g.Nodes))}
+		for i, n := range g.Nodes {
+			c, err := t.pts([]Pt{n.Loc})
+			if err != nil {
+				return nil, fmt.Errorf("node %s: %w", n.ID, err)
+			}
+			n.Loc = c[0]
+			out.Nodes[i] = n
 		}
 	}
-	return []Geometry{g}
+	for _, n := range out.Nodes {
+		if !inside(n.Loc, t.W, t.H) {
+			return nil, nil
+		}
+	}
+	return []Geometry{out}, nil
 }
 
 // Unknown is a geometry type vpipe does not transform, kept as raw JSON.
@@ -358,27 +501,23 @@ type Unknown struct {
 }
 
 func (u *Unknown) Type() string { return u.Name }
-func (u *Unknown) keys(o *object) {
+func (u *Unknown) keys(o *object) error {
 	for _, k := range sortedKeys(u.Fields) {
 		o.add(k, u.Fields[k])
 	}
+	return nil
 }
 
-// Scale cannot move an unknown shape's pixels.
-func (u *Unknown) Scale(fx, fy float64) (Geometry, error) {
-	if fx == 1 && fy == 1 {
-		return u, nil
+// Transform cannot move an unknown shape's pixels, nor crop it: it is carried
+// through untouched when nothing moves, and left out otherwise.
+func (u *Unknown) Transform(t *Transform) ([]Geometry, error) {
+	switch {
+	case t.FX != 1 || t.FY != 1:
+		return nil, &LeftOut{fmt.Errorf("cannot resize a %q geometry", u.Name)}
+	case t.Turn != 0:
+		return nil, &LeftOut{fmt.Errorf("cannot turn a %q geometry", u.Name)}
 	}
-	return nil, fmt.Errorf("cannot resize a %q geometry", u.Name)
-}
-func (u *Unknown) Crop(w, h int) []Geometry { return []Geometry{u} }
-
-func scaleAll(ps []Pt, fx, fy float64) []Pt {
-	out := make([]Pt, len(ps))
-	for i, p := range ps {
-		out[i] = scalePt(p, fx, fy)
-	}
-	return out
+	return []Geometry{u}, nil
 }
 
 func allInside(ps []Pt, w, h int) bool {

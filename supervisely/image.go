@@ -31,7 +31,9 @@ func (l Label) MarshalJSON() ([]byte, error) {
 	o.add("classTitle", l.ClassTitle)
 	o.add("description", l.Description)
 	o.add("tags", nonNilSlice(l.Tags))
-	l.Geometry.keys(&o)
+	if err := l.Geometry.keys(&o); err != nil {
+		return nil, err
+	}
 	o.add("geometryType", l.Geometry.Type())
 	o.add("shape", l.Geometry.Type())
 	o.add("nnCreated", l.NNCreated)

@@ -63,13 +63,13 @@ func TestRoundTrip(t *testing.T) {
 	// image annotations vpipe writes parse and write back equal, every geometry
 	// (bitmap data included) and the unknown one.
 	vann, m, keys := load(t)
-	s, err := sv.NewSampler(vann, &meta, keys, 30, 200, 100)
+	s, err := sv.NewSampler(vann, &meta, keys, sv.Video{Frames: 30, Width: 200, Height: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = m
 	for _, f := range []int{3, 7, 12} {
-		img, _ := s.Image(f, 200, 100)
+		img, _, _ := s.Image(f, 200, 100)
 		a, _ := json.Marshal(img)
 		var back sv.ImageAnnotation
 		if err := json.Unmarshal(a, &back); err != nil {
@@ -79,11 +79,11 @@ func TestRoundTrip(t *testing.T) {
 		sameJSON(t, "image annotation", a, b)
 	}
 	// the server form's object id is the object_id tag
-	s, err = sv.NewSampler(ann, &meta, nil, 30, 200, 100)
+	s, err = sv.NewSampler(ann, &meta, nil, sv.Video{Frames: 30, Width: 200, Height: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _ := s.Image(2, 200, 100)
+	img, _, _ := s.Image(2, 200, 100)
 	if v := string(img.Objects[0].Tags[0].Value); v != "77" {
 		t.Fatalf("object_id %s, want the server id 77", v)
 	}

@@ -102,7 +102,7 @@ func golden(t *testing.T, name string, got []byte) {
 // an unknown geometry, and resizing by 1.5 (up) and 0.4 (down).
 func TestFrameAnnotations(t *testing.T) {
 	ann, meta, keys := load(t)
-	s, err := sv.NewSampler(ann, meta, keys, 30, 200, 100)
+	s, err := sv.NewSampler(ann, meta, keys, sv.Video{Frames: 30, Width: 200, Height: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,10 @@ func TestFrameAnnotations(t *testing.T) {
 		{3, 200, 100, 0}, {7, 200, 100, 0}, {12, 200, 100, 0}, {4, 200, 100, 0},
 		{3, 300, 150, 1}, {7, 300, 150, 0}, {3, 80, 40, 1}, {7, 80, 40, 0},
 	} {
-		img, skipped := s.Image(c.frame, c.w, c.h)
+		img, skipped, err := s.Image(c.frame, c.w, c.h)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(skipped) != c.skipped {
 			t.Errorf("frame %d at %dx%d: skipped %v", c.frame, c.w, c.h, skipped)
 		}
@@ -145,7 +148,7 @@ func TestSamplerErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sv.NewSampler(ann, meta, nil, 30, 10, 10); err == nil || err.Error() != c.want {
+		if _, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 30, Width: 10, Height: 10}); err == nil || err.Error() != c.want {
 			t.Errorf("got %v, want %s", err, c.want)
 		}
 	}
@@ -176,11 +179,11 @@ func TestNestedDatasetAnnotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sv.NewSampler(ann, meta, keys, 20, 128, 72)
+	s, err := sv.NewSampler(ann, meta, keys, sv.Video{Frames: 20, Width: 128, Height: 72})
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _ := s.Image(8, 64, 36)
+	img, _, _ := s.Image(8, 64, 36)
 	out, _ := json.Marshal(img)
 	golden(t, "dark_frame08_64x36.json", out)
 }

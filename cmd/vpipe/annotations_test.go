@@ -260,3 +260,85 @@ func TestMalformedAnnotationNamed(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, log)
 	}
 }
+
+// TestHugeCoordinateFailsVideo: a coordinate that would scale past float64's
+// range (1e308 × 2) once wrote its frame with no labels at all and counted the
+// video as ok. Now the annotation is refused where it is read, naming the file
+// and the JSON path, and the video writes nothing; the other video completes.
+func TestHugeCoordinateFailsVideo(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	copyTree(t, "../../testdata/svproject", src)
+	annPath := filepath.Join(src, "ds0/ann/clip.mp4.json")
+	var ann map[string]any
+	b, _ := os.ReadFile(annPath)
+	if err := json.Unmarshal(b, &ann); err != nil {
+		t.Fatal(err)
+	}
+	// frame 3's polygon [[0,0],[100,0],[100,50],[0,50]] gets a point at x = 1e308
+	poly := ann["frames"].([]any)[0].(map[string]any)["figures"].([]any)[1].(map[string]any)
+	poly["geometry"].(map[string]any)["points"].(map[string]any)["exterior"].([]any)[1] = []any{1e308, 0}
+	b, _ = json.Marshal(ann)
+	os.WriteFile(annPath, b, 0o644)
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out,
+		"--set", "sampling.step=1", "--set", "sampling.resize.width=400")
+	if code != 1 || !strings.Contains(log, annPath+": frames[0].figures[1].geometry.points.exterior[1]: ") ||
+		!strings.Contains(log, "videos: 1 ok, 1 failed") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ds0/datasets/clip.mp4/img")); !os.IsNotExist(err) {
+		t.Fatal("the failed video left images")
+	}
+}
+
+// TestAnnotationSizeMismatchFailsVideo: an annotation whose size is not the
+// video's (here 1x1 on a 200x100 clip, with a 512² mask that once made a 5 GB
+// allocation) fails that video, naming the file and both sizes; the other
+// video completes.
+func TestAnnotationSizeMismatchFailsVideo(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	copyTree(t, "../../testdata/svproject", src)
+	annPath := filepath.Join(src, "ds0/ann/clip.mp4.json")
+	b, _ := os.ReadFile(annPath)
+	bad := strings.Replace(string(b), "\"height\": 100,\n        \"width\": 200", "\"height\": 1,\n        \"width\": 1", 1)
+	if bad == string(b) {
+		t.Fatal("fixture size not found")
+	}
+	os.WriteFile(annPath, []byte(bad), 0o644)
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out)
+	if code != 1 || !strings.Contains(log, annPath+": size: 1x1 (width x height) is not the video's size 200x100") ||
+		!strings.Contains(log, "videos: 1 ok, 1 failed") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+}
+
+// TestEmptyMaskFailsVideoWhenWritten: bitmap pixels are decoded only when a
+// frame showing them is written, so an all-clear mask (the SDK refuses one) is
+// found then: the video fails naming the file and the figure, the images it
+// wrote are removed, and no frame is written with the label missing.
+func TestEmptyMaskFailsVideoWhenWritten(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	copyTree(t, "../../testdata/svproject", src)
+	annPath := filepath.Join(src, "ds0/ann/clip.mp4.json")
+	var ann map[string]any
+	b, _ := os.ReadFile(annPath)
+	if err := json.Unmarshal(b, &ann); err != nil {
+		t.Fatal(err)
+	}
+	empty, err := sv.EncodeMask(&sv.Mask{W: 4, H: 3, Bits: make([]bool, 12)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// frame 7's bitmap (frames[1].figures[4]); frames 0..6 are written first
+	fig := ann["frames"].([]any)[1].(map[string]any)["figures"].([]any)[4].(map[string]any)
+	fig["geometry"].(map[string]any)["bitmap"].(map[string]any)["data"] = empty
+	b, _ = json.Marshal(ann)
+	os.WriteFile(annPath, b, 0o644)
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out, "--set", "sampling.step=1")
+	if code != 1 || !strings.Contains(log, annPath+": frames[1].figures[4].geometry: the mask is empty (frame 7)") ||
+		!strings.Contains(log, "videos: 1 ok, 1 failed") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if imgs, _ := os.ReadDir(filepath.Join(out, "ds0/datasets/clip.mp4/img")); len(imgs) != 0 {
+		t.Fatalf("the failed video left %d images", len(imgs))
+	}
+}

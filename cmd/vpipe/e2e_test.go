@@ -219,6 +219,49 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// Every problem of a config in one list, the missing source folder among them,
+// in the form `key: what (origin)`.
+func TestValidateOneList(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("source:\n  path: testdata/no-such-folder\nsampling:\n  resize: 300\nsamplng: {step: 2}\n"), 0o644)
+	log, code := vpipe(t, "validate", bad, "--set", "sampling=3")
+	want := bad + `: 4 problem(s)
+  - source.path: "testdata/no-such-folder" does not exist
+  - sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate
+  - sampling.resize: want a section (height: …, width: …, filter: …), got 300
+  - samplng: unknown section (did you mean sampling?)`
+	if code != 1 || strings.TrimSpace(log) != want {
+		t.Fatalf("exit %d\n%s\nwant:\n%s", code, log, want)
+	}
+}
+
+// A source reached through symlinks: the root, a sub-folder and a video are
+// links; a loop is skipped with a warning naming it, and the run ends.
+func TestSymlinkedSource(t *testing.T) {
+	dir := t.TempDir()
+	videos, _ := filepath.Abs("../../testdata/videos")
+	src, out := filepath.Join(dir, "src"), filepath.Join(dir, "out")
+	if err := os.MkdirAll(filepath.Join(dir, "real", "street2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2]string{{"src", "real"}, {"real/clip.mp4", filepath.Join(videos, "traffic.mp4")},
+		{"real/street", filepath.Join(videos, "street")}, {"real/street2/back", ".."}} {
+		if err := os.Symlink(l[1], filepath.Join(dir, l[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out, "--set", "sampling.end=1")
+	if code != 0 || !strings.Contains(log, "videos: 3 ok, 0 failed; frames: 3 written") ||
+		!strings.Contains(log, `msg="skipped a symlink loop" path=`+filepath.Join(src, "street2", "back")) {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	for _, f := range []string{"ds0/datasets/clip.mp4/img/clip.mp4_frame_000.png", "street/datasets/phone.mp4/img/phone.mp4_frame_00.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%v\n%s", err, log)
+		}
+	}
+}
+
 func TestPlanWritesNothing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	log, code := vpipe(t, "plan", "pipeline.yaml", "--set", "sink.path="+out, "--set", "sampling.end=50")

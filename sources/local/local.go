@@ -7,8 +7,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +31,9 @@ var VideoExts = map[string]bool{
 // Source reads videos from a path.
 type Source struct {
 	Path string
+	// Log gets the warnings (a symlink loop or a broken link left out); nil
+	// means slog.Default().
+	Log *slog.Logger
 }
 
 // New checks the path exists.
@@ -51,6 +56,9 @@ func (s *Source) Project(context.Context) (*core.Project, error) {
 }
 
 // Items walks the folder in lexical order. Hidden files and folders are skipped.
+// Symlinks are followed (the root, sub-folders and videos); a link back to a
+// folder being walked is a loop and is skipped with a warning, as is a broken
+// link that is not named like a video (one that is fails as that video).
 func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 	st, err := os.Stat(s.Path)
 	if err != nil {
@@ -63,34 +71,37 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 		return emit(plainItem(filepath.Base(s.Path), []string{RootDataset}, s.Path))
 	}
 	var found int
-	err = filepath.WalkDir(s.Path, func(p string, d fs.DirEntry, err error) error {
+	var walk func(dir string, ds []string, up []folder) error
+	walk = func(dir string, ds []string, up []folder) error {
+		entries, err := s.entries(dir, up)
 		if err != nil {
 			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if p != s.Path && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
+		for _, e := range entries {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			return nil
+			if e.dir != nil {
+				if err := walk(e.path, append(append([]string{}, ds...), e.name), append(up, *e.dir)); err != nil {
+					return err
+				}
+				continue
+			}
+			if !VideoExts[strings.ToLower(filepath.Ext(e.name))] {
+				continue
+			}
+			d := []string{RootDataset}
+			if len(ds) > 0 {
+				d = ds
+			}
+			found++
+			if err := emit(plainItem(e.name, d, e.path)); err != nil {
+				return err
+			}
 		}
-		if d.IsDir() || !VideoExts[strings.ToLower(filepath.Ext(p))] {
-			return nil
-		}
-		rel, err := filepath.Rel(s.Path, filepath.Dir(p))
-		if err != nil {
-			return err
-		}
-		ds := []string{RootDataset}
-		if rel != "." {
-			ds = strings.Split(filepath.ToSlash(rel), "/")
-		}
-		found++
-		return emit(plainItem(d.Name(), ds, p))
-	})
-	if err != nil {
+		return nil
+	}
+	if err := walk(s.Path, nil, []folder{{s.Path, st}}); err != nil {
 		return err
 	}
 	if found == 0 {
@@ -102,6 +113,78 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 		return fmt.Errorf("source.path %s: no videos found (looked for %s)", s.Path, strings.Join(exts, " "))
 	}
 	return nil
+}
+
+// folder is a folder on the way from the root to where the walk is.
+type folder struct {
+	path string
+	info os.FileInfo
+}
+
+// entry is a folder entry with symlinks resolved: dir is set for a folder
+// (through a link or not), nil for anything else.
+type entry struct {
+	name, path string
+	dir        *folder
+}
+
+// entries lists dir's entries, hidden ones left out, sorted by name, following
+// symlinks. A folder that is one of up (the folders from the root down to dir)
+// is a loop: it is left out with a warning, so no walk recurses forever. A
+// broken link is kept as a file when named like a video (it then fails as that
+// video, with its name) and left out with a warning otherwise.
+func (s *Source) entries(dir string, up []folder) ([]entry, error) {
+	des, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []entry
+	for _, de := range des {
+		name := de.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		e := entry{name: name, path: filepath.Join(dir, name)}
+		if de.Type()&fs.ModeSymlink == 0 {
+			if de.IsDir() {
+				info, err := de.Info()
+				if err != nil {
+					return nil, err
+				}
+				e.dir = &folder{e.path, info}
+			}
+			out = append(out, e)
+			continue
+		}
+		info, err := os.Stat(e.path)
+		if err != nil {
+			if !VideoExts[strings.ToLower(filepath.Ext(name))] {
+				s.log().Warn("skipped a broken symlink", "path", e.path, "err", err)
+				continue
+			}
+			out = append(out, e)
+			continue
+		}
+		if info.IsDir() {
+			if i := slices.IndexFunc(up, func(f folder) bool { return os.SameFile(f.info, info) }); i >= 0 {
+				s.log().Warn("skipped a symlink loop", "path", e.path, "leads back to", up[i].path)
+				continue
+			}
+			e.dir = &folder{e.path, info}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *Source) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 func plainItem(name string, ds []string, path string) *core.Item {

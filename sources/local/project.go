@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/vpipe/vpipe/core"
@@ -66,12 +65,12 @@ func (s *Source) projectItems(ctx context.Context, emit func(*core.Item) error) 
 		return err
 	}
 	found := 0
-	var walk func(dir string, ds []string) error
-	walk = func(dir string, ds []string) error {
+	var walk func(dir string, ds []string, up []folder) error
+	walk = func(dir string, ds []string, up []folder) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		videos, err := listFiles(filepath.Join(dir, "video"))
+		videos, err := s.listFiles(filepath.Join(dir, "video"))
 		if err != nil {
 			return err
 		}
@@ -85,26 +84,33 @@ func (s *Source) projectItems(ctx context.Context, emit func(*core.Item) error) 
 				return err
 			}
 		}
-		children, err := listDirs(filepath.Join(dir, "datasets"))
+		// Loops are looked for from the project root, through <dataset>/datasets/.
+		children, err := s.listDirs(filepath.Join(dir, "datasets"), up)
 		if err != nil {
 			return err
 		}
 		for _, c := range children {
-			if err := walk(filepath.Join(dir, "datasets", c), append(append([]string{}, ds...), c)); err != nil {
+			if err := walk(c.path, append(append([]string{}, ds...), filepath.Base(c.path)), append(up, c)); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	top, err := listDirs(s.Path)
+	root, err := os.Stat(s.Path)
+	if err != nil {
+		return err
+	}
+	up := []folder{{s.Path, root}}
+	top, err := s.listDirs(s.Path, up)
 	if err != nil {
 		return err
 	}
 	for _, d := range top {
-		if reservedVideo[d] {
+		name := filepath.Base(d.path)
+		if reservedVideo[name] {
 			continue
 		}
-		if err := walk(filepath.Join(s.Path, d), []string{d}); err != nil {
+		if err := walk(d.path, []string{name}, append(up, d)); err != nil {
 			return err
 		}
 	}
@@ -173,33 +179,34 @@ func fileExists(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// listFiles lists the videos of a folder (none if it does not exist).
-func listFiles(dir string) ([]string, error) {
-	return list(dir, func(e os.DirEntry) bool {
-		return !e.IsDir() && VideoExts[strings.ToLower(filepath.Ext(e.Name()))]
-	})
-}
-
-// listDirs lists the sub-folders of a folder (none if it does not exist).
-func listDirs(dir string) ([]string, error) {
-	return list(dir, os.DirEntry.IsDir)
-}
-
-// list names a folder's entries that keep accepts, hidden ones left out, sorted.
-func list(dir string, keep func(os.DirEntry) bool) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
+// listFiles lists the videos of a folder (none if it does not exist),
+// following symlinks.
+func (s *Source) listFiles(dir string) ([]string, error) {
+	entries, err := s.entries(dir, nil)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".") && keep(e) {
-			out = append(out, e.Name())
+		if e.dir == nil && VideoExts[strings.ToLower(filepath.Ext(e.name))] {
+			out = append(out, e.name)
 		}
 	}
-	sort.Strings(out)
+	return out, nil
+}
+
+// listDirs lists the sub-folders of a folder (none if it does not exist),
+// following symlinks; one that is a folder of up is a loop, left out.
+func (s *Source) listDirs(dir string, up []folder) ([]folder, error) {
+	entries, err := s.entries(dir, up)
+	if err != nil {
+		return nil, err
+	}
+	var out []folder
+	for _, e := range entries {
+		if e.dir != nil {
+			out = append(out, *e.dir)
+		}
+	}
 	return out, nil
 }
