@@ -119,7 +119,7 @@ func (v *Video) Scan(need int) (*Index, error) {
 			}
 			if h.Len() == need && dts != astiav.NoPtsValue && dts > h[0] {
 				// Not when PTS look untrustworthy so far: numbering by GOP needs every keyframe.
-				if n := int(v.stream.NbFrames()); n > 0 && !missing && !(allEqual && v.reorders()) {
+				if n := v.declaredFrames(); n > 0 && !missing && !(allEqual && v.reorders()) {
 					stopped = true
 					return errStop
 				}
@@ -137,7 +137,7 @@ func (v *Video) Scan(need int) (*Index, error) {
 		x.Trusted = false
 		x.keyOrds = keyOrds
 	}
-	if declared := int(v.stream.NbFrames()); !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
+	if declared := v.declaredFrames(); !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
 		return nil, fmt.Errorf("%s: truncated: the container lists %d video frames, the file holds %d",
 			v.name, declared, len(x.PTS)+x.negative)
 	}
@@ -146,12 +146,24 @@ func (v *Video) Scan(need int) (*Index, error) {
 	x.Complete = !stopped
 	x.Count = len(x.PTS)
 	if stopped {
-		x.Count = int(v.stream.NbFrames()) - x.negative
+		x.Count = v.declaredFrames() - x.negative
 		if x.Count < len(x.PTS) {
 			x.Count = len(x.PTS)
 		}
 	}
 	return x, nil
+}
+
+// declaredFrames is the frame count the container declares, 0 if none can be
+// relied on. Only MP4/MOV's is a count of frames (its sample table); AVI's
+// stream length counts time-base ticks, which an AVI muxed with a finer time
+// base fills with empty chunks (600 for 300 frames at 30 fps in 1/60), and
+// truncation there is found by its RIFF size (checkLength).
+func (v *Video) declaredFrames() int {
+	if v.Info.Format != "mov,mp4,m4a,3gp,3g2,mj2" {
+		return 0
+	}
+	return int(v.stream.NbFrames())
 }
 
 type maxHeap []int64

@@ -60,6 +60,11 @@ var All = []Video{
 	{Name: "h264_avi", File: "h264_bframes.avi", Frames: 75, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "{out}")),
 		s("-i", "{prev}", "-c", "copy", "{out}")}},
+	// 30 fps MP4 copied into AVI gets time base 1/60: the stream length says 180,
+	// with empty chunks between the 90 frames.
+	{Name: "h264_avi30", File: "h264_30fps.avi", Frames: 90, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "30", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "mp4", "{out}")),
+		s("-i", "{prev}", "-c", "copy", "{out}")}},
 	{Name: "h264_opengop", File: "h264_opengop.mp4", Frames: 75, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0", "-pix_fmt", "yuv420p", "{out}"))}},
 	{Name: "mpegts", File: "h264.ts", Frames: 75, Exact: true, Steps: [][]string{
