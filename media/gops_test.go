@@ -28,7 +28,7 @@ func TestGOPCounterBackstops(t *testing.T) {
 			t.Fatalf("first frame of GOP 2: %d %v %+v, want 4 and GOP 0-3 bad", i, ok, bad)
 		}
 	})
-	t.Run("more frames than packets", func(t *testing.T) {
+	t.Run("two frames for one packet", func(t *testing.T) {
 		c := newGOPCounter(nil, 2)
 		c.send(0)
 		c.number(0, 0)
