@@ -375,3 +375,30 @@ func TestFramesCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedAVI: an H.264 AVI with B-frames whose keyframe packet 24 is zeroed.
+// Asking for every frame fails naming a frame of the damaged GOP and leaves no
+// image behind; asking for the frames after it writes exactly what the intact
+// file gives (the old numbering wrote the intact file's frame i+1 as frame i).
+func TestDamagedAVI(t *testing.T) {
+	intact := testcorpus.Path(t, testcorpus.Get("h264_avi"))
+	damaged := testcorpus.ZeroPacket(t, intact, 24)
+	all := t.TempDir()
+	log, code := vpipe(t, "frames", damaged, "-o", all)
+	if code != 1 || !strings.Contains(log, damaged+": frame 24: ") {
+		t.Fatalf("every frame: exit %d, want 1 naming frame 24\n%s", code, log)
+	}
+	if files := tree(t, all); len(files) != 0 {
+		t.Fatalf("a failed video left %d files", len(files))
+	}
+	got, want := t.TempDir(), t.TempDir()
+	for _, r := range []struct{ src, dir string }{{damaged, got}, {intact, want}} {
+		if log, code := vpipe(t, "frames", r.src, "-o", r.dir, "--start", "36"); code != 0 {
+			t.Fatalf("frames 36-: exit %d\n%s", code, log)
+		}
+	}
+	g, w := tree(t, got), tree(t, want)
+	if len(g) != 39 || fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Fatalf("frames 36-74 of the damaged file (%d files) differ from the intact file's (%d)", len(g), len(w))
+	}
+}
