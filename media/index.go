@@ -130,6 +130,9 @@ func (v *Video) Scan(need int) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, cut := endedEarly.Load(v.fc); cut {
+		return nil, fmt.Errorf("%s: truncated: the file ends inside an element the demuxer was reading", v.name)
+	}
 	if len(x.PTS) == 0 {
 		return nil, fmt.Errorf("%s: the video stream has no frames", v.name)
 	}

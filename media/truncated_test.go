@@ -15,7 +15,7 @@ import (
 // decoded, with an error naming the file and saying it is truncated. (Intact
 // files of every corpus format pass TestFrameExact, which maps them whole.)
 func TestTruncatedFound(t *testing.T) {
-	for _, name := range []string{"h264_10bit", "audio_first", "vp9", "odd_size", "mpegts", "h264_avi", "mpeg4_avi", "h264_bframes", "hevc"} {
+	for _, name := range []string{"h264_10bit", "audio_first", "vp9", "odd_size", "mpegts", "h264_avi", "mpeg4_avi", "h264_bframes", "hevc", "mkv_live"} {
 		intact := testcorpus.Path(t, testcorpus.Get(name))
 		data, err := os.ReadFile(intact)
 		if err != nil {

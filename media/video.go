@@ -11,14 +11,24 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asticode/go-astiav"
 )
 
+// endedEarly holds the inputs whose demuxer reported an element cut by the end
+// of the file ("File ended prematurely", Matroska), which FFmpeg only logs: it
+// drops the cut block and reports a clean end of file.
+var endedEarly sync.Map // *astiav.FormatContext → struct{}
+
 func init() {
-	astiav.SetLogLevel(astiav.LogLevelError)
-	astiav.SetLogCallback(func(_ astiav.Classer, _ astiav.LogLevel, _, _ string) {})
+	astiav.SetLogLevel(astiav.LogLevelWarning)
+	astiav.SetLogCallback(func(c astiav.Classer, _ astiav.LogLevel, _, msg string) {
+		if fc, ok := c.(*astiav.FormatContext); ok && strings.Contains(msg, "File ended prematurely") {
+			endedEarly.Store(fc, struct{}{})
+		}
+	})
 }
 
 // Versions reports the FFmpeg library versions vpipe runs against.
@@ -195,6 +205,7 @@ func rotation(st *astiav.Stream) int {
 // Close releases the input.
 func (v *Video) Close() {
 	if v.fc != nil {
+		endedEarly.Delete(v.fc)
 		v.fc.CloseInput()
 		v.fc.Free()
 		v.fc = nil

@@ -83,6 +83,9 @@ var All = []Video{
 		args(lavfi("321x241", "20", "2"), s("-c:v", "libvpx-vp9", "-g", "10", "-b:v", "300k", "-pix_fmt", "yuv420p", "{out}"))}},
 	{Name: "vfr", File: "vfr.mp4", Frames: 60, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2.4"), s("-vf", "setpts='(N+floor(N/4)*0.5+floor(N/7)*1.25)/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264", "-bf", "2", "-g", "9", "-pix_fmt", "yuv420p", "{out}"))}},
+	// Written as a live stream: the segment and clusters have no declared size.
+	{Name: "mkv_live", File: "live.mkv", Frames: 50, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2"), s("-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p", "-live", "1", "{out}"))}},
 	{Name: "audio_first", File: "audio_first.mkv", Frames: 50, Exact: true, Steps: [][]string{
 		s("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-f", "lavfi", "-i", fmt.Sprintf(src, "160x120", "25", "2"),
 			"-map", "0:a", "-map", "1:v", "-c:a", "libvorbis", "-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p", "{out}")}},
