@@ -11,14 +11,24 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asticode/go-astiav"
 )
 
+// endedEarly holds the inputs whose demuxer reported an element cut by the end
+// of the file ("File ended prematurely", Matroska), which FFmpeg only logs: it
+// drops the cut block and reports a clean end of file.
+var endedEarly sync.Map // *astiav.FormatContext → struct{}
+
 func init() {
-	astiav.SetLogLevel(astiav.LogLevelError)
-	astiav.SetLogCallback(func(_ astiav.Classer, _ astiav.LogLevel, _, _ string) {})
+	astiav.SetLogLevel(astiav.LogLevelWarning)
+	astiav.SetLogCallback(func(c astiav.Classer, _ astiav.LogLevel, _, msg string) {
+		if fc, ok := c.(*astiav.FormatContext); ok && strings.Contains(msg, "File ended prematurely") {
+			endedEarly.Store(fc, struct{}{})
+		}
+	})
 }
 
 // Versions reports the FFmpeg library versions vpipe runs against.
@@ -130,12 +140,18 @@ func (v *Video) open() error {
 	if err := fc.OpenInput(v.src, nil, d); err != nil {
 		fc.Free()
 		v.freeIO()
+		if terr := v.checkLength(); terr != nil {
+			return terr // say why it cannot be read, when it can be told
+		}
 		return fmt.Errorf("%s: not a readable media file: %w", v.name, v.wrapIOErr(err))
 	}
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
 		fc.Free()
 		v.freeIO()
+		if terr := v.checkLength(); terr != nil {
+			return terr
+		}
 		return fmt.Errorf("%s: cannot read stream info: %w", v.name, v.wrapIOErr(err))
 	}
 	var st *astiav.Stream
@@ -149,6 +165,9 @@ func (v *Video) open() error {
 		fc.CloseInput()
 		fc.Free()
 		v.freeIO()
+		if terr := v.checkLength(); terr != nil {
+			return terr
+		}
 		return fmt.Errorf("%s: no video stream", v.name)
 	}
 	cp := st.CodecParameters()
@@ -202,6 +221,7 @@ func rotation(st *astiav.Stream) int {
 // Close releases the input.
 func (v *Video) Close() {
 	if v.fc != nil {
+		endedEarly.Delete(v.fc)
 		v.fc.CloseInput()
 		v.fc.Free()
 		v.fc = nil

@@ -163,6 +163,10 @@ func TestBadInputs(t *testing.T) {
 	nofs := testcorpus.Path(t, testcorpus.Get("h264_bframes")) // moov at the end
 	b, _ := os.ReadFile(nofs)
 	write("moov_lost.mp4", b[:len(b)/2])
+	webm, _ := os.ReadFile(testcorpus.Path(t, testcorpus.Get("vp9")))
+	write("truncated.webm", webm[:len(webm)*9/10]) // the segment's declared size says so
+	ts, _ := os.ReadFile(testcorpus.Path(t, testcorpus.Get("mpegts")))
+	write("truncated.ts", ts[:len(ts)/2]) // ends inside a 188-byte packet
 	audio := filepath.Join(src, "audio.mkv")
 	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1", audio).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, o)
@@ -172,12 +176,14 @@ func TestBadInputs(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, log)
 	}
 	for _, want := range []string{
-		"videos: 1 ok, 5 failed; frames: 100 written",
-		"FAILED ds0/truncated.mp4: " + filepath.Join(src, "truncated.mp4") + ": damaged or truncated",
+		"videos: 1 ok, 7 failed; frames: 100 written",
+		"FAILED ds0/truncated.mp4: " + filepath.Join(src, "truncated.mp4") + ": truncated: the MP4 box mdat ends at byte",
 		"FAILED ds0/empty.mp4: " + filepath.Join(src, "empty.mp4") + ": empty file",
 		"FAILED ds0/corrupt.mkv: " + filepath.Join(src, "corrupt.mkv") + ": not a readable media file",
-		"FAILED ds0/moov_lost.mp4: " + filepath.Join(src, "moov_lost.mp4") + ": not a readable media file",
+		"FAILED ds0/moov_lost.mp4: " + filepath.Join(src, "moov_lost.mp4") + ": truncated: the MP4 box mdat ends at byte",
 		"FAILED ds0/audio.mkv: " + audio + ": no video stream",
+		"FAILED ds0/truncated.webm: " + filepath.Join(src, "truncated.webm") + ": truncated",
+		"FAILED ds0/truncated.ts: " + filepath.Join(src, "truncated.ts") + ": truncated",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("missing %q in\n%s", want, log)
@@ -367,5 +373,32 @@ func TestFramesCommand(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDamagedAVI: an H.264 AVI with B-frames whose keyframe packet 24 is zeroed.
+// Asking for every frame fails naming a frame of the damaged GOP and leaves no
+// image behind; asking for the frames after it writes exactly what the intact
+// file gives (the old numbering wrote the intact file's frame i+1 as frame i).
+func TestDamagedAVI(t *testing.T) {
+	intact := testcorpus.Path(t, testcorpus.Get("h264_avi"))
+	damaged := testcorpus.ZeroPacket(t, intact, 24)
+	all := t.TempDir()
+	log, code := vpipe(t, "frames", damaged, "-o", all)
+	if code != 1 || !strings.Contains(log, damaged+": frame 24: ") {
+		t.Fatalf("every frame: exit %d, want 1 naming frame 24\n%s", code, log)
+	}
+	if files := tree(t, all); len(files) != 0 {
+		t.Fatalf("a failed video left %d files", len(files))
+	}
+	got, want := t.TempDir(), t.TempDir()
+	for _, r := range []struct{ src, dir string }{{damaged, got}, {intact, want}} {
+		if log, code := vpipe(t, "frames", r.src, "-o", r.dir, "--start", "36"); code != 0 {
+			t.Fatalf("frames 36-: exit %d\n%s", code, log)
+		}
+	}
+	g, w := tree(t, got), tree(t, want)
+	if len(g) != 39 || fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Fatalf("frames 36-74 of the damaged file (%d files) differ from the intact file's (%d)", len(g), len(w))
 	}
 }
