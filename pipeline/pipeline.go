@@ -48,6 +48,10 @@ func New(parent context.Context) *Pipeline {
 	return &Pipeline{ctx: ctx, cancel: cancel, pool: pool.New().WithContext(ctx).WithFirstError()}
 }
 
+// Context is the run's context: done once the run stops (an error, a panic, or
+// the parent's cancellation).
+func (p *Pipeline) Context() context.Context { return p.ctx }
+
 // StageError tells which stage failed.
 type StageError struct {
 	Stage string
