@@ -283,3 +283,27 @@ func TestNoFrameSelected(t *testing.T) {
 		t.Fatalf("the next run: %+v %v", sum, err)
 	}
 }
+
+// TestVideoDatasetIsAlsoASourceDataset: a video's dataset ds0/a.mp4 is also the
+// source dataset of ds0/a.mp4/b.webm (a folder a.mp4 in a sub-folder ds0): the
+// two would share one dataset folder and its custom data, so both are refused.
+func TestVideoDatasetIsAlsoASourceDataset(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	a, b := filepath.Join(dir, "a.mp4"), filepath.Join(dir, "ds0", "a.mp4", "b.webm")
+	copyVideo(t, "h264_bframes", a)
+	copyVideo(t, "vp9", b)
+	src, _ := localsrc.New(dir)
+	r := &stages.Runner{Config: cfg(), Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sum, err := r.Run(context.Background())
+	if err != nil || sum.VideosFailed != 2 || sum.Written != 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	for _, f := range sum.Failures {
+		if msg := f.Err.Error(); !strings.Contains(msg, a) || !strings.Contains(msg, b) {
+			t.Errorf("%s: %v does not name both files", f.Video, f.Err)
+		}
+	}
+	if n := countImages(t, out); n != 0 {
+		t.Fatalf("%d images written", n)
+	}
+}
