@@ -13,7 +13,17 @@ type Config struct {
 	Source   Source   `mapstructure:"source"`
 	Sampling Sampling `mapstructure:"sampling"`
 	Sink     Sink     `mapstructure:"sink"`
-	Stages   Stages   `mapstructure:"stages"`
+	// Sinks is the fan-out form: several sinks fed by one decode (instead of Sink).
+	Sinks  []Sink `mapstructure:"-"` // read by sinkList, each element over the sink defaults
+	Stages Stages `mapstructure:"stages"`
+}
+
+// SinkList is the sinks a run writes to: Sinks, or else the one Sink.
+func (c *Config) SinkList() []Sink {
+	if len(c.Sinks) > 0 {
+		return c.Sinks
+	}
+	return []Sink{c.Sink}
 }
 
 // Source says where videos come from.
@@ -21,6 +31,14 @@ type Source struct {
 	Type string `mapstructure:"type"`
 	// Path is a video file, a folder of videos, or a Supervisely video project (local).
 	Path string `mapstructure:"path"`
+	// s3: where (s3://BUCKET/PREFIX) and how to reach it. Credentials come
+	// from the standard AWS chain, never from this file.
+	URL       string `mapstructure:"url"`
+	Endpoint  string `mapstructure:"endpoint"`   // "" = AWS
+	Region    string `mapstructure:"region"`     // "" = AWS_REGION / the profile's
+	PathStyle bool   `mapstructure:"path_style"` // with an endpoint: ENDPOINT/BUCKET; false = BUCKET.ENDPOINT
+	// MaxAttempts per request, the first included (retries back off on 5xx, SlowDown, resets).
+	MaxAttempts int `mapstructure:"max_attempts"`
 }
 
 // Sampling says which frames to take and how to shape them.
@@ -45,6 +63,12 @@ type Resize struct {
 type Sink struct {
 	Type string `mapstructure:"type"`
 	Path string `mapstructure:"path"`
+	// s3: as in Source.
+	URL         string `mapstructure:"url"`
+	Endpoint    string `mapstructure:"endpoint"`
+	Region      string `mapstructure:"region"`
+	PathStyle   bool   `mapstructure:"path_style"`
+	MaxAttempts int    `mapstructure:"max_attempts"`
 }
 
 // Stages tune each stage's pool.
@@ -82,6 +106,11 @@ func Defaults() map[string]any {
 	return map[string]any{
 		"source.type":               "local",
 		"source.path":               "",
+		"source.url":                "",
+		"source.endpoint":           "",
+		"source.region":             "",
+		"source.path_style":         true,
+		"source.max_attempts":       8,
 		"sampling.start":            0,
 		"sampling.end":              nil,
 		"sampling.step":             1,
@@ -93,6 +122,11 @@ func Defaults() map[string]any {
 		"sampling.autorotate":       true,
 		"sink.type":                 "local",
 		"sink.path":                 "out",
+		"sink.url":                  "",
+		"sink.endpoint":             "",
+		"sink.region":               "",
+		"sink.path_style":           true,
+		"sink.max_attempts":         8,
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       q,
 		"stages.decode.threads":     0,

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 )
@@ -114,6 +115,7 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 		ps.add("", "%v", err)
 		return nil, ps.sorted()
 	}
+	c.Sinks = sinkList(doc, ps)
 	// Range problems, each under the origin of the value that won; a key whose
 	// type was wrong got its default and is not reported twice.
 	reported := map[string]bool{}
@@ -318,6 +320,9 @@ func newSchema(t reflect.Type) *keySchema {
 	walk = func(t reflect.Type, prefix string) {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
+			if f.Tag.Get("mapstructure") == "-" {
+				continue // read by hand (sinks)
+			}
 			name := prefix + f.Tag.Get("mapstructure")
 			s.order = append(s.order, name)
 			var k kind
@@ -383,6 +388,10 @@ func checkTree(m map[string]any, prefix string, origins map[string]string, ps *P
 	for _, k := range names {
 		path := prefix + k
 		val := m[k]
+		if path == "sinks" {
+			checkSinks(val, origins[path], ps)
+			continue
+		}
 		if kind, ok := schema.kinds[path]; ok {
 			if !checkValue(path, val, kind, origins[path], ps) {
 				delete(m, k)
@@ -514,4 +523,77 @@ func AsProblems(file string, err error) *Problems {
 		return ps
 	}
 	return &Problems{File: file, List: []Problem{{Msg: err.Error()}}}
+}
+
+// checkSinks checks the fan-out list: each element takes the keys of sink.
+func checkSinks(val any, from string, ps *Problems) {
+	list, ok := val.([]any)
+	if !ok {
+		ps.add("sinks", "want a list of sinks (- type: ...), got %s", describe(val))
+		return
+	}
+	var sinkKeys []string
+	for _, k := range schema.under("sink") {
+		sinkKeys = append(sinkKeys, strings.TrimPrefix(k, "sink."))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		key := fmt.Sprintf("sinks[%d]", i)
+		if !ok {
+			ps.add(key, "want a sink (type: ..., path: ... or url: ...), got %s", describe(e))
+			continue
+		}
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if kd, ok := schema.kinds["sink."+k]; ok {
+				checkValue(key+"."+k, m[k], kd, from, ps)
+			} else {
+				ps.add(key+"."+k, "unknown key%s", suggest(k, sinkKeys))
+			}
+		}
+	}
+}
+
+// sinkList decodes the fan-out list, each element over the sink defaults.
+func sinkList(doc map[string]any, ps *Problems) []Sink {
+	list, ok := doc["sinks"].([]any)
+	if !ok {
+		return nil
+	}
+	if _, both := doc["sink"]; both {
+		ps.add("sinks", "give either sink or sinks, not both")
+	}
+	if len(list) == 0 {
+		ps.add("sinks", "the list is empty")
+	}
+	base := map[string]any{}
+	for k, v := range Defaults() {
+		if strings.HasPrefix(k, "sink.") {
+			base[strings.TrimPrefix(k, "sink.")] = v
+		}
+	}
+	var out []Sink
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		merged := map[string]any{}
+		for k, v := range base {
+			merged[k] = v
+		}
+		for k, v := range m {
+			merged[k] = v
+		}
+		var s Sink
+		if err := mapstructure.Decode(merged, &s); err != nil {
+			continue // the type problems are reported by checkSinks
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -44,6 +44,10 @@ var rules = []rule{
 	{"stages.*.queue", between(0, 4096)},
 	{"stages.decode.threads", between(0, 64)},
 	{"stages.encode.compression", between(0, 9)},
+	{"source.url", s3URL(func(c *Config) string { return c.Source.Type })},
+	{"sink.url", s3URL(func(c *Config) string { return c.Sink.Type })},
+	{"source.max_attempts", forS3(func(c *Config) string { return c.Source.Type }, between(1, 100))},
+	{"sink.max_attempts", forS3(func(c *Config) string { return c.Sink.Type }, between(1, 100))},
 }
 
 // A backend is a source or sink type: the keys of its section it needs, and a
@@ -57,10 +61,73 @@ var sources = map[string]backend{
 	"local": {Required: []string{"path"}, OnDisk: func(c *Config) (string, string) {
 		return "source.path", exists(c.Source.Path)
 	}},
+	"s3": {Required: []string{"url"}},
 }
 
 var sinks = map[string]backend{
 	"local": {Required: []string{"path"}},
+	"s3":    {Required: []string{"url"}},
+}
+
+// s3URL wants s3://BUCKET[/PREFIX] when the section's type is s3. A URL with
+// credentials in it is refused without being echoed.
+func s3URL(typ func(*Config) string) func(reflect.Value, *Config) string {
+	return func(v reflect.Value, c *Config) string {
+		if typ(c) != "s3" {
+			return ""
+		}
+		return checkS3URL(v.String())
+	}
+}
+
+// forS3 applies check only when the section's type is s3.
+func forS3(typ func(*Config) string, check func(reflect.Value, *Config) string) func(reflect.Value, *Config) string {
+	return func(v reflect.Value, c *Config) string {
+		if typ(c) != "s3" {
+			return ""
+		}
+		return check(v, c)
+	}
+}
+
+func checkS3URL(u string) string {
+	switch {
+	case u == "":
+		return "" // reported as required
+	case strings.ContainsAny(u, "?#@"):
+		return "want s3://BUCKET/PREFIX without credentials, query or fragment (credentials come from the AWS chain)"
+	case !strings.HasPrefix(u, "s3://") || strings.TrimPrefix(u, "s3://") == "" || strings.HasPrefix(u, "s3:///"):
+		return fmt.Sprintf("want s3://BUCKET/PREFIX, got %q", u)
+	}
+	return ""
+}
+
+// checkSinkList checks each element of sinks: [...] as the sink section is checked.
+func (c *Config) checkSinkList(ps *Problems) {
+	for i, s := range c.Sinks {
+		key := fmt.Sprintf("sinks[%d]", i)
+		t, ok := sinks[s.Type]
+		if !ok {
+			ps.add(key+".type", "unknown sink type %q (available: %s)", s.Type, strings.Join(typeNames(sinks), ", "))
+			continue
+		}
+		v := reflect.ValueOf(s)
+		for _, k := range t.Required {
+			for j := 0; j < v.NumField(); j++ {
+				if v.Type().Field(j).Tag.Get("mapstructure") == k && v.Field(j).IsZero() {
+					ps.add(key+"."+k, "required for a %s sink", s.Type)
+				}
+			}
+		}
+		if s.Type == "s3" {
+			if msg := checkS3URL(s.URL); msg != "" {
+				ps.add(key+".url", "%s", msg)
+			}
+		}
+		if msg := between(1, 100)(reflect.ValueOf(s.MaxAttempts), c); s.Type == "s3" && msg != "" {
+			ps.add(key+".max_attempts", "%s", msg)
+		}
+	}
 }
 
 func typeNames(m map[string]backend) []string {
@@ -153,6 +220,10 @@ func (c *Config) check(ps *Problems, onDisk bool) {
 		types   map[string]backend
 		typ     string
 	}{{"source", sources, c.Source.Type}, {"sink", sinks, c.Sink.Type}} {
+		if b.section == "sink" && len(c.Sinks) > 0 {
+			c.checkSinkList(ps)
+			continue
+		}
 		t, ok := b.types[b.typ]
 		if !ok {
 			continue // reported by the type's rule

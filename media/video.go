@@ -33,6 +33,9 @@ type OpenOptions struct {
 	Headers map[string]string
 	// Timeout bounds each network read/write; 0 means FFmpeg's default.
 	Timeout time.Duration
+	// Reconnect (HTTP) reconnects after a cut connection, a network error or a
+	// 5xx answer, and goes on reading at the same offset (up to ~10 s of waits).
+	Reconnect bool
 }
 
 // Info describes a video's first video stream.
@@ -106,6 +109,12 @@ func (v *Video) open() error {
 	}
 	if v.opts.Timeout > 0 {
 		_ = d.Set("rw_timeout", fmt.Sprint(v.opts.Timeout.Microseconds()), 0)
+	}
+	if v.opts.Reconnect {
+		_ = d.Set("reconnect", "1", 0)
+		_ = d.Set("reconnect_on_network_error", "1", 0)
+		_ = d.Set("reconnect_on_http_error", "5xx", 0)
+		_ = d.Set("reconnect_delay_max", "7", 0) // waits of 0, 1, 3, 7 s
 	}
 	if err := fc.OpenInput(v.src, nil, d); err != nil {
 		fc.Free()

@@ -3,7 +3,8 @@
 # FFmpeg 5.1 development libraries (go-astiav v0.16.0 is built for them), the
 # ffmpeg CLI (tests compare vpipe's frames with it and build their videos with
 # it), pkg-config and a C compiler for cgo, GNU time for bench/. Then fetches
-# the Go modules. Go itself (>= 1.23) must be on PATH or in /usr/local/go.
+# the Go modules and builds versitygw (the S3 server the tests start) into
+# ~/.cache/vpipe-tools/bin, once. Go itself (>= 1.24) must be on PATH or in /usr/local/go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +24,19 @@ if ! command -v go >/dev/null 2>&1; then
   if [ -x /usr/local/go/bin/go ]; then
     echo "setup: Go is in /usr/local/go/bin; add it to PATH: export PATH=\$PATH:/usr/local/go/bin" >&2
   else
-    echo "setup: Go >= 1.23 is needed (https://go.dev/doc/install)" >&2
+    echo "setup: Go >= 1.24 is needed (https://go.dev/doc/install)" >&2
   fi
   exit 1
 fi
 go mod download
+
+# versitygw: a real S3 server for the S3 source and sink tests. Built from
+# source once (3-4 minutes on 2 cores) and reused; VPIPE_VERSITYGW overrides.
+VERSITYGW_VERSION=v1.8.0
+tools="$HOME/.cache/vpipe-tools/bin"
+if [ ! -x "${VPIPE_VERSITYGW:-$tools/versitygw}" ]; then
+  echo "setup: building versitygw $VERSITYGW_VERSION into $tools (once)" >&2
+  mkdir -p "$tools"
+  (cd / && GOBIN="$tools" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
+fi
 echo "setup: ok ($(go version | cut -d' ' -f3), libavformat $(pkg-config --modversion libavformat), $(ffmpeg -version | head -1 | cut -d' ' -f1-3))"

@@ -342,6 +342,7 @@ type prepared struct {
 	video   *media.Video
 	index   *media.Index
 	want    []int
+	names   []string // of every selected frame
 	skipped int
 	outW    int
 	outH    int
@@ -411,6 +412,7 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 		return nil, err
 	}
 	for _, i := range spec.Indices(len(x.PTS), annotated) {
+		p.names = append(p.names, r.name(it.Name, i, x.Count))
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
 		} else {
@@ -495,6 +497,10 @@ type PlanRow struct {
 	Width    int // output size
 	Height   int
 	Err      error
+
+	// PerSink counts, with several sinks, the selected frames each one has
+	// (Existing is then those every sink has).
+	PerSink []int
 }
 
 // Plan works out what Run would write, without decoding or writing anything. It
@@ -521,7 +527,26 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			continue
 		}
 		p.video.Close()
-		row(PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH})
+		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH}
+		if each, ok := r.Sink.(interface {
+			ExistingEach(context.Context, []string) ([]map[string]bool, error)
+		}); ok {
+			have, err := each.ExistingEach(ctx, it.DestDataset())
+			if err != nil {
+				row(PlanRow{Video: it.ID(), Err: err})
+				continue
+			}
+			for _, h := range have {
+				n := 0
+				for _, name := range p.names {
+					if h[name] {
+						n++
+					}
+				}
+				pr.PerSink = append(pr.PerSink, n)
+			}
+		}
+		row(pr)
 	}
 	return stop
 }

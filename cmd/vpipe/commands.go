@@ -17,10 +17,14 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/progress"
+	"github.com/vpipe/vpipe/sinks/fanout"
 	localsink "github.com/vpipe/vpipe/sinks/local"
+	s3sink "github.com/vpipe/vpipe/sinks/s3"
 	localsrc "github.com/vpipe/vpipe/sources/local"
+	s3src "github.com/vpipe/vpipe/sources/s3"
 	"github.com/vpipe/vpipe/stages"
 )
 
@@ -49,19 +53,59 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 			return nil, nil, err
 		}
 		src = s
+	case "s3":
+		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts))
+		if err != nil {
+			return nil, nil, fmt.Errorf("source: %w", err)
+		}
+		src = s
 	default:
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
 	}
-	switch c.Sink.Type {
-	case "local":
-		if c.Source.Type == "local" {
-			if err := localsink.Apart(c.Sink.Path, c.Source.Path); err != nil {
-				return nil, nil, err
-			}
+	if len(c.Sinks) == 0 {
+		if err := apart(c, "sink.path", c.Sink); err != nil {
+			return nil, nil, err
 		}
-		return src, localsink.New(c.Sink.Path), nil
+		sink, err := newSink(c.Sink)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sink: %w", err)
+		}
+		return src, sink, nil
 	}
-	return nil, nil, fmt.Errorf("sink.type: unknown %q", c.Sink.Type)
+	var sinks []core.Sink
+	for i, sc := range c.Sinks {
+		if err := apart(c, fmt.Sprintf("sinks[%d].path", i), sc); err != nil {
+			return nil, nil, err
+		}
+		sink, err := newSink(sc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sinks[%d]: %w", i, err)
+		}
+		sinks = append(sinks, sink)
+	}
+	return src, fanout.New(sinks...), nil
+}
+
+// apart refuses a local sink that is, holds or lies inside a local source.
+func apart(c *config.Config, key string, sc config.Sink) error {
+	if sc.Type != "local" || c.Source.Type != "local" {
+		return nil
+	}
+	return localsink.Apart(key, sc.Path, c.Source.Path)
+}
+
+func newSink(c config.Sink) (core.Sink, error) {
+	switch c.Type {
+	case "local":
+		return localsink.New(c.Path), nil
+	case "s3":
+		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
+	}
+	return nil, fmt.Errorf("type: unknown %q", c.Type)
+}
+
+func s3Options(url, endpoint, region string, pathStyle bool, attempts int) s3conn.Options {
+	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts}
 }
 
 // setup loads the config and builds its source and sink.
@@ -185,7 +229,16 @@ func planCmd() *cobra.Command {
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE")
+			perSink := ""
+			if len(c.Sinks) > 0 {
+				for i, sc := range c.Sinks {
+					perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
+				}
+				for i, k := range sink.(*fanout.Sink).Sinks {
+					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
+				}
+			}
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink)
 			var videos, failed, frames, sel, ex int
 			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
 				videos++
@@ -197,7 +250,11 @@ func planCmd() *cobra.Command {
 				frames += row.Frames
 				sel += row.Selected
 				ex += row.Existing
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height)
+				each := ""
+				for _, n := range row.PerSink {
+					each += fmt.Sprintf("\t%d", n)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()

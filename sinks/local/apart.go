@@ -7,15 +7,16 @@ import (
 	"strings"
 )
 
-// Apart refuses a sink folder that is, holds or lies inside the source path:
+// Apart refuses a sink folder (the config key named key) that is, holds or lies
+// inside the source path:
 // writing there would rewrite the source project's meta.json and put image
 // datasets among its videos. Both paths are compared as absolute paths with
 // symlinks resolved (the part of the sink path that does not exist yet is taken
 // as written).
-func Apart(sinkPath, sourcePath string) error {
+func Apart(key, sinkPath, sourcePath string) error {
 	sink, err := resolve(sinkPath)
 	if err != nil {
-		return fmt.Errorf("sink.path %s: %w", sinkPath, err)
+		return fmt.Errorf("%s %s: %w", key, sinkPath, err)
 	}
 	src, err := resolve(sourcePath)
 	if err != nil {
@@ -38,8 +39,8 @@ func Apart(sinkPath, sourcePath string) error {
 		}
 		return fmt.Sprintf("%s (%s)", p, r)
 	}
-	return fmt.Errorf("sink.path %s %s source.path %s: vpipe would write into its own input; choose a sink.path outside it",
-		named(sinkPath, sink), how, named(sourcePath, src))
+	return fmt.Errorf("%s %s %s source.path %s: vpipe would write into its own input; choose a %s outside it",
+		key, named(sinkPath, sink), how, named(sourcePath, src), key)
 }
 
 // resolve makes p absolute with symlinks resolved in its longest existing prefix.

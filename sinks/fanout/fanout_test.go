@@ -1,0 +1,123 @@
+package fanout_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/sinks/fanout"
+	"github.com/vpipe/vpipe/sinks/local"
+	"github.com/vpipe/vpipe/sinks/sinktest"
+)
+
+func readTree(t *testing.T, root string) map[string][]byte {
+	out := map[string][]byte{}
+	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || strings.HasPrefix(info.Name(), ".") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err == nil {
+			rel, _ := filepath.Rel(root, p)
+			out[filepath.ToSlash(rel)] = b
+		}
+		return nil
+	})
+	return out
+}
+
+// The fan-out of two local sinks keeps every promise, and both hold the same tree.
+func TestConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) *sinktest.Target {
+		parent := t.TempDir()
+		a, b := filepath.Join(parent, "a"), filepath.Join(parent, "b")
+		return &sinktest.Target{
+			Open: func(*testing.T) core.Sink { return fanout.New(local.New(a), local.New(b)) },
+			Tree: func(t *testing.T) map[string][]byte {
+				ta, tb := readTree(t, a), readTree(t, b)
+				for k, v := range ta {
+					// The second sink is written after (or with) the first: a reader
+					// sees it at most a frame behind, never a different object.
+					if w, ok := tb[k]; ok && !strings.Contains(k, "/img/") && !strings.HasSuffix(k, ".json") && !bytes.Equal(v, w) {
+						t.Fatalf("%s differs between the sinks", k)
+					}
+				}
+				return ta
+			},
+			Outside: func(t *testing.T) []string {
+				var out []string
+				filepath.Walk(parent, func(p string, info os.FileInfo, err error) error {
+					if err == nil && p != parent && p != a && p != b && !strings.HasPrefix(p, a+"/") && !strings.HasPrefix(p, b+"/") {
+						out = append(out, p)
+					}
+					return nil
+				})
+				return out
+			},
+		}
+	})
+}
+
+// failing refuses every Put.
+type failing struct{ core.Sink }
+
+func (failing) Put(context.Context, *core.Image) error { return errors.New("disk full") }
+func (failing) Describe() string                       { return "broken" }
+
+// A frame is written only where missing; a failure names the sink and a
+// roll-back removes only what this run wrote.
+func TestWritesWhereMissingAndRollsBack(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := local.New(filepath.Join(dir, "a")), local.New(filepath.Join(dir, "b"))
+	ds := []string{"ds0", "v.mp4"}
+	old := sinktest.Image(ds, "v.mp4_frame_0.png", 10, 0)
+	if err := a.Put(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	f := fanout.New(a, b)
+	have, err := f.Existing(ctx, ds)
+	if err != nil || len(have) != 0 {
+		t.Fatalf("Existing = %v, %v; want none (b lacks the frame)", have, err)
+	}
+	changed := sinktest.Image(ds, "v.mp4_frame_0.png", 10, 7) // same name, other bytes: must not reach a
+	if err := f.Put(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, filepath.Join(dir, "a"))["ds0/datasets/v.mp4/img/v.mp4_frame_0.png"]; !bytes.Equal(got, old.Data) {
+		t.Fatal("a sink that had the frame was written again")
+	}
+	if got := readTree(t, filepath.Join(dir, "b"))["ds0/datasets/v.mp4/img/v.mp4_frame_0.png"]; !bytes.Equal(got, changed.Data) {
+		t.Fatal("the sink that lacked the frame did not get it")
+	}
+	if err := f.Delete(ctx, ds, []string{"v.mp4_frame_0.png"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := readTree(t, filepath.Join(dir, "a"))["ds0/datasets/v.mp4/img/v.mp4_frame_0.png"]; !ok {
+		t.Fatal("roll-back removed an image the sink had before the run")
+	}
+	if n := len(readTree(t, filepath.Join(dir, "b"))); n != 0 {
+		t.Fatalf("roll-back left %d files in the sink this run wrote to", n)
+	}
+
+	g := fanout.New(b, failing{a})
+	if _, err := g.Existing(ctx, []string{"ds0", "w.mp4"}); err != nil {
+		t.Fatal(err)
+	}
+	err = g.Put(ctx, sinktest.Image([]string{"ds0", "w.mp4"}, "w.mp4_frame_0.png", 10, 0))
+	if err == nil || !strings.Contains(err.Error(), "sink 2 (broken)") {
+		t.Fatalf("Put = %v, want the failing sink named", err)
+	}
+	// The runner did not count the frame; the roll-back still removes it from b.
+	if err := g.Delete(ctx, []string{"ds0", "w.mp4"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readTree(t, filepath.Join(dir, "b"))); n != 0 {
+		t.Fatalf("a frame one sink took and another refused stayed: %d files", n)
+	}
+}

@@ -1,0 +1,16 @@
+package s3
+
+import (
+	"encoding/json"
+	"testing"
+
+	sv "github.com/vpipe/vpipe/supervisely"
+)
+
+func sinktestMeta(t *testing.T) *sv.ProjectMeta {
+	var m sv.ProjectMeta
+	if err := json.Unmarshal([]byte(`{"classes":[{"title":"ours","shape":"polygon","color":"#00FF00","geometry_config":{}}],"tags":[]}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}

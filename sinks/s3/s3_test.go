@@ -1,0 +1,121 @@
+package s3
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/sinks/sinktest"
+)
+
+var srv *s3test.Server
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m, &srv)) }
+
+func open(t *testing.T, url, endpoint string) *Sink {
+	t.Helper()
+	srv.Env(t)
+	s, err := New(context.Background(), s3conn.Options{URL: url, Endpoint: endpoint, PathStyle: true, MaxBackoff: 20e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) *sinktest.Target {
+		bucket := srv.Bucket(t)
+		return &sinktest.Target{
+			Open: func(t *testing.T) core.Sink { return open(t, "s3://"+bucket+"/proj/out", srv.Endpoint) },
+			Tree: func(t *testing.T) map[string][]byte { return srv.Tree(t, bucket, "proj/out") },
+			Outside: func(t *testing.T) []string {
+				var out []string
+				for _, k := range srv.Keys(t, bucket, "") {
+					if !strings.HasPrefix(k, "proj/out/") {
+						out = append(out, k)
+					}
+				}
+				return out
+			},
+		}
+	})
+}
+
+// A wrong secret fails at Begin with an error naming the bucket and the
+// credentials, and without the secret.
+func TestWrongSecret(t *testing.T) {
+	bucket := srv.Bucket(t)
+	srv.Env(t)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-0123456789")
+	s, err := New(context.Background(), s3conn.Options{URL: "s3://" + bucket + "/p", Endpoint: srv.Endpoint, PathStyle: true, MaxBackoff: 20e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Begin(context.Background(), nil, nil)
+	if err == nil {
+		t.Fatal("Begin with a wrong secret succeeded")
+	}
+	msg := err.Error()
+	for _, w := range []string{bucket, "SignatureDoesNotMatch", "AWS_SECRET_ACCESS_KEY"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not name %q", msg, w)
+		}
+	}
+	if strings.Contains(msg, "not-the-secret") || strings.Contains(msg, srv.Secret) {
+		t.Errorf("error shows a secret: %s", msg)
+	}
+	if keys := srv.Keys(t, bucket, ""); len(keys) != 0 {
+		t.Fatalf("stored %v", keys)
+	}
+}
+
+// meta.json changed by another writer between this run's read and its write:
+// the conditional PUT is refused, the error says so, and the other writer's
+// meta stays (no lost update).
+func TestMetaConcurrentChange(t *testing.T) {
+	bucket := srv.Bucket(t)
+	url := "s3://" + bucket + "/p"
+	ctx := context.Background()
+	if _, err := open(t, url, srv.Endpoint).Begin(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	theirs := []byte(`{"classes":[{"title":"theirs","shape":"rectangle","color":"#0000FF","geometry_config":{}}],"tags":[]}`)
+	for _, existing := range []bool{true, false} {
+		if !existing {
+			url = "s3://" + bucket + "/fresh"
+		}
+		s := open(t, url, srv.Endpoint)
+		key := strings.TrimPrefix(url, "s3://"+bucket+"/") + "/meta.json"
+		s.beforeMetaPut = func() { srv.Put(t, bucket, key, theirs) }
+		_, err := s.Begin(ctx, sinktestMeta(t), nil)
+		if err == nil || !strings.Contains(err.Error(), "another writer") || !strings.Contains(err.Error(), key) {
+			t.Fatalf("existing=%v: Begin after a concurrent change: %v", existing, err)
+		}
+		if got := srv.Tree(t, bucket, strings.TrimSuffix(key, "/meta.json"))["meta.json"]; string(got) != string(theirs) {
+			t.Fatalf("existing=%v: meta.json is %s, want the other writer's", existing, got)
+		}
+	}
+}
+
+// Existing reads every page of the listing.
+func TestExistingPages(t *testing.T) {
+	bucket := srv.Bucket(t)
+	s := open(t, "s3://"+bucket+"/p", srv.Endpoint)
+	s.c.PageSize = 3
+	ctx := context.Background()
+	ds := []string{"ds0", "v.mp4"}
+	for i := 0; i < 10; i++ {
+		if err := s.Put(ctx, sinktest.Image(ds, fmt.Sprintf("v.mp4_frame_%02d.png", i), 10, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Existing(ctx, ds)
+	if err != nil || len(got) != 10 {
+		t.Fatalf("Existing over pages of 3: %d names, %v", len(got), err)
+	}
+}

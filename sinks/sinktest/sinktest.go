@@ -1,0 +1,535 @@
+// Package sinktest is the conformance suite every sink passes (as rclone runs
+// one suite against every backend): concurrent Put, Existing after Put, atomic
+// visibility, Delete of missing names, meta merge and conflict, custom data,
+// names that try to escape the root, and resume after a mid-video failure.
+//
+// A sink's test calls Run with a function that makes a Target on a fresh, empty
+// root; the suite only uses the core.Sink interface and what the Target reads
+// back by another code path (the file system, or raw S3 calls).
+package sinktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vpipe/vpipe/core"
+	sv "github.com/vpipe/vpipe/supervisely"
+)
+
+// Target is one sink on a fresh root, and ways to look at what it stored.
+type Target struct {
+	// Open makes a sink on the root; called again, it is a re-run (a new
+	// process) on the same root.
+	Open func(t *testing.T) core.Sink
+	// Tree reads every object under the root as a reader would see it (for a
+	// folder: not the hidden temporaries of writes in flight): path relative
+	// to the root with / separators → bytes.
+	Tree func(t *testing.T) map[string][]byte
+	// Outside lists what was written next to the root, outside it.
+	Outside func(t *testing.T) []string
+}
+
+// Run runs the suite; newTarget is called once per test.
+func Run(t *testing.T, newTarget func(t *testing.T) *Target) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, *Target)
+	}{
+		{"ConcurrentPut", concurrentPut},
+		{"ExistingAfterPut", existingAfterPut},
+		{"AtomicVisibility", atomicVisibility},
+		{"DeleteMissing", deleteMissing},
+		{"MetaMerge", metaMerge},
+		{"CustomData", customData},
+		{"Names", names},
+		{"ResumeAfterFailure", resumeAfterFailure},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newTarget(t)) })
+	}
+}
+
+var ds = []string{"ds0", "clip.mp4"}
+
+const dsDir = "ds0/datasets/clip.mp4"
+
+// Image makes a test image whose bytes tell its name and version.
+func Image(dataset []string, name string, size, version int) *core.Image {
+	unit := []byte(fmt.Sprintf("%s#%d|", name, version))
+	data := bytes.Repeat(unit, size/len(unit)+1)[:size]
+	return &core.Image{
+		Dataset: dataset,
+		Name:    name,
+		Data:    data,
+		Ann:     json.RawMessage(fmt.Sprintf(`{"description":"","size":{"height":2,"width":3},"tags":[],"objects":[],"customBigData":{},"v":%d}`, version)),
+		Meta:    map[string]any{"frame_index": version, "video_name": "clip.mp4"},
+	}
+}
+
+func name(i int) string { return fmt.Sprintf("clip.mp4_frame_%03d.png", i) }
+
+func begin(t *testing.T, s core.Sink) {
+	t.Helper()
+	if _, err := s.Begin(context.Background(), nil, nil); err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+}
+
+func put(t *testing.T, s core.Sink, img *core.Image) {
+	t.Helper()
+	if err := s.Put(context.Background(), img); err != nil {
+		t.Fatalf("Put %s: %v", img.Name, err)
+	}
+}
+
+func existing(t *testing.T, s core.Sink, dataset []string) []string {
+	t.Helper()
+	m, err := s.Existing(context.Background(), dataset)
+	if err != nil {
+		t.Fatalf("Existing %v: %v", dataset, err)
+	}
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkImage says whether the tree holds img exactly (image, annotation, meta).
+func checkImage(t *testing.T, tree map[string][]byte, img *core.Image) {
+	t.Helper()
+	dir := strings.Join(img.Dataset, "/datasets/")
+	got, ok := tree[dir+"/img/"+img.Name]
+	if !ok || !bytes.Equal(got, img.Data) {
+		t.Errorf("%s/img/%s: %d bytes (present %v), want %d", dir, img.Name, len(got), ok, len(img.Data))
+	}
+	var a, b any
+	if err := json.Unmarshal(tree[dir+"/ann/"+img.Name+".json"], &a); err != nil {
+		t.Errorf("ann of %s: %v", img.Name, err)
+	}
+	json.Unmarshal(img.Ann, &b)
+	if !jsonEqual(a, b) {
+		t.Errorf("ann of %s: %v, want %v", img.Name, a, b)
+	}
+	var m any
+	if err := json.Unmarshal(tree[dir+"/meta/"+img.Name+".json"], &m); err != nil {
+		t.Errorf("meta of %s: %v", img.Name, err)
+	}
+	if !jsonEqual(m, img.Meta) {
+		t.Errorf("meta of %s: %v, want %v", img.Name, m, img.Meta)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	var u, v any
+	json.Unmarshal(x, &u)
+	json.Unmarshal(y, &v)
+	x, _ = json.Marshal(u)
+	y, _ = json.Marshal(v)
+	return bytes.Equal(x, y)
+}
+
+// concurrentPut: 48 images from 8 goroutines all land whole.
+func concurrentPut(t *testing.T, tg *Target) {
+	s := tg.Open(t)
+	begin(t, s)
+	const n = 48
+	imgs := make([]*core.Image, n)
+	for i := range imgs {
+		imgs[i] = Image(ds, name(i), 1000+i*37, i)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				if err := s.Put(context.Background(), imgs[i]); err != nil {
+					errs <- err
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := existing(t, s, ds); len(got) != n {
+		t.Fatalf("Existing: %d names, want %d", len(got), n)
+	}
+	tree := tg.Tree(t)
+	for _, img := range imgs {
+		checkImage(t, tree, img)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// existingAfterPut: Existing lists exactly what was put, per dataset, and an
+// unknown dataset is empty, not an error.
+func existingAfterPut(t *testing.T, tg *Target) {
+	s := tg.Open(t)
+	begin(t, s)
+	if got := existing(t, s, ds); len(got) != 0 {
+		t.Fatalf("Existing on a new root: %v", got)
+	}
+	put(t, s, Image(ds, name(3), 100, 1))
+	other := []string{"ds0", "other.mp4"}
+	put(t, s, Image(other, name(5), 100, 1))
+	if got := existing(t, s, ds); fmt.Sprint(got) != fmt.Sprint([]string{name(3)}) {
+		t.Fatalf("Existing: %v", got)
+	}
+	if got := existing(t, tg.Open(t), other); fmt.Sprint(got) != fmt.Sprint([]string{name(5)}) {
+		t.Fatalf("Existing from a new sink: %v", got)
+	}
+	if got := existing(t, s, []string{"ds0", "never.mp4"}); len(got) != 0 {
+		t.Fatalf("Existing of an unknown dataset: %v", got)
+	}
+	if got := existing(t, s, []string{"ds0"}); len(got) != 0 {
+		t.Fatalf("Existing of the parent dataset: %v (the child's images leaked up)", got)
+	}
+}
+
+// atomicVisibility: while images are written and overwritten, a reader never
+// sees an image that is not whole, nor one without its annotation and meta.
+func atomicVisibility(t *testing.T, tg *Target) {
+	s := tg.Open(t)
+	begin(t, s)
+	const size = 1 << 20
+	const frames, rounds = 4, 3
+	whole := map[string]bool{} // "name#version" of every complete image
+	for i := 0; i < frames; i++ {
+		for v := 0; v < rounds; v++ {
+			whole[string(Image(ds, name(i), size, v).Data)] = true
+		}
+	}
+	done := make(chan struct{})
+	var werr error
+	go func() {
+		defer close(done)
+		for v := 0; v < rounds; v++ {
+			for i := 0; i < frames; i++ {
+				if err := s.Put(context.Background(), Image(ds, name(i), size, v)); err != nil {
+					werr = err
+					return
+				}
+			}
+		}
+	}()
+	reads := 0
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true // one more look after the writer ended
+		default:
+		}
+		tree := tg.Tree(t)
+		for k, b := range tree {
+			if path.Dir(k) != dsDir+"/img" {
+				continue
+			}
+			reads++
+			if !whole[string(b)] {
+				t.Fatalf("%s read with %d bytes, not a whole image", k, len(b))
+			}
+			n := path.Base(k)
+			if _, ok := tree[dsDir+"/ann/"+n+".json"]; !ok {
+				t.Fatalf("%s listed before its annotation", k)
+			}
+			if _, ok := tree[dsDir+"/meta/"+n+".json"]; !ok {
+				t.Fatalf("%s listed before its meta", k)
+			}
+		}
+		for k, b := range tree {
+			if strings.HasSuffix(k, ".json") && !json.Valid(b) {
+				t.Fatalf("%s read as invalid JSON (%d bytes)", k, len(b))
+			}
+		}
+	}
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	if reads == 0 {
+		t.Fatal("the reader saw no image")
+	}
+	tree := tg.Tree(t)
+	for i := 0; i < frames; i++ {
+		checkImage(t, tree, Image(ds, name(i), size, rounds-1))
+	}
+}
+
+// deleteMissing: Delete of names never written is fine; Delete removes image,
+// annotation and meta, and a dataset left empty disappears.
+func deleteMissing(t *testing.T, tg *Target) {
+	s := tg.Open(t)
+	begin(t, s)
+	ctx := context.Background()
+	if err := s.Delete(ctx, ds, []string{name(1), name(2)}); err != nil {
+		t.Fatalf("Delete of names never written: %v", err)
+	}
+	if err := s.Dataset(ctx, core.DatasetInfo{Dataset: ds, Custom: map[string]any{"video_name": "clip.mp4"}}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, Image(ds, name(1), 100, 1))
+	put(t, s, Image(ds, name(2), 100, 1))
+	if err := s.Delete(ctx, ds, []string{name(1), name(9)}); err != nil {
+		t.Fatalf("Delete with one missing name: %v", err)
+	}
+	if got := existing(t, s, ds); fmt.Sprint(got) != fmt.Sprint([]string{name(2)}) {
+		t.Fatalf("Existing after Delete: %v", got)
+	}
+	tree := tg.Tree(t)
+	for _, k := range []string{"/img/" + name(1), "/ann/" + name(1) + ".json", "/meta/" + name(1) + ".json"} {
+		if _, ok := tree[dsDir+k]; ok {
+			t.Errorf("%s left after Delete", dsDir+k)
+		}
+	}
+	if err := s.Delete(ctx, ds, []string{name(2)}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range tg.Tree(t) {
+		if strings.HasPrefix(k, dsDir+"/") {
+			t.Errorf("%s left in a dataset whose images were all deleted", k)
+		}
+	}
+}
+
+func parseMeta(t *testing.T, s string) *sv.ProjectMeta {
+	t.Helper()
+	var m sv.ProjectMeta
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+func classes(t *testing.T, b []byte) string {
+	t.Helper()
+	var m struct {
+		Classes []struct {
+			Title, Shape string
+		} `json:"classes"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("meta.json: %v: %s", err, b)
+	}
+	var out []string
+	for _, c := range m.Classes {
+		out = append(out, c.Title+":"+c.Shape)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// metaMerge: Begin writes an empty meta on a new root, merges source metas
+// into what is there, and a conflict fails before anything changes.
+func metaMerge(t *testing.T, tg *Target) {
+	ctx := context.Background()
+	begin(t, tg.Open(t))
+	b, ok := tg.Tree(t)["meta.json"]
+	if !ok || classes(t, b) != "" {
+		t.Fatalf("meta.json of a new root: %q", b)
+	}
+	car := parseMeta(t, `{"classes":[{"title":"car","shape":"rectangle","color":"#FF0000","geometry_config":{}}],"tags":[]}`)
+	person := parseMeta(t, `{"classes":[{"title":"person","shape":"polygon","color":"#00FF00","geometry_config":{}}],"tags":[]}`)
+	if _, err := tg.Open(t).Begin(ctx, car, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tg.Open(t).Begin(ctx, person, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Classes) != 2 {
+		t.Fatalf("merged meta has %d classes", len(m.Classes))
+	}
+	before := tg.Tree(t)["meta.json"]
+	if got := classes(t, before); got != "car:rectangle,person:polygon" {
+		t.Fatalf("meta.json after two merges: %s", got)
+	}
+	clash := parseMeta(t, `{"classes":[{"title":"car","shape":"bitmap","color":"#FF0000","geometry_config":{}}],"tags":[]}`)
+	if _, err := tg.Open(t).Begin(ctx, clash, nil); err == nil || !strings.Contains(err.Error(), "car") {
+		t.Fatalf("a class of another shape: %v, want an error naming it", err)
+	}
+	if after := tg.Tree(t)["meta.json"]; !bytes.Equal(before, after) {
+		t.Fatalf("a failed merge changed meta.json")
+	}
+	// Unannotated input leaves the meta as it is.
+	if _, err := tg.Open(t).Begin(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := tg.Tree(t)["meta.json"]; !bytes.Equal(before, after) {
+		t.Fatalf("Begin(nil) changed meta.json")
+	}
+}
+
+// customData: the project's and datasets' custom data are stored as
+// custom_data.json; a dataset made with other output settings is refused.
+func customData(t *testing.T, tg *Target) {
+	ctx := context.Background()
+	s := tg.Open(t)
+	if _, err := s.Begin(ctx, nil, map[string]any{"is_sample": true, "video_project_name": "p"}); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{"width": 3, "height": 2, "filter": "bicubic"}
+	info := core.DatasetInfo{Dataset: ds, Custom: map[string]any{"video_name": "clip.mp4", core.OutputKey: out}}
+	if err := s.Dataset(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dataset(ctx, core.DatasetInfo{Dataset: ds[:1], Custom: map[string]any{"video_dataset_name": "ds0"}}); err != nil {
+		t.Fatal(err)
+	}
+	tree := tg.Tree(t)
+	want := map[string]map[string]any{
+		"custom_data.json":          {"is_sample": true, "video_project_name": "p"},
+		dsDir + "/custom_data.json": info.Custom,
+		"ds0/custom_data.json":      {"video_dataset_name": "ds0"},
+	}
+	for k, w := range want {
+		var got any
+		if err := json.Unmarshal(tree[k], &got); err != nil || !jsonEqual(got, w) {
+			t.Errorf("%s: %s (%v), want %v", k, tree[k], err, w)
+		}
+	}
+	// The same settings again (a re-run) are fine; other settings are not.
+	if err := tg.Open(t).Dataset(ctx, info); err != nil {
+		t.Fatalf("a re-run with the same settings: %v", err)
+	}
+	// Settings recorded for a dataset that holds no image bind nothing; once it
+	// holds one, other settings are refused, by CheckDataset (which writes
+	// nothing) as by Dataset.
+	other := core.DatasetInfo{Dataset: ds, Custom: map[string]any{core.OutputKey: map[string]any{"width": 6, "height": 4, "filter": "bicubic"}}}
+	if err := tg.Open(t).CheckDataset(ctx, other); err != nil {
+		t.Fatalf("settings of a dataset without images: %v", err)
+	}
+	if err := s.Put(ctx, Image(ds, "clip.mp4_frame_0.png", 3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	before := tg.Tree(t)
+	if err := tg.Open(t).CheckDataset(ctx, other); err == nil {
+		t.Fatal("CheckDataset accepted other output settings")
+	}
+	if err := tg.Open(t).Dataset(ctx, other); err == nil {
+		t.Fatal("a dataset made with other output settings was accepted")
+	}
+	if after := tg.Tree(t); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatal("a refused CheckDataset or Dataset wrote")
+	}
+}
+
+// names: dataset and image names that try to leave the root are refused (or
+// stored under the root), and nothing lands outside it.
+func names(t *testing.T, tg *Target) {
+	ctx := context.Background()
+	s := tg.Open(t)
+	begin(t, s)
+	long := strings.Repeat("n", 2000)
+	bad := []string{"..", ".", "", "a/b", "../up", `a\b`, "a\x00b", long, "/abs"}
+	for _, b := range bad {
+		for _, img := range []*core.Image{
+			Image([]string{b}, "x.png", 10, 1),
+			Image([]string{"ds0", b}, "x.png", 10, 1),
+			Image(ds, b, 10, 1),
+			Image(ds, b+".png", 10, 1),
+		} {
+			err := s.Put(ctx, img)
+			if err == nil && strings.ContainsAny(b, "/\\\x00") {
+				t.Errorf("Put(dataset %q, name %q) was accepted", img.Dataset, img.Name)
+			}
+		}
+		if err := s.Dataset(ctx, core.DatasetInfo{Dataset: []string{b}, Custom: map[string]any{}}); err == nil && (b == ".." || b == "." || b == "") {
+			t.Errorf("Dataset(%q) was accepted", b)
+		}
+		_, _ = s.Existing(ctx, []string{b})
+		_ = s.Delete(ctx, []string{b}, []string{"x.png"})
+	}
+	for _, r := range []string{"img", "ann", "meta", "datasets", "meta.json"} {
+		if err := s.Put(ctx, Image([]string{r}, "x.png", 10, 1)); err == nil {
+			t.Errorf("a top dataset named %q (reserved in the layout) was accepted", r)
+		}
+	}
+	if out := tg.Outside(t); len(out) > 0 {
+		t.Fatalf("written outside the root: %q", out)
+	}
+	for k := range tg.Tree(t) {
+		for _, seg := range strings.Split(k, "/") {
+			if seg == ".." || seg == "." || seg == "" {
+				t.Errorf("stored %q, a path with a %q segment", k, seg)
+			}
+		}
+	}
+}
+
+// resumeAfterFailure: a video written halfway (a run killed mid-video) is
+// resumed by a new sink that sees what is there; a video that failed is rolled
+// back by Delete; both end with what one clean run writes.
+func resumeAfterFailure(t *testing.T, tg *Target) {
+	ctx := context.Background()
+	imgs := make([]*core.Image, 10)
+	for i := range imgs {
+		imgs[i] = Image(ds, name(i), 500+i, i)
+	}
+	s := tg.Open(t)
+	begin(t, s)
+	for _, img := range imgs[:4] {
+		put(t, s, img)
+	}
+	// The run dies here; a re-run lists and writes only what is missing.
+	s2 := tg.Open(t)
+	begin(t, s2)
+	have, err := s2.Existing(ctx, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(have) != 4 {
+		t.Fatalf("re-run sees %d images, want 4", len(have))
+	}
+	for _, img := range imgs {
+		if !have[img.Name] {
+			put(t, s2, img)
+		}
+	}
+	tree := tg.Tree(t)
+	for _, img := range imgs {
+		checkImage(t, tree, img)
+	}
+	n := 0
+	for k := range tree {
+		if strings.HasPrefix(k, dsDir+"/") {
+			n++
+		}
+	}
+	if n != 30 {
+		t.Errorf("%d objects in the dataset, want 30 (image, ann, meta for 10 frames)", n)
+	}
+	// A second video fails after 3 frames: the runner deletes what it wrote.
+	failed := []string{"ds0", "bad.mp4"}
+	var written []string
+	for i := 0; i < 3; i++ {
+		put(t, s2, Image(failed, name(i), 100, i))
+		written = append(written, name(i))
+	}
+	if err := s2.Delete(ctx, failed, written); err != nil {
+		t.Fatal(err)
+	}
+	for k := range tg.Tree(t) {
+		if strings.HasPrefix(k, "ds0/datasets/bad.mp4/") {
+			t.Errorf("%s left by a rolled-back video", k)
+		}
+	}
+	if got := existing(t, tg.Open(t), failed); len(got) != 0 {
+		t.Fatalf("a rolled-back video still has %v", got)
+	}
+}

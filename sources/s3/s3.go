@@ -1,0 +1,326 @@
+// Package s3 is the S3 source: under s3://BUCKET/PREFIX either a plain tree of
+// videos (sub-prefixes become datasets, videos directly under the prefix go to
+// ds0) or a Supervisely video project (meta.json, <dataset>/video/,
+// <dataset>/ann/, nested <dataset>/datasets/<child>, optional key_id_map.json
+// and video_info/), read exactly as sources/local reads a folder.
+//
+// Videos are never downloaded: each item opens a presigned GET URL, and
+// FFmpeg's http protocol reads it with ranged GETs (a new range on each seek).
+package s3
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/sources/local"
+	sv "github.com/vpipe/vpipe/supervisely"
+)
+
+// URLExpiry is how long a video's presigned URL stays valid. It must cover
+// the video's decoding (FFmpeg signs nothing; it re-sends the URL on every
+// seek). With temporary credentials, their own expiry comes first.
+const URLExpiry = 6 * time.Hour
+
+// Timeout bounds each network read FFmpeg makes.
+const Timeout = 60 * time.Second
+
+// reserved are the folder names of a video project that are never datasets (§8.2).
+var reserved = map[string]bool{"video": true, "ann": true, "video_info": true, "metadata": true,
+	"meta": true, "datasets": true, "blob": true}
+
+// Source reads videos under a bucket prefix.
+type Source struct {
+	c *s3conn.Client
+
+	once sync.Once
+	keys []string // relative to the prefix, sorted
+	have map[string]bool
+	err  error
+}
+
+// New connects to the bucket named by o.URL.
+func New(ctx context.Context, o s3conn.Options) (*Source, error) {
+	c, err := s3conn.New(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{c: c}, nil
+}
+
+// Describe names the source.
+func (s *Source) Describe() string { return "s3 " + s.c.Describe() }
+
+// list reads the whole listing once (every page).
+func (s *Source) list(ctx context.Context) error {
+	s.once.Do(func() {
+		s.have = map[string]bool{}
+		prefix := s.c.Loc.Key("")
+		s.err = s.c.List(ctx, prefix, "", func(key string, _ int64) error {
+			rel := strings.TrimPrefix(key, prefix)
+			if rel == "" || strings.HasSuffix(rel, "/") {
+				return nil // folder markers
+			}
+			s.keys = append(s.keys, rel)
+			s.have[rel] = true
+			return nil
+		})
+		sort.Strings(s.keys)
+	})
+	return s.err
+}
+
+func (s *Source) isProject() bool { return s.have["meta.json"] }
+
+// hidden tells a key with a segment starting with "." (skipped, as locally).
+func hidden(rel string) bool {
+	for _, seg := range strings.Split(rel, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+func isVideo(name string) bool { return local.VideoExts[strings.ToLower(path.Ext(name))] }
+
+// Project reads meta.json and key_id_map.json of a Supervisely project; a
+// plain tree of videos has none.
+func (s *Source) Project(ctx context.Context) (*core.Project, error) {
+	if err := s.list(ctx); err != nil {
+		return nil, err
+	}
+	if !s.isProject() {
+		return &core.Project{Provenance: map[string]any{"is_sample": true}}, nil
+	}
+	name := path.Base(s.c.Loc.Prefix)
+	if s.c.Loc.Prefix == "" {
+		name = s.c.Loc.Bucket
+	}
+	p := &core.Project{Provenance: map[string]any{"is_sample": true, "video_project_id": nil, "video_project_name": name}}
+	key := s.c.Loc.Key("meta.json")
+	b, _, found, err := s.c.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("%s: gone since it was listed", s.c.Loc.Object(key))
+	}
+	var meta sv.ProjectMeta
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.c.Loc.Object(key), err)
+	}
+	p.Meta = &meta
+	if s.have["key_id_map.json"] {
+		kk := s.c.Loc.Key("key_id_map.json")
+		b, _, _, err := s.c.Get(ctx, kk)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := sv.ParseKeyIdMap(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.c.Loc.Object(kk), err)
+		}
+		p.Keys = keys
+	}
+	return p, nil
+}
+
+// Items lists videos in key order.
+func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
+	if err := s.list(ctx); err != nil {
+		return err
+	}
+	if s.isProject() {
+		return s.projectItems(ctx, emit)
+	}
+	found := 0
+	for _, rel := range s.keys {
+		if hidden(rel) || !isVideo(rel) {
+			continue
+		}
+		ds := []string{local.RootDataset}
+		if d := path.Dir(rel); d != "." {
+			ds = strings.Split(d, "/")
+		}
+		name := path.Base(rel)
+		it, err := s.item(ctx, rel, name, ds)
+		if err != nil {
+			return err
+		}
+		it.Provenance = map[string]any{"is_sample": true, "video_dataset_name": ds[len(ds)-1], "video_name": name}
+		found++
+		if err := emit(it); err != nil {
+			return err
+		}
+	}
+	if found == 0 {
+		exts := make([]string, 0, len(local.VideoExts))
+		for e := range local.VideoExts {
+			exts = append(exts, e)
+		}
+		sort.Strings(exts)
+		return fmt.Errorf("%s: no videos found (looked for %s)", s.c.Loc, strings.Join(exts, " "))
+	}
+	return nil
+}
+
+// item makes the item of the video at rel with its presigned URL.
+func (s *Source) item(ctx context.Context, rel, name string, ds []string) (*core.Item, error) {
+	key := s.c.Loc.Key(rel)
+	req, err := s.c.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.c.Loc.Bucket), Key: aws.String(key)},
+		s3.WithPresignExpires(URLExpiry))
+	if err != nil {
+		return nil, s.c.Err("presign GetObject", key, err)
+	}
+	return &core.Item{Name: name, Dataset: ds, Open: req.URL, OpenOptions: media.OpenOptions{Timeout: Timeout, Reconnect: true}}, nil
+}
+
+// entries lists the files and sub-folders directly under dir ("" = the prefix).
+func (s *Source) entries(dir string) (files, dirs []string) {
+	p := ""
+	if dir != "" {
+		p = dir + "/"
+	}
+	i := sort.SearchStrings(s.keys, p)
+	seen := map[string]bool{}
+	for ; i < len(s.keys) && strings.HasPrefix(s.keys[i], p); i++ {
+		rest := strings.TrimPrefix(s.keys[i], p)
+		if strings.HasPrefix(rest, ".") {
+			continue
+		}
+		if d, _, ok := strings.Cut(rest, "/"); ok {
+			if !seen[d] && !strings.HasPrefix(d, ".") {
+				seen[d] = true
+				dirs = append(dirs, d)
+			}
+			continue
+		}
+		files = append(files, rest)
+	}
+	return files, dirs
+}
+
+// projectItems walks the datasets of a Supervisely video project, nested at
+// any depth, in lexical order.
+func (s *Source) projectItems(ctx context.Context, emit func(*core.Item) error) error {
+	proj, err := s.Project(ctx)
+	if err != nil {
+		return err
+	}
+	found := 0
+	var walk func(dir string, ds []string) error
+	walk = func(dir string, ds []string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		videos, _ := s.entries(dir + "/video")
+		for _, name := range videos {
+			if !isVideo(name) {
+				continue
+			}
+			it, err := s.projectItem(ctx, proj, dir, ds, name)
+			if err != nil {
+				return err
+			}
+			found++
+			if err := emit(it); err != nil {
+				return err
+			}
+		}
+		_, children := s.entries(dir + "/datasets")
+		for _, c := range children {
+			if err := walk(dir+"/datasets/"+c, append(append([]string{}, ds...), c)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, top := s.entries("")
+	for _, d := range top {
+		if reserved[d] {
+			continue
+		}
+		if err := walk(d, []string{d}); err != nil {
+			return err
+		}
+	}
+	if found == 0 {
+		return fmt.Errorf("%s: the project has no videos (looked in <dataset>/video/)", s.c.Loc)
+	}
+	return nil
+}
+
+// videoInfo is the optional video_info/<video>.json (snake_case VideoInfo).
+type videoInfo struct {
+	ID        *int64 `json:"id"`
+	DatasetID *int64 `json:"dataset_id"`
+	ProjectID *int64 `json:"project_id"`
+}
+
+func (s *Source) projectItem(ctx context.Context, proj *core.Project, dir string, ds []string, name string) (*core.Item, error) {
+	annRel := dir + "/ann/" + name + ".json"
+	if alt := dir + "/ann/" + strings.TrimSuffix(name, path.Ext(name)) + ".json"; !s.have[annRel] && s.have[alt] {
+		annRel = alt
+	}
+	prov := map[string]any{}
+	for k, v := range proj.Provenance {
+		prov[k] = v
+	}
+	prov["video_dataset_id"] = nil
+	prov["video_dataset_name"] = ds[len(ds)-1]
+	prov["video_id"] = nil
+	prov["video_name"] = name
+	if ir := dir + "/video_info/" + name + ".json"; s.have[ir] {
+		b, _, _, err := s.c.Get(ctx, s.c.Loc.Key(ir))
+		if err != nil {
+			return nil, err
+		}
+		var vi videoInfo
+		if err := json.Unmarshal(b, &vi); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.c.Loc.Object(s.c.Loc.Key(ir)), err)
+		}
+		setID(prov, "video_id", vi.ID)
+		setID(prov, "video_dataset_id", vi.DatasetID)
+		setID(prov, "video_project_id", vi.ProjectID)
+	}
+	it, err := s.item(ctx, dir+"/video/"+name, name, ds)
+	if err != nil {
+		return nil, err
+	}
+	annKey := s.c.Loc.Key(annRel)
+	it.AnnotationPath = s.c.Loc.Object(annKey)
+	it.LoadAnnotation = func(ctx context.Context) (*sv.VideoAnnotation, error) {
+		b, _, found, err := s.c.Get(ctx, annKey)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("%s: missing (every video of a Supervisely project needs its annotation)", it.AnnotationPath)
+		}
+		ann, err := sv.ParseVideoAnnotation(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
+		}
+		return ann, nil
+	}
+	it.Provenance = prov
+	return it, nil
+}
+
+func setID(m map[string]any, k string, v *int64) {
+	if v != nil {
+		m[k] = *v
+	}
+}

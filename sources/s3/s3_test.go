@@ -1,0 +1,110 @@
+package s3
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/internal/s3test"
+)
+
+var srv *s3test.Server
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m, &srv)) }
+
+func items(t *testing.T, url string, pageSize int32) ([]*core.Item, *core.Project, error) {
+	t.Helper()
+	srv.Env(t)
+	s, err := New(context.Background(), s3conn.Options{URL: url, Endpoint: srv.Endpoint, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c.PageSize = pageSize
+	p, err := s.Project(context.Background())
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*core.Item
+	err = s.Items(context.Background(), func(it *core.Item) error { out = append(out, it); return nil })
+	return out, p, err
+}
+
+func ids(its []*core.Item) string {
+	var s []string
+	for _, it := range its {
+		s = append(s, it.ID())
+	}
+	return strings.Join(s, " ")
+}
+
+// A plain tree: sub-prefixes are datasets, top-level videos go to ds0,
+// hidden entries, folder markers and other files are left out, every page is read.
+func TestPlainTree(t *testing.T) {
+	b := srv.Bucket(t)
+	for _, k := range []string{"in/a.mp4", "in/notes.txt", "in/.hidden.mp4", "in/.cache/x.mp4", "in/street/", "in/street/b.MKV",
+		"in/street/night/c.webm", "other/d.mp4"} {
+		data := []byte("x")
+		if strings.HasSuffix(k, "/") {
+			data = nil // a folder marker
+		}
+		srv.Put(t, b, k, data)
+	}
+	its, p, err := items(t, "s3://"+b+"/in", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(its); got != "ds0/a.mp4 street/b.MKV street/night/c.webm" {
+		t.Fatalf("items: %s", got)
+	}
+	if p.Meta != nil || p.Provenance["is_sample"] != true {
+		t.Fatalf("project: %+v", p)
+	}
+	it := its[0]
+	if !strings.Contains(it.Open, "/"+b+"/in/a.mp4?") || !strings.Contains(it.Open, "X-Amz-Signature=") || !it.OpenOptions.Reconnect {
+		t.Fatalf("open: a presigned URL with reconnect, got %+v", it.OpenOptions)
+	}
+	if strings.Contains(it.Open, srv.Secret) {
+		t.Fatal("the URL holds the secret")
+	}
+	if _, _, err := items(t, "s3://"+b+"/none", 0); err == nil || !strings.Contains(err.Error(), "s3://"+b+"/none: no videos found") {
+		t.Fatalf("empty prefix: %v", err)
+	}
+}
+
+// A Supervisely video project: datasets nested under datasets/, the
+// annotation by <video>.json or <stem>.json, video_info ids.
+func TestProject(t *testing.T) {
+	b := srv.Bucket(t)
+	put := func(k, v string) { srv.Put(t, b, "p/proj/"+k, []byte(v)) }
+	put("meta.json", `{"classes":[],"tags":[]}`)
+	put("ds1/video/v.mp4", "x")
+	put("ds1/ann/v.json", `{}`)
+	put("ds1/video_info/v.mp4.json", `{"id": 7, "dataset_id": 3, "project_id": 1}`)
+	put("ds1/datasets/child/video/w.mp4", "x")
+	put("ds1/datasets/child/ann/w.mp4.json", `{}`)
+	put("video/stray.mp4", "x") // a reserved name is never a dataset
+	its, p, err := items(t, "s3://"+b+"/p/proj", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(its); got != "ds1/v.mp4 ds1/child/w.mp4" {
+		t.Fatalf("items: %s", got)
+	}
+	if p.Meta == nil || p.Provenance["video_project_name"] != "proj" {
+		t.Fatalf("project: %+v", p.Provenance)
+	}
+	if its[0].AnnotationPath != "s3://"+b+"/p/proj/ds1/ann/v.json" || its[1].AnnotationPath != "s3://"+b+"/p/proj/ds1/datasets/child/ann/w.mp4.json" {
+		t.Fatalf("annotations: %s, %s", its[0].AnnotationPath, its[1].AnnotationPath)
+	}
+	if fmt.Sprint(its[0].Provenance["video_id"], its[0].Provenance["video_dataset_id"], its[0].Provenance["video_project_id"]) != "7 3 1" {
+		t.Fatalf("provenance: %v", its[0].Provenance)
+	}
+	srv.Put(t, b, "p/proj/ds1/datasets/child/ann/w.mp4.json", []byte(`{"frames": 3}`))
+	if _, err := its[1].LoadAnnotation(context.Background()); err == nil || !strings.Contains(err.Error(), its[1].AnnotationPath) {
+		t.Fatalf("a bad annotation: %v, want its s3:// path named", err)
+	}
+}
