@@ -307,3 +307,30 @@ func TestVideoDatasetIsAlsoASourceDataset(t *testing.T) {
 		t.Fatalf("%d images written", n)
 	}
 }
+
+// TestReservedDatasetNames: source folders named like the image project's
+// layout (img/) or its files (custom_data.json/) cannot be top-level datasets:
+// their videos fail, naming the dataset, before anything is written for them.
+func TestReservedDatasetNames(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	copyVideo(t, "h264_bframes", filepath.Join(dir, "img", "a.mp4"))
+	copyVideo(t, "vp9", filepath.Join(dir, "custom_data.json", "b.webm"))
+	src, _ := localsrc.New(dir)
+	r := &stages.Runner{Config: cfg(), Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sum, err := r.Run(context.Background())
+	if err != nil || sum.VideosFailed != 2 || len(sum.Failures) != 2 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	for _, f := range sum.Failures {
+		ds := strings.Split(f.Video, "/")[0]
+		if msg := f.Err.Error(); !strings.HasPrefix(msg, `dataset "`+ds+`": the name is reserved`) {
+			t.Errorf("%s: %v", f.Video, f.Err)
+		}
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("%s was created", e.Name())
+		}
+	}
+}
