@@ -435,8 +435,13 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
 	if p.skipped == 0 && len(p.want) == 0 {
-		r.Log.Warn("no frame selected", "video", j.item.ID(), "frames", p.index.Count, "start", r.Config.Sampling.Start,
-			"end", r.Config.Sampling.End, "step", r.Config.Sampling.Step, "only_annotated", r.Config.Sampling.OnlyAnnotated)
+		sp := r.Config.Sampling
+		end := any(nil)
+		if sp.End != nil {
+			end = *sp.End
+		}
+		r.Log.Warn("no frame selected", "video", j.item.ID(), "frames", p.index.Count, "start", sp.Start,
+			"end", end, "step", sp.Step, "only_annotated", sp.OnlyAnnotated)
 	}
 	if p.skipped > 0 { // its dataset holds images: refresh what it records now
 		if err := r.record(ctx, j); err != nil {
