@@ -111,7 +111,14 @@ type Sink interface {
 	// (nil for unannotated input) into the destination's meta and fails on a
 	// conflict, and records the project's custom data.
 	Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error)
-	// Dataset records a destination dataset's custom data (provenance).
+	// Check makes Begin's checks and writes nothing (what plan runs).
+	Check(ctx context.Context, meta *sv.ProjectMeta) error
+	// CheckDataset tells, writing nothing, whether a destination dataset can take
+	// images made with the output settings in info.Custom[OutputKey] (its name
+	// fits the sink; the settings its images were made with are the same).
+	CheckDataset(ctx context.Context, info DatasetInfo) error
+	// Dataset records a destination dataset's custom data (provenance and output
+	// settings), after CheckDataset's checks.
 	Dataset(ctx context.Context, info DatasetInfo) error
 	// Existing lists the image names already stored in a dataset, so a re-run
 	// skips them without decoding.

@@ -120,7 +120,11 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 				bt.drop()
 				return nil
 			}
-			regs, err := bs.Upload(ctx, &core.Batch{Dataset: j.item.DestDataset(), Images: bt.imgs})
+			err := r.record(ctx, j) // the dataset's settings, with its first images
+			var regs []core.Registered
+			if err == nil {
+				regs, err = bs.Upload(ctx, &core.Batch{Dataset: j.item.DestDataset(), Images: bt.imgs})
+			}
 			for _, img := range bt.imgs {
 				media.PutBuf(img.Data)
 				img.Data = nil

@@ -84,6 +84,9 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
 	}
 	if len(c.Sinks) == 0 {
+		if err := apart(c, "sink.path", c.Sink); err != nil {
+			return nil, nil, err
+		}
 		sink, err := newSink(c.Sink, client, src, svSrc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sink: %w", err)
@@ -92,6 +95,9 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 	}
 	var sinks []core.Sink
 	for i, sc := range c.Sinks {
+		if err := apart(c, fmt.Sprintf("sinks[%d].path", i), sc); err != nil {
+			return nil, nil, err
+		}
 		sink, err := newSink(sc, client, src, svSrc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sinks[%d]: %w", i, err)
@@ -99,6 +105,14 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 		sinks = append(sinks, sink)
 	}
 	return src, fanout.New(sinks...), nil
+}
+
+// apart refuses a local sink that is, holds or lies inside a local source.
+func apart(c *config.Config, key string, sc config.Sink) error {
+	if sc.Type != "local" || c.Source.Type != "local" {
+		return nil
+	}
+	return localsink.Apart(key, sc.Path, c.Source.Path)
 }
 
 func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.Source) (core.Sink, error) {
@@ -195,7 +209,12 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	printSummary(out, sum)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return &exitError{code: exitInterrupted, err: errors.New("interrupted: every image written so far is complete; run again to resume")}
+		code, why := exitInterrupted, "interrupted"
+		var sig *signalled
+		if errors.As(context.Cause(ctx), &sig) {
+			code, why = sig.code(), "interrupted ("+sig.name()+")"
+		}
+		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
 	case sum.VideosFailed > 0:
@@ -205,8 +224,15 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 }
 
 func printSummary(w io.Writer, s stages.Summary) {
-	fmt.Fprintf(w, "videos: %d ok, %d failed; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	stopped := ""
+	if s.VideosInterrupted > 0 || s.VideosNotStarted > 0 {
+		stopped = fmt.Sprintf(", %d interrupted", s.VideosInterrupted)
+	}
+	if s.VideosNotStarted > 0 {
+		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
+	}
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}
@@ -278,11 +304,11 @@ func planCmd() *cobra.Command {
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+			if err != nil { // run would stop before writing anything
+				return &exitError{code: exitFailed, err: fmt.Errorf("run would stop before writing: %w", err)}
 			}
 			if failed > 0 {
-				return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) cannot be read", failed)}
+				return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) would fail", failed)}
 			}
 			return nil
 		},

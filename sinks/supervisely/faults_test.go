@@ -170,7 +170,9 @@ type discard struct{}
 func (discard) Begin(context.Context, *sv.ProjectMeta, map[string]any) (*sv.ProjectMeta, error) {
 	return nil, nil
 }
-func (discard) Dataset(context.Context, core.DatasetInfo) error { return nil }
+func (discard) Dataset(context.Context, core.DatasetInfo) error      { return nil }
+func (discard) Check(context.Context, *sv.ProjectMeta) error         { return nil }
+func (discard) CheckDataset(context.Context, core.DatasetInfo) error { return nil }
 func (discard) Existing(context.Context, []string) (map[string]bool, error) {
 	return map[string]bool{}, nil
 }

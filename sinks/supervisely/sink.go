@@ -284,8 +284,8 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 			have = d.CustomData
 		}
 	}
-	if err := sameOutput(have[core.OutputKey], info.Custom[core.OutputKey]); err != nil {
-		return fmt.Errorf("dataset %d (%s): %w; write to another project, or remove that dataset", id, strings.Join(info.Dataset, "/"), err)
+	if err := s.outputFits(ctx, id, info, have); err != nil {
+		return err
 	}
 	if jsonEqual(have, info.Custom) {
 		return nil
@@ -300,6 +300,59 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 		}
 	}
 	return nil
+}
+
+// outputFits refuses a dataset whose images were made with other output
+// settings; settings recorded for a dataset that holds no image bind nothing.
+func (s *Sink) outputFits(ctx context.Context, id int64, info core.DatasetInfo, have map[string]any) error {
+	err := sameOutput(have[core.OutputKey], info.Custom[core.OutputKey])
+	if err == nil {
+		return nil
+	}
+	if imgs, lerr := s.C.Images(ctx, id, nil); lerr == nil && len(imgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("dataset %d (%s): %w; write to another project, or remove that dataset", id, strings.Join(info.Dataset, "/"), err)
+}
+
+// Check makes Begin's checks and writes nothing: the project, if it exists,
+// must take the source's meta.
+func (s *Sink) Check(ctx context.Context, meta *sv.ProjectMeta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.resolve(ctx, nil, false); err != nil || s.project == nil || meta == nil {
+		return err
+	}
+	raw, err := s.C.ProjectMeta(ctx, s.project.ID)
+	if err != nil {
+		return err
+	}
+	var have sv.ProjectMeta
+	if err := have.UnmarshalJSON(raw); err != nil {
+		return fmt.Errorf("projects.meta of project %d: %w", s.project.ID, err)
+	}
+	if _, err := sv.OutputMeta(&have, meta); err != nil {
+		return fmt.Errorf("project %d (%s): cannot merge the source project's meta: %w", s.project.ID, s.project.Name, err)
+	}
+	return nil
+}
+
+// CheckDataset tells, making nothing, whether a dataset can take this run's images.
+func (s *Sink) CheckDataset(ctx context.Context, info core.DatasetInfo) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	id, err := s.dataset(ctx, info.Dataset, false, nil)
+	if err != nil || id == 0 {
+		return err
+	}
+	var have map[string]any
+	for _, d := range s.children[key(info.Dataset[:len(info.Dataset)-1])] {
+		if d.ID == id {
+			have = d.CustomData
+		}
+	}
+	return s.outputFits(ctx, id, info, have)
 }
 
 // Existing lists the titles in a dataset (nothing if it does not exist). It makes nothing.
