@@ -16,6 +16,8 @@ type Config struct {
 	// Sinks is the fan-out form: several sinks fed by one decode (instead of Sink).
 	Sinks  []Sink `mapstructure:"-"` // read by sinkList, each element over the sink defaults
 	Stages Stages `mapstructure:"stages"`
+	// Supervisely is how to reach the platform (a supervisely source or sink).
+	Supervisely Supervisely `mapstructure:"supervisely"`
 }
 
 // SinkList is the sinks a run writes to: Sinks, or else the one Sink.
@@ -24,6 +26,21 @@ func (c *Config) SinkList() []Sink {
 		return c.Sinks
 	}
 	return []Sink{c.Sink}
+}
+
+// Supervisely configures the API client. The token is only ever read from the
+// environment (API_TOKEN).
+type Supervisely struct {
+	// ServerAddress overrides SERVER_ADDRESS / SUPERVISELY_API_SERVER_ADDRESS.
+	ServerAddress string `mapstructure:"server_address"`
+	// Retries per call; 0 = SUPERVISELY_PUBLIC_API_RETRIES or the SDK's 10.
+	Retries int `mapstructure:"retries"`
+	// RetrySleepMs is the backoff base; 0 = SUPERVISELY_PUBLIC_API_RETRY_SLEEP_SEC or 1 s.
+	RetrySleepMs int `mapstructure:"retry_sleep_ms"`
+	// TimeoutS bounds one attempt of one API call.
+	TimeoutS int `mapstructure:"timeout_s"`
+	// ReadTimeoutS: a video stream that brings no byte for this long is resumed.
+	ReadTimeoutS int `mapstructure:"read_timeout_s"`
 }
 
 // Source says where videos come from.
@@ -39,6 +56,13 @@ type Source struct {
 	PathStyle bool   `mapstructure:"path_style"` // with an endpoint: ENDPOINT/BUCKET; false = BUCKET.ENDPOINT
 	// MaxAttempts per request, the first included (retries back off on 5xx, SlowDown, resets).
 	MaxAttempts int `mapstructure:"max_attempts"`
+	// ProjectID is the video project on the server (supervisely).
+	ProjectID int `mapstructure:"project_id"`
+	// DatasetIDs, if any, limit the datasets sampled (supervisely).
+	DatasetIDs []int `mapstructure:"dataset_ids"`
+	// Download is "stream" (read through FFmpeg with Range requests) or "file"
+	// (videos.download into a temporary file).
+	Download string `mapstructure:"download"`
 }
 
 // Sampling says which frames to take and how to shape them.
@@ -69,6 +93,12 @@ type Sink struct {
 	Region      string `mapstructure:"region"`
 	PathStyle   bool   `mapstructure:"path_style"`
 	MaxAttempts int    `mapstructure:"max_attempts"`
+	// ProjectID writes into an existing image project (supervisely).
+	ProjectID int `mapstructure:"project_id"`
+	// WorkspaceID is where a new project goes when the source is not on the server.
+	WorkspaceID int `mapstructure:"workspace_id"`
+	// OverwriteAnnotations re-sends the annotations of images already there.
+	OverwriteAnnotations bool `mapstructure:"overwrite_annotations"`
 }
 
 // Stages tune each stage's pool.
@@ -77,6 +107,16 @@ type Stages struct {
 	Resize Pool   `mapstructure:"resize"`
 	Encode Encode `mapstructure:"encode"`
 	Write  Pool   `mapstructure:"write"`
+	// Batch, Upload and Annotate replace Write for a supervisely sink.
+	Batch    Batch `mapstructure:"batch"`
+	Upload   Pool  `mapstructure:"upload"`
+	Annotate Pool  `mapstructure:"annotate"`
+}
+
+// Batch groups a video's images for upload (at most 50: the server's limit).
+type Batch struct {
+	BatchSize int `mapstructure:"batch_size"`
+	Queue     int `mapstructure:"queue"`
 }
 
 // Pool is a stage's goroutine count and output queue capacity.
@@ -137,5 +177,24 @@ func Defaults() map[string]any {
 		"stages.encode.compression": 1,
 		"stages.write.workers":      2,
 		"stages.write.queue":        q,
+
+		// supervisely source and sink
+		"stages.batch.batch_size":    50,
+		"stages.batch.queue":         2,
+		"stages.upload.workers":      2,
+		"stages.upload.queue":        2,
+		"stages.annotate.workers":    1,
+		"stages.annotate.queue":      2,
+		"source.project_id":          0,
+		"source.dataset_ids":         []int{},
+		"source.download":            "stream",
+		"sink.project_id":            0,
+		"sink.workspace_id":          0,
+		"sink.overwrite_annotations": false,
+		"supervisely.server_address": "",
+		"supervisely.retries":        0,
+		"supervisely.retry_sleep_ms": 0,
+		"supervisely.timeout_s":      60,
+		"supervisely.read_timeout_s": 30,
 	}
 }

@@ -229,7 +229,7 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 	var out []override
 	for _, name := range names {
 		if key, ok := schema.byEnv[name]; ok {
-			o := override{key: key, val: scalar(env[name]), from: "from " + name}
+			o := override{key: key, val: typed(schema.kinds[key], env[name]), from: "from " + name}
 			if checkValue(key, o.val, schema.kinds[key], o.from, ps) {
 				out = append(out, o)
 			}
@@ -256,6 +256,17 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 }
 
 // setOverrides reads --set key.path=value, in order (a later one wins).
+// typed is scalar, except that a list key takes a YAML flow list ([3, 4]).
+func typed(k kind, s string) any {
+	if k == kIntList {
+		var list []any
+		if err := yaml.Unmarshal([]byte(s), &list); err == nil {
+			return list
+		}
+	}
+	return scalar(s)
+}
+
 func setOverrides(sets []string, ps *Problems) []override {
 	var out []override
 	for _, s := range sets {
@@ -280,7 +291,7 @@ func setOverrides(sets []string, ps *Problems) []override {
 			}
 			continue
 		}
-		o := override{key: k, val: scalar(val), from: "from --set"}
+		o := override{key: k, val: typed(kind, val), from: "from --set"}
 		if checkValue(k, o.val, kind, o.from, ps) {
 			out = append(out, o)
 		}
@@ -295,10 +306,11 @@ const (
 	kInt
 	kOptInt
 	kBool
+	kIntList
 )
 
 func (k kind) String() string {
-	return [...]string{"a string", "an integer", "an integer or null", "true or false"}[k]
+	return [...]string{"a string", "an integer", "an integer or null", "true or false", "a list of integers"}[k]
 }
 
 // keySchema is every key path of Config, in the struct's order, with its kind,
@@ -340,6 +352,8 @@ func newSchema(t reflect.Type) *keySchema {
 				k = kBool
 			case reflect.Pointer:
 				k = kOptInt
+			case reflect.Slice:
+				k = kIntList
 			default:
 				panic("config: no kind for " + name)
 			}
@@ -445,6 +459,15 @@ func checkValue(path string, val any, k kind, from string, ps *Problems) bool {
 		ok = isInt || val == nil
 	case kBool:
 		_, ok = val.(bool)
+	case kIntList:
+		var list []any
+		list, ok = val.([]any)
+		for _, x := range list {
+			if _, isInt := x.(int); !isInt {
+				ok = false
+			}
+		}
+		ok = ok || val == nil
 	}
 	if !ok {
 		ps.List = append(ps.List, Problem{Key: path, Msg: fmt.Sprintf("want %s, got %s", k, describe(val)), From: from})

@@ -48,6 +48,63 @@ var rules = []rule{
 	{"sink.url", s3URL(func(c *Config) string { return c.Sink.Type })},
 	{"source.max_attempts", forS3(func(c *Config) string { return c.Source.Type }, between(1, 100))},
 	{"sink.max_attempts", forS3(func(c *Config) string { return c.Sink.Type }, between(1, 100))},
+	{"source.download", func(v reflect.Value, c *Config) string {
+		if c.Source.Type != "supervisely" {
+			return ""
+		}
+		return oneOf("download", func() []string { return []string{"file", "stream"} })(v, c)
+	}},
+	{"source.dataset_ids", func(v reflect.Value, _ *Config) string {
+		for i := 0; i < v.Len(); i++ {
+			if v.Index(i).Int() <= 0 {
+				return fmt.Sprintf("item %d: a dataset id must be > 0, got %d", i, v.Index(i).Int())
+			}
+		}
+		return ""
+	}},
+	{"stages.batch.batch_size", func(v reflect.Value, c *Config) string {
+		if !c.usesSupervisely() {
+			return ""
+		}
+		if msg := between(1, 50)(v, c); msg != "" {
+			return msg + " (the server takes at most 50 images a call)"
+		}
+		return ""
+	}},
+	{"sink.workspace_id", func(v reflect.Value, c *Config) string {
+		if c.Sink.Type == "supervisely" && c.Source.Type != "supervisely" && c.Sink.ProjectID == 0 && v.Int() == 0 {
+			return fmt.Sprintf("required for a supervisely sink fed by a %s source (or set sink.project_id)", c.Source.Type)
+		}
+		return between(0, -1)(v, c)
+	}},
+	{"sink.project_id", between(0, -1)},
+	{"supervisely.retries", between(0, 100)},
+	{"supervisely.retry_sleep_ms", between(0, 60000)},
+	{"supervisely.timeout_s", func(v reflect.Value, c *Config) string {
+		if !c.usesSupervisely() {
+			return ""
+		}
+		return between(1, 3600)(v, c)
+	}},
+	{"supervisely.read_timeout_s", func(v reflect.Value, c *Config) string {
+		if !c.usesSupervisely() {
+			return ""
+		}
+		return between(1, 3600)(v, c)
+	}},
+}
+
+// usesSupervisely tells whether the source or a sink is on a Supervisely server.
+func (c *Config) usesSupervisely() bool {
+	if c.Source.Type == "supervisely" {
+		return true
+	}
+	for _, s := range c.SinkList() {
+		if s.Type == "supervisely" {
+			return true
+		}
+	}
+	return false
 }
 
 // A backend is a source or sink type: the keys of its section it needs, and a
@@ -61,12 +118,14 @@ var sources = map[string]backend{
 	"local": {Required: []string{"path"}, OnDisk: func(c *Config) (string, string) {
 		return "source.path", exists(c.Source.Path)
 	}},
-	"s3": {Required: []string{"url"}},
+	"s3":          {Required: []string{"url"}},
+	"supervisely": {Required: []string{"project_id"}},
 }
 
 var sinks = map[string]backend{
-	"local": {Required: []string{"path"}},
-	"s3":    {Required: []string{"url"}},
+	"local":       {Required: []string{"path"}},
+	"s3":          {Required: []string{"url"}},
+	"supervisely": {},
 }
 
 // s3URL wants s3://BUCKET[/PREFIX] when the section's type is s3. A URL with

@@ -29,6 +29,25 @@ type Item struct {
 	// Provenance are the seed's custom-data keys for this video (§9):
 	// video_id, video_name, video_dataset_id, video_dataset_name, ...
 	Provenance map[string]any
+	// Fetch, when set, makes the video readable (a stream from a server, or a
+	// download to a temporary file) and says what to open instead of Open.
+	Fetch func(ctx context.Context) (*Input, error)
+	// Ancestors are the custom data of the datasets above the video's own
+	// source dataset (Dataset[:1], Dataset[:2], ...), for sinks that mirror them.
+	Ancestors []DatasetInfo
+}
+
+// Input is a fetched video: what media.Open gets, and how to let it go.
+type Input struct {
+	Open    string
+	Options media.OpenOptions
+	// Size is the file's length in bytes (0 = unknown).
+	Size int64
+	// Fetched reports the bytes received over the network so far; nil for files.
+	Fetched func() int64
+	// Release undoes the fetch (closes the stream, removes a temporary file).
+	// It is called once, on every path.
+	Release func()
 }
 
 // ID names the item in logs and errors: dataset path and video name.
@@ -92,7 +111,14 @@ type Sink interface {
 	// (nil for unannotated input) into the destination's meta and fails on a
 	// conflict, and records the project's custom data.
 	Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error)
-	// Dataset records a destination dataset's custom data (provenance).
+	// Check makes Begin's checks and writes nothing (what plan runs).
+	Check(ctx context.Context, meta *sv.ProjectMeta) error
+	// CheckDataset tells, writing nothing, whether a destination dataset can take
+	// images made with the output settings in info.Custom[OutputKey] (its name
+	// fits the sink; the settings its images were made with are the same).
+	CheckDataset(ctx context.Context, info DatasetInfo) error
+	// Dataset records a destination dataset's custom data (provenance and output
+	// settings), after CheckDataset's checks.
 	Dataset(ctx context.Context, info DatasetInfo) error
 	// Existing lists the image names already stored in a dataset, so a re-run
 	// skips them without decoding.
@@ -107,4 +133,35 @@ type Sink interface {
 	Close() error
 	// Describe names the sink for logs.
 	Describe() string
+}
+
+// Batch is images of one video, for one destination dataset, stored together.
+type Batch struct {
+	Dataset []string
+	Images  []*Image
+}
+
+// Registered is an image a BatchSink stored, with the id its annotation goes to.
+type Registered struct {
+	Image *Image
+	ID    int64
+}
+
+// BatchSink is a sink that stores images in batches, through the pipeline's
+// batch → upload → annotate stages (the Supervisely platform: bytes, then
+// registration, then annotations). Put still works, one image at a time.
+type BatchSink interface {
+	Sink
+	// Upload stores the bytes of a batch and registers its images; it returns
+	// them in order with their ids. It may keep nothing after it returns.
+	Upload(ctx context.Context, b *Batch) ([]Registered, error)
+	// Annotate attaches the annotations (Image.Ann) of registered images of
+	// one dataset. With all false, annotations with no labels and no tags are
+	// not sent: a new image already has that empty annotation.
+	Annotate(ctx context.Context, dataset []string, imgs []Registered, all bool) error
+	// Reannotate lists images already in a dataset whose annotation must be
+	// sent again (name → id): those an interrupted run registered but did not
+	// annotate, or all of them when the sink is told to overwrite (then all
+	// is true).
+	Reannotate(ctx context.Context, dataset []string) (ids map[string]int64, all bool, err error)
 }

@@ -146,6 +146,21 @@ static int vp_rotate_planes(const uint8_t *src, uint8_t *dst, int w, int h, int 
 }
 
 static int vp_video_delay(void *par) { return ((AVCodecParameters *)par)->video_delay; }
+static int vp_has_b_frames(void *cc) { return ((AVCodecContext *)cc)->has_b_frames; }
+
+// vp_index_keys writes the timestamps of the container index's keyframe entries
+// (AVI idx1, MP4 stss, ...) to out, at most max of them; returns how many there are.
+static int vp_index_keys(void *st, int64_t *out, int max) {
+	int n = avformat_index_get_entries_count(st), k = 0;
+	for (int i = 0; i < n; i++) {
+		const AVIndexEntry *e = avformat_index_get_entry(st, i);
+		if (e && (e->flags & AVINDEX_KEYFRAME)) {
+			if (k < max) out[k] = e->timestamp;
+			k++;
+		}
+	}
+	return k;
+}
 
 static const char *vp_pix_fmt_name(int f) { return av_get_pix_fmt_name(f); }
 */
@@ -184,6 +199,39 @@ func videoDelay(cp *astiav.CodecParameters) int {
 		return 0
 	}
 	return int(C.vp_video_delay(c))
+}
+
+// reorderDelay is how many frames the decoder holds back to reorder them
+// (has_b_frames; the H.264 decoder raises it when a stream needs more). Read
+// through go-astiav's CodecContext, whose first field is the C pointer.
+func reorderDelay(cc *astiav.CodecContext) int {
+	c := (*struct{ c unsafe.Pointer })(unsafe.Pointer(cc)).c
+	if c == nil {
+		return 0
+	}
+	return int(C.vp_has_b_frames(c))
+}
+
+// indexKeys are the timestamps the container's index marks as keyframes. They
+// hold where the bitstream no longer can: the parser flags a packet key by its
+// bytes, so a damaged keyframe loses its flag, not its index entry. Go-astiav
+// v0.16 has no accessor; its Stream holds only the C pointer (as CodecParameters).
+func indexKeys(st *astiav.Stream) map[int64]bool {
+	c := (*struct{ c unsafe.Pointer })(unsafe.Pointer(st)).c
+	if c == nil {
+		return nil
+	}
+	n := int(C.vp_index_keys(c, nil, 0))
+	if n == 0 {
+		return nil
+	}
+	buf := make([]C.int64_t, n)
+	n = min(n, int(C.vp_index_keys(c, &buf[0], C.int(n))))
+	keys := make(map[int64]bool, n)
+	for _, t := range buf[:n] {
+		keys[int64(t)] = true
+	}
+	return keys
 }
 
 // rotatePlanes turns a packed planar picture clockwise; ok is false for formats

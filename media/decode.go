@@ -179,6 +179,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			// The keyframe's PTS: demuxers index by PTS (mov, after edit lists) or
 			// DTS <= PTS; with BACKWARD either lands on this keyframe or an earlier one.
 			var err error
+			v.fresh = false
 			if v.byteSeek() && k.pos >= 0 {
 				// No index to seek by time (MPEG-TS/PS overshoot); the scan recorded
 				// where the keyframe's packet starts.
@@ -209,17 +210,47 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	}
 	cc.SetTimeBase(v.stream.TimeBase())
 	cc.SetThreadCount(o.Threads)
-	cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
+	if x.Trusted {
+		cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
+	} else {
+		// Numbering by packet needs a damaged packet's error to come back with that
+		// packet, not threads later (gopCounter).
+		cc.SetThreadType(astiav.ThreadTypeSlice)
+	}
 	if err := cc.Open(codec, nil); err != nil {
 		return 0, fmt.Errorf("%s: open decoder %s: %w", v.name, v.Info.Codec, err)
 	}
 
 	f := astiav.AllocFrame()
 	defer f.Free()
-	next := 0    // position in want
-	ordinal := 0 // decoder output count (untrusted mode)
-	skipNeg := x.negative
+	next := 0 // position in want
 	emitted := 0
+	var gops *gopCounter // numbers frames when PTS are not trusted
+	if !x.Trusted {
+		gops = newGOPCounter(x.keyOrds, len(x.PTS))
+	}
+	finishing := false // every wanted frame is out; closing the last one's GOP (untrusted)
+
+	// check fails the wanted frames the GOP counter could not number.
+	check := func(bad []badRange) error {
+		for _, b := range bad {
+			if k := sort.SearchInts(want, b.first); k < len(want) && want[k] < b.end {
+				return &FrameError{Video: v.name, Index: want[k],
+					Why: fmt.Sprintf("frames %d-%d cannot be numbered: %s (damaged?)", b.first, b.end-1, b.why)}
+			}
+		}
+		return nil
+	}
+	// uncertain fails the next wanted frame when a lost packet of its GOP hides which frame it is.
+	uncertain := func() error {
+		if gops == nil || finishing || gops.certain(want[next]) {
+			return nil
+		}
+		g := gops.gop(want[next])
+		return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf(
+			"a packet of frames %d-%d produced no frame (damaged?), so which of them the decoder's frames are cannot be told",
+			gops.starts[g], gops.end(g)-1)}
+	}
 
 	// take handles one decoded frame; it returns errStop when every wanted frame is out.
 	take := func() error {
@@ -245,12 +276,34 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 				return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf("decoder produced PTS %d, which no packet had", pts)}
 			}
 		} else {
-			if skipNeg > 0 {
-				skipNeg--
+			// The tag the packet was sent with: its position in decode order.
+			d := f.Pts()
+			if d == astiav.NoPtsValue {
+				return &FrameError{Video: v.name, Index: want[min(next, len(want)-1)], Why: "the decoder dropped the packet tag of a frame"}
+			}
+			if d < 0 {
+				return nil // a packet with PTS < 0: not a frame
+			}
+			var ok bool
+			var bad []badRange
+			i, ok, bad = gops.number(int(d), reorderDelay(cc))
+			if err := check(bad); err != nil {
+				return err
+			}
+			if !ok {
+				if err := uncertain(); err != nil {
+					return err
+				}
+			}
+			if finishing {
+				if ok && gops.gop(i) > gops.gop(want[len(want)-1]) {
+					return errStop // the last wanted frame's GOP closed whole
+				}
 				return nil
 			}
-			i = ordinal
-			ordinal++
+			if !ok {
+				return nil
+			}
 		}
 		switch {
 		case i < want[next]:
@@ -275,7 +328,14 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		}
 		next++
 		if next == len(want) {
+			if gops != nil {
+				finishing = true // go on until its GOP is known to be whole
+				return nil
+			}
 			return errStop
+		}
+		if err := uncertain(); err != nil {
+			return err
 		}
 		if seek {
 			// Is the next wanted frame far past a keyframe we have not reached?
@@ -302,9 +362,25 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		}
 	}
 
+	ord := 0 // decode position among packets with PTS >= 0 (untrusted mode)
 	err := v.readPackets(func(p *astiav.Packet) error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		tag := int64(-1)
+		if gops != nil {
+			// Tag the packet with its decode position: the decoder carries a packet's
+			// PTS to the frame it becomes, through reordering.
+			ts := p.Pts()
+			if ts == astiav.NoPtsValue {
+				ts = p.Dts()
+			}
+			if ts >= 0 {
+				tag = int64(ord)
+				gops.send(ord)
+				ord++
+			}
+			p.SetPts(tag)
 		}
 		for {
 			err := cc.SendPacket(p)
@@ -316,15 +392,23 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 					return err
 				}
 			case errors.Is(err, astiav.ErrInvaliddata):
-				return nil // a damaged packet: a wanted frame it held is reported as missing below
+				// A damaged packet: a wanted frame it held is reported as missing below.
+				if gops != nil && tag >= 0 {
+					gops.lose(int(tag))
+					return uncertain()
+				}
+				return nil
 			default:
 				return fmt.Errorf("%s: decode: %w", v.name, err)
 			}
 		}
 	})
-	if err == nil && next < len(want) {
+	if err == nil && (next < len(want) || finishing) {
 		if err = cc.SendPacket(nil); err == nil || errors.Is(err, astiav.ErrEof) {
 			err = drain()
+		}
+		if err == nil && gops != nil {
+			err = check(gops.finish())
 		}
 	}
 	switch {

@@ -2,7 +2,9 @@ package media
 
 import (
 	"container/heap"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/asticode/go-astiav"
@@ -21,12 +23,19 @@ type Index struct {
 	Complete bool
 	// Trusted is false when the packet PTS cannot give presentation order
 	// (missing PTS, or pts == dts on a codec that reorders frames); frames are then
-	// numbered by counting decoder output from the start.
+	// numbered by the packet they came from, GOP by GOP, decoding from the start
+	// (gopCounter).
 	Trusted bool
+	// keyOrds are the keyframes' positions in decode order among the packets with
+	// PTS >= 0; set when !Trusted, to number frames by GOP (gopCounter).
+	keyOrds []int
 	// negative counts packets with PTS < 0, which are not frames (edit lists, priming).
 	negative int
 	// TimeBase converts PTS to seconds.
 	TimeBase astiav.Rational
+	// FromIndex tells that the map came from the container's sample table,
+	// without reading the payload.
+	FromIndex bool
 }
 
 type keyframe struct {
@@ -67,13 +76,64 @@ func (v *Video) reorders() bool {
 // frames are certain: packets come in decode order and PTS >= DTS, so when a
 // packet's DTS passes the need-th smallest PTS seen, no later packet can come
 // before it. The frame count then comes from the container, if it declares one.
+//
+// A video read from an Input that is a plain MP4/MOV is mapped from its sample
+// table without fetching the payload (see indexedMP4), then reopened, so a
+// full pass over a remote video fetches it about once, not twice.
 func (v *Video) Scan(need int) (*Index, error) {
+	if err := v.checkLength(); err != nil {
+		return nil, err
+	}
+	if v.cio != nil {
+		indexed := v.indexedMP4()
+		if _, err := v.opts.Input.Seek(v.cio.pos, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.name, err)
+		}
+		if indexed {
+			v.cio.noData = true
+			x, err := v.scan(need)
+			if x != nil {
+				x.FromIndex = true
+			}
+			if rerr := v.rewind(); err == nil && rerr != nil {
+				err = rerr
+			}
+			if errors.Is(err, errNotIndexed) {
+				return v.scan(need) // the index does not match the packets: demux it all
+			}
+			return x, err
+		}
+	}
+	return v.scan(need)
+}
+
+var errNotIndexed = errors.New("the container index does not list the packets")
+
+func (v *Video) scan(need int) (*Index, error) {
 	x := &Index{TimeBase: v.stream.TimeBase(), Trusted: true}
 	var h maxHeap
 	allEqual, missing := true, false
 	stopped := false
+	fromIndex := v.cio != nil && v.cio.noData
+	k := 0 // video packets so far
+	// Keyframes in decode order (for numbering by GOP): flagged by the parser or
+	// by the container's index, which survives damage to the keyframe's bytes.
+	// Taken before reading: the demuxer adds entries as it reads.
+	indexed := indexKeys(v.stream)
+	var keyOrds []int
 	err := v.readPackets(func(p *astiav.Packet) error {
 		pts, dts := p.Pts(), p.Dts()
+		key := p.Flags().Has(astiav.PacketFlagKey)
+		if fromIndex {
+			// Without the payload a parser cannot tell keyframes; the sample
+			// table (stss) does. Packet k is index entry k while nothing seeks.
+			pos, kf, ok := indexEntry(v.stream, k)
+			if !ok || pos != p.Pos() {
+				return errNotIndexed
+			}
+			key = kf
+		}
+		k++
 		if pts == astiav.NoPtsValue {
 			missing = true
 			pts = dts
@@ -92,7 +152,10 @@ func (v *Video) Scan(need int) (*Index, error) {
 			return nil
 		}
 		x.PTS = append(x.PTS, pts)
-		if p.Flags().Has(astiav.PacketFlagKey) {
+		if key || (dts != astiav.NoPtsValue && indexed[dts]) {
+			keyOrds = append(keyOrds, len(x.PTS)-1)
+		}
+		if key {
 			x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})
 		}
 		if need > 0 {
@@ -103,7 +166,8 @@ func (v *Video) Scan(need int) (*Index, error) {
 				heap.Fix(&h, 0)
 			}
 			if h.Len() == need && dts != astiav.NoPtsValue && dts > h[0] {
-				if n := int(v.stream.NbFrames()); n > 0 {
+				// Not when PTS look untrustworthy so far: numbering by GOP needs every keyframe.
+				if n := v.declaredFrames(); n > 0 && !missing && !(allEqual && v.reorders()) {
 					stopped = true
 					return errStop
 				}
@@ -114,13 +178,17 @@ func (v *Video) Scan(need int) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, cut := endedEarly.Load(v.fc); cut {
+		return nil, fmt.Errorf("%s: truncated: the file ends inside an element the demuxer was reading", v.name)
+	}
 	if len(x.PTS) == 0 {
 		return nil, fmt.Errorf("%s: the video stream has no frames", v.name)
 	}
 	if missing || (allEqual && v.reorders()) {
 		x.Trusted = false
+		x.keyOrds = keyOrds
 	}
-	if declared := int(v.stream.NbFrames()); !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
+	if declared := v.declaredFrames(); !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
 		return nil, fmt.Errorf("%s: truncated: the container lists %d video frames, the file holds %d",
 			v.name, declared, len(x.PTS)+x.negative)
 	}
@@ -129,12 +197,24 @@ func (v *Video) Scan(need int) (*Index, error) {
 	x.Complete = !stopped
 	x.Count = len(x.PTS)
 	if stopped {
-		x.Count = int(v.stream.NbFrames()) - x.negative
+		x.Count = v.declaredFrames() - x.negative
 		if x.Count < len(x.PTS) {
 			x.Count = len(x.PTS)
 		}
 	}
 	return x, nil
+}
+
+// declaredFrames is the frame count the container declares, 0 if none can be
+// relied on. Only MP4/MOV's is a count of frames (its sample table); AVI's
+// stream length counts time-base ticks, which an AVI muxed with a finer time
+// base fills with empty chunks (600 for 300 frames at 30 fps in 1/60), and
+// truncation there is found by its RIFF size (checkLength).
+func (v *Video) declaredFrames() int {
+	if v.Info.Format != "mov,mp4,m4a,3gp,3g2,mj2" {
+		return 0
+	}
+	return int(v.stream.NbFrames())
 }
 
 type maxHeap []int64

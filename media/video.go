@@ -11,14 +11,24 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asticode/go-astiav"
 )
 
+// endedEarly holds the inputs whose demuxer reported an element cut by the end
+// of the file ("File ended prematurely", Matroska), which FFmpeg only logs: it
+// drops the cut block and reports a clean end of file.
+var endedEarly sync.Map // *astiav.FormatContext → struct{}
+
 func init() {
-	astiav.SetLogLevel(astiav.LogLevelError)
-	astiav.SetLogCallback(func(_ astiav.Classer, _ astiav.LogLevel, _, _ string) {})
+	astiav.SetLogLevel(astiav.LogLevelWarning)
+	astiav.SetLogCallback(func(c astiav.Classer, _ astiav.LogLevel, _, msg string) {
+		if fc, ok := c.(*astiav.FormatContext); ok && strings.Contains(msg, "File ended prematurely") {
+			endedEarly.Store(fc, struct{}{})
+		}
+	})
 }
 
 // Versions reports the FFmpeg library versions vpipe runs against.
@@ -33,6 +43,9 @@ type OpenOptions struct {
 	Headers map[string]string
 	// Timeout bounds each network read/write; 0 means FFmpeg's default.
 	Timeout time.Duration
+	// Input, when set, is read instead of opening the source (which then only
+	// names the video in errors).
+	Input Input
 	// Reconnect (HTTP) reconnects after a cut connection, a network error or a
 	// 5xx answer, and goes on reading at the same offset (up to ~10 s of waits).
 	Reconnect bool
@@ -67,6 +80,8 @@ type Video struct {
 	stream *astiav.Stream
 	Info   Info
 	stats  DecodeStats
+	cio    *customIO // when reading an Input
+	fresh  bool      // opened, and nothing read or sought since
 }
 
 // Redact strips credentials and query strings from a URL so it can be shown.
@@ -116,14 +131,28 @@ func (v *Video) open() error {
 		_ = d.Set("reconnect_on_http_error", "5xx", 0)
 		_ = d.Set("reconnect_delay_max", "7", 0) // waits of 0, 1, 3, 7 s
 	}
+	if v.opts.Input != nil {
+		if err := v.openCustomIO(fc); err != nil {
+			fc.Free()
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
 	if err := fc.OpenInput(v.src, nil, d); err != nil {
 		fc.Free()
-		return fmt.Errorf("%s: not a readable media file: %w", v.name, err)
+		v.freeIO()
+		if terr := v.checkLength(); terr != nil {
+			return terr // say why it cannot be read, when it can be told
+		}
+		return fmt.Errorf("%s: not a readable media file: %w", v.name, v.wrapIOErr(err))
 	}
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
 		fc.Free()
-		return fmt.Errorf("%s: cannot read stream info: %w", v.name, err)
+		v.freeIO()
+		if terr := v.checkLength(); terr != nil {
+			return terr
+		}
+		return fmt.Errorf("%s: cannot read stream info: %w", v.name, v.wrapIOErr(err))
 	}
 	var st *astiav.Stream
 	for _, s := range fc.Streams() {
@@ -135,15 +164,21 @@ func (v *Video) open() error {
 	if st == nil {
 		fc.CloseInput()
 		fc.Free()
+		v.freeIO()
+		if terr := v.checkLength(); terr != nil {
+			return terr
+		}
 		return fmt.Errorf("%s: no video stream", v.name)
 	}
 	cp := st.CodecParameters()
 	if cp.Width() <= 0 || cp.Height() <= 0 {
 		fc.CloseInput()
 		fc.Free()
+		v.freeIO()
 		return fmt.Errorf("%s: video stream has no picture size", v.name)
 	}
 	v.fc, v.stream = fc, st
+	v.fresh = true
 	v.Info = Info{
 		Codec:    cp.CodecID().Name(),
 		Width:    cp.Width(),
@@ -186,9 +221,18 @@ func rotation(st *astiav.Stream) int {
 // Close releases the input.
 func (v *Video) Close() {
 	if v.fc != nil {
+		endedEarly.Delete(v.fc)
 		v.fc.CloseInput()
 		v.fc.Free()
 		v.fc = nil
+	}
+	v.freeIO()
+}
+
+func (v *Video) freeIO() {
+	if v.cio != nil {
+		v.cio.free()
+		v.cio = nil
 	}
 }
 
@@ -198,6 +242,9 @@ func (v *Video) Name() string { return v.name }
 // rewind reopens the input at its start; demuxers without an index cannot be
 // trusted to seek back exactly, and reopening costs one probe.
 func (v *Video) rewind() error {
+	if v.fresh {
+		return nil // already at the start: no second probe (for remote inputs, no second fetch)
+	}
 	v.Close()
 	return v.open()
 }
@@ -210,12 +257,13 @@ func (v *Video) readPackets(fn func(p *astiav.Packet) error) error {
 	p := astiav.AllocPacket()
 	defer p.Free()
 	idx := v.stream.Index()
+	v.fresh = false
 	for {
 		if err := v.fc.ReadFrame(p); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				return nil
 			}
-			return fmt.Errorf("%s: demux: %w", v.name, err)
+			return fmt.Errorf("%s: demux: %w", v.name, v.wrapIOErr(err))
 		}
 		var err error
 		if p.StreamIndex() == idx {

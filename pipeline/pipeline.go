@@ -18,13 +18,17 @@
 //     keeps reading (and dropping) its input until it closes, so every
 //     forwarding goroutine finishes. Wait returns when every goroutine has ended.
 //
-// Worker and forwarding goroutines run in one conc ContextPool (panics are
-// re-raised in Wait instead of crashing a lone goroutine).
+// A panic in any goroutine of the run (a source, a worker, a forwarder) is
+// recovered into a *StageError wrapping a *PanicError that names the stage and
+// the value it was handling, and stops the run like any other error. Worker and
+// forwarding goroutines run in one conc ContextPool, so Wait accounts for them.
 package pipeline
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/reugn/go-streams"
@@ -44,6 +48,10 @@ func New(parent context.Context) *Pipeline {
 	return &Pipeline{ctx: ctx, cancel: cancel, pool: pool.New().WithContext(ctx).WithFirstError()}
 }
 
+// Context is the run's context: done once the run stops (an error, a panic, or
+// the parent's cancellation).
+func (p *Pipeline) Context() context.Context { return p.ctx }
+
 // StageError tells which stage failed.
 type StageError struct {
 	Stage string
@@ -52,6 +60,35 @@ type StageError struct {
 
 func (e *StageError) Error() string { return e.Stage + ": " + e.Err.Error() }
 func (e *StageError) Unwrap() error { return e.Err }
+
+// PanicError is a panic recovered in a stage: a bug, reported as the stage's error.
+type PanicError struct {
+	On    string // the value being handled (its String()), or ""
+	Value any    // what was passed to panic
+	Stack []byte // the panicking goroutine's stack
+}
+
+func (e *PanicError) Error() string {
+	if e.On != "" {
+		return fmt.Sprintf("panic on %s: %v", e.On, e.Value)
+	}
+	return fmt.Sprintf("panic: %v", e.Value)
+}
+
+// safe runs fn, turning a panic into a *PanicError; v (if a fmt.Stringer) names
+// what fn was handling.
+func safe(v any, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			on := ""
+			if s, ok := v.(fmt.Stringer); ok {
+				on = s.String()
+			}
+			err = &PanicError{On: on, Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
 
 // Emit sends a value downstream; it blocks while the queue is full and returns
 // the context's error if the run is stopping.
@@ -122,15 +159,26 @@ func (e *end) In() chan<- any   { return e.in }
 func (e *end) AwaitCompletion() { <-e.done }
 
 // connect forwards everything from an outlet to an inlet, then closes the inlet:
-// go-streams' DoStream, run in the pool so that Wait accounts for it. It cannot
-// block for good: workers read their input until it closes, even when stopping.
+// go-streams' DoStream, run in the pool so that Wait accounts for it. Once the
+// run stops it drops what it reads instead of sending it, so it never blocks on
+// a consumer that has ended, and it reads its input to the end, so nothing
+// upstream blocks on it.
 func (p *Pipeline) connect(from streams.Outlet, to streams.Inlet) {
-	p.pool.Go(func(context.Context) error {
-		for v := range from.Out() {
-			to.In() <- v
-		}
-		close(to.In())
-		return nil
+	p.pool.Go(func(ctx context.Context) error {
+		defer close(to.In())
+		defer func() {
+			for range from.Out() { // after a panic: drain, so upstream can end
+			}
+		}()
+		return p.fail("forward", safe(nil, func() error {
+			for v := range from.Out() {
+				select {
+				case to.In() <- v:
+				case <-ctx.Done():
+				}
+			}
+			return nil
+		}))
 	})
 }
 
@@ -151,7 +199,7 @@ func Source[T any](p *Pipeline, name string, queue int, fn func(ctx context.Cont
 	n := &node{p: p, out: make(chan any, max(queue, 0))}
 	p.pool.Go(func(ctx context.Context) error {
 		defer close(n.out)
-		return p.fail(name, fn(ctx, sender[T](ctx, n.out)))
+		return p.fail(name, safe(nil, func() error { return fn(ctx, sender[T](ctx, n.out)) }))
 	})
 	return &Outlet[T]{p: p, out: n}
 }
@@ -199,15 +247,15 @@ func (p *Pipeline) workers(name string, n int, in <-chan any, handler func(conte
 }
 
 // work runs fn on every input until the input closes. After the run stops
-// (an error anywhere, or cancellation) it goes on reading and drops what it
-// reads, so that everything upstream can finish.
+// (an error or a panic anywhere, or cancellation) it goes on reading and drops
+// what it reads, so that everything upstream can finish.
 func (p *Pipeline) work(ctx context.Context, name string, in <-chan any, fn func(any) error) error {
 	var first error
 	for v := range in {
 		if ctx.Err() != nil {
 			continue
 		}
-		if err := p.fail(name, fn(v)); err != nil && first == nil {
+		if err := p.fail(name, safe(v, func() error { return fn(v) })); err != nil && first == nil {
 			first = err
 		}
 	}

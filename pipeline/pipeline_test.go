@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,5 +154,55 @@ func TestGoStreamsOperator(t *testing.T) {
 			t.Fatalf("Wait = %v, %d even numbers", err, n.Load())
 		}
 		cancel()
+	}
+}
+
+type item int
+
+func (i item) String() string { return fmt.Sprintf("item %d", int(i)) }
+
+// TestPanicStopsTheRun: a panic in the source, a stage or the sink (one worker
+// each, so nobody else reads its input) ends the run with a *StageError naming
+// the stage and the value, instead of hanging; TestMain checks for leaks.
+func TestPanicStopsTheRun(t *testing.T) {
+	for _, where := range []string{"src", "mid", "end"} {
+		t.Run(where, func(t *testing.T) {
+			boom := func(stage string, v item) {
+				if stage == where && v == 50 {
+					panic("boom")
+				}
+			}
+			p := pipeline.New(context.Background())
+			src := pipeline.Source(p, "src", 1, func(ctx context.Context, emit pipeline.Emit[item]) error {
+				for i := item(0); ; i++ {
+					boom("src", i)
+					if err := emit(i); err != nil {
+						return err
+					}
+				}
+			})
+			mid := pipeline.Stage(p, "mid", src, pipeline.Options{Workers: 1, Queue: 1},
+				func(_ context.Context, v item, emit pipeline.Emit[item]) error {
+					boom("mid", v)
+					return emit(v)
+				})
+			pipeline.Sink(p, "end", mid, pipeline.Options{Workers: 1}, func(_ context.Context, v item) error {
+				boom("end", v)
+				return nil
+			})
+			err := p.Wait()
+			var se *pipeline.StageError
+			var pe *pipeline.PanicError
+			if !errors.As(err, &se) || se.Stage != where || !errors.As(err, &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
+				t.Fatalf("Wait = %v", err)
+			}
+			want := where + ": panic on item 50: boom"
+			if where == "src" {
+				want = "src: panic: boom"
+			}
+			if err.Error() != want {
+				t.Fatalf("error %q, want %q", err, want)
+			}
+		})
 	}
 }

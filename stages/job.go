@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 // decoded and out when written or dropped; the video is finished once decoding
 // has ended and every frame it produced is out.
 type job struct {
-	item  *core.Item
-	start time.Time
+	item    *core.Item
+	refused error // set before the run: the video may not be written (a clash)
+	start   time.Time
+	started bool // set by the decode stage when it takes the job
 
 	// set by the decode stage before the first frame leaves it
 	count   int // frames in the video
@@ -24,6 +27,10 @@ type job struct {
 	skipped int            // frames already in the sink
 	sampler *sv.Sampler    // nil when annotations are not copied
 	meta    map[string]any // provenance for every image meta
+	output  map[string]any // the output settings its dataset records
+
+	record    sync.Once // the dataset's custom data, written with the first image
+	recordErr error
 
 	mu       sync.Mutex
 	err      error
@@ -34,6 +41,9 @@ type job struct {
 	finished bool
 	onDone   func(*job)
 }
+
+// String names the video (in a recovered panic).
+func (j *job) String() string { return j.item.ID() }
 
 func (j *job) failed() bool {
 	j.mu.Lock()
@@ -103,6 +113,10 @@ type output struct {
 	job *job
 	img *core.Image
 }
+
+func (f *frame) String() string { return fmt.Sprintf("%s frame %d", f.job, f.index) }
+
+func (o output) String() string { return fmt.Sprintf("%s image %s", o.job, o.img.Name) }
 
 func (f *frame) release() {
 	if f.pic != nil {

@@ -38,10 +38,15 @@ type Failure struct {
 type Summary struct {
 	VideosOK     int
 	VideosFailed int
-	Written      int
-	Skipped      int
-	Failures     []Failure
-	Elapsed      time.Duration
+	// VideosInterrupted were cut short by a stop (Ctrl-C, SIGTERM, an error that
+	// ends the run): their images written so far stay, and a re-run resumes them.
+	VideosInterrupted int
+	// VideosNotStarted were never reached before the run stopped.
+	VideosNotStarted int
+	Written          int // images written by this run (interrupted videos' included)
+	Skipped          int
+	Failures         []Failure
+	Elapsed          time.Duration
 }
 
 // FPS is frames written per second of run time.
@@ -79,17 +84,38 @@ func (r *Runner) spec() sampling.Spec {
 	return sampling.Spec{Start: s.Start, End: s.End, Step: s.Step, OnlyAnnotated: s.OnlyAnnotated}
 }
 
+// testHook, set by tests only, is called by every stage with its name before
+// it handles a value (to make a stage panic).
+var testHook func(stage string)
+
+func hook(stage string) {
+	if testHook != nil {
+		testHook(stage)
+	}
+}
+
 // Run samples every video. A video that fails is reported in the summary and
 // the others go on; the error is for what stops the whole run (the source or
-// sink failing, or cancellation).
+// sink failing, a panic, or cancellation). The summary counts what was written
+// even then, and tells the videos cut short from those completed.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	begin := time.Now()
 	var sum Summary
 	var mu sync.Mutex
+	items, refused, err := r.items(ctx)
+	if err != nil {
+		return sum, err
+	}
 	if err := r.begin(ctx); err != nil {
 		return sum, err
 	}
+	var p *pipeline.Pipeline
 	onDone := func(j *job) {
+		stopped := p.Context().Err() != nil
+		if j.err == nil && j.written < j.wanted && !stopped {
+			// Never a silent gap: decoding ended without an error, yet frames are missing.
+			j.err = fmt.Errorf("%s: wrote %d of the %d frames selected", j.item.Open, j.written, j.wanted)
+		}
 		if j.err != nil {
 			// A failed video leaves no partial dataset: remove what this run wrote.
 			if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
@@ -101,32 +127,25 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		defer mu.Unlock()
 		sum.Skipped += j.skipped
 		sum.Written += j.written
-		if j.err != nil {
+		switch {
+		case j.err != nil:
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
-		} else {
+		case j.written < j.wanted:
+			sum.VideosInterrupted++
+			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
+			return // its bar is aborted when the reporter closes
+		default:
 			sum.VideosOK++
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
 	}
+	jobs := make([]*job, len(items))
+	for i, it := range items {
+		jobs[i] = &job{item: it, refused: refused[it], onDone: onDone}
+	}
 
 	st := r.Config.Stages
-	p := pipeline.New(ctx)
-	jobs := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
-		return r.Source.Items(ctx, func(it *core.Item) error {
-			return emit(&job{item: it, onDone: onDone})
-		})
-	})
-	decoded := pipeline.Stage(p, "decode", jobs, pipeline.Options{Workers: st.Decode.Workers, Queue: st.Decode.Queue},
-		func(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
-			j.start = time.Now()
-			if err := r.decode(ctx, j, emit); err != nil && ctx.Err() == nil {
-				j.fail(err)
-			}
-			j.seal()
-			return ctx.Err()
-		})
-
 	convs, closeConvs, err := pool(st.Resize.Workers, func() (*media.Converter, error) {
 		return media.NewConverter(r.Config.Sampling.Resize.Filter)
 	}, (*media.Converter).Close)
@@ -134,16 +153,41 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	defer closeConvs()
+	encs, closeEncs, _ := pool(st.Encode.Workers, func() (*media.PNGEncoder, error) {
+		return media.NewPNGEncoder(st.Encode.Compression), nil
+	}, (*media.PNGEncoder).Close)
+	defer closeEncs()
+	p = pipeline.New(ctx)
+	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
+		for _, j := range jobs {
+			hook("enumerate")
+			if err := emit(j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	decoded := pipeline.Stage(p, "decode", queued, pipeline.Options{Workers: st.Decode.Workers, Queue: st.Decode.Queue},
+		func(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
+			hook("decode")
+			j.start = time.Now()
+			j.started = true
+			if err := r.decode(ctx, j, emit); err != nil && ctx.Err() == nil {
+				j.fail(err)
+			}
+			j.seal()
+			return ctx.Err()
+		})
+
 	resized := pipeline.Stage(p, "resize", decoded, pipeline.Options{Workers: st.Resize.Workers, Queue: st.Resize.Queue},
 		func(ctx context.Context, f *frame, emit pipeline.Emit[*frame]) error {
+			hook("resize")
 			if f.job.failed() {
 				f.release()
 				f.job.frameOut("")
 				return nil
 			}
-			c := <-convs
-			rgb, err := c.Convert(f.pic, f.job.outW, f.job.outH)
-			convs <- c
+			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, f.job.outW, f.job.outH) })
 			f.pic.Release()
 			f.pic = nil
 			if err != nil {
@@ -155,20 +199,15 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			return emitOrDrop(emit, f)
 		})
 
-	encs, closeEncs, _ := pool(st.Encode.Workers, func() (*media.PNGEncoder, error) {
-		return media.NewPNGEncoder(st.Encode.Compression), nil
-	}, (*media.PNGEncoder).Close)
-	defer closeEncs()
 	encoded := pipeline.Stage(p, "encode", resized, pipeline.Options{Workers: st.Encode.Workers, Queue: st.Encode.Queue},
 		func(ctx context.Context, f *frame, emit pipeline.Emit[output]) error {
+			hook("encode")
 			defer f.release()
 			if f.job.failed() {
 				f.job.frameOut("")
 				return nil
 			}
-			e := <-encs
-			data, err := e.Encode(f.rgb)
-			encs <- e
+			data, err := use(encs, func(e *media.PNGEncoder) ([]byte, error) { return e.Encode(f.rgb) })
 			if err != nil {
 				f.job.fail(err)
 				f.job.frameOut("")
@@ -188,14 +227,50 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			return nil
 		})
 
-	pipeline.Sink(p, "write", encoded, pipeline.Options{Workers: st.Write.Workers},
+	if bs, ok := r.Sink.(core.BatchSink); ok {
+		r.batchStages(p, encoded, bs)
+	} else {
+		r.writeStage(p, encoded)
+	}
+
+	err = p.Wait()
+	var pe *pipeline.PanicError
+	if errors.As(err, &pe) {
+		r.Log.Error("panic", "err", err, "stack", string(pe.Stack))
+	}
+	// The run stopped before these videos finished: what they wrote stays.
+	for _, j := range jobs {
+		switch {
+		case j.finished:
+		case j.started:
+			sum.VideosInterrupted++
+			sum.Written += j.written
+			sum.Skipped += j.skipped
+		default:
+			sum.VideosNotStarted++
+		}
+	}
+	if cerr := r.Sink.Close(); err == nil {
+		err = cerr
+	}
+	sum.Elapsed = time.Since(begin)
+	return sum, err
+}
+
+// writeStage is the end of the pipeline for a sink that stores one image at a time.
+func (r *Runner) writeStage(p *pipeline.Pipeline, encoded *pipeline.Outlet[output]) {
+	pipeline.Sink(p, "write", encoded, pipeline.Options{Workers: r.Config.Stages.Write.Workers},
 		func(ctx context.Context, o output) error {
+			hook("write")
 			j, img := o.job, o.img
 			if j.failed() {
 				j.frameOut("")
 				return nil
 			}
-			err := r.Sink.Put(ctx, img)
+			err := r.record(ctx, j)
+			if err == nil {
+				err = r.Sink.Put(ctx, img)
+			}
 			media.PutBuf(img.Data)
 			img.Data = nil
 			if err != nil {
@@ -209,13 +284,13 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			j.frameOut(img.Name)
 			return nil
 		})
+}
 
-	err = p.Wait()
-	if cerr := r.Sink.Close(); err == nil {
-		err = cerr
-	}
-	sum.Elapsed = time.Since(begin)
-	return sum, err
+// use takes a resource from a pool for one call and always puts it back.
+func use[T, R any](pool chan T, fn func(T) (R, error)) (R, error) {
+	v := <-pool
+	defer func() { pool <- v }()
+	return fn(v)
 }
 
 func emitOrDrop(emit pipeline.Emit[*frame], f *frame) error {
@@ -227,12 +302,26 @@ func emitOrDrop(emit pipeline.Emit[*frame], f *frame) error {
 	return nil
 }
 
-// begin reads the source project and prepares the sink: a meta conflict stops
-// the run here, before any image is written.
-func (r *Runner) begin(ctx context.Context) error {
+// items reads the source project and lists its videos, with those that may not
+// be written because their destination is also another's (see clashes).
+func (r *Runner) items(ctx context.Context) ([]*core.Item, map[*core.Item]error, error) {
 	if err := r.loadProject(ctx); err != nil {
-		return err
+		return nil, nil, err
 	}
+	var items []*core.Item
+	err := r.Source.Items(ctx, func(it *core.Item) error {
+		items = append(items, it)
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return items, clashes(items), nil
+}
+
+// begin prepares the sink: a meta conflict stops the run here, before any image
+// is written.
+func (r *Runner) begin(ctx context.Context) error {
 	custom := map[string]any{}
 	for _, k := range []string{"is_sample", "video_project_id", "video_project_name"} {
 		if v, ok := r.project.Provenance[k]; ok {
@@ -260,21 +349,67 @@ type prepared struct {
 	sampler *sv.Sampler
 	meta    map[string]any
 	video   *media.Video
+	input   *core.Input // when the item was fetched
 	index   *media.Index
 	want    []int
 	names   []string // of every selected frame
 	skipped int
 	outW    int
 	outH    int
+	output  map[string]any // the output settings the video's dataset records
+	// reannotate are frames already in the sink whose annotation must be sent
+	// (an interrupted run registered them; or overwrite is asked for).
+	reannotate []int
+}
+
+// close closes the video and releases what fetching it took.
+func (p *prepared) close() {
+	p.video.Close()
+	if p.input != nil && p.input.Release != nil {
+		p.input.Release()
+	}
+}
+
+// open opens the item, fetching it first if it must be.
+func (r *Runner) open(ctx context.Context, it *core.Item) (*media.Video, *core.Input, error) {
+	if it.Fetch == nil {
+		v, err := media.Open(it.Open, it.OpenOptions)
+		return v, nil, err
+	}
+	in, err := it.Fetch(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := media.Open(in.Open, in.Options)
+	if err != nil {
+		if in.Release != nil {
+			in.Release()
+		}
+		return nil, nil, err
+	}
+	return v, in, nil
 }
 
 // prepare opens and maps a video and selects its frames, leaving out those the
 // sink already has.
 func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) {
-	v, err := media.Open(it.Open, it.OpenOptions)
+	v, in, err := r.open(ctx, it)
 	if err != nil {
 		return nil, err
 	}
+	p, err := r.prepareOpen(ctx, it, v)
+	if err != nil {
+		v.Close()
+		if in != nil && in.Release != nil {
+			in.Release()
+		}
+		return nil, err
+	}
+	p.input = in
+	return p, nil
+}
+
+func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video) (*prepared, error) {
 	spec := r.spec()
 	need := 0
 	if spec.End != nil {
@@ -282,7 +417,6 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 	}
 	x, err := v.Scan(need)
 	if err != nil {
-		v.Close()
 		return nil, err
 	}
 	p := &prepared{video: v, index: x, meta: map[string]any{}}
@@ -298,13 +432,11 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 	if it.LoadAnnotation != nil && (r.Config.Sampling.CopyAnnotations || spec.OnlyAnnotated) {
 		ann, err := it.LoadAnnotation(ctx)
 		if err != nil {
-			v.Close()
 			return nil, err
 		}
 		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
 			Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
 		if err != nil {
-			v.Close()
 			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
 		}
 		if r.Config.Sampling.CopyAnnotations {
@@ -317,15 +449,23 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 			}
 		}
 	}
+	// What decides the pixels and labels of an image with a given name: a
+	// re-run with other values must not mix its images with these.
+	p.output = map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
+		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
+	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}}); err != nil {
+		v.Close()
+		return nil, err
+	}
 	existing, err := r.Sink.Existing(ctx, it.DestDataset())
 	if err != nil {
-		v.Close()
 		return nil, err
 	}
 	for _, i := range spec.Indices(len(x.PTS), annotated) {
 		p.names = append(p.names, r.name(it.Name, i, x.Count))
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
+			p.reannotate = append(p.reannotate, i)
 		} else {
 			p.want = append(p.want, i)
 		}
@@ -335,18 +475,32 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 
 // decode prepares the video and decodes its frames into the pipeline.
 func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
+	if j.refused != nil {
+		return j.refused
+	}
 	p, err := r.prepare(ctx, j.item)
 	if err != nil {
 		return err
 	}
-	defer p.video.Close()
+	defer p.close()
+	defer r.logFetched(j.item, p)
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
-	j.sampler, j.meta = p.sampler, p.meta
-	// What decides the pixels and labels of an image with a given name: a
-	// re-run with other values must not mix its images with these.
-	output := map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
-		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
-	if err := r.recordDatasets(ctx, j.item, p.meta, output); err != nil {
+	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
+	if p.skipped == 0 && len(p.want) == 0 {
+		sp := r.Config.Sampling
+		end := any(nil)
+		if sp.End != nil {
+			end = *sp.End
+		}
+		r.Log.Warn("no frame selected", "video", j.item.ID(), "frames", p.index.Count, "start", sp.Start,
+			"end", end, "step", sp.Step, "only_annotated", sp.OnlyAnnotated)
+	}
+	if p.skipped > 0 { // its dataset holds images: refresh what it records now
+		if err := r.record(ctx, j); err != nil {
+			return err
+		}
+	}
+	if err := r.reannotate(ctx, j, p); err != nil {
 		return err
 	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
@@ -364,6 +518,14 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	})
 }
 
+// record writes the custom data of the video's datasets, once per video, before
+// its first image: a video that writes no image leaves no dataset and binds no
+// output settings.
+func (r *Runner) record(ctx context.Context, j *job) error {
+	j.record.Do(func() { j.recordErr = r.recordDatasets(ctx, j.item, j.meta, j.output) })
+	return j.recordErr
+}
+
 // recordDatasets writes the custom data of the video's source dataset (once a
 // run) and of the video's own dataset.
 func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output map[string]any) error {
@@ -371,6 +533,13 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output
 	for _, k := range []string{"is_sample", "video_project_id", "video_project_name", "video_dataset_id", "video_dataset_name"} {
 		if v, ok := meta[k]; ok {
 			parent[k] = v
+		}
+	}
+	for _, a := range it.Ancestors {
+		if _, done := r.datasets.LoadOrStore(strings.Join(a.Dataset, "\x00"), true); !done {
+			if err := r.Sink.Dataset(ctx, a); err != nil {
+				return err
+			}
 		}
 	}
 	key := strings.Join(it.Dataset, "\x00")
@@ -401,18 +570,30 @@ type PlanRow struct {
 	PerSink []int
 }
 
-// Plan works out what Run would write, without decoding or writing anything.
+// Plan works out what Run would write, without decoding or writing anything. It
+// makes Run's checks: a video Run would refuse or fail before writing gets a
+// row with its error; a problem that stops the whole run (the sink's meta.json
+// unreadable or in conflict) is returned after the rows.
 func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
-	if err := r.loadProject(ctx); err != nil {
+	items, refused, err := r.items(ctx)
+	if err != nil {
 		return err
 	}
-	return r.Source.Items(ctx, func(it *core.Item) error {
+	stop := r.Sink.Check(ctx, r.project.Meta)
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := refused[it]; err != nil {
+			row(PlanRow{Video: it.ID(), Err: err})
+			continue
+		}
 		p, err := r.prepare(ctx, it)
 		if err != nil {
 			row(PlanRow{Video: it.ID(), Err: err})
-			return ctx.Err()
+			continue
 		}
-		p.video.Close()
+		p.close()
 		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH}
 		if each, ok := r.Sink.(interface {
 			ExistingEach(context.Context, []string) ([]map[string]bool, error)
@@ -420,7 +601,7 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			have, err := each.ExistingEach(ctx, it.DestDataset())
 			if err != nil {
 				row(PlanRow{Video: it.ID(), Err: err})
-				return ctx.Err()
+				continue
 			}
 			for _, h := range have {
 				n := 0
@@ -433,8 +614,44 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			}
 		}
 		row(pr)
-		return nil
-	})
+	}
+	return stop
+}
+
+// clashes finds the videos whose destination dataset is also another's: two
+// videos going to one dataset (a video directly in a local source folder goes
+// to ds0, and so does one of the same name in a sub-folder ds0), or a video's
+// dataset that is also a dataset other videos are under (a source dataset named
+// like a video beside it). Neither side may be written: each gets an error
+// naming both files.
+func clashes(items []*core.Item) map[*core.Item]error {
+	key := func(ds []string) string { return strings.Join(ds, "/") }
+	out := map[*core.Item]error{}
+	refuse := func(it *core.Item, err error) {
+		if out[it] == nil {
+			out[it] = err
+		}
+	}
+	video := map[string]*core.Item{} // destination dataset -> the first video written there
+	for _, it := range items {
+		k := key(it.DestDataset())
+		if o, ok := video[k]; ok {
+			refuse(o, fmt.Errorf("%s: its dataset %s is also where %s goes; rename one of them", o.Open, k, it.Open))
+			refuse(it, fmt.Errorf("%s: its dataset %s is also where %s goes; rename one of them", it.Open, k, o.Open))
+			continue
+		}
+		video[k] = it
+	}
+	for _, it := range items {
+		for i := 1; i <= len(it.Dataset); i++ {
+			k := key(it.Dataset[:i])
+			if o, ok := video[k]; ok {
+				refuse(o, fmt.Errorf("%s: its dataset %s is also a dataset that holds %s; rename one of them", o.Open, k, it.Open))
+				refuse(it, fmt.Errorf("%s: it goes under dataset %s, which is also the dataset of %s; rename one of them", it.Open, k, o.Open))
+			}
+		}
+	}
+	return out
 }
 
 // image builds the output image: name, annotation at the output size, meta.
@@ -443,18 +660,9 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 func (r *Runner) image(f *frame, data []byte) (*core.Image, error) {
 	j, it := f.job, f.job.item
 	w, h := f.rgb.Width, f.rgb.Height
-	ann := emptyAnnotation(w, h)
-	if j.sampler != nil {
-		a, skipped, err := j.sampler.Image(f.index, w, h)
-		if err == nil {
-			ann, err = json.Marshal(a)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w (frame %d)", it.AnnotationPath, err, f.index)
-		}
-		for _, s := range skipped {
-			r.Log.Warn("label left out", "video", it.ID(), "why", s)
-		}
+	ann, err := r.annotation(j, f.index, w, h)
+	if err != nil {
+		return nil, err
 	}
 	meta := make(map[string]any, len(j.meta)+3)
 	for k, v := range j.meta {
@@ -471,6 +679,25 @@ func (r *Runner) image(f *frame, data []byte) (*core.Image, error) {
 		Ann:     ann,
 		Meta:    meta,
 	}, nil
+}
+
+// annotation is frame i's image annotation at w×h (empty without a sampler).
+func (r *Runner) annotation(j *job, i, w, h int) (json.RawMessage, error) {
+	if j.sampler == nil {
+		return emptyAnnotation(w, h), nil
+	}
+	a, skipped, err := j.sampler.Image(i, w, h)
+	var b json.RawMessage
+	if err == nil {
+		b, err = json.Marshal(a)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (frame %d)", j.item.AnnotationPath, err, i)
+	}
+	for _, s := range skipped {
+		r.Log.Warn("label left out", "video", j.item.ID(), "why", s)
+	}
+	return b, nil
 }
 
 func emptyAnnotation(w, h int) json.RawMessage {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/pipeline"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 	"github.com/vpipe/vpipe/stages"
@@ -127,5 +129,208 @@ func TestFailingSinkRollsBackOneVideo(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(out, "ds0/datasets/vp9.webm/img"))
 	if len(entries) != 60 {
 		t.Fatalf("the other video has %d of 60 images", len(entries))
+	}
+}
+
+func copyVideo(t *testing.T, corpus, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(testcorpus.Path(t, testcorpus.Get(corpus)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countImages(t *testing.T, root string) int {
+	t.Helper()
+	n := 0
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && filepath.Base(filepath.Dir(p)) == "img" {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// TestPanicInEveryStage: a panic in any stage, one worker each (so nobody else
+// reads that stage's input), ends the run with an error naming the stage and
+// the video, counts what was written, and leaves no goroutine behind.
+func TestPanicInEveryStage(t *testing.T) {
+	for _, stage := range []string{"enumerate", "decode", "resize", "encode", "write"} {
+		t.Run(stage, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			at := map[string]int64{"enumerate": 2, "decode": 1}[stage] // the second video; the first one
+			if at == 0 {
+				at = 5 // the first video's 5th frame
+			}
+			var n atomic.Int64
+			stages.SetTestHook(func(s string) {
+				if s == stage && n.Add(1) == at {
+					panic("boom")
+				}
+			})
+			defer stages.SetTestHook(nil)
+			c := cfg()
+			c.Stages.Decode.Workers, c.Stages.Resize.Workers, c.Stages.Encode.Workers, c.Stages.Write.Workers = 1, 1, 1, 1
+			out := t.TempDir()
+			src, _ := localsrc.New(twoVideos(t))
+			r := &stages.Runner{Config: c, Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			sum, err := r.Run(context.Background())
+			var se *pipeline.StageError
+			if !errors.As(err, &se) || se.Stage != stage || !strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "boom") {
+				t.Fatalf("Run = %v", err)
+			}
+			if stage != "enumerate" && !strings.Contains(err.Error(), "on ds0/h264_bframes.mp4") {
+				t.Fatalf("the error does not name the video: %v", err)
+			}
+			if got := countImages(t, out); sum.Written != got || sum.VideosOK != 0 || sum.VideosInterrupted+sum.VideosNotStarted != 2 {
+				t.Fatalf("%d images on disk, summary %+v", got, sum)
+			}
+		})
+	}
+}
+
+// TestCancelCountsWhatWasWritten: a run stopped mid-way counts the images it
+// wrote and tells its videos as interrupted (or not started), never ok.
+func TestCancelCountsWhatWasWritten(t *testing.T) {
+	out := t.TempDir()
+	src, _ := localsrc.New(twoVideos(t))
+	sink := &slowSink{Sink: localsink.New(out), delay: 2 * time.Millisecond, seen: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := cfg()
+	c.Stages.Decode.Workers = 1 // the second video waits for the first
+	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go func() {
+		for sink.puts.Load() < 20 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	sum, err := r.Run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+	got := countImages(t, out)
+	if got < 20 || got >= 75 || sum.Written != got || sum.VideosOK != 0 || sum.VideosFailed != 0 ||
+		sum.VideosInterrupted != 1 || sum.VideosNotStarted != 1 {
+		t.Fatalf("%d images on disk, summary %+v", got, sum)
+	}
+}
+
+// TestClashingDestinations: a video directly in the source folder and one of
+// the same name in a sub-folder ds0 both map to dataset ds0/a.mp4; both are
+// refused before anything is written, each naming both files, and the others go on.
+func TestClashingDestinations(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	copyVideo(t, "h264_bframes", filepath.Join(dir, "a.mp4"))
+	copyVideo(t, "h264_nob", filepath.Join(dir, "ds0", "a.mp4"))
+	copyVideo(t, "vp9", filepath.Join(dir, "b.webm"))
+	src, _ := localsrc.New(dir)
+	r := &stages.Runner{Config: cfg(), Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sum, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.VideosOK != 1 || sum.VideosFailed != 2 || sum.Written != 60 || len(sum.Failures) != 2 {
+		t.Fatalf("%+v", sum)
+	}
+	a, b := filepath.Join(dir, "a.mp4"), filepath.Join(dir, "ds0", "a.mp4")
+	for i, f := range sum.Failures {
+		me, other := a, b
+		if i == 1 {
+			me, other = b, a
+		}
+		if msg := f.Err.Error(); !strings.HasPrefix(msg, me+": ") || !strings.Contains(msg, other) || !strings.Contains(msg, "ds0/a.mp4") {
+			t.Errorf("failure %d: %v", i, f.Err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "ds0/datasets/a.mp4")); !os.IsNotExist(err) {
+		t.Fatalf("a refused video's dataset exists: %v", err)
+	}
+}
+
+// TestNoFrameSelected: a run whose selection is empty (start past the end)
+// warns, creates no dataset and records no settings, so a run with another
+// size writes the video afterwards.
+func TestNoFrameSelected(t *testing.T) {
+	out := t.TempDir()
+	src, _ := localsrc.New(twoVideos(t))
+	var log strings.Builder
+	c := cfg()
+	c.Sampling.Start = 1000
+	r := &stages.Runner{Config: c, Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(&log, nil))}
+	sum, err := r.Run(context.Background())
+	if err != nil || sum.VideosOK != 2 || sum.Written != 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if strings.Count(log.String(), `msg="no frame selected" video=ds0/`) != 2 {
+		t.Fatalf("no warning:\n%s", log.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "ds0")); !os.IsNotExist(err) {
+		t.Fatalf("an empty selection created its dataset: %v", err)
+	}
+	c = cfg()
+	c.Sampling.Resize.Width = 64
+	r = &stages.Runner{Config: c, Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if sum, err := r.Run(context.Background()); err != nil || sum.VideosOK != 2 || sum.Written != 135 {
+		t.Fatalf("the next run: %+v %v", sum, err)
+	}
+}
+
+// TestVideoDatasetIsAlsoASourceDataset: a video's dataset ds0/a.mp4 is also the
+// source dataset of ds0/a.mp4/b.webm (a folder a.mp4 in a sub-folder ds0): the
+// two would share one dataset folder and its custom data, so both are refused.
+func TestVideoDatasetIsAlsoASourceDataset(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	a, b := filepath.Join(dir, "a.mp4"), filepath.Join(dir, "ds0", "a.mp4", "b.webm")
+	copyVideo(t, "h264_bframes", a)
+	copyVideo(t, "vp9", b)
+	src, _ := localsrc.New(dir)
+	r := &stages.Runner{Config: cfg(), Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sum, err := r.Run(context.Background())
+	if err != nil || sum.VideosFailed != 2 || sum.Written != 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	for _, f := range sum.Failures {
+		if msg := f.Err.Error(); !strings.Contains(msg, a) || !strings.Contains(msg, b) {
+			t.Errorf("%s: %v does not name both files", f.Video, f.Err)
+		}
+	}
+	if n := countImages(t, out); n != 0 {
+		t.Fatalf("%d images written", n)
+	}
+}
+
+// TestReservedDatasetNames: source folders named like the image project's
+// layout (img/) or its files (custom_data.json/) cannot be top-level datasets:
+// their videos fail, naming the dataset, before anything is written for them.
+func TestReservedDatasetNames(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	copyVideo(t, "h264_bframes", filepath.Join(dir, "img", "a.mp4"))
+	copyVideo(t, "vp9", filepath.Join(dir, "custom_data.json", "b.webm"))
+	src, _ := localsrc.New(dir)
+	r := &stages.Runner{Config: cfg(), Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sum, err := r.Run(context.Background())
+	if err != nil || sum.VideosFailed != 2 || len(sum.Failures) != 2 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	for _, f := range sum.Failures {
+		ds := strings.Split(f.Video, "/")[0]
+		if msg := f.Err.Error(); !strings.HasPrefix(msg, `dataset "`+ds+`": the name is reserved`) {
+			t.Errorf("%s: %v", f.Video, f.Err)
+		}
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("%s was created", e.Name())
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,9 +25,12 @@ import (
 	"github.com/vpipe/vpipe/sinks/fanout"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	s3sink "github.com/vpipe/vpipe/sinks/s3"
+	svsink "github.com/vpipe/vpipe/sinks/supervisely"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 	s3src "github.com/vpipe/vpipe/sources/s3"
+	svsrc "github.com/vpipe/vpipe/sources/supervisely"
 	"github.com/vpipe/vpipe/stages"
+	"github.com/vpipe/vpipe/supervisely/api"
 )
 
 func configArg(args []string) string {
@@ -47,6 +51,14 @@ func load(path string, sets []string) (*config.Config, error) {
 // backends builds the configured source and sink.
 func backends(c *config.Config) (core.Source, core.Sink, error) {
 	var src core.Source
+	var client *api.Client
+	if c.Source.Type == "supervisely" || slices.ContainsFunc(c.SinkList(), func(s config.Sink) bool { return s.Type == "supervisely" }) {
+		var err error
+		if client, err = svClient(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	var svSrc *svsrc.Source
 	switch c.Source.Type {
 	case "local":
 		s, err := localsrc.New(c.Source.Path)
@@ -54,6 +66,14 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 			return nil, nil, err
 		}
 		src = s
+	case "supervisely":
+		ids := make([]int64, len(c.Source.DatasetIDs))
+		for i, id := range c.Source.DatasetIDs {
+			ids[i] = int64(id)
+		}
+		svSrc = &svsrc.Source{C: client, ProjectID: int64(c.Source.ProjectID), DatasetIDs: ids, Download: c.Source.Download,
+			ReadTimeout: time.Duration(c.Supervisely.ReadTimeoutS) * time.Second}
+		src = svSrc
 	case "s3":
 		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts))
 		if err != nil {
@@ -64,7 +84,10 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
 	}
 	if len(c.Sinks) == 0 {
-		sink, err := newSink(c.Sink)
+		if err := apart(c, "sink.path", c.Sink); err != nil {
+			return nil, nil, err
+		}
+		sink, err := newSink(c.Sink, client, src, svSrc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sink: %w", err)
 		}
@@ -72,7 +95,10 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 	}
 	var sinks []core.Sink
 	for i, sc := range c.Sinks {
-		sink, err := newSink(sc)
+		if err := apart(c, fmt.Sprintf("sinks[%d].path", i), sc); err != nil {
+			return nil, nil, err
+		}
+		sink, err := newSink(sc, client, src, svSrc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sinks[%d]: %w", i, err)
 		}
@@ -81,18 +107,51 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 	return src, fanout.New(sinks...), nil
 }
 
-func newSink(c config.Sink) (core.Sink, error) {
+// apart refuses a local sink that is, holds or lies inside a local source.
+func apart(c *config.Config, key string, sc config.Sink) error {
+	if sc.Type != "local" || c.Source.Type != "local" {
+		return nil
+	}
+	return localsink.Apart(key, sc.Path, c.Source.Path)
+}
+
+func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.Source) (core.Sink, error) {
 	switch c.Type {
 	case "local":
 		return localsink.New(c.Path), nil
 	case "s3":
 		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
+	case "supervisely":
+		sk := &svsink.Sink{C: client, ProjectID: int64(c.ProjectID), WorkspaceID: int64(c.WorkspaceID),
+			Overwrite: c.OverwriteAnnotations, SourceProject: src.Project}
+		if svSrc != nil {
+			sk.SourceWorkspace = func(ctx context.Context) (int64, error) {
+				p, err := svSrc.Info(ctx)
+				if err != nil {
+					return 0, err
+				}
+				return p.WorkspaceID, nil
+			}
+		}
+		return sk, nil
 	}
 	return nil, fmt.Errorf("type: unknown %q", c.Type)
 }
 
 func s3Options(url, endpoint, region string, pathStyle bool, attempts int) s3conn.Options {
 	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts}
+}
+
+// svClient makes the Supervisely client: address from the config or the
+// environment, the token from the environment only.
+func svClient(c *config.Config) (*api.Client, error) {
+	o := api.FromEnv(api.Options{
+		Server:     c.Supervisely.ServerAddress,
+		Retries:    c.Supervisely.Retries,
+		RetrySleep: time.Duration(c.Supervisely.RetrySleepMs) * time.Millisecond,
+		Timeout:    time.Duration(c.Supervisely.TimeoutS) * time.Second,
+	}, os.Getenv)
+	return api.New(o)
 }
 
 // setup loads the config and builds its source and sink.
@@ -200,7 +259,12 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return &exitError{code: exitInterrupted, err: errors.New("interrupted: every image written so far is complete; run again to resume")}
+		code, why := exitInterrupted, "interrupted"
+		var sig *signalled
+		if errors.As(context.Cause(ctx), &sig) {
+			code, why = sig.code(), "interrupted ("+sig.name()+")"
+		}
+		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
 	case sum.VideosFailed > 0:
@@ -210,8 +274,15 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 }
 
 func printSummary(w io.Writer, s stages.Summary) {
-	fmt.Fprintf(w, "videos: %d ok, %d failed; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	stopped := ""
+	if s.VideosInterrupted > 0 || s.VideosNotStarted > 0 {
+		stopped = fmt.Sprintf(", %d interrupted", s.VideosInterrupted)
+	}
+	if s.VideosNotStarted > 0 {
+		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
+	}
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}
@@ -283,11 +354,11 @@ func planCmd() *cobra.Command {
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+			if err != nil { // run would stop before writing anything
+				return &exitError{code: exitFailed, err: fmt.Errorf("run would stop before writing: %w", err)}
 			}
 			if failed > 0 {
-				return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) cannot be read", failed)}
+				return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) would fail", failed)}
 			}
 			return nil
 		},
@@ -337,6 +408,8 @@ func framesCmd() *cobra.Command {
 				Resize: config.Pool{Workers: n, Queue: q},
 				Encode: config.Encode{Workers: n, Queue: q, Compression: compression},
 				Write:  config.Pool{Workers: 2, Queue: q},
+				// unused by frames (a local sink), but checked like every stage
+				Batch: config.Batch{BatchSize: 50, Queue: 2}, Upload: config.Pool{Workers: 2, Queue: 2}, Annotate: config.Pool{Workers: 1, Queue: 2},
 			}
 			if err := config.Check(c); err != nil {
 				return &exitError{code: exitUsage, err: err}

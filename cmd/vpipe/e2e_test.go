@@ -163,6 +163,10 @@ func TestBadInputs(t *testing.T) {
 	nofs := testcorpus.Path(t, testcorpus.Get("h264_bframes")) // moov at the end
 	b, _ := os.ReadFile(nofs)
 	write("moov_lost.mp4", b[:len(b)/2])
+	webm, _ := os.ReadFile(testcorpus.Path(t, testcorpus.Get("vp9")))
+	write("truncated.webm", webm[:len(webm)*9/10]) // the segment's declared size says so
+	ts, _ := os.ReadFile(testcorpus.Path(t, testcorpus.Get("mpegts")))
+	write("truncated.ts", ts[:len(ts)/2]) // ends inside a 188-byte packet
 	audio := filepath.Join(src, "audio.mkv")
 	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1", audio).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, o)
@@ -172,12 +176,14 @@ func TestBadInputs(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, log)
 	}
 	for _, want := range []string{
-		"videos: 1 ok, 5 failed; frames: 100 written",
-		"FAILED ds0/truncated.mp4: " + filepath.Join(src, "truncated.mp4") + ": damaged or truncated",
+		"videos: 1 ok, 7 failed; frames: 100 written",
+		"FAILED ds0/truncated.mp4: " + filepath.Join(src, "truncated.mp4") + ": truncated: the MP4 box mdat ends at byte",
 		"FAILED ds0/empty.mp4: " + filepath.Join(src, "empty.mp4") + ": empty file",
 		"FAILED ds0/corrupt.mkv: " + filepath.Join(src, "corrupt.mkv") + ": not a readable media file",
-		"FAILED ds0/moov_lost.mp4: " + filepath.Join(src, "moov_lost.mp4") + ": not a readable media file",
+		"FAILED ds0/moov_lost.mp4: " + filepath.Join(src, "moov_lost.mp4") + ": truncated: the MP4 box mdat ends at byte",
 		"FAILED ds0/audio.mkv: " + audio + ": no video stream",
+		"FAILED ds0/truncated.webm: " + filepath.Join(src, "truncated.webm") + ": truncated",
+		"FAILED ds0/truncated.ts: " + filepath.Join(src, "truncated.ts") + ": truncated",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("missing %q in\n%s", want, log)
@@ -325,6 +331,9 @@ func TestInterruptAndResume(t *testing.T) {
 		t.Fatalf("interrupted run wrote %d of 300 images; the test needs a run cut in the middle", n)
 	}
 	t.Logf("interrupted after %d images", n)
+	if want := fmt.Sprintf("videos: 0 ok, 0 failed, 1 interrupted; frames: %d written, 0 skipped", n); !strings.Contains(log.String(), want) {
+		t.Fatalf("summary: want %q in\n%s", want, log.String())
+	}
 	rlog, code := vpipe(t, args(out)...)
 	if code != 0 || !strings.Contains(rlog, fmt.Sprintf("%d written, %d skipped", 300-n, n)) {
 		t.Fatalf("resume: exit %d\n%s", code, rlog)
@@ -367,5 +376,138 @@ func TestFramesCommand(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDamagedAVI: an H.264 AVI with B-frames whose keyframe packet 24 is zeroed.
+// Asking for every frame fails naming a frame of the damaged GOP and leaves no
+// image behind; asking for the frames after it writes exactly what the intact
+// file gives (the old numbering wrote the intact file's frame i+1 as frame i).
+func TestDamagedAVI(t *testing.T) {
+	intact := testcorpus.Path(t, testcorpus.Get("h264_avi"))
+	damaged := testcorpus.ZeroPacket(t, intact, 24)
+	all := t.TempDir()
+	log, code := vpipe(t, "frames", damaged, "-o", all)
+	if code != 1 || !strings.Contains(log, damaged+": frame 24: ") {
+		t.Fatalf("every frame: exit %d, want 1 naming frame 24\n%s", code, log)
+	}
+	if files := tree(t, all); len(files) != 0 {
+		t.Fatalf("a failed video left %d files", len(files))
+	}
+	got, want := t.TempDir(), t.TempDir()
+	for _, r := range []struct{ src, dir string }{{damaged, got}, {intact, want}} {
+		if log, code := vpipe(t, "frames", r.src, "-o", r.dir, "--start", "36"); code != 0 {
+			t.Fatalf("frames 36-: exit %d\n%s", code, log)
+		}
+	}
+	g, w := withoutRecord(t, got), withoutRecord(t, want) // the records name two different files
+	if len(g) != 39 || fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Fatalf("frames 36-74 of the damaged file (%d files) differ from the intact file's (%d)", len(g), len(w))
+	}
+}
+
+// TestSIGTERM: SIGTERM stops a run as SIGINT does: a clean stop, exit 143
+// (128 + 15), a summary counting what is on disk and the video as interrupted.
+func TestSIGTERM(t *testing.T) {
+	long := filepath.Join(t.TempDir(), "long.mp4")
+	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=12",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", long).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, o)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(bin, "run", "pipeline.yaml", "--set", "source.path="+long, "--set", "sink.path="+out,
+		"--set", "sampling.step=1", "--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1")
+	cmd.Dir = "../.."
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	imgDir := filepath.Join(out, "ds0/datasets/long.mp4/img")
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if e, _ := os.ReadDir(imgDir); len(e) >= 10 {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 || !strings.Contains(log.String(), "vpipe: interrupted (SIGTERM)") {
+		t.Fatalf("exit %v, want 143\n%s", err, log.String())
+	}
+	e, _ := os.ReadDir(imgDir)
+	if want := fmt.Sprintf("videos: 0 ok, 0 failed, 1 interrupted; frames: %d written", len(e)); len(e) == 0 || len(e) >= 300 || !strings.Contains(log.String(), want) {
+		t.Fatalf("%d images on disk; want %q in\n%s", len(e), want, log.String())
+	}
+}
+
+// TestSinkInsideSource: a sink.path that is, lies inside or holds source.path
+// (through a symlink or ..) is refused before anything is written, naming both.
+func TestSinkInsideSource(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	b, _ := os.ReadFile("../../testdata/videos/traffic.mp4")
+	os.WriteFile(filepath.Join(src, "traffic.mp4"), b, 0o644)
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(src, link)
+	before := tree(t, dir)
+	for _, c := range [][2]string{
+		{src, "is"},
+		{filepath.Join(link, "out"), "is inside"},
+		{filepath.Join(src, "ds0", "..", "out"), "is inside"},
+		{dir, "holds"},
+	} {
+		for _, command := range []string{"run", "plan"} {
+			log, code := vpipe(t, command, "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+c[0])
+			if code != 1 || !strings.Contains(log, "sink.path "+c[0]) || !strings.Contains(log, " "+c[1]+" source.path "+src) {
+				t.Errorf("%s, sink.path %s: exit %d\n%s", command, c[0], code, log)
+			}
+		}
+	}
+	if after := tree(t, dir); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("a refused run wrote: %v", keys(after))
+	}
+}
+
+// TestPlanMakesRunsChecks: plan reports what run would refuse, per video (other
+// output settings, two videos with one destination) or for the whole run (a
+// broken sink meta.json, a meta conflict), exits 1, and writes nothing.
+func TestPlanMakesRunsChecks(t *testing.T) {
+	out := t.TempDir()
+	if log, code := vpipe(t, "run", "pipeline.yaml", "--set", "sink.path="+out, "--set", "sampling.end=1"); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, log)
+	}
+	before := tree(t, out)
+	log, code := vpipe(t, "plan", "pipeline.yaml", "--set", "sink.path="+out, "--set", "sampling.resize.width=100")
+	if code != 1 || strings.Count(log, "ERROR: "+out) != 3 || !strings.Contains(log, "its images were made with") ||
+		!strings.Contains(log, "3 video(s) would fail") {
+		t.Fatalf("other settings: exit %d\n%s", code, log)
+	}
+
+	src := t.TempDir()
+	b, _ := os.ReadFile("../../testdata/videos/traffic.mp4")
+	os.WriteFile(filepath.Join(src, "a.mp4"), b, 0o644)
+	os.MkdirAll(filepath.Join(src, "ds0"), 0o755)
+	os.WriteFile(filepath.Join(src, "ds0", "a.mp4"), b[:len(b)/2], 0o644)
+	log, code = vpipe(t, "plan", "pipeline.yaml", "--set", "sink.path="+out, "--set", "source.path="+src)
+	if code != 1 || !regexpLine(log, `ds0/a.mp4\s+ERROR: `+filepath.Join(src, "a.mp4")+`: its dataset ds0/a.mp4 is also where `+filepath.Join(src, "ds0", "a.mp4")+` goes`) {
+		t.Fatalf("clash: exit %d\n%s", code, log)
+	}
+
+	os.WriteFile(filepath.Join(out, "meta.json"), []byte(`{"classes": [`), 0o644)
+	before["meta.json"] = tree(t, out)["meta.json"]
+	log, code = vpipe(t, "plan", "pipeline.yaml", "--set", "sink.path="+out)
+	if code != 1 || !strings.Contains(log, "vpipe: run would stop before writing: "+filepath.Join(out, "meta.json")) {
+		t.Fatalf("broken meta.json: exit %d\n%s", code, log)
+	}
+
+	os.WriteFile(filepath.Join(out, "meta.json"), []byte(`{"classes": [{"title": "car", "shape": "polygon", "color": "#FF0000"}], "tags": []}`), 0o644)
+	before["meta.json"] = tree(t, out)["meta.json"]
+	log, code = vpipe(t, "plan", "pipeline.yaml", "--set", "sink.path="+out, "--set", "source.path=testdata/svproject")
+	if code != 1 || !strings.Contains(log, "cannot merge the source project's meta") {
+		t.Fatalf("meta conflict: exit %d\n%s", code, log)
+	}
+	if after := tree(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatal("plan wrote")
 	}
 }

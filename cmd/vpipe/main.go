@@ -18,8 +18,46 @@ const (
 	exitOK          = 0
 	exitFailed      = 1 // a video failed, or the config is invalid
 	exitUsage       = 2
-	exitInterrupted = 130
+	exitInterrupted = 130 // 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM
 )
+
+// signalled is the cause of a run's cancellation by a signal.
+type signalled struct{ sig os.Signal }
+
+func (s *signalled) Error() string { return s.name() }
+
+func (s *signalled) name() string {
+	if s.sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// code is the shell's code for a death by the signal: 128 + its number.
+func (s *signalled) code() int {
+	if n, ok := s.sig.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return exitInterrupted
+}
+
+// onSignals cancels ctx on the first SIGINT or SIGTERM, so the run stops
+// cleanly (every image already written stays complete); a second one exits at
+// once with the same code.
+func onSignals() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := &signalled{<-ch}
+		cancel(s)
+		if again, ok := <-ch; ok {
+			fmt.Fprintln(os.Stderr, "vpipe: stopped at once")
+			os.Exit((&signalled{again}).code())
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
+}
 
 // exitError carries an exit code out of a command.
 type exitError struct {
@@ -30,7 +68,7 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := onSignals()
 	defer stop()
 	if p := os.Getenv("VPIPE_CPUPROFILE"); p != "" { // for profiling a run by hand
 		if f, err := os.Create(p); err == nil {

@@ -60,6 +60,11 @@ var All = []Video{
 	{Name: "h264_avi", File: "h264_bframes.avi", Frames: 75, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "{out}")),
 		s("-i", "{prev}", "-c", "copy", "{out}")}},
+	// 30 fps MP4 copied into AVI gets time base 1/60: the stream length says 180,
+	// with empty chunks between the 90 frames.
+	{Name: "h264_avi30", File: "h264_30fps.avi", Frames: 90, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "30", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "mp4", "{out}")),
+		s("-i", "{prev}", "-c", "copy", "{out}")}},
 	{Name: "h264_opengop", File: "h264_opengop.mp4", Frames: 75, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0", "-pix_fmt", "yuv420p", "{out}"))}},
 	{Name: "mpegts", File: "h264.ts", Frames: 75, Exact: true, Steps: [][]string{
@@ -70,12 +75,17 @@ var All = []Video{
 		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libvpx-vp9", "-g", "15", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "200k", "-pix_fmt", "yuv420p", "{out}"))}},
 	{Name: "mpeg4", File: "mpeg4.mp4", Frames: 60, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2.4"), s("-c:v", "mpeg4", "-bf", "2", "-g", "12", "-q:v", "4", "{out}"))}},
+	{Name: "mpeg4_avi", File: "mpeg4.avi", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "mpeg4", "-bf", "2", "-g", "12", "-q:v", "4", "{out}"))}},
 	{Name: "h264_10bit", File: "h264_10bit.mkv", Frames: 50, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2"), s("-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p10le", "{out}"))}},
 	{Name: "odd_size", File: "odd_321x241.webm", Frames: 40, Exact: true, Steps: [][]string{
 		args(lavfi("321x241", "20", "2"), s("-c:v", "libvpx-vp9", "-g", "10", "-b:v", "300k", "-pix_fmt", "yuv420p", "{out}"))}},
 	{Name: "vfr", File: "vfr.mp4", Frames: 60, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2.4"), s("-vf", "setpts='(N+floor(N/4)*0.5+floor(N/7)*1.25)/25/TB'", "-fps_mode", "vfr", "-c:v", "libx264", "-bf", "2", "-g", "9", "-pix_fmt", "yuv420p", "{out}"))}},
+	// Written as a live stream: the segment and clusters have no declared size.
+	{Name: "mkv_live", File: "live.mkv", Frames: 50, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2"), s("-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p", "-live", "1", "{out}"))}},
 	{Name: "audio_first", File: "audio_first.mkv", Frames: 50, Exact: true, Steps: [][]string{
 		s("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-f", "lavfi", "-i", fmt.Sprintf(src, "160x120", "25", "2"),
 			"-map", "0:a", "-map", "1:v", "-c:a", "libvorbis", "-c:v", "libx264", "-bf", "2", "-g", "10", "-pix_fmt", "yuv420p", "{out}")}},
@@ -105,6 +115,17 @@ func Dir() string {
 	}
 	return filepath.Join(d, "vpipe-test")
 }
+
+// Long is a 60 s 320x180 H.264 MP4 (25 fps, a keyframe every 2 s, moov first),
+// some MB: for measuring bytes fetched on full and sparse passes. Not in All.
+var Long = Video{Name: "long", File: "long.mp4", Frames: 1500, Exact: true, Steps: [][]string{
+	args(lavfi("320x180", "25", "60"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-keyint_min", "50",
+		"-sc_threshold", "0", "-b:v", "600k", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "{out}"))}}
+
+// LongOpenGOP is like Long with open GOPs (recovery-point I frames) and 3 B-frames.
+var LongOpenGOP = Video{Name: "long_opengop", File: "long_opengop.mp4", Frames: 500, Exact: true, Steps: [][]string{
+	args(lavfi("320x180", "25", "20"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-x264-params",
+		"open-gop=1:keyint=25:min-keyint=25:scenecut=0:b-adapt=0", "-b:v", "800k", "-pix_fmt", "yuv420p", "{out}"))}}
 
 var buildMu sync.Mutex
 
@@ -235,4 +256,41 @@ func FrameCount(t testing.TB, path string) int {
 		t.Fatalf("ffprobe %s: %q", path, b)
 	}
 	return n
+}
+
+// ZeroPacket copies the video to a temporary folder with the payload of its k-th
+// video packet (decode order, 0-based) overwritten with zeros, as a damaged disk
+// or transfer leaves it: the container still lists the packet, its bytes are gone.
+func ZeroPacket(t testing.TB, path string, k int) string {
+	t.Helper()
+	return OverwritePacket(t, path, k, nil)
+}
+
+// OverwritePacket is ZeroPacket with the payload starting with head.
+func OverwritePacket(t testing.TB, path string, k int, head []byte) string {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pos,size",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	lines := strings.Fields(string(b))
+	if k >= len(lines) {
+		t.Fatalf("%s has %d video packets, not %d", path, len(lines), k+1)
+	}
+	var size, pos int
+	if _, err := fmt.Sscanf(lines[k], "%d,%d", &size, &pos); err != nil {
+		t.Fatalf("ffprobe packet %d of %s: %q", k, path, lines[k])
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(data[pos : pos+size])
+	copy(data[pos:pos+size], head)
+	out := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

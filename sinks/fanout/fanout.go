@@ -87,9 +87,12 @@ func (s *Sink) each(fn func(i int, k core.Sink) error) error {
 	return nil
 }
 
-// Begin prepares every sink (in order, so a meta conflict in the first stops
-// before the others are touched); it returns the first sink's merged meta.
+// Begin prepares every sink, after checking every one (so a meta conflict in
+// any stops before any is touched); it returns the first sink's merged meta.
 func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
+	if err := s.Check(ctx, meta); err != nil {
+		return nil, err
+	}
 	var first *sv.ProjectMeta
 	for i, k := range s.Sinks {
 		m, err := k.Begin(ctx, meta, custom)
@@ -101,6 +104,21 @@ func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[strin
 		}
 	}
 	return first, nil
+}
+
+// Check makes every sink's Begin checks, writing nothing.
+func (s *Sink) Check(ctx context.Context, meta *sv.ProjectMeta) error {
+	for i, k := range s.Sinks {
+		if err := k.Check(ctx, meta); err != nil {
+			return s.wrap(i, err)
+		}
+	}
+	return nil
+}
+
+// CheckDataset asks every sink whether the dataset can take this run's images.
+func (s *Sink) CheckDataset(ctx context.Context, info core.DatasetInfo) error {
+	return s.each(func(_ int, k core.Sink) error { return k.CheckDataset(ctx, info) })
 }
 
 // Dataset records the custom data in every sink.

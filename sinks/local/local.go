@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -41,9 +42,11 @@ const EmptyMeta = `{
 }
 `
 
-// reserved are folder names a dataset may not take (§8.3), plus the project meta.
-var reserved = map[string]bool{"img": true, "ann": true, "img_info": true, "seg": true, "meta": true,
-	"datasets": true, "blob": true, "meta.json": true}
+// Reserved are the names a top-level dataset may not take: the folder names of
+// a dataset's items (§8.3), which Supervisely's reader never takes for a dataset,
+// and the files vpipe writes in the project folder. (Nested datasets live under
+// <parent>/datasets/, where no name collides.)
+var Reserved = []string{"img", "ann", "img_info", "seg", "meta", "datasets", "blob", "meta.json", CustomDataFile}
 
 // Sink writes under Root.
 type Sink struct {
@@ -62,37 +65,15 @@ func (s *Sink) Describe() string { return "local " + s.Root }
 // into the one already there. A conflict is an error, found before anything is
 // written. Unannotated input (meta nil) leaves an existing meta.json as it is.
 func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
-	p := filepath.Join(s.Root, "meta.json")
-	var have *sv.ProjectMeta
-	if b, err := os.ReadFile(p); err == nil {
-		have = &sv.ProjectMeta{}
-		if err := json.Unmarshal(b, have); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-	} else if !os.IsNotExist(err) {
+	out, metaJSON, err := s.merge(meta)
+	if err != nil {
 		return nil, err
-	}
-	var metaJSON []byte // what meta.json must become; nil = leave it
-	out := have
-	switch {
-	case meta != nil:
-		m, err := sv.OutputMeta(have, meta)
-		if err != nil {
-			return nil, fmt.Errorf("%s: cannot merge the source project's meta: %w", p, err)
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			return nil, err
-		}
-		out, metaJSON = m, sv.Indent(b)
-	case have == nil:
-		out, metaJSON = &sv.ProjectMeta{}, []byte(EmptyMeta)
 	}
 	if err := os.MkdirAll(s.Root, 0o755); err != nil {
 		return nil, fmt.Errorf("sink.path: %w", err)
 	}
 	if metaJSON != nil {
-		if err := writeAtomic(p, metaJSON); err != nil {
+		if err := writeAtomic(filepath.Join(s.Root, "meta.json"), metaJSON); err != nil {
 			return nil, err
 		}
 	}
@@ -104,27 +85,87 @@ func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]
 	return out, nil
 }
 
-// Dataset writes a dataset's custom data to <dataset>/custom_data.json. If the
-// dataset was written with other output settings, it is an error.
-func (s *Sink) Dataset(_ context.Context, info core.DatasetInfo) error {
+// Check makes Begin's checks (sink.path usable, its meta.json readable and
+// mergeable with meta) and writes nothing.
+func (s *Sink) Check(_ context.Context, meta *sv.ProjectMeta) error {
+	_, _, err := s.merge(meta)
+	return err
+}
+
+// merge reads the destination's meta and merges meta into it: the result, and
+// what meta.json must become (nil = leave it).
+func (s *Sink) merge(meta *sv.ProjectMeta) (*sv.ProjectMeta, []byte, error) {
+	if st, err := os.Stat(s.Root); err == nil && !st.IsDir() {
+		return nil, nil, fmt.Errorf("sink.path %s: not a folder", s.Root)
+	}
+	p := filepath.Join(s.Root, "meta.json")
+	var have *sv.ProjectMeta
+	if b, err := os.ReadFile(p); err == nil {
+		have = &sv.ProjectMeta{}
+		if err := json.Unmarshal(b, have); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", p, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, nil, err
+	}
+	switch {
+	case meta != nil:
+		m, err := sv.OutputMeta(have, meta)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: cannot merge the source project's meta: %w", p, err)
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, sv.Indent(b), nil
+	case have == nil:
+		return &sv.ProjectMeta{}, []byte(EmptyMeta), nil
+	}
+	return have, nil, nil
+}
+
+// Dataset writes a dataset's custom data to <dataset>/custom_data.json, after
+// CheckDataset's checks.
+func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
+	if err := s.CheckDataset(ctx, info); err != nil {
+		return err
+	}
+	dir, _ := DatasetDir(s.Root, info.Dataset)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom)
+}
+
+// CheckDataset tells, writing nothing, whether a dataset can take this run's
+// images: its name fits the layout, and if it holds images, the output settings
+// it recorded are this run's. Settings recorded for a dataset without images
+// bind nothing: there is nothing to mix with.
+func (s *Sink) CheckDataset(_ context.Context, info core.DatasetInfo) error {
 	dir, err := DatasetDir(s.Root, info.Dataset)
 	if err != nil {
 		return err
 	}
 	path := filepath.Join(dir, CustomDataFile)
-	if b, err := os.ReadFile(path); err == nil {
-		var have map[string]any
-		if err := json.Unmarshal(b, &have); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if err := sameOutput(have[core.OutputKey], info.Custom[core.OutputKey]); err != nil {
-			return fmt.Errorf("%s: %w; write to another sink.path, or remove that dataset", path, err)
-		}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom)
+	var have map[string]any
+	if err := json.Unmarshal(b, &have); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := sameOutput(have[core.OutputKey], info.Custom[core.OutputKey]); err != nil {
+		if imgs, lerr := listImages(filepath.Join(dir, "img")); lerr == nil && len(imgs) == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s: %w; write to another sink.path, or remove that dataset", path, err)
+	}
+	return nil
 }
 
 // sameOutput compares recorded output settings with this run's.
@@ -164,8 +205,9 @@ func DatasetDir(root string, dataset []string) (string, error) {
 		if err := checkName(name); err != nil {
 			return "", fmt.Errorf("dataset %q: %w", strings.Join(dataset[:i+1], "/"), err)
 		}
-		if i == 0 && reserved[name] {
-			return "", fmt.Errorf("dataset %q: the name is reserved in a Supervisely project", name)
+		if i == 0 && slices.Contains(Reserved, name) {
+			return "", fmt.Errorf("dataset %q: the name is reserved in a Supervisely image project (%s); rename the source dataset or folder",
+				name, strings.Join(Reserved, ", "))
 		}
 		if i > 0 {
 			parts = append(parts, "datasets")
@@ -354,8 +396,14 @@ func (f *Flat) Begin(context.Context, *sv.ProjectMeta, map[string]any) (*sv.Proj
 	return nil, nil
 }
 
+// Check has nothing to check before a bare folder is written.
+func (f *Flat) Check(context.Context, *sv.ProjectMeta) error { return nil }
+
 // Dataset has nowhere to record custom data in a bare folder.
 func (f *Flat) Dataset(context.Context, core.DatasetInfo) error { return nil }
+
+// CheckDataset: a bare folder takes any images.
+func (f *Flat) CheckDataset(context.Context, core.DatasetInfo) error { return nil }
 
 // Existing lists the folder's files (the dataset is ignored).
 func (f *Flat) Existing(context.Context, []string) (map[string]bool, error) {
@@ -372,11 +420,17 @@ func (f *Flat) Put(_ context.Context, img *core.Image) error {
 	return writeAtomic(filepath.Join(f.Dir, img.Name), img.Data)
 }
 
-// Delete removes image files.
+// Delete removes image files, and the folder's record once no frame is left
+// for it to speak for, so a failed video leaves nothing behind.
 func (f *Flat) Delete(_ context.Context, _ []string, names []string) error {
 	for _, n := range names {
 		if err := os.Remove(filepath.Join(f.Dir, n)); err != nil && !os.IsNotExist(err) {
 			return err
+		}
+	}
+	if f.Record != nil {
+		if left, err := f.frameFiles(); err == nil && len(left) == 0 {
+			_ = os.Remove(filepath.Join(f.Dir, FramesRecordFile))
 		}
 	}
 	return nil

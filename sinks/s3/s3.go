@@ -50,32 +50,9 @@ func (s *Sink) Describe() string { return "s3 " + s.c.Describe() }
 // when it differs.
 func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
 	key := s.c.Loc.Key("meta.json")
-	b, etag, found, err := s.c.Get(ctx, key)
+	out, metaJSON, b, etag, found, err := s.merge(ctx, meta)
 	if err != nil {
 		return nil, err
-	}
-	var have *sv.ProjectMeta
-	if found {
-		have = &sv.ProjectMeta{}
-		if err := json.Unmarshal(b, have); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.c.Loc.Object(key), err)
-		}
-	}
-	var metaJSON []byte
-	out := have
-	switch {
-	case meta != nil:
-		m, err := sv.OutputMeta(have, meta)
-		if err != nil {
-			return nil, fmt.Errorf("%s: cannot merge the source project's meta: %w", s.c.Loc.Object(key), err)
-		}
-		mb, err := json.Marshal(m)
-		if err != nil {
-			return nil, err
-		}
-		out, metaJSON = m, sv.Indent(mb)
-	case have == nil:
-		out, metaJSON = &sv.ProjectMeta{}, []byte(local.EmptyMeta)
 	}
 	if metaJSON != nil && !(found && bytes.Equal(metaJSON, b)) {
 		if s.beforeMetaPut != nil {
@@ -103,28 +80,77 @@ func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[strin
 	return out, nil
 }
 
-// Dataset writes a dataset's custom data; a dataset written with other output
-// settings is an error.
+// Check makes Begin's checks (meta.json readable and mergeable), writing nothing.
+func (s *Sink) Check(ctx context.Context, meta *sv.ProjectMeta) error {
+	_, _, _, _, _, err := s.merge(ctx, meta)
+	return err
+}
+
+// merge reads meta.json and merges meta into it: the result, what meta.json
+// must become (nil = leave it), and what was read (bytes, etag, found).
+func (s *Sink) merge(ctx context.Context, meta *sv.ProjectMeta) (out *sv.ProjectMeta, metaJSON, b []byte, etag string, found bool, err error) {
+	key := s.c.Loc.Key("meta.json")
+	b, etag, found, err = s.c.Get(ctx, key)
+	if err != nil {
+		return nil, nil, nil, "", false, err
+	}
+	var have *sv.ProjectMeta
+	if found {
+		have = &sv.ProjectMeta{}
+		if err := json.Unmarshal(b, have); err != nil {
+			return nil, nil, nil, "", false, fmt.Errorf("%s: %w", s.c.Loc.Object(key), err)
+		}
+	}
+	out = have
+	switch {
+	case meta != nil:
+		m, err := sv.OutputMeta(have, meta)
+		if err != nil {
+			return nil, nil, nil, "", false, fmt.Errorf("%s: cannot merge the source project's meta: %w", s.c.Loc.Object(key), err)
+		}
+		mb, err := json.Marshal(m)
+		if err != nil {
+			return nil, nil, nil, "", false, err
+		}
+		out, metaJSON = m, sv.Indent(mb)
+	case have == nil:
+		out, metaJSON = &sv.ProjectMeta{}, []byte(local.EmptyMeta)
+	}
+	return out, metaJSON, b, etag, found, nil
+}
+
+// Dataset writes a dataset's custom data, after CheckDataset's checks.
 func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
+	if err := s.CheckDataset(ctx, info); err != nil {
+		return err
+	}
+	dir, _ := datasetDir(info.Dataset)
+	return s.putJSONIfChanged(ctx, s.c.Loc.Key(dir+"/"+local.CustomDataFile), info.Custom)
+}
+
+// CheckDataset tells, writing nothing, whether a dataset can take this run's
+// images: a valid name, and if it holds images, the same recorded settings.
+func (s *Sink) CheckDataset(ctx context.Context, info core.DatasetInfo) error {
 	dir, err := datasetDir(info.Dataset)
 	if err != nil {
 		return err
 	}
 	key := s.c.Loc.Key(dir + "/" + local.CustomDataFile)
 	b, _, found, err := s.c.Get(ctx, key)
-	if err != nil {
+	if err != nil || !found {
 		return err
 	}
-	if found {
-		var have map[string]any
-		if err := json.Unmarshal(b, &have); err != nil {
-			return fmt.Errorf("%s: %w", s.c.Loc.Object(key), err)
-		}
-		if err := local.SameOutput(have[core.OutputKey], info.Custom[core.OutputKey]); err != nil {
-			return fmt.Errorf("%s: %w; write to another sink.url, or remove that dataset", s.c.Loc.Object(key), err)
-		}
+	var have map[string]any
+	if err := json.Unmarshal(b, &have); err != nil {
+		return fmt.Errorf("%s: %w", s.c.Loc.Object(key), err)
 	}
-	return s.putJSON(ctx, key, info.Custom, b, found)
+	if err := local.SameOutput(have[core.OutputKey], info.Custom[core.OutputKey]); err != nil {
+		if imgs, lerr := s.Existing(ctx, info.Dataset); lerr == nil && len(imgs) == 0 {
+			return nil // settings of a dataset without images bind nothing
+		}
+		return fmt.Errorf("%s: %w; write to another sink.url, or remove that dataset", s.c.Loc.Object(key), err)
+	}
+	return nil
 }
 
 // putJSONIfChanged writes v unless the object already holds exactly its bytes.

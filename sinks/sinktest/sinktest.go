@@ -407,9 +407,25 @@ func customData(t *testing.T, tg *Target) {
 	if err := tg.Open(t).Dataset(ctx, info); err != nil {
 		t.Fatalf("a re-run with the same settings: %v", err)
 	}
+	// Settings recorded for a dataset that holds no image bind nothing; once it
+	// holds one, other settings are refused, by CheckDataset (which writes
+	// nothing) as by Dataset.
 	other := core.DatasetInfo{Dataset: ds, Custom: map[string]any{core.OutputKey: map[string]any{"width": 6, "height": 4, "filter": "bicubic"}}}
+	if err := tg.Open(t).CheckDataset(ctx, other); err != nil {
+		t.Fatalf("settings of a dataset without images: %v", err)
+	}
+	if err := s.Put(ctx, Image(ds, "clip.mp4_frame_0.png", 3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	before := tg.Tree(t)
+	if err := tg.Open(t).CheckDataset(ctx, other); err == nil {
+		t.Fatal("CheckDataset accepted other output settings")
+	}
 	if err := tg.Open(t).Dataset(ctx, other); err == nil {
 		t.Fatal("a dataset made with other output settings was accepted")
+	}
+	if after := tg.Tree(t); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatal("a refused CheckDataset or Dataset wrote")
 	}
 }
 

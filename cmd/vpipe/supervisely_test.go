@@ -1,0 +1,127 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/vpipe/vpipe/internal/svtest"
+)
+
+const svToken = "bin-token-0a9b8c7d6e5f"
+
+func svServer(t *testing.T) (*svtest.Server, *svtest.Project) {
+	s := svtest.New(svToken, 2)
+	t.Cleanup(s.Close)
+	p, err := s.SeedLocal("../../testdata/svproject", 7, map[string][]string{"ds0/clip.mp4": {"clip_b.mp4", "clip_c.mp4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, p
+}
+
+func svArgs(cmd string, project int64, extra ...string) []string {
+	return append([]string{cmd, "pipeline.yaml", "--set", "source.type=supervisely", "--set", fmt.Sprintf("source.project_id=%d", project),
+		"--set", "sink.type=supervisely", "--set", "sampling.step=2", "--set", "sampling.resize.width=120",
+		"--set", "stages.batch.batch_size=3", "--set", "supervisely.retry_sleep_ms=1"}, extra...)
+}
+
+func svCmd(s *svtest.Server, args []string) (*exec.Cmd, *bytes.Buffer) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "SERVER_ADDRESS="+s.URL(), "API_TOKEN="+svToken)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	return cmd, &out
+}
+
+// state is the destination project on the server: title → hash, annotation, uploads.
+func svState(t *testing.T, s *svtest.Server) string {
+	t.Helper()
+	var lines []string
+	for _, p := range s.Projects() {
+		if p.Type != "images" {
+			continue
+		}
+		for _, d := range s.Datasets(p.ID) {
+			for _, im := range s.Images(d.ID) {
+				lines = append(lines, fmt.Sprintf("%s %s/%s %s %d %s", p.Name, d.Name, im.Title, im.Hash, im.AnnPosts, im.Ann))
+			}
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestSuperviselyBinary: vpipe run and plan against a server; a run stopped by
+// SIGINT (exit 130) or SIGKILL in the middle of its uploads, then run again,
+// ends with what one clean run leaves: the same images and annotations, no
+// duplicate titles, one annotation upload per image. The token appears in no
+// output.
+func TestSuperviselyBinary(t *testing.T) {
+	clean, cp := svServer(t)
+	cmd, out := svCmd(clean, svArgs("plan", cp.ID))
+	if err := cmd.Run(); err != nil || !regexpLine(out.String(), `ds0/clip_b.mp4\s+30\s+15\s+0\s+15\s+120x60`) {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	cmd, out = svCmd(clean, svArgs("run", cp.ID))
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "videos: 4 ok, 0 failed") {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	want := svState(t, clean)
+	if strings.Count(want, "\n") < 40 || strings.Contains(out.String(), svToken) {
+		t.Fatalf("clean run:\n%s\n%s", want, out)
+	}
+	cmd, out = svCmd(clean, svArgs("plan", cp.ID))
+	if err := cmd.Run(); err != nil || !regexpLine(out.String(), `ds0/clip_b.mp4\s+30\s+15\s+15\s+0\s+120x60`) {
+		t.Fatalf("plan after the run: %v\n%s", err, out)
+	}
+
+	for _, tc := range []struct {
+		sig    syscall.Signal
+		method string
+		n      int
+		code   int
+	}{{syscall.SIGINT, "images.bulk.add", 4, 130}, {syscall.SIGKILL, "annotations.bulk.add", 3, -1}, {syscall.SIGKILL, "images.bulk.add", 2, -1}} {
+		t.Run(fmt.Sprintf("%v at %s#%d", tc.sig, tc.method, tc.n), func(t *testing.T) {
+			s, p := svServer(t)
+			cmd, out := svCmd(s, svArgs("run", p.ID))
+			var mu sync.Mutex
+			seen := 0
+			s.OnCall(func(m string) {
+				mu.Lock()
+				defer mu.Unlock()
+				if m == tc.method {
+					if seen++; seen == tc.n {
+						cmd.Process.Signal(tc.sig)
+					}
+				}
+			})
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != tc.code {
+				t.Fatalf("interrupted run: %v\n%s", err, out)
+			}
+			s.OnCall(nil)
+			cmd, out2 := svCmd(s, svArgs("run", p.ID))
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("resume: %v\n%s", err, out2)
+			}
+			if got := svState(t, s); got != want {
+				t.Fatalf("resumed state differs from a clean run's:\n%s\n---\n%s", got, want)
+			}
+			if strings.Contains(out.String()+out2.String(), svToken) {
+				t.Fatal("the token was printed")
+			}
+		})
+	}
+}
