@@ -219,7 +219,6 @@ func (c *Client) Call(ctx context.Context, method string, body, out any) error {
 // first; after a failure that may have been applied, body can check what the
 // server already holds and shrink the request, or say done to stop.
 func (c *Client) CallEach(ctx context.Context, method string, body func(attempt int) (any, bool, error), out any) error {
-	var last *Error
 	for attempt := 0; ; attempt++ {
 		b, done, err := body(attempt)
 		if err != nil {
@@ -242,16 +241,7 @@ func (c *Client) CallEach(ctx context.Context, method string, body func(attempt 
 			}
 			return nil
 		}
-		e.Attempts = attempt + 1
-		last = e
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !c.retry(e) || attempt >= c.retries {
-			last.exhausted = c.retry(e)
-			return last
-		}
-		if err := sleep(ctx, c.wait(attempt, e)); err != nil {
+		if err := c.backoff(ctx, attempt, e); err != nil {
 			return err
 		}
 	}
@@ -275,15 +265,7 @@ func (c *Client) Post(ctx context.Context, method, contentType string, mk func()
 			}
 			return nil
 		}
-		e.Attempts = attempt + 1
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !c.retry(e) || attempt >= c.retries {
-			e.exhausted = c.retry(e)
-			return e
-		}
-		if err := sleep(ctx, c.wait(attempt, e)); err != nil {
+		if err := c.backoff(ctx, attempt, e); err != nil {
 			return err
 		}
 	}
@@ -317,18 +299,25 @@ func (c *Client) Download(ctx context.Context, method string, body any, fn func(
 			}
 			return nil
 		}
-		e.Attempts = attempt + 1
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !c.retry(e) || attempt >= c.retries {
-			e.exhausted = c.retry(e)
-			return e
-		}
-		if err := sleep(ctx, c.wait(attempt, e)); err != nil {
+		if err := c.backoff(ctx, attempt, e); err != nil {
 			return err
 		}
 	}
+}
+
+// backoff ends a failed attempt: the error to return (cancellation, an error
+// not worth retrying, or the last one once the retries are spent), or nil after
+// waiting for the next attempt.
+func (c *Client) backoff(ctx context.Context, attempt int, e *Error) error {
+	e.Attempts = attempt + 1
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !c.retry(e) || attempt >= c.retries {
+		e.exhausted = c.retry(e)
+		return e
+	}
+	return sleep(ctx, c.wait(attempt, e))
 }
 
 func (c *Client) request(ctx context.Context, method, contentType string, body []byte) (*http.Request, error) {
