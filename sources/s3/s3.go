@@ -18,9 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
@@ -28,12 +25,8 @@ import (
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 
-// URLExpiry is how long a video's presigned URL stays valid. It must cover
-// the video's decoding (FFmpeg signs nothing; it re-sends the URL on every
-// seek). With temporary credentials, their own expiry comes first.
-const URLExpiry = 6 * time.Hour
-
-// Timeout bounds each network read FFmpeg makes.
+// Timeout bounds each read of a video's bytes: a body that brings nothing for
+// that long is dropped and resumed.
 const Timeout = 60 * time.Second
 
 // reserved are the folder names of a video project that are never datasets (§8.2).
@@ -44,10 +37,11 @@ var reserved = map[string]bool{"video": true, "ann": true, "video_info": true, "
 type Source struct {
 	c *s3conn.Client
 
-	once sync.Once
-	keys []string // relative to the prefix, sorted
-	have map[string]bool
-	err  error
+	once  sync.Once
+	keys  []string // relative to the prefix, sorted
+	have  map[string]bool
+	sizes map[string]int64
+	err   error
 }
 
 // New connects to the bucket named by o.URL.
@@ -65,15 +59,16 @@ func (s *Source) Describe() string { return "s3 " + s.c.Describe() }
 // list reads the whole listing once (every page).
 func (s *Source) list(ctx context.Context) error {
 	s.once.Do(func() {
-		s.have = map[string]bool{}
+		s.have, s.sizes = map[string]bool{}, map[string]int64{}
 		prefix := s.c.Loc.Key("")
-		s.err = s.c.List(ctx, prefix, "", func(key string, _ int64) error {
+		s.err = s.c.List(ctx, prefix, "", func(key string, size int64) error {
 			rel := strings.TrimPrefix(key, prefix)
 			if rel == "" || strings.HasSuffix(rel, "/") {
 				return nil // folder markers
 			}
 			s.keys = append(s.keys, rel)
 			s.have[rel] = true
+			s.sizes[rel] = size
 			return nil
 		})
 		sort.Strings(s.keys)
@@ -176,15 +171,18 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 	return nil
 }
 
-// item makes the item of the video at rel with its presigned URL.
-func (s *Source) item(ctx context.Context, rel, name string, ds []string) (*core.Item, error) {
-	key := s.c.Loc.Key(rel)
-	req, err := s.c.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.c.Loc.Bucket), Key: aws.String(key)},
-		s3.WithPresignExpires(URLExpiry))
-	if err != nil {
-		return nil, s.c.Err("presign GetObject", key, err)
+// item makes the item of the video at rel, read with ranged GetObject calls.
+func (s *Source) item(_ context.Context, rel, name string, ds []string) (*core.Item, error) {
+	key, size := s.c.Loc.Key(rel), s.sizes[rel]
+	if size <= 0 {
+		return nil, fmt.Errorf("%s: empty object", s.c.Loc.Object(key))
 	}
-	return &core.Item{Name: name, Dataset: ds, Open: req.URL, OpenOptions: media.OpenOptions{Timeout: Timeout, Reconnect: true}}, nil
+	return &core.Item{Name: name, Dataset: ds, Open: s.c.Loc.Object(key),
+		Fetch: func(ctx context.Context) (*core.Input, error) {
+			r := newObjectReader(ctx, s.c, key, size)
+			return &core.Input{Open: s.c.Loc.Object(key), Options: media.OpenOptions{Input: r}, Size: size,
+				Fetched: r.Fetched, Release: r.Close}, nil
+		}}, nil
 }
 
 // entries lists the files and sub-folders directly under dir ("" = the prefix).

@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -64,11 +65,16 @@ func TestPlainTree(t *testing.T) {
 		t.Fatalf("project: %+v", p)
 	}
 	it := its[0]
-	if !strings.Contains(it.Open, "/"+b+"/in/a.mp4?") || !strings.Contains(it.Open, "X-Amz-Signature=") || !it.OpenOptions.Reconnect {
-		t.Fatalf("open: a presigned URL with reconnect, got %+v", it.OpenOptions)
+	if it.Open != "s3://"+b+"/in/a.mp4" || it.Fetch == nil {
+		t.Fatalf("open: %q, fetch %v; want the object's s3:// name, read through Fetch", it.Open, it.Fetch != nil)
 	}
-	if strings.Contains(it.Open, srv.Secret) {
-		t.Fatal("the URL holds the secret")
+	in, err := it.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Release()
+	if got, err := io.ReadAll(in.Options.Input); err != nil || string(got) != "x" || in.Size != 1 || in.Fetched() != 1 {
+		t.Fatalf("read %q, %v (size %d, fetched %d)", got, err, in.Size, in.Fetched())
 	}
 	if _, _, err := items(t, "s3://"+b+"/none", 0); err == nil || !strings.Contains(err.Error(), "s3://"+b+"/none: no videos found") {
 		t.Fatalf("empty prefix: %v", err)
