@@ -107,8 +107,8 @@ func (s *Stream) Read(p []byte) (int, error) {
 	if s.body != nil && s.pos != s.bodyPos {
 		// A short hop forward inside the body is cheaper to read through.
 		if s.pos > s.bodyPos && s.pos < s.bodyEnd && s.pos-s.bodyPos <= 64<<10 {
-			if _, err := s.readBody(make([]byte, s.pos-s.bodyPos)); err != nil {
-				s.closeBody()
+			if _, err := s.readBody(make([]byte, s.pos-s.bodyPos)); err != nil || s.bodyPos != s.pos {
+				s.closeBody() // failed or cut short: ask for a range from pos
 			}
 		} else {
 			s.closeBody()
