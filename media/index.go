@@ -95,8 +95,8 @@ func (v *Video) Scan(need int) (*Index, error) {
 			if x != nil {
 				x.FromIndex = true
 			}
-			if rerr := v.rewind(); err == nil && rerr != nil {
-				err = rerr
+			if rerr := v.rewind(); rerr != nil {
+				return nil, rerr // reopening failed: nothing left to read from
 			}
 			if errors.Is(err, errNotIndexed) {
 				return v.scan(need) // the index does not match the packets: demux it all

@@ -19,6 +19,9 @@ type batch struct {
 	regs []core.Registered // after upload
 }
 
+// String names the batch's video (in a recovered panic).
+func (b *batch) String() string { return b.job.String() }
+
 // batcher is the batch stage: a go-streams Flow (spliced in with pipeline.Via)
 // that groups each video's encoded images into batches of size images, and
 // flushes a video's last, shorter batch as soon as its last frame arrives. It
@@ -115,6 +118,7 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 	batches := pipeline.Via[output, *batch](encoded, b)
 	uploaded := pipeline.Stage(p, "upload", batches, pipeline.Options{Workers: st.Upload.Workers, Queue: st.Upload.Queue},
 		func(ctx context.Context, bt *batch, emit pipeline.Emit[*batch]) error {
+			hook("upload")
 			j := bt.job
 			if j.failed() || ctx.Err() != nil {
 				bt.drop()
@@ -145,13 +149,17 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 		})
 	pipeline.Sink(p, "annotate", uploaded, pipeline.Options{Workers: st.Annotate.Workers},
 		func(ctx context.Context, bt *batch) error {
+			hook("annotate")
 			j := bt.job
 			var err error
-			if r.Config.Sampling.CopyAnnotations && ctx.Err() == nil {
-				err = bs.Annotate(ctx, j.item.DestDataset(), bt.regs, false)
+			if r.Config.Sampling.CopyAnnotations {
+				if err = ctx.Err(); err == nil {
+					err = bs.Annotate(ctx, j.item.DestDataset(), bt.regs, false)
+				}
 			}
-			if err != nil || ctx.Err() != nil {
-				if err != nil && ctx.Err() == nil {
+			// Uploaded and (when asked) annotated: written, even if the run stops now.
+			if err != nil {
+				if ctx.Err() == nil {
 					j.fail(fmt.Errorf("annotate %d images (%s … %s): %w", len(bt.regs), bt.imgs[0].Name, bt.imgs[len(bt.imgs)-1].Name, err))
 				}
 				for range bt.imgs {
@@ -172,11 +180,13 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 // an annotation needs only the frame index and the output size.
 func (r *Runner) reannotate(ctx context.Context, j *job, p *prepared) error {
 	bs, ok := r.Sink.(core.BatchSink)
-	if !ok || p.sampler == nil {
+	if !ok {
 		return nil
 	}
+	// Asked even without annotations to send: it also lets go of the listing
+	// the sink kept from Existing for this dataset.
 	ids, all, err := bs.Reannotate(ctx, j.item.DestDataset())
-	if err != nil || len(ids) == 0 {
+	if err != nil || len(ids) == 0 || p.sampler == nil {
 		return err
 	}
 	var regs []core.Registered

@@ -242,6 +242,16 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	for _, j := range jobs {
 		switch {
 		case j.finished:
+		case j.started && j.err != nil:
+			// It failed, then the run stopped before its frames drained: it is
+			// still a failure, and rolled back like one.
+			if derr := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); derr != nil {
+				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), derr)
+			}
+			sum.VideosFailed++
+			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
+			sum.Skipped += j.skipped
+			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
 		case j.started:
 			sum.VideosInterrupted++
 			sum.Written += j.written

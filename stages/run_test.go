@@ -334,3 +334,32 @@ func TestReservedDatasetNames(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedThenStoppedIsRolledBack: a video whose write fails, then a run
+// stopped before that video's frames drained, is still a failure: reported as
+// one and rolled back, never counted as interrupted with its images left.
+func TestFailedThenStoppedIsRolledBack(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	out := t.TempDir()
+	dir := t.TempDir()
+	copyVideo(t, "h264_bframes", filepath.Join(dir, "a.mp4"))
+	src, _ := localsrc.New(dir)
+	sink := &slowSink{Sink: localsink.New(out), failOn: "a.mp4", failAt: 10, seen: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var writes atomic.Int64
+	stages.SetTestHook(func(s string) {
+		if s == "write" && writes.Add(1) == 11 { // the write after the failed one
+			cancel()
+		}
+	})
+	defer stages.SetTestHook(nil)
+	c := cfg()
+	c.Stages.Write.Workers = 1
+	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sum, _ := r.Run(ctx)
+	if got := countImages(t, out); got != 0 || sum.VideosFailed != 1 || sum.VideosInterrupted != 0 || sum.Written != 0 ||
+		len(sum.Failures) != 1 || !strings.Contains(sum.Failures[0].Err.Error(), "disk full") {
+		t.Fatalf("%d images on disk, summary %+v", got, sum)
+	}
+}
