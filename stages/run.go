@@ -546,8 +546,10 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output
 		}
 	}
 	for _, a := range it.Ancestors {
-		if _, done := r.datasets.LoadOrStore(strings.Join(a.Dataset, "\x00"), true); !done {
+		k := strings.Join(a.Dataset, "\x00")
+		if _, done := r.datasets.LoadOrStore(k, true); !done {
 			if err := r.Sink.Dataset(ctx, a); err != nil {
+				r.datasets.Delete(k) // not recorded: the next video tries again
 				return err
 			}
 		}
@@ -555,6 +557,7 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output
 	key := strings.Join(it.Dataset, "\x00")
 	if _, done := r.datasets.LoadOrStore(key, true); !done {
 		if err := r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.Dataset, Custom: parent}); err != nil {
+			r.datasets.Delete(key) // not recorded: the next video tries again
 			return err
 		}
 	}
