@@ -8,6 +8,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -234,15 +236,32 @@ func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	if err := s.put(ctx, ak, sv.Indent(img.Ann)); err != nil {
 		return err
 	}
-	if err := s.put(ctx, ik, img.Data); err != nil {
+	// Once its annotation and meta are there, the image is finished even if the
+	// run is stopping: a PUT cut off by cancellation may still have been applied,
+	// and an image must never be left without them.
+	bg := context.WithoutCancel(ctx)
+	if err := s.put(bg, ik, img.Data); err != nil {
+		if s.stored(bg, ik, img.Data) {
+			return nil // applied, its answer lost: the object is whole (a PUT is atomic)
+		}
 		// The image is not there, so the runner will not list it for a roll-back:
 		// take its annotation and meta back here (a re-run rewrites them anyway).
-		if derr := s.deleteKeys(context.WithoutCancel(ctx), []string{ak, mk}); derr != nil {
+		if derr := s.deleteKeys(bg, []string{ak, mk}); derr != nil {
 			return fmt.Errorf("%w (and removing its annotation and meta failed: %v)", err, derr)
 		}
 		return err
 	}
 	return nil
+}
+
+// stored tells whether key holds exactly data (a single PUT's ETag is its MD5).
+func (s *Sink) stored(ctx context.Context, key string, data []byte) bool {
+	h, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.c.Loc.Bucket), Key: aws.String(key)})
+	if err != nil || h.ETag == nil || h.ContentLength == nil || *h.ContentLength != int64(len(data)) {
+		return false
+	}
+	sum := md5.Sum(data)
+	return strings.Trim(*h.ETag, `"`) == hex.EncodeToString(sum[:])
 }
 
 func (s *Sink) putInput(key string, data []byte) *s3.PutObjectInput {
