@@ -127,23 +127,14 @@ func (s *Source) projectItem(proj *core.Project, dir string, ds []string, name s
 			annPath = alt
 		}
 	}
-	prov := map[string]any{}
-	for k, v := range proj.Provenance {
-		prov[k] = v
-	}
-	prov["video_dataset_id"] = nil
-	prov["video_dataset_name"] = ds[len(ds)-1]
-	prov["video_id"] = nil
-	prov["video_name"] = name
+	var info []byte
 	ip := filepath.Join(dir, "video_info", name+".json")
 	if b, err := os.ReadFile(ip); err == nil {
-		var vi videoInfo
-		if err := json.Unmarshal(b, &vi); err != nil {
-			return nil, fmt.Errorf("%s: %w", ip, err)
-		}
-		setID(prov, "video_id", vi.ID)
-		setID(prov, "video_dataset_id", vi.DatasetID)
-		setID(prov, "video_project_id", vi.ProjectID)
+		info = b
+	}
+	prov, err := VideoProvenance(proj.Provenance, ds, name, info, ip)
+	if err != nil {
+		return nil, err
 	}
 	return &core.Item{
 		Name:           name,
@@ -166,6 +157,30 @@ func (s *Source) projectItem(proj *core.Project, dir string, ds []string, name s
 		},
 		Provenance: prov,
 	}, nil
+}
+
+// VideoProvenance is a project video's custom-data keys (§9): the project's,
+// its dataset's name and its own, with the ids of its video_info/<video>.json
+// (info, read from where; nil when it has none).
+func VideoProvenance(project map[string]any, ds []string, name string, info []byte, where string) (map[string]any, error) {
+	prov := map[string]any{}
+	for k, v := range project {
+		prov[k] = v
+	}
+	prov["video_dataset_id"] = nil
+	prov["video_dataset_name"] = ds[len(ds)-1]
+	prov["video_id"] = nil
+	prov["video_name"] = name
+	if info != nil {
+		var vi videoInfo
+		if err := json.Unmarshal(info, &vi); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		setID(prov, "video_id", vi.ID)
+		setID(prov, "video_dataset_id", vi.DatasetID)
+		setID(prov, "video_project_id", vi.ProjectID)
+	}
+	return prov, nil
 }
 
 func setID(m map[string]any, k string, v *int64) {

@@ -260,38 +260,23 @@ func (s *Source) projectItems(ctx context.Context, emit func(*core.Item) error) 
 	return nil
 }
 
-// videoInfo is the optional video_info/<video>.json (snake_case VideoInfo).
-type videoInfo struct {
-	ID        *int64 `json:"id"`
-	DatasetID *int64 `json:"dataset_id"`
-	ProjectID *int64 `json:"project_id"`
-}
-
 func (s *Source) projectItem(ctx context.Context, proj *core.Project, dir string, ds []string, name string) (*core.Item, error) {
 	annRel := dir + "/ann/" + name + ".json"
 	if alt := dir + "/ann/" + strings.TrimSuffix(name, path.Ext(name)) + ".json"; !s.have[annRel] && s.have[alt] {
 		annRel = alt
 	}
-	prov := map[string]any{}
-	for k, v := range proj.Provenance {
-		prov[k] = v
-	}
-	prov["video_dataset_id"] = nil
-	prov["video_dataset_name"] = ds[len(ds)-1]
-	prov["video_id"] = nil
-	prov["video_name"] = name
-	if ir := dir + "/video_info/" + name + ".json"; s.have[ir] {
+	var info []byte
+	ir := dir + "/video_info/" + name + ".json"
+	if s.have[ir] {
 		b, _, _, err := s.c.Get(ctx, s.c.Loc.Key(ir))
 		if err != nil {
 			return nil, err
 		}
-		var vi videoInfo
-		if err := json.Unmarshal(b, &vi); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.c.Loc.Object(s.c.Loc.Key(ir)), err)
-		}
-		setID(prov, "video_id", vi.ID)
-		setID(prov, "video_dataset_id", vi.DatasetID)
-		setID(prov, "video_project_id", vi.ProjectID)
+		info = b
+	}
+	prov, err := local.VideoProvenance(proj.Provenance, ds, name, info, s.c.Loc.Object(s.c.Loc.Key(ir)))
+	if err != nil {
+		return nil, err
 	}
 	it, err := s.item(ctx, dir+"/video/"+name, name, ds)
 	if err != nil {
@@ -315,10 +300,4 @@ func (s *Source) projectItem(ctx context.Context, proj *core.Project, dir string
 	}
 	it.Provenance = prov
 	return it, nil
-}
-
-func setID(m map[string]any, k string, v *int64) {
-	if v != nil {
-		m[k] = *v
-	}
 }
