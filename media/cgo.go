@@ -45,69 +45,6 @@ static int vp_sws_scale(struct SwsContext *c, const uint8_t *src, int sw, int sh
 	return sws_scale(c, (const uint8_t *const *)data, ls, 0, sh, dd, dls);
 }
 
-typedef struct {
-	AVCodecContext *cc;
-	AVFrame *frame;
-	AVPacket *pkt;
-} vp_png;
-
-static void vp_png_free(vp_png *e) {
-	if (!e) return;
-	avcodec_free_context(&e->cc);
-	av_frame_free(&e->frame);
-	av_packet_free(&e->pkt);
-	free(e);
-}
-
-static int vp_png_new(int w, int h, int level, vp_png **out) {
-	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
-	if (!codec) return AVERROR_ENCODER_NOT_FOUND;
-	vp_png *e = calloc(1, sizeof(vp_png));
-	if (!e) return AVERROR(ENOMEM);
-	e->cc = avcodec_alloc_context3(codec);
-	e->frame = av_frame_alloc();
-	e->pkt = av_packet_alloc();
-	if (!e->cc || !e->frame || !e->pkt) { vp_png_free(e); return AVERROR(ENOMEM); }
-	e->cc->width = w;
-	e->cc->height = h;
-	e->cc->pix_fmt = AV_PIX_FMT_RGB24;
-	e->cc->time_base = (AVRational){1, 25};
-	e->cc->compression_level = level;
-	e->cc->thread_count = 1;
-	int r = avcodec_open2(e->cc, codec, NULL);
-	if (r < 0) { vp_png_free(e); return r; }
-	*out = e;
-	return 0;
-}
-
-static void vp_no_free(void *opaque, uint8_t *data) {}
-
-// vp_png_encode encodes one RGB24 image held in Go memory. The frame wraps the Go
-// buffer in an AVBufferRef that frees nothing, so avcodec_send_frame takes a
-// reference instead of copying 6 MB per 1080p frame. The PNG encoder has no delay
-// (thread_count 1): by the time avcodec_receive_packet returns, the encoder has
-// dropped its reference, so no Go pointer outlives this call (the cgo rule).
-// On success the packet stays in e->pkt until vp_png_done.
-static int vp_png_encode(vp_png *e, uint8_t *rgb, int stride) {
-	AVFrame *f = e->frame;
-	int size = stride * e->cc->height;
-	f->buf[0] = av_buffer_create(rgb, size, vp_no_free, NULL, 0);
-	if (!f->buf[0]) return AVERROR(ENOMEM);
-	f->format = AV_PIX_FMT_RGB24;
-	f->width = e->cc->width;
-	f->height = e->cc->height;
-	f->data[0] = rgb;
-	f->linesize[0] = stride;
-	int r = avcodec_send_frame(e->cc, f);
-	av_frame_unref(f);
-	if (r < 0) return r;
-	r = avcodec_receive_packet(e->cc, e->pkt);
-	return r;
-}
-static uint8_t *vp_png_data(vp_png *e) { return e->pkt->data; }
-static int vp_png_size(vp_png *e) { return e->pkt->size; }
-static void vp_png_done(vp_png *e) { av_packet_unref(e->pkt); }
-
 // vp_rotate_planes turns a packed (align 1) planar image clockwise by 90, 180 or
 // 270 degrees into dst, plane by plane, as ffmpeg's transpose/hflip+vflip filters
 // do before conversion. Returns <0 for formats that are not planar.
@@ -167,7 +104,6 @@ static const char *vp_pix_fmt_name(int f) { return av_get_pix_fmt_name(f); }
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"unsafe"
 
@@ -282,42 +218,6 @@ func (s *sws) free() {
 	if s != nil && s.c != nil {
 		C.sws_freeContext(s.c)
 		s.c = nil
-	}
-}
-
-// pngEncoder wraps FFmpeg's PNG encoder for one image size.
-type pngEncoder struct {
-	w, h, level int
-	e           *C.vp_png
-}
-
-func newPNGEncoder(w, h, level int) (*pngEncoder, error) {
-	var e *C.vp_png
-	if r := C.vp_png_new(C.int(w), C.int(h), C.int(level), &e); r < 0 {
-		return nil, fmt.Errorf("png encoder %dx%d: %w", w, h, astiav.Error(r))
-	}
-	return &pngEncoder{w: w, h: h, level: level, e: e}, nil
-}
-
-// encode returns the PNG for rgb (stride 3*w) in a pooled buffer.
-func (p *pngEncoder) encode(rgb []byte) ([]byte, error) {
-	if len(rgb) < 3*p.w*p.h {
-		return nil, errors.New("png: short RGB buffer")
-	}
-	if r := C.vp_png_encode(p.e, (*C.uint8_t)(unsafe.Pointer(&rgb[0])), C.int(3*p.w)); r < 0 {
-		return nil, fmt.Errorf("png encode: %w", astiav.Error(r))
-	}
-	defer C.vp_png_done(p.e)
-	n := int(C.vp_png_size(p.e))
-	out := getBufClass(n)
-	copy(out, unsafe.Slice((*byte)(unsafe.Pointer(C.vp_png_data(p.e))), n))
-	return out, nil
-}
-
-func (p *pngEncoder) free() {
-	if p != nil && p.e != nil {
-		C.vp_png_free(p.e)
-		p.e = nil
 	}
 }
 

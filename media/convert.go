@@ -134,34 +134,3 @@ func rotate(src *RGB, deg int) *RGB {
 	}
 	return dst
 }
-
-// PNGEncoder encodes RGB images with FFmpeg's PNG encoder (about 3× faster than
-// image/png at similar size: docs/DESIGN.md). One per goroutine.
-type PNGEncoder struct {
-	level int
-	cur   *pngEncoder
-}
-
-// NewPNGEncoder uses zlib compression level 0–9.
-func NewPNGEncoder(level int) *PNGEncoder { return &PNGEncoder{level: level} }
-
-// Encode returns the PNG file bytes of im, in a pooled buffer: hand it back with
-// PutBuf once written.
-func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
-	if e.cur == nil || e.cur.w != im.Width || e.cur.h != im.Height {
-		e.cur.free()
-		e.cur = nil
-		p, err := newPNGEncoder(im.Width, im.Height, e.level)
-		if err != nil {
-			return nil, err
-		}
-		e.cur = p
-	}
-	return e.cur.encode(im.Pix)
-}
-
-// Close frees the encoder.
-func (e *PNGEncoder) Close() {
-	e.cur.free()
-	e.cur = nil
-}

@@ -127,6 +127,19 @@ var LongOpenGOP = Video{Name: "long_opengop", File: "long_opengop.mp4", Frames: 
 	args(lavfi("320x180", "25", "20"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-x264-params",
 		"open-gop=1:keyint=25:min-keyint=25:scenecut=0:b-adapt=0", "-b:v", "800k", "-pix_fmt", "yuv420p", "{out}"))}}
 
+// Camera is camera-like footage (testsrc2 with temporal noise, x264 veryfast
+// with 3 B-frames at 8 Mb/s, as bench/bench.sh makes it), 1080p, 1 s: the
+// frames the encoder benchmarks measure. Not in All.
+var Camera = Video{Name: "camera", File: "camera_1080p.mp4", Frames: 30, Exact: true, Steps: [][]string{
+	s("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-vf", "noise=alls=6:allf=t", "-frames:v", "30",
+		"-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-b:v", "8M", "-pix_fmt", "yuv420p", "{out}")}}
+
+// CameraSmall is Camera's recipe at 320x180 (scaled to 2 Mb/s), 10 frames: for
+// the encoders' round-trip tests.
+var CameraSmall = Video{Name: "camera_small", File: "camera_320x180.mp4", Frames: 10, Exact: true, Steps: [][]string{
+	s("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-vf", "noise=alls=6:allf=t", "-frames:v", "10",
+		"-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-b:v", "2M", "-pix_fmt", "yuv420p", "{out}")}}
+
 var buildMu sync.Mutex
 
 // Path builds (or finds in the cache) the video and returns its path.
