@@ -6,6 +6,8 @@ package config
 
 import (
 	"runtime"
+
+	"github.com/vpipe/vpipe/media"
 )
 
 // Config is a whole pipeline.
@@ -132,11 +134,21 @@ type Decode struct {
 	Threads int `mapstructure:"threads"`
 }
 
-// Encode: PNG zlib level 0 (none) – 9 (smallest).
+// Encode: the image format (png, jpeg, webp); PNG zlib level 0 (none) – 9
+// (smallest); JPEG / lossy WebP quality 1–100 (0 = media.DefaultQuality);
+// lossless WebP.
 type Encode struct {
-	Workers     int `mapstructure:"workers"`
-	Queue       int `mapstructure:"queue"`
-	Compression int `mapstructure:"compression"`
+	Workers     int    `mapstructure:"workers"`
+	Queue       int    `mapstructure:"queue"`
+	Format      string `mapstructure:"format"`
+	Compression int    `mapstructure:"compression"`
+	Quality     int    `mapstructure:"quality"`
+	Lossless    bool   `mapstructure:"lossless"`
+}
+
+// Options are the encoder's settings.
+func (e Encode) Options() media.EncodeOptions {
+	return media.EncodeOptions{Format: e.Format, Compression: e.Compression, Quality: e.Quality, Lossless: e.Lossless}
 }
 
 // Defaults are the values of every key a file leaves out.
@@ -175,6 +187,9 @@ func Defaults() map[string]any {
 		"stages.encode.workers":     n,
 		"stages.encode.queue":       q,
 		"stages.encode.compression": 1,
+		"stages.encode.format":      "png",
+		"stages.encode.quality":     0,
+		"stages.encode.lossless":    false,
 		"stages.write.workers":      2,
 		"stages.write.queue":        q,
 

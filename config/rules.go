@@ -44,6 +44,25 @@ var rules = []rule{
 	{"stages.*.queue", between(0, 4096)},
 	{"stages.decode.threads", between(0, 64)},
 	{"stages.encode.compression", between(0, 9)},
+	{"stages.encode.format", oneOf("image format", media.Formats)},
+	{"stages.encode.quality", func(v reflect.Value, c *Config) string {
+		q, e := v.Int(), c.Stages.Encode
+		switch {
+		case q == 0: // the format's default
+			return ""
+		case e.Format == media.FormatPNG:
+			return fmt.Sprintf("only for jpeg and webp (stages.encode.format is png, whose size is set by stages.encode.compression), got %d", q)
+		case e.Format == media.FormatWebP && e.Lossless:
+			return fmt.Sprintf("not for lossless webp (stages.encode.lossless is true), got %d", q)
+		}
+		return between(1, 100)(v, c)
+	}},
+	{"stages.encode.lossless", func(v reflect.Value, c *Config) string {
+		if v.Bool() && c.Stages.Encode.Format != media.FormatWebP {
+			return fmt.Sprintf("only for webp (stages.encode.format is %q), got true", c.Stages.Encode.Format)
+		}
+		return ""
+	}},
 	{"source.url", s3URL(func(c *Config) string { return c.Source.Type })},
 	{"sink.url", s3URL(func(c *Config) string { return c.Sink.Type })},
 	{"source.max_attempts", forS3(func(c *Config) string { return c.Source.Type }, between(1, 100))},

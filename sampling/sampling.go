@@ -54,8 +54,9 @@ func (s Spec) Indices(count int, annotated func(int) bool) []int {
 	return out
 }
 
-// ImageName is the seed's image name: "<video name>_frame_<index>.png" with the
-// index zero-padded to the number of digits of the frame count.
-func ImageName(video string, index, count int) string {
-	return fmt.Sprintf("%s_frame_%0*d.png", video, len(fmt.Sprint(count)), index)
+// ImageName is the seed's image name: "<video name>_frame_<index><ext>" with the
+// index zero-padded to the number of digits of the frame count (ext is the
+// format's extension, ".png" as the seed writes).
+func ImageName(video string, index, count int, ext string) string {
+	return fmt.Sprintf("%s_frame_%0*d%s", video, len(fmt.Sprint(count)), index, ext)
 }

@@ -47,8 +47,11 @@ func TestImageName(t *testing.T) {
 		i, n int
 		want string
 	}{{7, 100, "a.mp4_frame_007.png"}, {7, 99, "a.mp4_frame_07.png"}, {0, 5, "a.mp4_frame_0.png"}, {12, 1000, "a.mp4_frame_0012.png"}} {
-		if got := ImageName("a.mp4", c.i, c.n); got != c.want {
+		if got := ImageName("a.mp4", c.i, c.n, ".png"); got != c.want {
 			t.Errorf("ImageName(%d,%d) = %s, want %s", c.i, c.n, got, c.want)
 		}
+	}
+	if got := ImageName("a.mp4", 7, 100, ".jpg"); got != "a.mp4_frame_007.jpg" {
+		t.Errorf("jpeg: %s", got)
 	}
 }

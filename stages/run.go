@@ -1,5 +1,5 @@
 // Package stages is vpipe's sampling pipeline: enumerate videos, open and map
-// them, decode the selected frames, convert and resize them, encode PNGs and
+// them, decode the selected frames, convert and resize them, encode images and
 // hand them to the sink, each stage a pool sized by the config.
 package stages
 
@@ -68,7 +68,8 @@ type Runner struct {
 	Reporter Reporter
 	Log      *slog.Logger
 	// Name gives an image's file name; nil means the Supervisely seed's
-	// "<video>_frame_<index padded to the frame count's digits>.png".
+	// "<video>_frame_<index padded to the frame count's digits>.<ext>", the
+	// extension of stages.encode.format.
 	Name func(video string, index, count int) string
 }
 
@@ -76,7 +77,7 @@ func (r *Runner) name(video string, index, count int) string {
 	if r.Name != nil {
 		return r.Name(video, index, count)
 	}
-	return sampling.ImageName(video, index, count)
+	return sampling.ImageName(video, index, count, r.Config.Stages.Encode.Options().Ext())
 }
 
 func (r *Runner) spec() sampling.Spec {
@@ -153,9 +154,12 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	defer closeConvs()
-	encs, closeEncs, _ := pool(st.Encode.Workers, func() (*media.PNGEncoder, error) {
-		return media.NewPNGEncoder(st.Encode.Compression), nil
-	}, (*media.PNGEncoder).Close)
+	encs, closeEncs, err := pool(st.Encode.Workers, func() (media.Encoder, error) {
+		return media.NewEncoder(st.Encode.Options())
+	}, media.Encoder.Close)
+	if err != nil {
+		return sum, err
+	}
 	defer closeEncs()
 	p = pipeline.New(ctx)
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
@@ -207,7 +211,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
-			data, err := use(encs, func(e *media.PNGEncoder) ([]byte, error) { return e.Encode(f.rgb) })
+			data, err := use(encs, func(e media.Encoder) ([]byte, error) { return e.Encode(f.rgb) })
 			if err != nil {
 				f.job.fail(err)
 				f.job.frameOut("")
@@ -463,6 +467,9 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	// re-run with other values must not mix its images with these.
 	p.output = map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
 		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
+	for k, v := range OutputFormat(r.Config.Stages.Encode.Options()) {
+		p.output[k] = v
+	}
 	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}}); err != nil {
 		v.Close()
 		return nil, err

@@ -373,13 +373,16 @@ func framesCmd() *cobra.Command {
 		start, end, step int
 		resize, filter   string
 		compression      int
+		format           string
+		quality          int
+		lossless         bool
 		noAutorotate     bool
 		overwrite        bool
 		lf               logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
-		Short: "Write one video's frames to DIR/frame_<index:06d>.png",
+		Short: "Write one video's frames to DIR/frame_<index:06d>.png (or .jpg, .webp)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if outDir == "" {
@@ -406,7 +409,7 @@ func framesCmd() *cobra.Command {
 			c.Stages = config.Stages{
 				Decode: config.Decode{Workers: 1, Queue: q},
 				Resize: config.Pool{Workers: n, Queue: q},
-				Encode: config.Encode{Workers: n, Queue: q, Compression: compression},
+				Encode: config.Encode{Workers: n, Queue: q, Compression: compression, Format: format, Quality: quality, Lossless: lossless},
 				Write:  config.Pool{Workers: 2, Queue: q},
 				// unused by frames (a local sink), but checked like every stage
 				Batch: config.Batch{BatchSize: 50, Queue: 2}, Upload: config.Pool{Workers: 2, Queue: 2}, Annotate: config.Pool{Workers: 1, Queue: 2},
@@ -431,9 +434,13 @@ func framesCmd() *cobra.Command {
 				"filter":     c.Sampling.Resize.Filter,
 				"autorotate": c.Sampling.Autorotate,
 			}}
+			for k, v := range stages.OutputFormat(c.Stages.Encode.Options()) {
+				rec.Output[k] = v
+			}
+			ext := c.Stages.Encode.Options().Ext()
 			src := &single{path: args[0]}
 			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: outDir, Record: rec, Overwrite: overwrite},
-				func(_ string, i, _ int) string { return localsink.FrameName(i) }, cmd.ErrOrStderr(), lf)
+				func(_ string, i, _ int) string { return localsink.FrameName(i, ext) }, cmd.ErrOrStderr(), lf)
 		},
 	}
 	f := cmd.Flags()
@@ -444,6 +451,9 @@ func framesCmd() *cobra.Command {
 	f.StringVar(&resize, "resize", "", "output WxH; 0 on one side keeps the aspect ratio")
 	f.StringVar(&filter, "filter", "bicubic", "resize filter: "+strings.Join(media.ScaleFilters(), ", "))
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
+	f.StringVar(&format, "format", "png", "image format: png, jpeg, webp")
+	f.IntVar(&quality, "quality", 0, "jpeg and lossy webp quality 1-100 (default 90)")
+	f.BoolVar(&lossless, "lossless", false, "lossless webp")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
 	lf.add(cmd)

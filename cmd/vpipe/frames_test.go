@@ -56,6 +56,7 @@ func TestFramesRefusesStaleFolder(t *testing.T) {
 		{"another size", a, []string{"--resize", "80x0"}, []string{`"resize":"0x0"`, `"resize":"80x0"`, "--overwrite"}},
 		{"another filter", a, []string{"--filter", "lanczos"}, []string{`"filter":"bicubic"`, `"filter":"lanczos"`}},
 		{"no autorotate", a, []string{"--no-autorotate"}, []string{`"autorotate":true`, `"autorotate":false`}},
+		{"another format", a, []string{"--format", "jpeg"}, []string{`"format":"png"`, `"format":"jpeg","quality":90`}},
 	}
 	for _, c := range refused {
 		log, code := frames(c.video, out, c.extra...)
@@ -105,7 +106,7 @@ func TestFramesRefusesStaleFolder(t *testing.T) {
 	// frames no record speaks for (an older vpipe, or by hand) are not trusted either
 	old := t.TempDir()
 	os.WriteFile(filepath.Join(old, "frame_000000.png"), []byte("not this video's"), 0o644)
-	if log, code := frames(a, old); code != 1 || !strings.Contains(log, "holds 1 frame_*.png files") {
+	if log, code := frames(a, old); code != 1 || !strings.Contains(log, "holds 1 frame_* images") {
 		t.Fatalf("unrecorded frames: exit %d\n%s", code, log)
 	}
 	if log, code := frames(a, old, "--overwrite"); code != 0 || !strings.Contains(log, "4 written, 0 skipped") {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/vpipe/vpipe/core"
 )
 
 // FramesRecordFile, in a vpipe frames folder, says what made its images: which
@@ -17,12 +19,13 @@ import (
 // make other pixels under the same names is refused instead of skipping them.
 const FramesRecordFile = ".vpipe-frames.json"
 
-// FrameName is the file name vpipe frames gives frame i.
-func FrameName(i int) string { return fmt.Sprintf("frame_%06d.png", i) }
+// FrameName is the file name vpipe frames gives frame i in a format whose
+// extension is ext (".png").
+func FrameName(i int, ext string) string { return fmt.Sprintf("frame_%06d%s", i, ext) }
 
-// frameFile matches the names FrameName makes: the files a frames folder's
-// record speaks for, and the ones --overwrite removes.
-var frameFile = regexp.MustCompile(`^frame_[0-9]{6,}\.png$`)
+// frameFile matches the names FrameName makes, in any format: the files a
+// frames folder's record speaks for, and the ones --overwrite removes.
+var frameFile = regexp.MustCompile(`^frame_[0-9]{6,}\.(png|jpg|webp)$`)
 
 // FramesRecord is what made a frames folder's images.
 type FramesRecord struct {
@@ -118,13 +121,13 @@ func (f *Flat) checkRecord() error {
 		var have FramesRecord
 		if err := json.Unmarshal(b, &have); err != nil {
 			stale = fmt.Sprintf("%s cannot be read (%v)", path, err)
-		} else if !have.Video.same(f.Record.Video) || canonical(have.Output) != canonical(f.Record.Output) {
+		} else if ho, wo := canonical(core.OutputWithDefaults(have.Output)), canonical(core.OutputWithDefaults(f.Record.Output)); !have.Video.same(f.Record.Video) || ho != wo {
 			stale = fmt.Sprintf("%s holds %d frames of %s made with %s; this run makes frames of %s with %s",
-				f.Dir, len(frames), have.Video, canonical(have.Output), f.Record.Video, canonical(f.Record.Output))
+				f.Dir, len(frames), have.Video, ho, f.Record.Video, wo)
 		}
 	case os.IsNotExist(err):
 		if len(frames) > 0 {
-			stale = fmt.Sprintf("%s holds %d frame_*.png files (e.g. %s) that no %s describes, so vpipe cannot tell what made them",
+			stale = fmt.Sprintf("%s holds %d frame_* images (e.g. %s) that no %s describes, so vpipe cannot tell what made them",
 				f.Dir, len(frames), frames[0], FramesRecordFile)
 		}
 	default:

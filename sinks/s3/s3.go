@@ -271,6 +271,10 @@ func (s *Sink) putInput(key string, data []byte) *s3.PutObjectInput {
 		ct = "application/json"
 	case strings.HasSuffix(key, ".png"):
 		ct = "image/png"
+	case strings.HasSuffix(key, ".jpg"):
+		ct = "image/jpeg"
+	case strings.HasSuffix(key, ".webp"):
+		ct = "image/webp"
 	}
 	return &s3.PutObjectInput{Bucket: aws.String(s.c.Loc.Bucket), Key: aws.String(key),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String(ct)}

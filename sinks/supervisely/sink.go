@@ -561,6 +561,7 @@ func sameOutput(have, want any) error {
 	if have == nil || want == nil {
 		return nil
 	}
+	have, want = core.OutputWithDefaults(have), core.OutputWithDefaults(want)
 	if !jsonEqual(have, want) {
 		a, _ := json.Marshal(have)
 		b, _ := json.Marshal(want)
