@@ -23,7 +23,7 @@ type PNGEncoder struct {
 	zw    *zlib.Writer
 	row   []byte // one filtered row: the filter byte, then 3*width bytes
 	out   outBuf
-	guess int // the last image's size: where the next output buffer starts
+	guess int // the largest image so far: where the next output buffer starts
 }
 
 // NewPNGEncoder uses zlib level 0 (stored) to 9 (smallest); klauspost/compress
@@ -40,7 +40,14 @@ func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
 	if w <= 0 || h <= 0 || len(im.Pix) < stride*h {
 		return nil, fmt.Errorf("png: %dx%d image with %d bytes of pixels", w, h, len(im.Pix))
 	}
-	e.out.start(max(e.guess+e.guess/8, 4096))
+	// The output buffer starts at the largest size seen so far (+1/8), or at a
+	// quarter of the raw size for the first image, so after the first frames
+	// every output comes from one size class and the pool holds no buffers of
+	// the classes it grew through.
+	if e.guess == 0 {
+		e.guess = stride * h / 4
+	}
+	e.out.start(e.guess + e.guess/8)
 	o := &e.out
 	o.Write(pngSignature)
 	var ihdr [13]byte
@@ -93,7 +100,7 @@ func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
 	binary.BigEndian.PutUint32(crc[:], crc32.ChecksumIEEE(o.b[at+4:]))
 	o.Write(crc[:])
 	o.chunk("IEND", nil)
-	e.guess = len(o.b)
+	e.guess = max(e.guess, len(o.b))
 	return o.take(), nil
 }
 

@@ -154,6 +154,13 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	defer closeConvs()
+	lateConvs, closeLate, err := pool(st.Encode.Workers, func() (*media.Converter, error) {
+		return media.NewConverter(r.Config.Sampling.Resize.Filter)
+	}, (*media.Converter).Close)
+	if err != nil {
+		return sum, err
+	}
+	defer closeLate()
 	encs, closeEncs, err := pool(st.Encode.Workers, func() (media.Encoder, error) {
 		return media.NewEncoder(st.Encode.Options())
 	}, media.Encoder.Close)
@@ -191,15 +198,14 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
-			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, f.job.outW, f.job.outH) })
-			f.pic.Release()
-			f.pic = nil
-			if err != nil {
-				f.job.fail(fmt.Errorf("frame %d: %w", f.index, err))
+			if convertLate(f) { // the encoder converts it: see convertLate
+				return emitOrDrop(emit, f)
+			}
+			if err := convert(convs, f); err != nil {
+				f.job.fail(err)
 				f.job.frameOut("")
 				return nil
 			}
-			f.rgb = rgb
 			return emitOrDrop(emit, f)
 		})
 
@@ -210,6 +216,13 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			if f.job.failed() {
 				f.job.frameOut("")
 				return nil
+			}
+			if f.rgb == nil {
+				if err := convert(lateConvs, f); err != nil {
+					f.job.fail(err)
+					f.job.frameOut("")
+					return nil
+				}
 			}
 			data, err := use(encs, func(e media.Encoder) ([]byte, error) { return e.Encode(f.rgb) })
 			if err != nil {
@@ -224,6 +237,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
+			f.release() // the pixels go back to the pool before waiting on the write stage
 			if err := emit(output{job: f.job, img: img}); err != nil {
 				f.job.frameOut("")
 				return err
