@@ -155,6 +155,11 @@ func (e Encode) Options() media.EncodeOptions {
 func Defaults() map[string]any {
 	n := runtime.NumCPU()
 	q := max(2, n) // measured on 2 cores: queue 2 runs as fast as 4, with 17 MB less peak RSS at 1080p
+	// The queues that carry frames (decode, resize, encode) are 0: each link
+	// between two stages still holds one frame (its forwarder), which keeps the
+	// encoders fed (decoding and converting a 1080p frame takes ~7 ms, encoding
+	// its PNG ~23 ms), and each frame more in a queue is 3-6 MB of peak RSS at
+	// 1080p (measured: queues 2 -> 0 took a full-size PNG run from 181 to 163 MB).
 	return map[string]any{
 		"source.type":               "local",
 		"source.path":               "",
@@ -180,12 +185,12 @@ func Defaults() map[string]any {
 		"sink.path_style":           true,
 		"sink.max_attempts":         8,
 		"stages.decode.workers":     max(1, n/2),
-		"stages.decode.queue":       q,
+		"stages.decode.queue":       0, // frames: see q above
 		"stages.decode.threads":     0,
 		"stages.resize.workers":     n,
-		"stages.resize.queue":       q,
+		"stages.resize.queue":       0, // frames: see q above
 		"stages.encode.workers":     n,
-		"stages.encode.queue":       q,
+		"stages.encode.queue":       0, // frames: see q above
 		"stages.encode.compression": 1,
 		"stages.encode.format":      "png",
 		"stages.encode.quality":     0,

@@ -48,3 +48,22 @@ func convert(convs chan *media.Converter, f *frame) error {
 	f.rgb = rgb
 	return nil
 }
+
+// decodeThreads is stages.decode.threads, or when it is 0 (auto) what vpipe
+// picks: one decoder thread when every decoded frame becomes a PNG at full size
+// or larger (step 1), where the PNG encoders bound the run (~23 ms a 1080p frame
+// against ~6 ms to decode it) and FFmpeg's frame threads would only add frames
+// in flight (~25 MB of peak RSS at 1080p); FFmpeg's own choice otherwise
+// (sparse sampling, a downscale, JPEG: decoding is what bounds those).
+func (r *Runner) decodeThreads(p *prepared) int {
+	st := r.Config.Stages
+	if st.Decode.Threads != 0 {
+		return st.Decode.Threads
+	}
+	dense := r.Config.Sampling.Step == 1 && !r.Config.Sampling.OnlyAnnotated
+	png := st.Encode.Options().Ext() == ".png"
+	if dense && png && p.outW*p.outH >= p.video.Info.Width*p.video.Info.Height {
+		return 1
+	}
+	return 0
+}

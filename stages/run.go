@@ -536,7 +536,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
 	autorotate := r.Config.Sampling.Autorotate
-	return p.video.Decode(ctx, p.index, p.want, media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads}, func(pic *media.Picture) error {
+	return p.video.Decode(ctx, p.index, p.want, media.DecodeOptions{Threads: r.decodeThreads(p)}, func(pic *media.Picture) error {
 		if !autorotate {
 			pic.Rotation = 0
 		}

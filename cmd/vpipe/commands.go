@@ -405,11 +405,12 @@ func framesCmd() *cobra.Command {
 				}
 			}
 			d := config.Defaults()
-			n, q := d["stages.encode.workers"].(int), d["stages.encode.queue"].(int)
+			n, q := d["stages.encode.workers"].(int), d["stages.write.queue"].(int)
+			fq := func(stage string) int { return d["stages."+stage+".queue"].(int) }
 			c.Stages = config.Stages{
-				Decode: config.Decode{Workers: 1, Queue: q},
-				Resize: config.Pool{Workers: n, Queue: q},
-				Encode: config.Encode{Workers: n, Queue: q, Compression: compression, Format: format, Quality: quality, Lossless: lossless},
+				Decode: config.Decode{Workers: 1, Queue: fq("decode")},
+				Resize: config.Pool{Workers: d["stages.resize.workers"].(int), Queue: fq("resize")},
+				Encode: config.Encode{Workers: n, Queue: fq("encode"), Compression: compression, Format: format, Quality: quality, Lossless: lossless},
 				Write:  config.Pool{Workers: 2, Queue: q},
 				// unused by frames (a local sink), but checked like every stage
 				Batch: config.Batch{BatchSize: 50, Queue: 2}, Upload: config.Pool{Workers: 2, Queue: 2}, Annotate: config.Pool{Workers: 1, Queue: 2},
