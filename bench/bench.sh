@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Times vpipe against the ffmpeg CLI on the same jobs over a 1080p30 H.264 clip
-# with B-frames, and compares vpipe's peak RSS on the clip and on one 5x longer.
-# Run by hand (not in CI): bench/bench.sh [seconds, default 20]
+# Times vpipe against the ffmpeg CLI on the same jobs over camera-like 1080p30
+# footage (testsrc2 + temporal noise, x264 veryfast with B-frames at 8 Mb/s) and a
+# clean 1080p30 testsrc2 clip, and compares vpipe's peak RSS on the clean clip
+# and on one 5x longer. Run by hand (not in CI): bench/bench.sh [seconds, default 20]
 # Needs scripts/setup.sh (ffmpeg, GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,38 +21,81 @@ clip() { # clip SECONDS -> path (cached)
   echo "$f"
 }
 
-# measure NAME FRAMES CMD... : prints frames/s, CPU s per frame, peak RSS
+# camera SECONDS -> path (cached): camera-like footage, as issue 11 measured it
+camera() {
+  local f="$work/camera_1080p30_${1}s.mp4"
+  if [ ! -s "$f" ]; then
+    echo "building $f ..." >&2
+    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" -vf "noise=alls=6:allf=t" \
+      -frames:v $(($1 * 30)) -c:v libx264 -preset veryfast -bf 3 -g 60 -b:v 8M -pix_fmt yuv420p "$f"
+  fi
+  echo "$f"
+}
+
+# measure NAME FRAMES CMD... : prints frames/s, CPU ms per frame, peak RSS, output MB
 measure() {
   local name=$1 frames=$2; shift 2
   rm -rf "$work/out"; mkdir -p "$work/out"
   /usr/bin/time -o "$work/time.txt" -f "%e %U %S %M" "$@" >/dev/null 2>"$work/stderr.txt" ||
     { echo "$name failed:" >&2; tail -5 "$work/stderr.txt" >&2; exit 1; }
   local t; t=$(tail -1 "$work/time.txt")
-  local n; n=$(find "$work/out" -name '*.png' | wc -l)
+  local n; n=$(find "$work/out" -name 'frame_*' | wc -l)
   if [ "$n" -ne "$frames" ]; then echo "$name: wrote $n frames, expected $frames" >&2; exit 1; fi
+  local bytes; bytes=$(find "$work/out" -name 'frame_*' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
   read -r wall user sys rss <<<"$t"
-  awk -v n="$name" -v f="$frames" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" \
-    'BEGIN { printf "%-34s %6d frames  %7.1f frames/s  %6.1f ms CPU/frame  %7.1f MiB peak RSS\n", n, f, f/w, 1000*(u+s)/f, r/1024 }'
-  echo "$name $frames $wall $user $sys $rss" >> "$work/results.txt"
+  awk -v n="$name" -v f="$frames" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v b="$bytes" \
+    'BEGIN { printf "%-22s %5d frames %7.1f frames/s %6.1f ms CPU/frame %6.1f MiB peak RSS %8.1f MB out\n", n, f, f/w, 1000*(u+s)/f, r/1024, b/1e6 }'
+  echo "$name $frames $wall $user $sys $rss $bytes" >> "$work/results.txt"
 }
 
 ratio() { # ratio VPIPE_NAME FFMPEG_NAME
-  awk -v a="$1" -v b="$2" '$1==a {fa=$2/$3; ca=($4+$5)/$2; ra=$6} $1==b {fb=$2/$3; cb=($4+$5)/$2; rb=$6}
-    END { printf "  vpipe/ffmpeg: speed %.2fx, CPU per frame %.2fx, peak RSS %.2fx\n", fa/fb, ca/cb, ra/rb }' "$work/results.txt"
+  awk -v a="$1" -v b="$2" '$1==a {fa=$2/$3; ca=($4+$5)/$2; ra=$6; ba=$7} $1==b {fb=$2/$3; cb=($4+$5)/$2; rb=$6; bb=$7}
+    END { printf "  vpipe/ffmpeg: speed %.2fx, CPU per frame %.2fx, peak RSS %.2fx, output bytes %.2fx\n", fa/fb, ca/cb, ra/rb, ba/bb }' "$work/results.txt"
+}
+
+# target NAME WHAT : prints whether a figure meets its target (from results.txt)
+target() {
+  awk -v n="$1" -v what="$2" -v a="$3" -v b="$4" -v want="$5" '
+    $1==a {fa=$2/$3; ra=$6/1024; ba=$7} $1==b {fb=$2/$3; bb=$7}
+    END {
+      if (what=="speed") { v=fa/fb; ok=v>=want; printf "  target %-28s %.2fx the CLI (>= %.2fx): %s\n", n, v, want, ok?"met":"NOT MET" }
+      if (what=="bytes") { v=ba/bb; ok=v<=1; printf "  target %-28s %.2fx the CLI (<= 1): %s\n", n, v, ok?"met":"NOT MET" }
+      if (what=="rss")   { ok=ra<=want; printf "  target %-28s %.1f MiB (<= %d): %s\n", n, ra, want, ok?"met":"NOT MET" }
+      if (what=="fps")   { ok=fa>=want; printf "  target %-28s %.1f frames/s (>= %d): %s\n", n, fa, want, ok?"met":"NOT MET" }
+    }' "$work/results.txt"
 }
 
 : > "$work/results.txt"
-c=$(clip "$secs")
 n=$((secs * 30))
-echo "== $c: $n frames, $(nproc) cores, $(ffmpeg -version | head -1 | cut -d' ' -f1-3)"
+cam=$(camera "$secs")
+c=$(clip "$secs")
+echo "== $cam (camera-like): $n frames, $(nproc) cores, $(ffmpeg -version | head -1 | cut -d' ' -f1-3)"
+cli=(ffmpeg -nostdin -i "$cam" -map 0:v:0 -fps_mode passthrough)
 
+measure vpipe_cam_png "$n" "$work/vpipe" frames "$cam" -o "$work/out"
+measure ffmpeg_cam_png "$n" "${cli[@]}" -pix_fmt rgb24 -compression_level 1 "$work/out/frame_%06d.png"
+ratio vpipe_cam_png ffmpeg_cam_png
+
+measure vpipe_cam_640x360 "$n" "$work/vpipe" frames "$cam" -o "$work/out" --resize 640x360
+measure ffmpeg_cam_640x360 "$n" "${cli[@]}" -vf scale=640:360 -pix_fmt rgb24 -compression_level 1 "$work/out/frame_%06d.png"
+ratio vpipe_cam_640x360 ffmpeg_cam_640x360
+
+# JPEG quality 90 (libjpeg-turbo, 4:2:0); the CLI's mjpeg at -q:v 2 for reference (not the same quality scale)
+measure vpipe_cam_jpeg90 "$n" "$work/vpipe" frames "$cam" -o "$work/out" --format jpeg --quality 90
+measure ffmpeg_cam_mjpeg_q2 "$n" "${cli[@]}" -pix_fmt yuvj420p -q:v 2 "$work/out/frame_%06d.jpg"
+ratio vpipe_cam_jpeg90 ffmpeg_cam_mjpeg_q2
+
+echo "== targets (issue 11; one run, this machine)"
+target "full-size PNG speed" speed vpipe_cam_png ffmpeg_cam_png 1.7
+target "full-size PNG bytes" bytes vpipe_cam_png ffmpeg_cam_png
+target "full-size PNG peak RSS" rss vpipe_cam_png ffmpeg_cam_png 160
+target "640x360 PNG speed" speed vpipe_cam_640x360 ffmpeg_cam_640x360 1.5
+target "1080p JPEG q90" fps vpipe_cam_jpeg90 ffmpeg_cam_mjpeg_q2 100
+
+echo "== $c (clean testsrc2): $n frames"
 measure vpipe_full_png "$n" "$work/vpipe" frames "$c" -o "$work/out"
 measure ffmpeg_full_png "$n" ffmpeg -nostdin -i "$c" -map 0:v:0 -fps_mode passthrough -pix_fmt rgb24 -compression_level 1 "$work/out/frame_%06d.png"
 ratio vpipe_full_png ffmpeg_full_png
-
-measure vpipe_640x360 "$n" "$work/vpipe" frames "$c" -o "$work/out" --resize 640x360
-measure ffmpeg_640x360 "$n" ffmpeg -nostdin -i "$c" -map 0:v:0 -fps_mode passthrough -vf scale=640:360 -pix_fmt rgb24 -compression_level 1 "$work/out/frame_%06d.png"
-ratio vpipe_640x360 ffmpeg_640x360
 
 k=$(( (n + 9) / 10 ))
 measure vpipe_step10 "$k" "$work/vpipe" frames "$c" -o "$work/out" --step 10
