@@ -249,7 +249,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	printSummary(out, sum)
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
 		switch {
 		case errors.Is(err, context.Canceled):
 			fileLog.Warn("run interrupted")
@@ -281,8 +281,12 @@ func printSummary(w io.Writer, s stages.Summary) {
 	if s.VideosNotStarted > 0 {
 		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
 	}
-	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	dropped := ""
+	if s.Dropped > 0 {
+		dropped = fmt.Sprintf(", %d dropped (scene_threshold/dedup)", s.Dropped)
+	}
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}
@@ -334,7 +338,7 @@ func planCmd() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
 				}
 			}
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink)
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+"\tRULES")
 			var videos, failed, frames, sel, ex int
 			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
 				videos++
@@ -350,7 +354,7 @@ func planCmd() *cobra.Command {
 				for _, n := range row.PerSink {
 					each += fmt.Sprintf("\t%d", n)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\t%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each, row.Rules)
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
