@@ -380,6 +380,7 @@ func framesCmd() *cobra.Command {
 		noAutorotate     bool
 		overwrite        bool
 		lf               logFlags
+		sel              selectFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
@@ -400,6 +401,7 @@ func framesCmd() *cobra.Command {
 			if cmd.Flags().Changed("end") {
 				c.Sampling.End = &end
 			}
+			sel.apply(cmd, &c.Sampling)
 			if resize != "" {
 				if _, err := fmt.Sscanf(strings.ToLower(resize), "%dx%d", &c.Sampling.Resize.Width, &c.Sampling.Resize.Height); err != nil {
 					return fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", resize)
@@ -450,6 +452,7 @@ func framesCmd() *cobra.Command {
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	sel.add(cmd)
 	lf.add(cmd)
 	return cmd
 }

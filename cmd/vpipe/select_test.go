@@ -1,0 +1,314 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vpipe/vpipe/internal/testcorpus"
+	sv "github.com/vpipe/vpipe/supervisely"
+)
+
+// vfr3 is 1 s at 10 fps, 1 s at 30 fps and 1 s at 15 fps (55 frames),
+// concatenated with their timestamps kept (-fps_mode passthrough into
+// Matroska, 1/1000 time base): x264 puts keyframes at 0 and at cuts it finds.
+var vfr3 = testcorpus.Video{Name: "vfr3", File: "vfr3.mkv", Frames: 55, Exact: true, Steps: [][]string{{
+	"-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1[a];testsrc2=s=160x120:r=30:d=1[b];testsrc2=s=160x120:r=15:d=1[c];[a][b][c]concat=n=3:v=1",
+	"-fps_mode", "passthrough", "-c:v", "libx264", "-bf", "2", "-g", "12", "-pix_fmt", "yuv420p", "{out}"}}}
+
+// stills is three still shots of 2 s each at 25 fps (150 frames: cuts at 50
+// and 100): SMPTE bars, testsrc's first frame, a Mandelbrot set, under
+// temporal noise, so no two frames of a shot decode alike.
+var stills = testcorpus.Video{Name: "stills", File: "stills.mp4", Frames: 150, Exact: true, Steps: [][]string{{
+	"-f", "lavfi", "-i", "smptebars=s=320x240:r=25:d=2[a];testsrc=s=320x240:r=25:d=2,trim=end_frame=1,loop=loop=49:size=1[b];" +
+		"mandelbrot=s=320x240:r=25,trim=end_frame=1,loop=loop=49:size=1[c];[a][b][c]concat=n=3:v=1,noise=alls=12:allf=t+u",
+	"-c:v", "libx264", "-bf", "2", "-pix_fmt", "yuv420p", "{out}"}}}
+
+// ffmpegRGB runs the CLI and returns its rgb24 frames of w×h.
+func ffmpegRGB(t *testing.T, w, h int, args ...string) [][]byte {
+	t.Helper()
+	a := append([]string{"-hide_banner", "-loglevel", "error"}, args...)
+	a = append(a, "-pix_fmt", "rgb24", "-f", "rawvideo", "-")
+	var out, errb bytes.Buffer
+	cmd := exec.Command("ffmpeg", a...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(a, " "), err, errb.String())
+	}
+	fs := 3 * w * h
+	if out.Len()%fs != 0 {
+		t.Fatalf("ffmpeg gave %d bytes, not a whole number of %dx%d frames", out.Len(), w, h)
+	}
+	var frames [][]byte
+	for i := 0; i < out.Len(); i += fs {
+		frames = append(frames, out.Bytes()[i:i+fs])
+	}
+	return frames
+}
+
+// written lists the frame indices in a vpipe frames folder, and their RGB.
+func written(t *testing.T, dir string) ([]int, [][]byte) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	var idx []int
+	for _, e := range entries {
+		var i int
+		if _, err := fmt.Sscanf(e.Name(), "frame_%06d.png", &i); err == nil {
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	var rgb [][]byte
+	for _, i := range idx {
+		f, err := os.Open(filepath.Join(dir, fmt.Sprintf("frame_%06d.png", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := im.Bounds()
+		px := make([]byte, 0, 3*b.Dx()*b.Dy())
+		for y := 0; y < b.Dy(); y++ {
+			for x := 0; x < b.Dx(); x++ {
+				r, g, bl, _ := im.At(x, y).RGBA()
+				px = append(px, byte(r>>8), byte(g>>8), byte(bl>>8))
+			}
+		}
+		rgb = append(rgb, px)
+	}
+	return idx, rgb
+}
+
+// frames runs vpipe frames into a new folder and returns what it wrote.
+func framesOf(t *testing.T, video string, flags ...string) ([]int, [][]byte, string) {
+	t.Helper()
+	out := t.TempDir()
+	log, code := vpipe(t, append([]string{"frames", video, "-o", out}, flags...)...)
+	if code != 0 {
+		t.Fatalf("vpipe frames %v: exit %d\n%s", flags, code, log)
+	}
+	idx, rgb := written(t, out)
+	return idx, rgb, log
+}
+
+func sameFrames(t *testing.T, what string, got, want [][]byte) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: vpipe wrote %d frames, the CLI %d", what, len(got), len(want))
+	}
+	for k := range got {
+		if !bytes.Equal(got[k], want[k]) {
+			t.Errorf("%s: frame %d of %d differs from the CLI's", what, k, len(got))
+		}
+	}
+}
+
+// TestFPSOnVFR: --fps F writes exactly the frames the CLI's fps filter gives
+// with round=up (ffmpeg -i vfr3.mkv -vf fps=F:round=up -fps_mode passthrough),
+// byte for byte, and they are the hand-derived frames displayed at k/F.
+func TestFPSOnVFR(t *testing.T) {
+	path := testcorpus.Path(t, vfr3)
+	for _, c := range []struct {
+		fps  string
+		want []int
+	}{
+		{"1", []int{0, 10, 40}},
+		// 10 fps: 0 .2 .5 .7; 30 fps (ms): 1000 1233 1500 1733; 15 fps: 2000 2200 2467 2733
+		{"4", []int{0, 2, 5, 7, 10, 17, 25, 32, 40, 43, 47, 51}},
+	} {
+		idx, rgb, _ := framesOf(t, path, "--fps", c.fps)
+		if fmt.Sprint(idx) != fmt.Sprint(c.want) {
+			t.Errorf("--fps %s: frames %v, want %v", c.fps, idx, c.want)
+		}
+		sameFrames(t, "--fps "+c.fps, rgb, ffmpegRGB(t, 160, 120, "-i", path, "-vf", "fps="+c.fps+":round=up", "-fps_mode", "passthrough"))
+	}
+	// max_fps above the mean rate (55 frames in 2.966 s) keeps every frame; below it, as fps
+	if idx, _, _ := framesOf(t, path, "--max-fps", "30"); len(idx) != 55 {
+		t.Errorf("--max-fps 30: %d frames, want all 55", len(idx))
+	}
+	if idx, _, _ := framesOf(t, path, "--max-fps", "1"); fmt.Sprint(idx) != "[0 10 40]" {
+		t.Errorf("--max-fps 1: %v", idx)
+	}
+}
+
+// TestFramesTimesKeyframes: --frames and --times pick the CLI's select at
+// those indices; --keyframes equals the CLI's -skip_frame nokey output, frame
+// by frame and by time.
+func TestFramesTimesKeyframes(t *testing.T) {
+	path := testcorpus.Path(t, vfr3)
+	idx, rgb, _ := framesOf(t, path, "--frames", "40,3,17,3")
+	if fmt.Sprint(idx) != "[3 17 40]" {
+		t.Errorf("--frames: %v", idx)
+	}
+	ref, _, _ := testcorpus.Reference(t, path, []int{3, 17, 40}, "", "bicubic")
+	sameFrames(t, "--frames", rgb, ref)
+
+	// 0.15 s shows frame 1 (0.1 s); 1.234 s frame 17 (1.233); 2.5 s frame 47 (2.467)
+	idx, rgb, _ = framesOf(t, path, "--times", "0.15,00:00:01.234,0:02.5")
+	if fmt.Sprint(idx) != "[1 17 47]" {
+		t.Errorf("--times: %v", idx)
+	}
+	ref, _, _ = testcorpus.Reference(t, path, []int{1, 17, 47}, "", "bicubic")
+	sameFrames(t, "--times", rgb, ref)
+
+	idx, rgb, _ = framesOf(t, path, "--keyframes")
+	sameFrames(t, "--keyframes", rgb, ffmpegRGB(t, 160, 120, "-skip_frame", "nokey", "-i", path, "-fps_mode", "passthrough"))
+	// the CLI's keyframes by time, against the times of the indices vpipe wrote
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-skip_frame", "nokey", "-i", path, "-vf", "showinfo", "-f", "null", "-").CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cli []string
+	for _, m := range regexp.MustCompile(`pts_time:(\S+)`).FindAllStringSubmatch(string(out), -1) {
+		cli = append(cli, m[1])
+	}
+	times := ptsTimes(t, path)
+	var ours []string
+	for _, i := range idx {
+		ours = append(ours, times[i])
+	}
+	if len(idx) < 3 || strings.Join(ours, " ") != strings.Join(cli, " ") {
+		t.Errorf("--keyframes wrote frames at %v (%v), the CLI's -skip_frame nokey at %v", ours, idx, cli)
+	}
+
+	// out of range: the video fails, naming the entry and the video's length
+	for flag, want := range map[string]string{
+		"--frames=3,55": "sampling.frames[1]: frame 55 is out of range: the video has 55 frames (0-54), 2.966 s",
+		"--times=1,3":   "sampling.times[1]: time 3 (3.000 s) is past the end of the video: 2.966 s, 55 frames",
+	} {
+		log, code := vpipe(t, "frames", path, "-o", t.TempDir(), flag)
+		if code != 1 || !strings.Contains(log, want) {
+			t.Errorf("%s: exit %d, want 1 and %q in\n%s", flag, code, want, log)
+		}
+	}
+	if log, code := vpipe(t, "frames", path, "-o", t.TempDir(), "--fps", "2", "--frames", "1"); code != 2 ||
+		!strings.Contains(log, "sampling.frames: [1] cannot be used with sampling.fps (2)") {
+		t.Errorf("--fps with --frames: exit %d\n%s", code, log)
+	}
+}
+
+// ptsTimes are the frames' presentation times as ffprobe prints them, in order.
+func ptsTimes(t *testing.T, path string) []string {
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []float64
+	for _, l := range strings.Fields(string(out)) {
+		f, _ := strconv.ParseFloat(l, 64)
+		ts = append(ts, f)
+	}
+	sort.Float64s(ts)
+	s := make([]string, len(ts))
+	for i, f := range ts {
+		s[i] = strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return s
+}
+
+// TestContentRules: on three still shots, dedup keeps one frame per shot and
+// scene_threshold keeps the first frame and the two cuts; the same set on a
+// second run, and when a run resumes a folder a cut-short run left (the last
+// kept frame missing: frames already there are decoded again to rebuild the
+// chain of last kept frames, not written).
+func TestContentRules(t *testing.T) {
+	path := testcorpus.Path(t, stills)
+	// the noise tells frames of a shot apart: distance 0 keeps many of them
+	if idx, _, _ := framesOf(t, path, "--dedup", "0"); len(idx) < 10 {
+		t.Fatalf("--dedup 0 kept only %v: the shots are not noisy enough to test anything", idx)
+	}
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--dedup", "10"}, "[0 50 100]"},
+		{[]string{"--scene", "0.1"}, "[0 50 100]"},
+		{[]string{"--scene", "0.05", "--dedup", "4", "--step", "2"}, "[0 50 100]"},
+	} {
+		out := t.TempDir()
+		log, code := vpipe(t, append([]string{"frames", path, "-o", out}, c.flags...)...)
+		if code != 0 || !strings.Contains(log, "3 written, 0 skipped (already there), ") || !strings.Contains(log, " dropped (scene_threshold/dedup)") {
+			t.Fatalf("%v: exit %d\n%s", c.flags, code, log)
+		}
+		idx, _ := written(t, out)
+		if fmt.Sprint(idx) != c.want {
+			t.Fatalf("%v: kept %v, want %s", c.flags, idx, c.want)
+		}
+		first := tree(t, out)
+		again, _, _ := framesOf(t, path, c.flags...)
+		if fmt.Sprint(again) != c.want {
+			t.Errorf("%v: a second run kept %v", c.flags, again)
+		}
+		// resume: a run cut short before its last kept frame
+		os.Remove(filepath.Join(out, "frame_000100.png"))
+		log, code = vpipe(t, append([]string{"frames", path, "-o", out}, c.flags...)...)
+		if code != 0 || !strings.Contains(log, "1 written, 2 skipped") {
+			t.Fatalf("%v: resume: exit %d\n%s", c.flags, code, log)
+		}
+		if fmt.Sprint(tree(t, out)) != fmt.Sprint(first) {
+			t.Errorf("%v: the resumed folder differs from a whole run's", c.flags)
+		}
+	}
+}
+
+// TestSelectionWithAnnotations: a frames_file keyed by name and by dataset
+// path, with only_annotated, on a Supervisely video project: the frames get
+// their annotations as any frame does, and plan shows each rule.
+func TestSelectionWithAnnotations(t *testing.T) {
+	ff := filepath.Join(t.TempDir(), "frames.json")
+	// clip: annotated 3 7 12 25; dark (ds0/night): 0 4 8 12 16, 10 fps
+	os.WriteFile(ff, []byte(`{"clip.mp4": [3, 5, 12], "ds0/night/dark.mp4": {"times": [0.85, "00:00:01.6"]}, "dark.mp4": [1]}`), 0o644)
+	args := []string{"--set", "source.path=testdata/svproject", "--set", "sampling.step=1", "--set", "sampling.only_annotated=true",
+		"--set", "sampling.resize.width=300", "--set", "sampling.frames_file=" + ff}
+	plan, code := vpipe(t, append([]string{"plan", "pipeline.yaml", "--set", "sink.path=" + t.TempDir()}, args...)...)
+	if code != 0 || !regexpLine(plan, `ds0/clip.mp4 .* window 0-29: 30; frames \(3 listed\): 3; only_annotated: 2`) ||
+		!regexpLine(plan, `ds0/night/dark.mp4 .* times \(2 listed\): 2; only_annotated: 2`) {
+		t.Fatalf("plan: exit %d\n%s", code, plan)
+	}
+	out := t.TempDir()
+	log, code := vpipe(t, append([]string{"run", "pipeline.yaml", "--set", "sink.path=" + out}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	images := checkImageProject(t, out)
+	want := []string{
+		"ds0/datasets/clip.mp4/img/clip.mp4_frame_03.png",
+		"ds0/datasets/clip.mp4/img/clip.mp4_frame_12.png",
+		"ds0/datasets/night/datasets/dark.mp4/img/dark.mp4_frame_08.png",
+		"ds0/datasets/night/datasets/dark.mp4/img/dark.mp4_frame_16.png",
+	}
+	if strings.Join(images, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("images:\n%s", strings.Join(images, "\n"))
+	}
+	got, _ := os.ReadFile(filepath.Join(out, "ds0/datasets/clip.mp4/ann/clip.mp4_frame_03.png.json"))
+	var a, b sv.ImageAnnotation
+	json.Unmarshal(got, &a)
+	wantB, _ := os.ReadFile("../../supervisely/testdata/golden/clip_frame03_300x150.json")
+	if err := json.Unmarshal(fixMaskForParse(t, wantB), &b); err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		t.Errorf("frame 3 annotation:\n%s\nwant\n%s", ja, jb)
+	}
+
+	// dedup in plan: decided while decoding
+	plan, code = vpipe(t, "plan", "pipeline.yaml", "--set", "source.path=testdata/svproject", "--set", "sink.path="+t.TempDir(),
+		"--set", "sampling.fps=2", "--set", "sampling.dedup.distance=3")
+	if code != 0 || !regexpLine(plan, `ds0/clip.mp4 .* window 0-29: 30; fps 2: 6; step 5: 2; dedup distance 3: decided while decoding`) {
+		t.Fatalf("plan with dedup: exit %d\n%s", code, plan)
+	}
+}
