@@ -134,6 +134,27 @@ func TestFPSOnVFR(t *testing.T) {
 		}
 		sameFrames(t, "--fps "+c.fps, rgb, ffmpegRGB(t, 160, 120, "-i", path, "-vf", "fps="+c.fps+":round=up", "-fps_mode", "passthrough"))
 	}
+	// Where the rule and the CLI part: the CLI counts instants from the file's
+	// start (here the audio's, 3 ms before the first video frame), vpipe from
+	// frame 0. Plain fps=1 then gives frames 24 and 49 (shown at 1.0 and 2.0 s
+	// of the file); vpipe gives 0 and 25 (0 and 1.0 s after frame 0, at 0.003
+	// and 1.003 s) — the CLI's output once its timestamps start at frame 0:
+	// -vf setpts=PTS-STARTPTS,fps=F:round=up.
+	af := testcorpus.Path(t, testcorpus.Get("audio_first"))
+	for _, c := range []struct {
+		fps  string
+		want []int
+	}{{"1", []int{0, 25}}, {"4", []int{0, 6, 12, 18, 25, 31, 37, 43}}} { // 25 fps: frame i at i×40 ms after frame 0 {
+		idx, rgb, _ := framesOf(t, af, "--fps", c.fps)
+		if fmt.Sprint(idx) != fmt.Sprint(c.want) {
+			t.Errorf("audio_first --fps %s: frames %v, want %v", c.fps, idx, c.want)
+		}
+		sameFrames(t, "audio_first --fps "+c.fps, rgb, ffmpegRGB(t, 160, 120, "-i", af, "-map", "0:v:0", "-vf", "setpts=PTS-STARTPTS,fps="+c.fps+":round=up", "-fps_mode", "passthrough"))
+	}
+	plain := ffmpegRGB(t, 160, 120, "-i", af, "-map", "0:v:0", "-vf", "fps=1:round=up", "-fps_mode", "passthrough")
+	ref, _, _ := testcorpus.Reference(t, af, []int{24, 49}, "", "bicubic")
+	sameFrames(t, "the CLI's plain fps=1 on audio_first (frames 24, 49)", plain, ref)
+
 	// max_fps above the mean rate (55 frames in 2.966 s) keeps every frame; below it, as fps
 	if idx, _, _ := framesOf(t, path, "--max-fps", "30"); len(idx) != 55 {
 		t.Errorf("--max-fps 30: %d frames, want all 55", len(idx))
