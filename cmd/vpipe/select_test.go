@@ -144,7 +144,7 @@ func TestFPSOnVFR(t *testing.T) {
 	for _, c := range []struct {
 		fps  string
 		want []int
-	}{{"1", []int{0, 25}}, {"4", []int{0, 6, 12, 18, 25, 31, 37, 43}}} { // 25 fps: frame i at i×40 ms after frame 0 {
+	}{{"1", []int{0, 25}}, {"4", []int{0, 6, 12, 18, 25, 31, 37, 43}}} { // 25 fps: frame i at i×40 ms after frame 0
 		idx, rgb, _ := framesOf(t, af, "--fps", c.fps)
 		if fmt.Sprint(idx) != fmt.Sprint(c.want) {
 			t.Errorf("audio_first --fps %s: frames %v, want %v", c.fps, idx, c.want)
