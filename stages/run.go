@@ -241,6 +241,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 
 	err = p.Wait()
+	if err == nil {
+		r.warnUnlisted()
+	}
 	var pe *pipeline.PanicError
 	if errors.As(err, &pe) {
 		r.Log.Error("panic", "err", err, "stack", string(pe.Stack))

@@ -107,3 +107,15 @@ func (r *Runner) filterFrames(j *job, p *prepared, emit func(*media.Picture) err
 		return emit(pic)
 	}
 }
+
+// warnUnlisted names the frames_file entries no video matched (a misspelt
+// name or dataset path), once the run has seen every video.
+func (r *Runner) warnUnlisted() {
+	if r.frames == nil || r.Log == nil {
+		return
+	}
+	for _, k := range r.frames.Unused() {
+		r.Log.Warn("frames_file entry matches no video (keys are a video name or dataset/…/name)",
+			"file", r.frames.Path, "entry", k)
+	}
+}

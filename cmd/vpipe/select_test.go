@@ -290,7 +290,7 @@ func TestContentRules(t *testing.T) {
 func TestSelectionWithAnnotations(t *testing.T) {
 	ff := filepath.Join(t.TempDir(), "frames.json")
 	// clip: annotated 3 7 12 25; dark (ds0/night): 0 4 8 12 16, 10 fps
-	os.WriteFile(ff, []byte(`{"clip.mp4": [3, 5, 12], "ds0/night/dark.mp4": {"times": [0.85, "00:00:01.6"]}, "dark.mp4": [1]}`), 0o644)
+	os.WriteFile(ff, []byte(`{"clip.mp4": [3, 5, 12], "ds0/night/dark.mp4": {"times": [0.85, "00:00:01.6"]}, "dark.mp4": [1], "ds0/nope.mp4": [2]}`), 0o644)
 	args := []string{"--set", "source.path=testdata/svproject", "--set", "sampling.step=1", "--set", "sampling.only_annotated=true",
 		"--set", "sampling.resize.width=300", "--set", "sampling.frames_file=" + ff}
 	plan, code := vpipe(t, append([]string{"plan", "pipeline.yaml", "--set", "sink.path=" + t.TempDir()}, args...)...)
@@ -302,6 +302,9 @@ func TestSelectionWithAnnotations(t *testing.T) {
 	log, code := vpipe(t, append([]string{"run", "pipeline.yaml", "--set", "sink.path=" + out}, args...)...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if !strings.Contains(log, `frames_file entry matches no video`) || !strings.Contains(log, `entry=ds0/nope.mp4`) {
+		t.Errorf("the unmatched entry is not reported:\n%s", log)
 	}
 	images := checkImageProject(t, out)
 	want := []string{
@@ -324,6 +327,17 @@ func TestSelectionWithAnnotations(t *testing.T) {
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) {
 		t.Errorf("frame 3 annotation:\n%s\nwant\n%s", ja, jb)
+	}
+
+	// vpipe validate names each rule's problem by key path
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("source: {path: testdata/svproject}\nsampling:\n  fps: 2\n  times: [\"00:00:01.5\", \"1:99\"]\n  max_fps: 3\n  dedup: {distance: 70}\n"), 0o644)
+	vlog, code := vpipe(t, "validate", bad)
+	for _, w := range []string{"sampling.max_fps: 3 cannot be used with sampling.fps (2)", `sampling.times: item 1: time "1:99": seconds must be below 60`,
+		"sampling.dedup.distance: must be 0–63, got 70"} {
+		if code != 1 || !strings.Contains(vlog, w) {
+			t.Errorf("validate: exit %d, missing %q in\n%s", code, w, vlog)
+		}
 	}
 
 	// dedup in plan: decided while decoding
