@@ -87,6 +87,14 @@ func (j *job) drop() {
 	j.mu.Unlock()
 }
 
+// toWrite is the number of frames the video writes this run, as known now
+// (content rules lower it while decoding).
+func (j *job) toWrite() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.wanted
+}
+
 // seal marks the end of decoding.
 func (j *job) seal() {
 	j.mu.Lock()

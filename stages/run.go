@@ -556,11 +556,16 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 		j.frameIn()
 		return emitOrDrop(emit, &frame{job: j, index: pic.Index, pts: pic.PTS, time: pic.Time, pic: pic})
 	}
+	end := func(bool) error { return nil }
 	if p.filter != nil {
-		out = r.filterFrames(j, p, out)
+		out, end = r.filterFrames(j, p, out)
 	}
 	o := media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads, KeyframesOnly: r.Config.Sampling.KeyframesOnly}
-	return p.video.Decode(ctx, p.index, p.decode, o, out)
+	err = p.video.Decode(ctx, p.index, p.decode, o, out)
+	if eerr := end(err == nil); err == nil {
+		err = eerr
+	}
+	return err
 }
 
 // record writes the custom data of the video's datasets, once per video, before

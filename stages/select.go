@@ -77,9 +77,21 @@ type FrameDropper interface {
 // filterFrames runs the content rules on the decoded candidates, in order: a
 // frame the sink already has is measured (the chain of last kept frames must
 // be the one a fresh run builds) and released; a dropped frame is counted and
-// released; a kept new frame goes on to emit.
-func (r *Runner) filterFrames(j *job, p *prepared, emit func(*media.Picture) error) func(*media.Picture) error {
-	return func(pic *media.Picture) error {
+// released; a kept new frame goes on to emit. Each kept frame is held until
+// the next is decided, and the last one until end is called: so when the
+// video's last frame leaves, its count of frames to write is final (the
+// batching sink flushes a video's last batch on that count).
+func (r *Runner) filterFrames(j *job, p *prepared, emit func(*media.Picture) error) (take func(*media.Picture) error, end func(ok bool) error) {
+	var held *media.Picture
+	release := func() error {
+		h := held
+		held = nil
+		if h == nil {
+			return nil
+		}
+		return emit(h)
+	}
+	take = func(pic *media.Picture) error {
 		l, ok := pic.Luma()
 		if !ok {
 			pic.Release()
@@ -104,8 +116,21 @@ func (r *Runner) filterFrames(j *job, p *prepared, emit func(*media.Picture) err
 			}
 			return nil
 		}
-		return emit(pic)
+		err := release()
+		held = pic
+		return err
 	}
+	end = func(ok bool) error {
+		if !ok {
+			if held != nil {
+				held.Release()
+				held = nil
+			}
+			return nil
+		}
+		return release()
+	}
+	return take, end
 }
 
 // warnUnlisted names the frames_file entries no video matched (a misspelt

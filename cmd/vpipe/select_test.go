@@ -347,3 +347,32 @@ func TestSelectionWithAnnotations(t *testing.T) {
 		t.Fatalf("plan with dedup: exit %d\n%s", code, plan)
 	}
 }
+
+// TestContentRulesBatchSink: dropped frames through the Supervisely sink,
+// which uploads a video's images in batches: each video's last batch is sent
+// when its last kept frame arrives (the drops after it are counted by then),
+// and a re-run writes nothing and reaches the same images.
+func TestContentRulesBatchSink(t *testing.T) {
+	s, p := svServer(t)
+	args := svArgs("run", p.ID, "--set", "sampling.step=1", "--set", "sampling.dedup.distance=12")
+	cmd, out := svCmd(s, args)
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "videos: 4 ok, 0 failed") ||
+		!strings.Contains(out.String(), "dropped (scene_threshold/dedup)") {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`frames: (\d+) written, 0 skipped \(already there\), (\d+) dropped`).FindStringSubmatch(out.String())
+	if m == nil || m[1] == "0" || m[2] == "0" {
+		t.Fatalf("want frames both written and dropped:\n%s", out)
+	}
+	first := svState(t, s)
+	if n := strings.Count(first, "\n") + 1; strconv.Itoa(n) != m[1] {
+		t.Fatalf("%d images on the server, %s written", n, m[1])
+	}
+	cmd, out = svCmd(s, args)
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "frames: 0 written, "+m[1]+" skipped (already there), "+m[2]+" dropped") {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	}
+	if svState(t, s) != first {
+		t.Fatal("the re-run changed the server's images")
+	}
+}
