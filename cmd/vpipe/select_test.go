@@ -12,7 +12,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vpipe/vpipe/internal/testcorpus"
 	sv "github.com/vpipe/vpipe/supervisely"
@@ -281,6 +283,59 @@ func TestContentRules(t *testing.T) {
 		if fmt.Sprint(tree(t, out)) != fmt.Sprint(first) {
 			t.Errorf("%v: the resumed folder differs from a whole run's", c.flags)
 		}
+		// and one missing in the middle: the frames after it are there, and skipped
+		os.Remove(filepath.Join(out, "frame_000050.png"))
+		log, code = vpipe(t, append([]string{"frames", path, "-o", out}, c.flags...)...)
+		if code != 0 || !strings.Contains(log, "1 written, 2 skipped") || fmt.Sprint(tree(t, out)) != fmt.Sprint(first) {
+			t.Fatalf("%v: resume with frame 50 missing: exit %d\n%s", c.flags, code, log)
+		}
+	}
+}
+
+// stillsLong is stills at 640x360 with shots of 6 s (450 frames: cuts at 150
+// and 300), long enough to stop a run between its kept frames.
+var stillsLong = testcorpus.Video{Name: "stills_long", File: "stills_long.mp4", Frames: 450, Exact: true, Steps: [][]string{{
+	"-f", "lavfi", "-i", "smptebars=s=640x360:r=25:d=6[a];testsrc=s=640x360:r=25:d=6,trim=end_frame=1,loop=loop=149:size=1[b];" +
+		"mandelbrot=s=640x360:r=25,trim=end_frame=1,loop=loop=149:size=1[c];[a][b][c]concat=n=3:v=1,noise=alls=12:allf=t+u",
+	"-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p", "{out}"}}}
+
+// TestContentRulesInterrupted: a dedup run stopped by SIGINT after its first
+// kept frame, then run again, ends with the frames of an uninterrupted run.
+func TestContentRulesInterrupted(t *testing.T) {
+	path := testcorpus.Path(t, stillsLong)
+	flags := []string{"--dedup", "10"}
+	clean, _, _ := framesOf(t, path, flags...)
+	if fmt.Sprint(clean) != "[0 150 300]" {
+		t.Fatalf("clean run kept %v", clean)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(bin, append([]string{"frames", path, "-o", out}, flags...)...)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(out, "frame_000000.png")); err == nil {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("the run was not cut in the middle (the test needs it): %v\n%s", err, log.String())
+	}
+	part, _ := written(t, out)
+	if len(part) == 0 || len(part) >= 3 {
+		t.Fatalf("the interrupted run wrote %v; the test needs some but not all", part)
+	}
+	t.Logf("interrupted after %v", part)
+	rlog, code := vpipe(t, append([]string{"frames", path, "-o", out}, flags...)...)
+	if code != 0 || !strings.Contains(rlog, fmt.Sprintf("%d written, %d skipped", 3-len(part), len(part))) {
+		t.Fatalf("resume: exit %d\n%s", code, rlog)
+	}
+	if got, _ := written(t, out); fmt.Sprint(got) != fmt.Sprint(clean) {
+		t.Fatalf("resumed run kept %v, an uninterrupted one %v", got, clean)
 	}
 }
 
