@@ -98,7 +98,7 @@ func (f *FramesFile) For(id, name string) *List {
 			return &l
 		}
 	}
-	return &List{Key: fmt.Sprintf("frames_file %q (no entry for %q)", f.Path, id)}
+	return &List{Missing: true, Key: fmt.Sprintf("frames_file %q (no entry for %q)", f.Path, id)}
 }
 
 // Unused are the keys no video has asked for so far (a misspelt name), sorted.

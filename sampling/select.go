@@ -37,9 +37,10 @@ type Timeline struct {
 
 // List is an explicit per-video choice of frames: indices or times.
 type List struct {
-	Key    string   // where it comes from, for errors: "sampling.frames", `frames_file "f.json" entry "a.mp4"`
-	Frames []int    // frame indices
-	Times  []string // seconds from frame 0, or [HH:]MM:SS[.fff]
+	Missing bool     // a frames_file with no entry for the video: nothing is taken
+	Key     string   // where it comes from, for errors: "sampling.frames", `frames_file "f.json" entry "a.mp4"`
+	Frames  []int    // frame indices
+	Times   []string // seconds from frame 0, or [HH:]MM:SS[.fff]
 }
 
 // Rule is one step of a selection and how many frames are left after it.
@@ -147,7 +148,11 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 			}
 		}
 		sort.Ints(cand)
-		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("frames (%d listed)", len(s.List.Frames)), len(cand)})
+		name := fmt.Sprintf("frames (%d listed)", len(s.List.Frames))
+		if s.List.Missing {
+			name = "frames_file: no entry"
+		}
+		sel.Rules = append(sel.Rules, Rule{name, len(cand)})
 	case s.KeyframesOnly:
 		for _, i := range tl.Keyframes {
 			if in(i) {
