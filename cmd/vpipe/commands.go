@@ -338,7 +338,11 @@ func planCmd() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
 				}
 			}
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+"\tRULES")
+			rules := ""
+			if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
+				rules = "\tRULES"
+			}
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
 			var videos, failed, frames, sel, ex int
 			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
 				videos++
@@ -354,7 +358,10 @@ func planCmd() *cobra.Command {
 				for _, n := range row.PerSink {
 					each += fmt.Sprintf("\t%d", n)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\t%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each, row.Rules)
+				if rules != "" {
+					each += "\t" + row.Rules
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()

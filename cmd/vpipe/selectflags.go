@@ -37,3 +37,10 @@ func (s *selectFlags) apply(cmd *cobra.Command, c *config.Sampling) {
 		c.Dedup.Distance = &d
 	}
 }
+
+// usesSelectionRules tells whether frames are chosen by more than
+// start/end/step: then vpipe plan shows what each rule leaves.
+func usesSelectionRules(s config.Sampling) bool {
+	return s.FPS > 0 || s.MaxFPS > 0 || len(s.Frames) > 0 || len(s.Times) > 0 || s.FramesFile != "" || s.KeyframesOnly ||
+		s.SceneThreshold > 0 || s.Dedup.Distance != nil
+}
