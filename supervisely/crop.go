@@ -76,6 +76,11 @@ func floorPts(r []geos.XY) []Pt {
 // points dropped). Where the polygon only touches the image (a line or a point
 // in common) nothing is left. A polygon GEOS refuses is left out, as the SDK
 // drops it with a warning.
+//
+// One departure: a piece whose exterior has no area once rounded (a sliver
+// thinner than half a pixel, e.g. all its vertices rounding to one point) is
+// dropped, where the SDK would keep a polygon such as [[0,0],[0,0],[0,0]]: it
+// marks no pixel, and a label of no area is what the crop is meant to remove.
 func (p *Polygon) crop(w, h int) ([]Geometry, error) {
 	if allInside(p.Exterior, w, h) {
 		return []Geometry{p}, nil
@@ -95,6 +100,9 @@ func (p *Polygon) crop(w, h int) ([]Geometry, error) {
 			continue
 		}
 		q := &Polygon{Exterior: roundPts(ext)}
+		if area2(q.Exterior) == 0 {
+			continue // no area left once rounded (the SDK would keep it)
+		}
 		for _, hole := range piece[1:] {
 			if hole = openRing(hole); len(hole) > 2 {
 				q.Interior = append(q.Interior, roundPts(hole))
@@ -135,4 +143,14 @@ func (l *Line) crop(w, h int) ([]Geometry, error) {
 		out[i] = &Line{Points: floorPts(s)}
 	}
 	return out, nil
+}
+
+// area2 is twice the signed area of a ring (shoelace).
+func area2(r []Pt) float64 {
+	a := 0.0
+	for i := range r {
+		p, q := r[i], r[(i+1)%len(r)]
+		a += p[0]*q[1] - q[0]*p[1]
+	}
+	return a
 }

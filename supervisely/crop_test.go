@@ -37,7 +37,8 @@ func piecesJSON(t *testing.T, gs []sv.Geometry) string {
 // polygon / line string of the result is one label. Polygon vertices are then
 // rounded half to even (row_col_list_to_points(do_round=True)), line vertices
 // floored (PointLocation); lower-dimensional results (a polygon that only
-// touches the image) are dropped.
+// touches the image) are dropped, and so is a polygon piece of no area once
+// rounded (vpipe's one departure: the SDK keeps it).
 //
 // The pieces and their vertices are derived by hand; the order of the pieces
 // and each ring's start point and orientation are GEOS's (a shell clockwise and
@@ -86,6 +87,11 @@ func TestCropAsThePlatform(t *testing.T) {
 			`line {"exterior":[[0,0],[0,50]],"interior":[]}`},
 		{"a polygon outside that only touches the border along an edge: its intersection is a line, dropped",
 			"polygon", `{"exterior":[[-20,10],[0,10],[0,40],[-20,40]],"interior":[]}`, ""},
+		// inside the image the triangle is 2x+3y <= 1: (0,0), (0.5,0), (0,0.33),
+		// which rounds to (0,0) three times; the SDK keeps [[0,0],[0,0],[0,0]],
+		// vpipe drops a piece that has no area once rounded
+		{"a piece that rounds to no area is dropped",
+			"polygon", `{"exterior":[[-4,3],[5,-3],[-4,-3]],"interior":[]}`, ""},
 		{"a polygon fully outside is dropped",
 			"polygon", `{"exterior":[[120,10],[150,10],[150,40]],"interior":[]}`, ""},
 		{"a zero-area sliver (collinear points) across the border: buffer(0) is empty, dropped",
