@@ -79,8 +79,9 @@ func floorPts(r []geos.XY) []Pt {
 //
 // One departure: a piece whose exterior has no area once rounded (a sliver
 // thinner than half a pixel, e.g. all its vertices rounding to one point) is
-// dropped, where the SDK would keep a polygon such as [[0,0],[0,0],[0,0]]: it
-// marks no pixel, and a label of no area is what the crop is meant to remove.
+// dropped, where the SDK would keep a polygon such as [[0,0],[0,0],[0,0]]: a
+// polygon label of no area is what the crop is meant to remove (issue 9). Line
+// pieces are kept as the SDK keeps them, even two equal points once floored.
 func (p *Polygon) crop(w, h int) ([]Geometry, error) {
 	if allInside(p.Exterior, w, h) {
 		return []Geometry{p}, nil
