@@ -92,6 +92,10 @@ func TestCropAsThePlatform(t *testing.T) {
 		// vpipe drops a piece that has no area once rounded
 		{"a piece that rounds to no area is dropped",
 			"polygon", `{"exterior":[[-4,3],[5,-3],[-4,-3]],"interior":[]}`, ""},
+		// 2x+3y = 1 inside the image: (0,0.33) to (0.5,0), floored to (0,0) twice
+		{"a line piece that floors to one point is kept, as the SDK keeps it",
+			"line", `{"exterior":[[-1,1],[2,-1]],"interior":[]}`,
+			`line {"exterior":[[0,0],[0,0]],"interior":[]}`},
 		{"a polygon fully outside is dropped",
 			"polygon", `{"exterior":[[120,10],[150,10],[150,40]],"interior":[]}`, ""},
 		{"a zero-area sliver (collinear points) across the border: buffer(0) is empty, dropped",
