@@ -51,7 +51,7 @@ func convert(convs chan *media.Converter, f *frame) error {
 
 // decodeThreads is stages.decode.threads, or when it is 0 (auto) what vpipe
 // picks: one decoder thread when every decoded frame becomes a PNG at full size
-// or larger (step 1), where the PNG encoders bound the run (~23 ms a 1080p frame
+// or larger (dense sampling, e.g. step 1), where the PNG encoders bound the run (~23 ms a 1080p frame
 // against ~6 ms to decode it) and FFmpeg's frame threads would only add frames
 // in flight (~25 MB of peak RSS at 1080p); FFmpeg's own choice otherwise
 // (sparse sampling, a downscale, JPEG: decoding is what bounds those).
@@ -60,7 +60,9 @@ func (r *Runner) decodeThreads(p *prepared) int {
 	if st.Decode.Threads != 0 {
 		return st.Decode.Threads
 	}
-	dense := r.Config.Sampling.Step == 1 && !r.Config.Sampling.OnlyAnnotated
+	// Dense: at least half the frames between the first and the last decoded
+	// are wanted (step 1, a window; not step 10, fps 1 or keyframes only).
+	dense := len(p.decode) > 0 && 2*len(p.decode) >= p.decode[len(p.decode)-1]-p.decode[0]+1
 	png := st.Encode.Options().Ext() == ".png"
 	if dense && png && p.outW*p.outH >= p.video.Info.Width*p.video.Info.Height {
 		return 1
