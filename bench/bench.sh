@@ -55,7 +55,7 @@ ratio() { # ratio VPIPE_NAME FFMPEG_NAME
 
 # target NAME WHAT : prints whether a figure meets its target (from results.txt)
 target() {
-  awk -v n="$1" -v what="$2" -v a="$3" -v b="$4" -v want="$5" '
+  awk -v n="$1" -v what="$2" -v a="$3" -v b="$4" -v want="${5:-0}" '
     $1==a {fa=$2/$3; ra=$6/1024; ba=$7} $1==b {fb=$2/$3; bb=$7}
     END {
       if (what=="speed") { v=fa/fb; ok=v>=want; printf "  target %-28s %.2fx the CLI (>= %.2fx): %s\n", n, v, want, ok?"met":"NOT MET" }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -67,7 +68,20 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
+// goMaxProcs gives Go one P more than the cores: a goroutine in a long cgo call
+// (the decoder waiting for its frame threads, swscale) keeps its P until the
+// runtime's monitor takes it back, which with GOMAXPROCS = cores left the
+// encoders short of a P. Measured on 2 cores, 1080p camera-like clip: CPU use
+// 92 % -> 155 % on full-size PNG, 110 % -> 185 % on 640x360. GOMAXPROCS in
+// the environment wins.
+func goMaxProcs() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.NumCPU() + 1)
+	}
+}
+
 func main() {
+	goMaxProcs()
 	ctx, stop := onSignals()
 	defer stop()
 	if p := os.Getenv("VPIPE_CPUPROFILE"); p != "" { // for profiling a run by hand
