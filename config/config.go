@@ -74,6 +74,9 @@ type Sampling struct {
 	Resize          Resize `mapstructure:"resize"`
 	CopyAnnotations bool   `mapstructure:"copy_annotations"`
 	Autorotate      bool   `mapstructure:"autorotate"`
+	// OnDamage is "fail" (a damaged video fails whole) or "salvage" (its
+	// frames that decode cleanly are written, the others listed).
+	OnDamage string `mapstructure:"on_damage"`
 }
 
 // Resize is the output size; 0 on one side keeps the aspect ratio, 0 on both keeps the size.
@@ -99,6 +102,8 @@ type Sink struct {
 	WorkspaceID int `mapstructure:"workspace_id"`
 	// OverwriteAnnotations re-sends the annotations of images already there.
 	OverwriteAnnotations bool `mapstructure:"overwrite_annotations"`
+	// Fsync (local) syncs each file before its rename and its folder after.
+	Fsync bool `mapstructure:"fsync"`
 }
 
 // Stages tune each stage's pool.
@@ -160,6 +165,7 @@ func Defaults() map[string]any {
 		"sampling.resize.filter":    "bicubic",
 		"sampling.copy_annotations": true,
 		"sampling.autorotate":       true,
+		"sampling.on_damage":        "fail",
 		"sink.type":                 "local",
 		"sink.path":                 "out",
 		"sink.url":                  "",
@@ -167,6 +173,7 @@ func Defaults() map[string]any {
 		"sink.region":               "",
 		"sink.path_style":           true,
 		"sink.max_attempts":         8,
+		"sink.fsync":                false,
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       q,
 		"stages.decode.threads":     0,

@@ -118,7 +118,9 @@ func apart(c *config.Config, key string, sc config.Sink) error {
 func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.Source) (core.Sink, error) {
 	switch c.Type {
 	case "local":
-		return localsink.New(c.Path), nil
+		sk := localsink.New(c.Path)
+		sk.Fsync = c.Fsync
+		return sk, nil
 	case "s3":
 		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
 	case "supervisely":

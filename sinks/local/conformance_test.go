@@ -11,12 +11,22 @@ import (
 	"github.com/vpipe/vpipe/sinks/sinktest"
 )
 
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { conformance(t, false) }
+
+// With sink.fsync every write also syncs the file and its folder: the same
+// promises hold.
+func TestConformanceFsync(t *testing.T) { conformance(t, true) }
+
+func conformance(t *testing.T, fsync bool) {
 	sinktest.Run(t, func(t *testing.T) *sinktest.Target {
 		parent := t.TempDir()
 		root := filepath.Join(parent, "out")
 		return &sinktest.Target{
-			Open: func(*testing.T) core.Sink { return local.New(root) },
+			Open: func(*testing.T) core.Sink {
+				s := local.New(root)
+				s.Fsync = fsync
+				return s
+			},
 			Tree: func(t *testing.T) map[string][]byte {
 				out := map[string][]byte{}
 				err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
