@@ -440,22 +440,19 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	p.outW, p.outH = media.OutputSize(dw, dh, r.Config.Sampling.Resize.Height, r.Config.Sampling.Resize.Width)
 	var annotated func(int) bool
 	if it.LoadAnnotation != nil && (r.Config.Sampling.CopyAnnotations || spec.OnlyAnnotated) {
-		ann, err := it.LoadAnnotation(ctx)
+		s, ann, err := r.sampler(ctx, it, v, x)
 		if err != nil {
 			return nil, err
 		}
-		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
-			Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
-		}
-		if r.Config.Sampling.CopyAnnotations {
-			p.sampler = s
-		}
-		annotated = s.Annotated
-		if p.meta["video_id"] == nil && r.project.Keys != nil {
-			if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
-				p.meta["video_id"] = *id
+		if s != nil {
+			if r.Config.Sampling.CopyAnnotations {
+				p.sampler = s
+			}
+			annotated = s.Annotated
+			if p.meta["video_id"] == nil && r.project.Keys != nil {
+				if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
+					p.meta["video_id"] = *id
+				}
 			}
 		}
 	}
@@ -481,6 +478,33 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 		}
 	}
 	return p, nil
+}
+
+// sampler loads the video's annotation and indexes its figures; nil (and a
+// warning) when its project has no annotation file for it: the platform takes
+// such a video as unlabelled.
+func (r *Runner) sampler(ctx context.Context, it *core.Item, v *media.Video, x *media.Index) (*sv.Sampler, *sv.VideoAnnotation, error) {
+	ann, err := it.LoadAnnotation(ctx)
+	if errors.Is(err, core.ErrNoAnnotation) {
+		r.warn("annotation file missing: sampled unlabelled", "video", it.ID(), "file", it.AnnotationPath)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
+		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
+	}
+	return s, ann, nil
+}
+
+// warn logs a warning when the runner has a log (plan runs without one).
+func (r *Runner) warn(msg string, args ...any) {
+	if r.Log != nil {
+		r.Log.Warn(msg, args...)
+	}
 }
 
 // decode prepares the video and decodes its frames into the pipeline.
