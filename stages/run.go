@@ -187,7 +187,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
-			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, f.job.outW, f.job.outH) })
+			w, h := f.job.size(f.pic)
+			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, w, h) })
 			f.pic.Release()
 			f.pic = nil
 			if err != nil {
@@ -457,8 +458,14 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 		}
 	}
 	// What decides the pixels and labels of an image with a given name: a
-	// re-run with other values must not mix its images with these.
-	p.output = map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
+	// re-run with other values must not mix its images with these. Without a
+	// resize each image has its frame's decoded size, which may change within
+	// the video (in-band SPS): 0x0 says so rather than claim one size.
+	recW, recH := p.outW, p.outH
+	if !r.resizes() {
+		recW, recH = 0, 0
+	}
+	p.output = map[string]any{"width": recW, "height": recH, "filter": r.Config.Sampling.Resize.Filter,
 		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
 	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}}); err != nil {
 		v.Close()
@@ -500,6 +507,13 @@ func (r *Runner) sampler(ctx context.Context, it *core.Item, v *media.Video, x *
 	return s, ann, nil
 }
 
+// resizes tells whether a resize is asked for: then every frame gets its
+// size; else each frame keeps the size it is decoded at.
+func (r *Runner) resizes() bool {
+	rs := r.Config.Sampling.Resize
+	return rs.Width > 0 || rs.Height > 0
+}
+
 // warn logs a warning when the runner has a log (plan runs without one).
 func (r *Runner) warn(msg string, args ...any) {
 	if r.Log != nil {
@@ -520,6 +534,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	defer r.logFetched(j.item, p)
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
+	j.fixedSize = r.resizes()
 	if p.skipped == 0 && len(p.want) == 0 {
 		sp := r.Config.Sampling
 		end := any(nil)

@@ -377,6 +377,7 @@ func framesCmd() *cobra.Command {
 		compression      int
 		noAutorotate     bool
 		overwrite        bool
+		onDamage         string
 		lf               logFlags
 	)
 	cmd := &cobra.Command{
@@ -394,7 +395,7 @@ func framesCmd() *cobra.Command {
 			c.Source = config.Source{Type: "local", Path: args[0]}
 			c.Sink = config.Sink{Type: "local", Path: outDir}
 			c.Sampling = config.Sampling{Start: start, Step: step, Autorotate: !noAutorotate,
-				Resize: config.Resize{Filter: filter}}
+				Resize: config.Resize{Filter: filter}, OnDamage: onDamage}
 			if cmd.Flags().Changed("end") {
 				c.Sampling.End = &end
 			}
@@ -448,6 +449,7 @@ func framesCmd() *cobra.Command {
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	f.StringVar(&onDamage, "on-damage", "fail", "a damaged video: fail (write nothing) or salvage (write the frames that decode cleanly, list the rest)")
 	lf.add(cmd)
 	return cmd
 }
