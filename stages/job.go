@@ -33,6 +33,13 @@ type job struct {
 	record    sync.Once // the dataset's custom data, written with the first image
 	recordErr error
 
+	// salvage (sampling.on_damage: salvage): wanted frames that could not be
+	// written, why, and those to take back; the damage the map found
+	lost    []int
+	lostWhy map[int]string
+	retract []int
+	damage  string
+
 	mu       sync.Mutex
 	err      error
 	inflight int

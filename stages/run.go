@@ -46,7 +46,11 @@ type Summary struct {
 	Written          int // images written by this run (interrupted videos' included)
 	Skipped          int
 	Failures         []Failure
-	Elapsed          time.Duration
+	// VideosPartial are damaged videos salvaged (sampling.on_damage: salvage):
+	// every frame that decoded cleanly was written, the Partial list the rest.
+	VideosPartial int
+	Partial       []Partial
+	Elapsed       time.Duration
 }
 
 // FPS is frames written per second of run time.
@@ -112,7 +116,12 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	var p *pipeline.Pipeline
 	onDone := func(j *job) {
 		stopped := p.Context().Err() != nil
-		if j.err == nil && j.written < j.wanted && !stopped {
+		if j.err == nil && len(j.lost)+len(j.retract) > 0 {
+			if err := r.settleSalvage(context.WithoutCancel(ctx), j); err != nil {
+				j.err = err
+			}
+		}
+		if j.err == nil && j.written+len(j.lost) < j.wanted && !stopped {
 			// Never a silent gap: decoding ended without an error, yet frames are missing.
 			j.err = fmt.Errorf("%s: wrote %d of the %d frames selected", j.item.Open, j.written, j.wanted)
 		}
@@ -131,10 +140,17 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		case j.err != nil:
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
-		case j.written < j.wanted:
+		case j.written+len(j.lost) < j.wanted:
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
+		case len(j.lost) > 0:
+			sum.VideosPartial++
+			miss := j.missing()
+			sum.Partial = append(sum.Partial, Partial{Video: j.item.ID(), Missing: miss, Damage: j.damage})
+			first := miss[0]
+			r.Log.Warn("video partial", "video", j.item.ID(), "written", j.written, "missing", len(miss),
+				"frames", ranges(miss), "damage", j.damage, "first_missing", first, "why", j.lostWhy[first])
 		default:
 			sum.VideosOK++
 		}
@@ -426,9 +442,13 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	if spec.End != nil {
 		need = *spec.End
 	}
+	v.Salvage = r.salvaging()
 	x, err := v.Scan(need)
 	if err != nil {
 		return nil, err
+	}
+	if x.Damage != "" {
+		r.warn("damaged video: salvaging what decodes cleanly", "video", it.ID(), "damage", x.Damage)
 	}
 	p := &prepared{video: v, index: x, meta: map[string]any{}}
 	for k, val := range it.Provenance {
@@ -475,7 +495,11 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range spec.Indices(len(x.PTS), annotated) {
+	frames := len(x.PTS)
+	if x.Damage != "" {
+		frames = x.Count // the frames the damage took are selected too, and listed as missing
+	}
+	for _, i := range spec.Indices(frames, annotated) {
 		p.names = append(p.names, r.name(it.Name, i, x.Count))
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
@@ -535,6 +559,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
 	j.fixedSize = r.resizes()
+	j.damage = p.index.Damage
 	if p.skipped == 0 && len(p.want) == 0 {
 		sp := r.Config.Sampling
 		end := any(nil)
@@ -554,7 +579,11 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
 	autorotate := r.Config.Sampling.Autorotate
-	return p.video.Decode(ctx, p.index, p.want, media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads}, func(pic *media.Picture) error {
+	opts := media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads}
+	if r.salvaging() {
+		opts.Lost = j.lostFrame
+	}
+	return p.video.Decode(ctx, p.index, p.want, opts, func(pic *media.Picture) error {
 		if !autorotate {
 			pic.Rotation = 0
 		}

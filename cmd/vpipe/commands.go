@@ -250,7 +250,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	rep.Close()
 	printSummary(out, sum)
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
-		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
+		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "videos_partial", sum.VideosPartial, "written", sum.Written,
 			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
 		switch {
 		case errors.Is(err, context.Canceled):
@@ -271,6 +271,8 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: exitFailed, err: err}
 	case sum.VideosFailed > 0:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
+	case sum.VideosPartial > 0:
+		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
 	}
 	return nil
 }
@@ -283,10 +285,17 @@ func printSummary(w io.Writer, s stages.Summary) {
 	if s.VideosNotStarted > 0 {
 		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
 	}
-	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	partial := ""
+	if s.VideosPartial > 0 {
+		partial = fmt.Sprintf(", %d partial", s.VideosPartial)
+	}
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
+	}
+	for _, p := range s.Partial {
+		fmt.Fprintf(w, "  PARTIAL %s: %d frame(s) not written: %s (damaged: %s)\n", p.Video, len(p.Missing), p.Ranges(), p.Damage)
 	}
 }
 
