@@ -4,9 +4,9 @@
 package core
 
 import (
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/vpipe/vpipe/media"
