@@ -24,11 +24,15 @@ import (
 // table; or the duration a Matroska header states, over the period), else
 // what the file holds.
 //
-// Decoding. A frame is left out when its packet was flagged corrupt, when the
-// decoder flags it (AV_FRAME_FLAG_CORRUPT, decode_error_flags: concealed
-// errors), when it comes after a damaged packet in decode order before the
-// next keyframe (it may be predicted from damaged pixels), and when the
-// decoder never produces it. See Decode.
+// Decoding. The decoder judges the frames: one is left out when the decoder
+// flags it (AV_FRAME_FLAG_CORRUPT, decode_error_flags: concealed errors) or
+// rejects its packet, when it comes after such a packet or frame in decode
+// order before the next keyframe (it may be predicted from damaged pixels),
+// and when the decoder never produces it. The demuxer's corrupt flag on a
+// packet only tells that the file is damaged somewhere near: an MPEG-TS
+// demuxer may set it on the packet before the one whose transport packets
+// were lost, whose own bytes are whole and decode as the CLI decodes them.
+// See Decode.
 
 // salvageMap is what a salvage scan records of each packet.
 type salvageMap struct {
@@ -53,8 +57,6 @@ type salvageIndex struct {
 	lost    map[int]string // frame index → why it cannot be written, known from the map
 	ordOf   map[int64]int  // PTS → decode position of its packet
 	keyOrds []int          // decode positions of keyframes, sorted
-	// corruptOrds are the decode positions of packets the demuxer flagged corrupt.
-	corruptOrds []int
 	// unplaced is the first frame index the map cannot place: frames from there
 	// to Count are lost (0 = every frame is placed).
 	unplaced int
@@ -76,9 +78,6 @@ func (m *salvageMap) index() *salvageIndex {
 		si.ordOf[p.pts] = p.ord
 		if p.key {
 			si.keyOrds = append(si.keyOrds, p.ord)
-		}
-		if p.corrupt {
-			si.corruptOrds = append(si.corruptOrds, p.ord)
 		}
 	}
 	sort.Ints(si.keyOrds)
@@ -110,9 +109,6 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 		}
 		if si.unplaced > 0 {
 			break
-		}
-		if p.corrupt {
-			si.lost[len(x.PTS)] = "its packet is damaged (flagged corrupt by the demuxer)"
 		}
 		x.PTS = append(x.PTS, p.pts)
 	}
@@ -183,7 +179,7 @@ type damageTracker struct {
 }
 
 func newDamageTracker(si *salvageIndex) *damageTracker {
-	return &damageTracker{si: si, damaged: append([]int(nil), si.corruptOrds...)}
+	return &damageTracker{si: si}
 }
 
 func (d *damageTracker) mark(pts int64) {

@@ -241,3 +241,228 @@ func TestResolutionChange(t *testing.T) {
 		})
 	}
 }
+
+// packetSpan is a video packet of a file: its PTS and where its bytes lie.
+type packetSpan struct {
+	pts       int64
+	pos, size int64
+}
+
+func packetSpans(t *testing.T, path string) (spans []packetSpan, num, den int64) {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base:packet=pts,pos,size",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	for _, l := range strings.Fields(string(b)) {
+		if strings.Contains(l, "/") {
+			fmt.Sscanf(l, "%d/%d", &num, &den)
+			continue
+		}
+		var p packetSpan
+		if _, err := fmt.Sscanf(strings.TrimRight(l, ","), "%d,%d,%d", &p.pts, &p.size, &p.pos); err == nil {
+			spans = append(spans, p)
+		}
+	}
+	return spans, num, den
+}
+
+// Issue 9 item 4: a damaged video with sampling.on_damage: salvage writes at
+// least every frame the CLI decodes before the damage, byte-identical to the
+// CLI's and under its true index (that of the intact file's frame at its
+// time), never one the damage makes uncertain, and lists every other index:
+// in the summary, the log and the dataset's custom data, with exit code 3. A
+// re-run writes nothing and lists the same. With fail (the default) the
+// video fails, named, and nothing is written.
+func TestSalvageDamaged(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		video  testcorpus.Video
+		damage func(b []byte) (bad []byte, from, to int64) // the bytes, and the byte range damaged
+	}{
+		{"truncated_mp4", testcorpus.FastStart, cut(6, 10)},
+		{"truncated_mkv", testcorpus.MKV, cut(6, 10)},
+		{"ts_corrupt_middle", testcorpus.Get("mpegts"), overwrite(1, 2, 3000)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			intact := testcorpus.Path(t, c.video)
+			data, err := os.ReadFile(intact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad, from, to := c.damage(data)
+			dir := t.TempDir()
+			video := filepath.Join(dir, filepath.Base(intact))
+			if err := os.WriteFile(video, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// the intact file's frames: index → time; the damage starts at the
+			// earliest time of a packet whose bytes it touched
+			spans, num, den := packetSpans(t, intact)
+			var first int64 = 1 << 62
+			for _, p := range spans {
+				first = min(first, p.pts)
+			}
+			// A packet's bytes run to where the next one starts (an MPEG-TS packet's
+			// PES is spread over transport packets past pos+size).
+			damageAt := 1e9
+			for _, p := range spans {
+				end := p.pos + 2*p.size
+				for _, q := range spans {
+					if q.pos > p.pos && q.pos < end {
+						end = max(q.pos, p.pos+p.size)
+					}
+				}
+				if end > from && p.pos < to {
+					damageAt = min(damageAt, float64((p.pts-first)*num)/float64(den))
+				}
+			}
+			ref := cliFrames(t, intact, "")
+			if len(ref) != c.video.Frames || damageAt > 1e8 {
+				t.Fatalf("intact: %d frames, damage at %v s", len(ref), damageAt)
+			}
+			timeOf := func(i int) float64 { return ref[i].time }
+
+			// fail: the video fails, named, nothing written
+			out := filepath.Join(dir, "out-fail")
+			log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+video, "--set", "sink.path="+out, "--set", "sampling.step=1")
+			if code != 1 || !strings.Contains(log, "FAILED") || !strings.Contains(log, video) {
+				t.Fatalf("fail: exit %d\n%s", code, log)
+			}
+			if imgs, _ := filepath.Glob(filepath.Join(out, "*", "datasets", "*", "img", "*")); len(imgs) != 0 {
+				t.Fatalf("fail wrote %d images", len(imgs))
+			}
+
+			// salvage
+			out = filepath.Join(dir, "out")
+			args := []string{"run", "pipeline.yaml", "--set", "source.path=" + video, "--set", "sink.path=" + out,
+				"--set", "sampling.step=1", "--set", "sampling.on_damage=salvage"}
+			log, code = vpipe(t, args...)
+			if code != 3 || !strings.Contains(log, "1 partial") {
+				t.Fatalf("salvage: exit %d\n%s", code, log)
+			}
+			got := cliFrames(t, video, "") // what the CLI makes of the damaged file
+			ds := filepath.Join(out, "ds0", "datasets", filepath.Base(video))
+			names, _ := filepath.Glob(filepath.Join(ds, "img", "*.png"))
+			written := map[int]bool{}
+			for _, p := range names {
+				var i int
+				fmt.Sscanf(strings.TrimSuffix(filepath.Base(p)[len(filepath.Base(video))+len("_frame_"):], ".png"), "%d", &i)
+				written[i] = true
+				rgb, w, h := pngRGB(t, p)
+				var m struct {
+					Index int     `json:"frame_index"`
+					Time  float64 `json:"time_s"`
+				}
+				mb, _ := os.ReadFile(filepath.Join(ds, "meta", filepath.Base(p)+".json"))
+				json.Unmarshal(mb, &m)
+				if m.Index != i || abs(m.Time-timeOf(i)) > 1e-6 {
+					t.Errorf("%s: frame_index %d, time %v; the intact file's frame %d is at %v", filepath.Base(p), m.Index, m.Time, i, timeOf(i))
+				}
+				var cli *cliFrame
+				for _, f := range got {
+					if abs(f.time-timeOf(i)) < 1e-6 {
+						cli = f
+					}
+				}
+				if cli == nil || cli.md5 != fmt.Sprintf("%x", md5.Sum(rgb)) || cli.w != 3*w*h {
+					t.Errorf("frame %d (%.2f s): not the CLI's frame of that time in the damaged file", i, timeOf(i))
+				}
+			}
+			before := 0
+			for _, f := range got {
+				if f.time < damageAt-1e-6 {
+					before++
+					i := -1
+					for k := range ref {
+						if abs(ref[k].time-f.time) < 1e-6 {
+							i = k
+						}
+					}
+					if !written[i] {
+						t.Errorf("the CLI decodes frame %d (%.2f s, before the damage at %.2f s); vpipe did not write it", i, f.time, damageAt)
+					}
+				}
+			}
+			if before == 0 || len(written) == len(ref) {
+				t.Fatalf("%d frames before the damage, %d written of %d: the damage does not test anything", before, len(written), len(ref))
+			}
+			// the rest is listed: in the summary, the log and the dataset's custom data
+			var missing []int
+			for i := range ref {
+				if !written[i] {
+					missing = append(missing, i)
+				}
+			}
+			list := rangesOf(missing)
+			if !strings.Contains(log, fmt.Sprintf("PARTIAL ds0/%s: %d frame(s) not written: %s (damaged: ", filepath.Base(video), len(missing), list)) ||
+				!strings.Contains(log, "msg=\"video partial\"") || !strings.Contains(log, "frames="+list) {
+				t.Errorf("the summary or log does not list %s:\n%s", list, log)
+			}
+			var custom map[string]any
+			cb, _ := os.ReadFile(filepath.Join(ds, "custom_data.json"))
+			json.Unmarshal(cb, &custom)
+			if mk, _ := custom["vpipe_missing"].(map[string]any); mk == nil || mk["frames"] != list || mk["count"] != float64(len(missing)) || mk["damage"] == "" {
+				t.Errorf("custom_data.json: %s", cb)
+			}
+			t.Logf("written %d, missing %s (the CLI decodes %d frames before the damage at %.2f s)", len(written), list, before, damageAt)
+
+			// a re-run writes nothing and lists the same
+			before2 := tree(t, out)
+			log, code = vpipe(t, args...)
+			if code != 3 || !strings.Contains(log, fmt.Sprintf("0 written, %d skipped", len(written))) || !strings.Contains(log, "not written: "+list+" (") {
+				t.Fatalf("re-run: exit %d\n%s", code, log)
+			}
+			if after := tree(t, out); fmt.Sprint(after) != fmt.Sprint(before2) {
+				t.Error("the re-run changed the output")
+			}
+		})
+	}
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+func rangesOf(ix []int) string {
+	var parts []string
+	for k := 0; k < len(ix); {
+		e := k
+		for e+1 < len(ix) && ix[e+1] == ix[e]+1 {
+			e++
+		}
+		if e > k {
+			parts = append(parts, fmt.Sprintf("%d-%d", ix[k], ix[e]))
+		} else {
+			parts = append(parts, fmt.Sprint(ix[k]))
+		}
+		k = e + 1
+	}
+	return strings.Join(parts, ",")
+}
+
+// cut keeps num/den of the file: what an upload cut off leaves.
+func cut(num, den int) func([]byte) ([]byte, int64, int64) {
+	return func(b []byte) ([]byte, int64, int64) {
+		n := len(b) * num / den
+		return b[:n], int64(n), 1 << 62
+	}
+}
+
+// overwrite replaces n bytes from num/den of the file with noise (fixed seed).
+func overwrite(num, den, n int) func([]byte) ([]byte, int64, int64) {
+	return func(b []byte) ([]byte, int64, int64) {
+		out := append([]byte(nil), b...)
+		at := len(b) * num / den
+		x := uint32(1)
+		for i := at; i < at+n; i++ {
+			x = x*1664525 + 1013904223
+			out[i] = byte(x >> 24)
+		}
+		return out, int64(at), int64(at + n)
+	}
+}

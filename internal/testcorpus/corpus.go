@@ -144,6 +144,18 @@ func ResolutionChange(file string) Video {
 	}}
 }
 
+// FastStart is h264_bframes with its moov before the mdat (-movflags
+// +faststart), as web uploads are: cut short, its sample table still lists
+// every frame. Not in All.
+var FastStart = Video{Name: "h264_faststart", File: "faststart.mp4", Frames: 75, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-keyint_min", "12", "-sc_threshold", "0",
+		"-pix_fmt", "yuv420p", "-movflags", "+faststart", "{out}"))}}
+
+// MKV is h264_bframes in Matroska (sizes declared, cues at the end). Not in All.
+var MKV = Video{Name: "h264_mkv", File: "h264.mkv", Frames: 75, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-keyint_min", "12", "-sc_threshold", "0",
+		"-pix_fmt", "yuv420p", "{out}"))}}
+
 var buildMu sync.Mutex
 
 // Path builds (or finds in the cache) the video and returns its path.
