@@ -189,6 +189,11 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 					o.Lost(LostFrame{Index: i, Why: fe.Why, Written: true})
 				}
 			}
+			if len(keep) == len(rest) && len(rest) > 0 {
+				// It names no frame still wanted: the next one cannot be had either.
+				o.Lost(LostFrame{Index: rest[0], Why: fe.Why})
+				keep = keep[1:]
+			}
 			rest = keep
 			continue
 		}
