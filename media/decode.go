@@ -183,13 +183,15 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 					keep = append(keep, i)
 				}
 			}
+			took := false
 			for i := first; i < end; i++ {
 				if emitted[i] {
 					delete(emitted, i)
 					o.Lost(LostFrame{Index: i, Why: fe.Why, Written: true})
+					took = true
 				}
 			}
-			if len(keep) == len(rest) && len(rest) > 0 {
+			if !took && len(keep) == len(rest) && len(rest) > 0 {
 				// It names no frame still wanted: the next one cannot be had either.
 				o.Lost(LostFrame{Index: rest[0], Why: fe.Why})
 				keep = keep[1:]
