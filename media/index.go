@@ -129,6 +129,11 @@ func (v *Video) scan(need int) (*Index, error) {
 	// by the container's index, which survives damage to the keyframe's bytes.
 	// Taken before reading: the demuxer adds entries as it reads.
 	indexed := indexKeys(v.stream)
+	if v.damage != "" {
+		// A file cut short has lost its index (an AVI's idx1 is at the end), and
+		// what the demuxer made up instead marks every chunk a keyframe.
+		indexed = nil
+	}
 	var keyOrds []int
 	var sm *salvageMap
 	if v.Salvage {

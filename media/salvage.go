@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/asticode/go-astiav"
 )
 
 // Salvage (sampling.on_damage: salvage): a damaged video is mapped and decoded
@@ -96,14 +98,15 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 			gap := p.pts - pk[k-1].pts
 			switch {
 			case gap == period:
-			case gap%period == 0:
+			case gap > 0 && gap%period == 0:
 				// A hole of whole periods: frames lost to the damage, counted.
 				for t := pk[k-1].pts + period; t < p.pts; t += period {
 					si.lost[len(x.PTS)] = "no packet for it in the file (lost to the damage)"
 					x.PTS = append(x.PTS, t)
 				}
 			default:
-				// Not a whole number of periods: how many frames it held cannot be told.
+				// Not a whole number of periods (or two packets of one time): how many
+				// frames it held cannot be told.
 				si.unplaced = len(x.PTS)
 			}
 		}
@@ -115,24 +118,42 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 	sort.Slice(x.Keys, func(i, j int) bool { return x.Keys[i].pts < x.Keys[j].pts })
 	x.Complete = true
 	x.Count = len(x.PTS)
+	known := true // the frame count
 	switch {
 	case declared > 0:
 		x.Count = max(x.Count, declared-x.negative)
-	case period > 0 && si.unplaced == 0:
-		// Matroska/WebM and others: the duration the header states, in frame periods.
-		if d := v.fc.Duration(); d > 0 && x.TimeBase.Num() > 0 {
-			secs := float64(d) / 1e6
-			p := float64(period) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
-			if n := int(math.Round(secs / p)); n > x.Count && n < 4*x.Count+1000 {
-				x.Count = n
-			}
+	case period > 0 && si.unplaced == 0 && v.Info.Format == "matroska,webm":
+		// Matroska/WebM: the duration its header states (written before the
+		// clusters, so a cut leaves it), in frame periods: the stream's, else
+		// the file's, which an audio track may stretch. (An AVI's header count
+		// is replaced by what FFmpeg finds when the index at the end is gone.)
+		secs := 0.0
+		if d := v.stream.Duration(); d > 0 && d != astiav.NoPtsValue {
+			secs = float64(d) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
+		} else if d := v.fc.Duration(); d > 0 {
+			secs = float64(d) / 1e6
 		}
+		if secs > 0 && x.TimeBase.Num() > 0 {
+			p := float64(period) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
+			if n := int(math.Round(secs / p)); n >= x.Count && n < 4*x.Count+1000 {
+				x.Count = n
+			} else {
+				known = false
+			}
+		} else {
+			known = false
+		}
+	default:
+		known = false
 	}
 	if si.unplaced > 0 {
 		x.Count = max(x.Count, si.unplaced+1) // at least the frame that could not be placed
 	}
 	if si.unplaced == 0 && x.Count > len(x.PTS) {
 		si.unplaced = len(x.PTS)
+	}
+	if !known {
+		x.Damage += fmt.Sprintf("; the file does not say how many frames it had: any after frame %d are missing too, unlisted", x.Count-1)
 	}
 }
 
