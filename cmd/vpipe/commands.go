@@ -250,8 +250,12 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	rep.Close()
 	printSummary(out, sum)
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
-		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "videos_partial", sum.VideosPartial, "written", sum.Written,
-			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
+		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
+			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10}
+		if sum.VideosPartial > 0 {
+			done = append(done, "videos_partial", sum.VideosPartial)
+		}
+		fileLog.Info("run done", done...)
 		switch {
 		case errors.Is(err, context.Canceled):
 			fileLog.Warn("run interrupted")

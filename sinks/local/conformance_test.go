@@ -3,6 +3,7 @@ package local_test
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -29,22 +30,7 @@ func conformance(t *testing.T, fsync bool) {
 			},
 			Tree: func(t *testing.T) map[string][]byte {
 				out := map[string][]byte{}
-				err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-					if os.IsNotExist(err) {
-						return nil // a temporary renamed or removed while walking
-					}
-					if err != nil || info.IsDir() || strings.HasPrefix(info.Name(), ".") {
-						return err
-					}
-					b, err := os.ReadFile(p)
-					if os.IsNotExist(err) {
-						return nil
-					}
-					rel, _ := filepath.Rel(root, p)
-					out[filepath.ToSlash(rel)] = b
-					return err
-				})
-				if err != nil && !os.IsNotExist(err) {
+				if err := readTree(root, root, out); err != nil && !os.IsNotExist(err) {
 					t.Fatal(err)
 				}
 				return out
@@ -61,4 +47,41 @@ func conformance(t *testing.T, fsync bool) {
 			},
 		}
 	})
+}
+
+// readTree reads every file under dir as a reader of the project would: a
+// dataset's img/ folder is listed before its ann/ and meta/, since the sink
+// promises that an image it lists already has them (listing ann/ first could
+// miss an annotation written just before an image that img/ then shows).
+func readTree(root, dir string, out map[string][]byte) error {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil // removed while walking
+	}
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name() == "img" && entries[j].Name() != "img" })
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // a temporary
+		}
+		if e.IsDir() {
+			if err := readTree(root, p, out); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue // renamed or removed while walking
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[filepath.ToSlash(rel)] = b
+	}
+	return nil
 }
