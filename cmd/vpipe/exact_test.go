@@ -466,3 +466,51 @@ func overwrite(num, den, n int) func([]byte) ([]byte, int64, int64) {
 		return out, int64(at), int64(at + n)
 	}
 }
+
+// Each frame's annotation is the video annotation scaled to that frame's own
+// size: on the resolution-change clip, a rectangle drawn on the 320x240 video
+// stays where it is on frame 10 and is scaled by 0.8 on frame 60 (256x192).
+func TestResolutionChangeAnnotations(t *testing.T) {
+	video := testcorpus.Path(t, testcorpus.ResolutionChange("rc.mp4"))
+	src, out := t.TempDir(), t.TempDir()
+	for _, d := range []string{"ds0/video", "ds0/ann"} {
+		os.MkdirAll(filepath.Join(src, d), 0o755)
+	}
+	b, _ := os.ReadFile(video)
+	os.WriteFile(filepath.Join(src, "ds0/video/rc.mp4"), b, 0o644)
+	os.WriteFile(filepath.Join(src, "meta.json"), []byte(`{"classes":[{"title":"box","shape":"rectangle","color":"#FF0000","geometry_config":{},"hotkey":"","description":""}],"tags":[]}`), 0o644)
+	fig := func(i int) string {
+		return fmt.Sprintf(`{"index":%d,"figures":[{"key":"%032d","objectKey":"%032d","geometryType":"rectangle","geometry":{"points":{"exterior":[[40,40],[200,120]],"interior":[]}}}]}`, i, 100+i, 1)
+	}
+	ann := fmt.Sprintf(`{"description":"","key":"%032d","size":{"height":240,"width":320},"framesCount":90,"tags":[],"objects":[{"key":"%032d","classTitle":"box","tags":[]}],"frames":[%s,%s]}`,
+		7, 1, fig(10), fig(60))
+	os.WriteFile(filepath.Join(src, "ds0/ann/rc.mp4.json"), []byte(ann), 0o644)
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out,
+		"--set", "sampling.only_annotated=true", "--set", "sampling.step=1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	checkImageProject(t, out)
+	for _, c := range []struct {
+		frame, w, h int
+		rect        string
+	}{{10, 320, 240, "[[40,40],[200,120]]"}, {60, 256, 192, "[[32,32],[160,96]]"}} {
+		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("ds0/datasets/rc.mp4/ann/rc.mp4_frame_%02d.png.json", c.frame)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a struct {
+			Size    struct{ Width, Height int }
+			Objects []struct {
+				Points struct{ Exterior [][]float64 }
+			}
+		}
+		json.Unmarshal(b, &a)
+		if a.Size.Width != c.w || a.Size.Height != c.h || len(a.Objects) != 1 {
+			t.Fatalf("frame %d: %s", c.frame, b)
+		}
+		if got, _ := json.Marshal(a.Objects[0].Points.Exterior); string(got) != c.rect {
+			t.Errorf("frame %d: rectangle %s, want %s", c.frame, got, c.rect)
+		}
+	}
+}
