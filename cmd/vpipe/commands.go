@@ -226,7 +226,7 @@ func (l logFlags) check() error {
 // execute runs the pipeline with a reporter and prints the summary. Log lines
 // go to out (above the bars on a terminal) and, with --log-file, to that file.
 func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
-	name func(string, int, int) string, out io.Writer, lf logFlags, with ...func(*stages.Runner)) error {
+	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
 	tty := false
 	if f, ok := out.(*os.File); ok {
 		tty = isTTY(f)
@@ -249,8 +249,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
+	e := &execution{r: r}
 	for _, w := range with {
-		w(r)
+		w(e)
 	}
 	sum, err := r.Run(ctx)
 	rep.Close()
@@ -275,7 +276,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
-	case sum.VideosFailed > 0:
+	case sum.VideosFailed > 0 && !e.failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
 	}
 	return nil
@@ -336,7 +337,7 @@ func planCmd() *cobra.Command {
 				return err
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
-			sf.apply(r)
+			sf.apply(&execution{r: r})
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			perSink := ""
 			if len(c.Sinks) > 0 {

@@ -8,6 +8,16 @@ import (
 	"github.com/vpipe/vpipe/stages"
 )
 
+// execution is a run being set up by options (--shard, the queue worker's).
+type execution struct {
+	r *stages.Runner
+	// failuresRecorded: failed videos do not fail the command (a queue worker:
+	// the queue retries them, and records those it gives up).
+	failuresRecorded bool
+}
+
+type option func(*execution)
+
 // shardFlag is --shard I/N: only the videos of shard I of N (a stable hash of
 // each video's dataset path and name), for N machines sharing one project.
 type shardFlag struct {
@@ -35,11 +45,11 @@ func (f *shardFlag) check(cmd *cobra.Command) error {
 }
 
 // apply makes the runner keep only the shard's videos.
-func (f *shardFlag) apply(r *stages.Runner) {
+func (f *shardFlag) apply(e *execution) {
 	if f.spec == nil {
 		return
 	}
-	r.Keep = func(it *core.Item) bool {
+	e.r.Keep = func(it *core.Item) bool {
 		f.seen++
 		if f.spec.Has(it) {
 			f.kept++
