@@ -127,7 +127,9 @@ type Queue struct {
 func (q *Queue) Subject() string { return "vpipe.queue." + q.o.Stream }
 
 // Describe names the queue for logs.
-func (q *Queue) Describe() string { return fmt.Sprintf("stream %s on %s", q.o.Stream, q.nc.ConnectedUrlRedacted()) }
+func (q *Queue) Describe() string {
+	return fmt.Sprintf("stream %s on %s", q.o.Stream, q.nc.ConnectedUrlRedacted())
+}
 
 // Open connects and finds the stream, its consumer and buckets, making those
 // that are missing.

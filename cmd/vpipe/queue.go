@@ -165,4 +165,3 @@ func printStatus(cmd *cobra.Command, q *queue.Queue, st *queue.Status) {
 		fmt.Fprintf(w, "  FAILED %s (%d deliveries, %s, %s): %s\n", f.Video, f.Deliveries, f.At.Format(time.RFC3339), f.Worker, f.Error)
 	}
 }
-
