@@ -211,3 +211,73 @@ func TestQueueWorkers(t *testing.T) {
 		t.Fatal("a worker with nothing to do changed the tree")
 	}
 }
+
+// SIGTERM (a rollout, a scale-down) makes a worker give its video back at
+// once: the next worker takes it without waiting for the ack wait (10 minutes
+// here, so a worker that did not give it back would hang this test) and
+// resumes from the images already written.
+func TestWorkerSIGTERMGivesBack(t *testing.T) {
+	ns, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Stop()
+	src := testcorpus.Folder(t, t.TempDir(), longVideo, "a/long.mp4")
+	out := t.TempDir()
+	args := func(cmd string, extra ...string) []string {
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--set", "sampling.step=1",
+			"--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1", "--nats", ns.URL}, extra...)
+	}
+	if log, code := vpipe(t, args("enqueue", "--ack-wait", "10m")...); code != 0 {
+		t.Fatalf("enqueue: exit %d\n%s", code, log)
+	}
+	a := start(t, args("worker")...)
+	long := filepath.Join(out, "a/datasets/long.mp4/img")
+	for imagesIn(long) < 10 {
+		select {
+		case <-a.done:
+			t.Fatalf("worker exited:\n%s", a.out.String())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	log := a.wait(t, "worker stopped by SIGTERM")
+	k := imagesIn(long)
+	if a.code != 143 || !strings.Contains(log, "1 given back") || k >= 200 {
+		t.Fatalf("SIGTERM: exit %d, %d images\n%s", a.code, k, log)
+	}
+	b := start(t, args("worker", "--until-empty")...)
+	log = b.wait(t, "next worker (hangs if the video was not given back)")
+	if b.code != 0 || !strings.Contains(log, fmt.Sprintf("frames=%d already_there=%d", 200-k, k)) || !strings.Contains(log, "delivery=2") {
+		t.Fatalf("next worker: exit %d\n%s", b.code, log)
+	}
+	if n := imagesIn(long); n != 200 {
+		t.Fatalf("%d images", n)
+	}
+}
+
+// A queued video the worker's source does not list (removed since, or queued
+// with another config) is terminated at its first delivery, listed with why.
+func TestQueuedVideoNotInSource(t *testing.T) {
+	ns, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Stop()
+	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4", "a/gone.mp4")
+	args := func(cmd string, extra ...string) []string {
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + t.TempDir(), "--nats", ns.URL}, extra...)
+	}
+	if log, code := vpipe(t, args("enqueue")...); code != 0 || !strings.Contains(log, "2 new") {
+		t.Fatalf("enqueue: exit %d\n%s", code, log)
+	}
+	os.Remove(filepath.Join(src, "a", "gone.mp4"))
+	log, code := vpipe(t, args("worker", "--until-empty")...)
+	if code != 0 || !strings.Contains(log, "1 acked") || !strings.Contains(log, "1 terminated") {
+		t.Fatalf("worker: exit %d\n%s", code, log)
+	}
+	st, _ := vpipe(t, "queue", "status", "--nats", ns.URL)
+	if !regexpLine(st, `FAILED a/gone.mp4 \(1 deliveries, .*\): a/gone.mp4: not in the source local .*`) || !strings.Contains(st, "done:      1") {
+		t.Fatalf("queue status:\n%s", st)
+	}
+}
