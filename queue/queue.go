@@ -49,7 +49,9 @@ const (
 
 // Options say where the queue is and how it behaves.
 type Options struct {
-	URL    string // nats://host:4222
+	URL string // nats://host:4222 (tls:// for TLS; user:password@ in it works)
+	// Creds is a NATS credentials file (a JWT and NKey seed), "" = none.
+	Creds  string
 	Stream string // stream name ("" = VPIPE)
 	// AckWait is how long the server waits for a heartbeat or an ack before it
 	// redelivers a video; set on the consumer when it is made (or changed by a
@@ -141,7 +143,14 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		return nil, errors.New("--nats: the NATS server's URL is needed, e.g. nats://127.0.0.1:4222")
 	}
 	host, _ := os.Hostname()
-	nc, err := nats.Connect(o.URL, nats.Name("vpipe "+host), nats.MaxReconnects(-1))
+	opts := []nats.Option{nats.Name("vpipe " + host), nats.MaxReconnects(-1)}
+	if o.Creds != "" {
+		if _, err := os.Stat(o.Creds); err != nil {
+			return nil, fmt.Errorf("--nats-creds: %w", err)
+		}
+		opts = append(opts, nats.UserCredentials(o.Creds))
+	}
+	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("--nats %q: %w", redact(o.URL), err)
 	}

@@ -19,6 +19,7 @@ func (q *queueFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&q.o.URL, "nats", "", "the NATS server, e.g. nats://nats:4222 (required)")
 	f.StringVar(&q.o.Stream, "stream", queue.DefaultStream, "the JetStream stream (one per pipeline)")
+	f.StringVar(&q.o.Creds, "nats-creds", "", "a NATS credentials `FILE` (JWT and NKey seed), for servers that want one")
 	_ = cmd.MarkFlagRequired("nats")
 }
 
