@@ -332,12 +332,12 @@ type doneRecord struct {
 
 // Status is the state of the queue.
 type Status struct {
-	Stream   string
-	Queued   uint64 // messages in the stream: waiting, in flight, or waiting for a retry
-	Waiting  uint64 // not yet taken (or given back) by a worker
-	InFlight int    // taken by a worker, not yet acked (or waiting for a retry)
-	Done     uint64 // videos whose images are all in the sink
-	Failed   []Failure
+	Stream   string    `json:"stream"`
+	Queued   uint64    `json:"queued"`    // messages in the stream: waiting, in flight, or waiting for a retry
+	Waiting  uint64    `json:"pending"`   // not yet taken by a worker
+	InFlight int       `json:"in_flight"` // taken by a worker, not yet acked (or waiting for a retry)
+	Done     uint64    `json:"done"`      // videos whose images are all in the sink
+	Failed   []Failure `json:"failed"`
 }
 
 // Status reads the stream, consumer and buckets.
@@ -358,7 +358,8 @@ func (q *Queue) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{Stream: q.o.Stream, Queued: si.State.Msgs, Waiting: ci.NumPending, InFlight: ci.NumAckPending, Done: ds.Values()}
+	st := &Status{Stream: q.o.Stream, Queued: si.State.Msgs, Waiting: ci.NumPending, InFlight: ci.NumAckPending, Done: ds.Values(),
+		Failed: []Failure{}}
 	keys, err := q.failed.ListKeys(ctx)
 	if err != nil {
 		return nil, err

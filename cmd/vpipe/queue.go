@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -131,6 +132,7 @@ func workerCmd() *cobra.Command {
 func queueCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "queue", Short: "Look at the NATS work queue"}
 	var qf queueFlags
+	var asJSON bool
 	status := &cobra.Command{
 		Use:   "status --nats URL",
 		Short: "Videos waiting, in flight, done and failed (with their errors)",
@@ -146,11 +148,17 @@ func queueCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", q.Describe(), err)}
 			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
 			printStatus(cmd, q, st)
 			return nil
 		},
 	}
 	qf.add(status)
+	status.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object (stream, pending, in_flight, done, failed)")
 	cmd.AddCommand(status)
 	return cmd
 }

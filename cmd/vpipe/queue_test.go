@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -279,5 +280,20 @@ func TestQueuedVideoNotInSource(t *testing.T) {
 	st, _ := vpipe(t, "queue", "status", "--nats", ns.URL)
 	if !regexpLine(st, `FAILED a/gone.mp4 \(1 deliveries, .*\): a/gone.mp4: not in the source local .*`) || !strings.Contains(st, "done:      1") {
 		t.Fatalf("queue status:\n%s", st)
+	}
+	js, code := vpipe(t, "queue", "status", "--nats", ns.URL, "--json")
+	var got struct {
+		Stream   string
+		Pending  int
+		InFlight int `json:"in_flight"`
+		Done     int
+		Failed   []struct {
+			Video, Error string
+			Deliveries   int
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &got); err != nil || code != 0 || got.Stream != "VPIPE" || got.Done != 1 || got.Pending != 0 ||
+		len(got.Failed) != 1 || got.Failed[0].Video != "a/gone.mp4" || got.Failed[0].Deliveries != 1 || !strings.Contains(got.Failed[0].Error, "not in the source") {
+		t.Fatalf("queue status --json: exit %d, %v\n%s", code, err, js)
 	}
 }
