@@ -41,6 +41,9 @@ type job struct {
 	names    []string // written this run, for a roll-back if the video fails
 	finished bool
 	onDone   func(*job)
+
+	lease Lease         // the feed's, when the video came from one
+	slot  chan struct{} // a decode worker's place in the feed, freed once decoded
 }
 
 // String names the video (in a recovered panic).

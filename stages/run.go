@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,12 @@ type Runner struct {
 	// Name gives an image's file name; nil means the Supervisely seed's
 	// "<video>_frame_<index padded to the frame count's digits>.png".
 	Name func(video string, index, count int) string
+	// Keep, when set, selects the videos this run samples (a shard); clashes
+	// are still found among all of the source's videos.
+	Keep func(*core.Item) bool
+	// Feed, when set, hands the run its videos one at a time (a work queue)
+	// instead of every video of the source; see feed.go.
+	Feed Feed
 
 	framesOnce sync.Once // reads sampling.frames_file
 	frames     *sampling.FramesFile
@@ -116,7 +123,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	var p *pipeline.Pipeline
-	onDone := func(j *job) {
+	account := func(j *job) {
 		stopped := p.Context().Err() != nil
 		if j.err == nil && j.written < j.wanted && !stopped {
 			// Never a silent gap: decoding ended without an error, yet frames are missing.
@@ -147,9 +154,24 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
 	}
-	jobs := make([]*job, len(items))
-	for i, it := range items {
-		jobs[i] = &job{item: it, refused: refused[it], onDone: onDone}
+	onDone := func(j *job) { account(j); j.settle(false) }
+	var jobsMu sync.Mutex
+	var jobs []*job
+	add := func(j *job) *job {
+		j.onDone = onDone
+		jobsMu.Lock()
+		jobs = append(jobs, j)
+		jobsMu.Unlock()
+		return j
+	}
+	var cat *catalog
+	if r.Feed != nil { // videos come from the feed, found among these
+		cat = &catalog{r: r}
+		cat.set(items, refused)
+	} else {
+		for _, it := range items {
+			add(&job{item: it, refused: refused[it]})
+		}
 	}
 
 	st := r.Config.Stages
@@ -166,6 +188,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	defer closeEncs()
 	p = pipeline.New(ctx)
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
+		if r.Feed != nil {
+			return r.feed(ctx, cat, st.Decode.Workers, add, emit)
+		}
 		for _, j := range jobs {
 			hook("enumerate")
 			if err := emit(j); err != nil {
@@ -183,6 +208,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				j.fail(err)
 			}
 			j.seal()
+			j.freeSlot()
 			return ctx.Err()
 		})
 
@@ -263,13 +289,16 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			sum.Skipped += j.skipped
 			sum.Dropped += j.dropped
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
+			j.settle(false)
 		case j.started:
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
 			sum.Dropped += j.dropped
+			j.settle(true)
 		default:
 			sum.VideosNotStarted++
+			j.settle(true)
 		}
 	}
 	if cerr := r.Sink.Close(); err == nil {
@@ -338,7 +367,11 @@ func (r *Runner) items(ctx context.Context) ([]*core.Item, map[*core.Item]error,
 	if err != nil {
 		return nil, nil, err
 	}
-	return items, clashes(items), nil
+	refused := clashes(items)
+	if r.Keep != nil {
+		items = slices.DeleteFunc(items, func(it *core.Item) bool { return !r.Keep(it) })
+	}
+	return items, refused, nil
 }
 
 // begin prepares the sink: a meta conflict stops the run here, before any image

@@ -172,6 +172,7 @@ func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 func runCmd() *cobra.Command {
 	var sets []string
 	var lf logFlags
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "run [CONFIG]",
 		Short: "Run a pipeline (default pipeline.yaml)",
@@ -180,15 +181,19 @@ func runCmd() *cobra.Command {
 			if err := lf.check(); err != nil {
 				return err
 			}
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
-			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf)
+			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, sf.apply)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
 	lf.add(cmd)
+	sf.add(cmd)
 	return cmd
 }
 
@@ -221,7 +226,7 @@ func (l logFlags) check() error {
 // execute runs the pipeline with a reporter and prints the summary. Log lines
 // go to out (above the bars on a terminal) and, with --log-file, to that file.
 func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
-	name func(string, int, int) string, out io.Writer, lf logFlags) error {
+	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
 	tty := false
 	if f, ok := out.(*os.File); ok {
 		tty = isTTY(f)
@@ -244,6 +249,10 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
+	e := &execution{r: r}
+	for _, w := range with {
+		w(e)
+	}
 	sum, err := r.Run(ctx)
 	rep.Close()
 	printSummary(out, sum)
@@ -267,7 +276,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
-	case sum.VideosFailed > 0:
+	case sum.VideosFailed > 0 && !e.failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
 	}
 	return nil
@@ -318,16 +327,21 @@ func validateCmd() *cobra.Command {
 
 func planCmd() *cobra.Command {
 	var sets []string
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "plan [CONFIG]",
 		Short: "Show what a run would write, without writing",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
+			sf.apply(&execution{r: r})
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			perSink := ""
 			if len(c.Sinks) > 0 {
@@ -365,6 +379,9 @@ func planCmd() *cobra.Command {
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
+			if sf.spec != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "shard %s: %d of the source's %d videos\n", sf.spec, sf.kept, sf.seen)
+			}
 			if err != nil { // run would stop before writing anything
 				return &exitError{code: exitFailed, err: fmt.Errorf("run would stop before writing: %w", err)}
 			}
@@ -375,6 +392,7 @@ func planCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	sf.add(cmd)
 	return cmd
 }
 

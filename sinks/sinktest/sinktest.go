@@ -47,6 +47,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) *Target) {
 		{"AtomicVisibility", atomicVisibility},
 		{"DeleteMissing", deleteMissing},
 		{"MetaMerge", metaMerge},
+		{"ConcurrentBegin", concurrentBegin},
 		{"CustomData", customData},
 		{"Names", names},
 		{"ResumeAfterFailure", resumeAfterFailure},
@@ -372,6 +373,46 @@ func metaMerge(t *testing.T, tg *Target) {
 	}
 	if after := tg.Tree(t)["meta.json"]; !bytes.Equal(before, after) {
 		t.Fatalf("Begin(nil) changed meta.json")
+	}
+}
+
+// concurrentBegin: sinks opened at once on one new root (shards starting
+// together) each merge their own class into meta.json; none is lost, and the
+// shared dataset's custom data, written by all, is whole.
+func concurrentBegin(t *testing.T, tg *Target) {
+	ctx := context.Background()
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			m := parseMeta(t, fmt.Sprintf(`{"classes":[{"title":"c%d","shape":"rectangle","color":"#FF0000","geometry_config":{}}],"tags":[]}`, i))
+			s := tg.Open(t)
+			if _, errs[i] = s.Begin(ctx, m, map[string]any{"video_project_id": 7}); errs[i] == nil {
+				errs[i] = s.Dataset(ctx, core.DatasetInfo{Dataset: []string{"ds0"}, Custom: map[string]any{"video_dataset_id": 3}})
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	tree := tg.Tree(t)
+	want := []string{}
+	for i := 0; i < n; i++ {
+		want = append(want, fmt.Sprintf("c%d:rectangle", i))
+	}
+	sort.Strings(want)
+	if got := classes(t, tree["meta.json"]); got != strings.Join(want, ",") {
+		t.Fatalf("meta.json after %d concurrent merges: %s", n, got)
+	}
+	var cd map[string]any
+	if err := json.Unmarshal(tree["ds0/custom_data.json"], &cd); err != nil || cd["video_dataset_id"] != 3.0 {
+		t.Fatalf("ds0/custom_data.json: %s %v", tree["ds0/custom_data.json"], err)
 	}
 }
 
