@@ -315,7 +315,7 @@ func TestNonFiniteGeometry(t *testing.T) {
 		{"polygon", `{"points":{"exterior":[[0,0],[9,0],[5,5]],"interior":[[[1,1],[2,-2e9],[2,2]]]}}`, "points.interior[0][1]: [2, -2e+09] is not a point within ±2^30 pixels"},
 		{"line", `{"points":{"exterior":[[0,0],[5,1e300]],"interior":[]}}`, "points.exterior[1]: [5, 1e+300] is not a point within ±2^30 pixels"},
 		{"graph", `{"nodes":{"a":{"loc":[1,2]},"b":{"loc":[3e9,2]}}}`, "nodes.b.loc: [3e+09, 2] is not a point within ±2^30 pixels"},
-		{"bitmap", `{"bitmap":{"origin":[4000000000,0],"data":"x"}}`, "bitmap.origin: [4000000000, 0] is not a point within ±2^30 pixels"},
+		{"bitmap", `{"bitmap":{"origin":[4000000000,0],"data":"x"}}`, "bitmap.origin: [4e+09, 0] is not a point within ±2^30 pixels"},
 	} {
 		var m map[string]json.RawMessage
 		json.Unmarshal([]byte(c.json), &m)
