@@ -43,6 +43,40 @@ type Transform struct {
 
 func (t *Transform) identity() bool { return t.Turn == 0 && t.FX == 1 && t.FY == 1 }
 
+// Apply takes g to the output image in the SDK's order. The SDK builds each
+// frame's Annotation at the video's size, which crops every label to the frame
+// (Annotation.__init__, reference §5), and only that annotation is resized
+// (Annotation.resize, then the crop at the new size). So when the image is
+// scaled, g is first turned and cropped to the (turned) frame, and each piece
+// is then scaled and cropped to the image: a point or a graph node outside the
+// frame is gone before a downscale could round it back in, and a polygon's
+// border vertices are rounded at the frame before they are scaled. Without
+// scaling the two crops are one.
+func (t *Transform) Apply(g Geometry) ([]Geometry, error) {
+	if t.FX == 1 && t.FY == 1 {
+		return g.Transform(t)
+	}
+	fw, fh := t.SrcW, t.SrcH
+	if t.Turn == 90 || t.Turn == 270 {
+		fw, fh = fh, fw
+	}
+	frame := &Transform{SrcW: t.SrcW, SrcH: t.SrcH, Turn: t.Turn, FX: 1, FY: 1, W: fw, H: fh}
+	scale := &Transform{SrcW: fw, SrcH: fh, FX: t.FX, FY: t.FY, W: t.W, H: t.H}
+	pieces, err := g.Transform(frame)
+	if err != nil {
+		return nil, err
+	}
+	var out []Geometry
+	for _, p := range pieces {
+		q, err := p.Transform(scale)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q...)
+	}
+	return out, nil
+}
+
 // pt turns and scales one point.
 func (t *Transform) pt(p Pt) Pt {
 	switch t.Turn {

@@ -92,7 +92,15 @@ func TestFractionalCoordinates(t *testing.T) {
 			t.Errorf("%s lacks %s:\n%s", c.name, c.want, got[c.name])
 		}
 	}
-	for _, name := range []string{"fractional_frame01_200x100.json", "fractional_frame01_400x200.json"} {
+	// 0.4x: the point [-1,3] and the graph's node [10,-1] would scale back in
+	// (round(-0.4) = 0), but the SDK crops at the frame before it resizes
+	{
+		want := `"points":{"exterior":[[12,4],[12,16],[0,4],[0,4]],"interior":[]},"geometryType":"polygon"`
+		if !strings.Contains(got["fractional_frame01_80x40.json"], want) {
+			t.Errorf("frame 1 at 80x40: want the polygon cropped at the frame, then scaled: %s", want)
+		}
+	}
+	for _, name := range []string{"fractional_frame01_200x100.json", "fractional_frame01_400x200.json", "fractional_frame01_80x40.json"} {
 		// the point and the graph floored to x or y = -1 are dropped
 		if strings.Contains(got[name], `"geometryType":"point"`) || strings.Contains(got[name], `"geometryType":"graph"`) {
 			t.Errorf("%s keeps a point or graph floored outside:\n%s", name, got[name])
