@@ -216,3 +216,22 @@ func TestFractionalEqualsFloored(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyCropsAtTheTurnedFrame: with a 90° turn and a 0.4 scale, the point
+// stored at [0, 10] (one below the 20x10 frame) turns to [-1, 0], outside the
+// upright 10x20 frame: Apply drops it there, as the SDK's annotation at the
+// video's size would, where scaling first would round it back to [0, 0].
+func TestApplyCropsAtTheTurnedFrame(t *testing.T) {
+	tf := &sv.Transform{SrcW: 20, SrcH: 10, Turn: 90, FX: 0.4, FY: 0.4, W: 4, H: 8}
+	p := &sv.Point{P: sv.Pt{0, 10}}
+	if got, err := tf.Apply(p); err != nil || len(got) != 0 {
+		t.Errorf("Apply: %v %v, want the point dropped", got, err)
+	}
+	if got, err := p.Transform(tf); err != nil || len(got) != 1 || got[0].(*sv.Point).P != (sv.Pt{0, 0}) {
+		t.Errorf("Transform alone: %v %v, want [0, 0]", got, err)
+	}
+	// inside the frame: stored [3, 2] turns to [7, 3], scaled to [3, 1] (2.8, 1.2)
+	if got, err := tf.Apply(&sv.Point{P: sv.Pt{3, 2}}); err != nil || len(got) != 1 || got[0].(*sv.Point).P != (sv.Pt{3, 1}) {
+		t.Errorf("Apply: %v %v, want [3, 1]", got, err)
+	}
+}
