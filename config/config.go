@@ -74,6 +74,22 @@ type Sampling struct {
 	Resize          Resize `mapstructure:"resize"`
 	CopyAnnotations bool   `mapstructure:"copy_annotations"`
 	Autorotate      bool   `mapstructure:"autorotate"`
+	// Which frames, beyond start/end/step (README, "Which frames"): at most one
+	// of FPS, MaxFPS, Frames, Times, FramesFile, KeyframesOnly.
+	FPS           float64  `mapstructure:"fps"`
+	MaxFPS        float64  `mapstructure:"max_fps"`
+	Frames        []int    `mapstructure:"frames"`
+	Times         []string `mapstructure:"times"` // seconds or "HH:MM:SS.mmm"
+	FramesFile    string   `mapstructure:"frames_file"`
+	KeyframesOnly bool     `mapstructure:"keyframes_only"`
+	// Content rules, decided while decoding.
+	SceneThreshold float64 `mapstructure:"scene_threshold"` // 0 = off
+	Dedup          Dedup   `mapstructure:"dedup"`
+}
+
+// Dedup drops near-duplicate frames; off while Distance is null.
+type Dedup struct {
+	Distance *int `mapstructure:"distance"`
 }
 
 // Resize is the output size; 0 on one side keeps the aspect ratio, 0 on both keeps the size.
@@ -160,6 +176,14 @@ func Defaults() map[string]any {
 		"sampling.resize.filter":    "bicubic",
 		"sampling.copy_annotations": true,
 		"sampling.autorotate":       true,
+		"sampling.fps":              0.0,
+		"sampling.max_fps":          0.0,
+		"sampling.frames":           []int{},
+		"sampling.times":            []string{},
+		"sampling.frames_file":      "",
+		"sampling.keyframes_only":   false,
+		"sampling.scene_threshold":  0.0,
+		"sampling.dedup.distance":   nil,
 		"sink.type":                 "local",
 		"sink.path":                 "out",
 		"sink.url":                  "",

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/config"
+	"github.com/vpipe/vpipe/content"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/pipeline"
@@ -45,6 +46,7 @@ type Summary struct {
 	VideosNotStarted int
 	Written          int // images written by this run (interrupted videos' included)
 	Skipped          int
+	Dropped          int // frames the content rules (scene_threshold, dedup) left out
 	Failures         []Failure
 	Elapsed          time.Duration
 }
@@ -70,6 +72,10 @@ type Runner struct {
 	// Name gives an image's file name; nil means the Supervisely seed's
 	// "<video>_frame_<index padded to the frame count's digits>.png".
 	Name func(video string, index, count int) string
+
+	framesOnce sync.Once // reads sampling.frames_file
+	frames     *sampling.FramesFile
+	framesErr  error
 }
 
 func (r *Runner) name(video string, index, count int) string {
@@ -81,7 +87,7 @@ func (r *Runner) name(video string, index, count int) string {
 
 func (r *Runner) spec() sampling.Spec {
 	s := r.Config.Sampling
-	return sampling.Spec{Start: s.Start, End: s.End, Step: s.Step, OnlyAnnotated: s.OnlyAnnotated}
+	return r.listSpec(sampling.Spec{Start: s.Start, End: s.End, Step: s.Step, OnlyAnnotated: s.OnlyAnnotated})
 }
 
 // testHook, set by tests only, is called by every stage with its name before
@@ -127,6 +133,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		defer mu.Unlock()
 		sum.Skipped += j.skipped
 		sum.Written += j.written
+		sum.Dropped += j.dropped
 		switch {
 		case j.err != nil:
 			sum.VideosFailed++
@@ -234,6 +241,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 
 	err = p.Wait()
+	if err == nil {
+		r.warnUnlisted()
+	}
 	var pe *pipeline.PanicError
 	if errors.As(err, &pe) {
 		r.Log.Error("panic", "err", err, "stack", string(pe.Stack))
@@ -251,11 +261,13 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
+			sum.Dropped += j.dropped
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
 		case j.started:
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
+			sum.Dropped += j.dropped
 		default:
 			sum.VideosNotStarted++
 		}
@@ -370,6 +382,12 @@ type prepared struct {
 	// reannotate are frames already in the sink whose annotation must be sent
 	// (an interrupted run registered them; or overwrite is asked for).
 	reannotate []int
+	selection  sampling.Selection
+	// With content rules: every selected frame is decoded (decode), those the
+	// sink has (existing) only to measure them.
+	filter   *content.Filter
+	decode   []int
+	existing map[int]bool
 }
 
 // close closes the video and releases what fetching it took.
@@ -420,12 +438,11 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 }
 
 func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video) (*prepared, error) {
-	spec := r.spec()
-	need := 0
-	if spec.End != nil {
-		need = *spec.End
+	spec, err := r.specFor(it)
+	if err != nil {
+		return nil, err
 	}
-	x, err := v.Scan(need)
+	x, err := v.Scan(spec.Need())
 	if err != nil {
 		return nil, err
 	}
@@ -471,14 +488,27 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range spec.Indices(len(x.PTS), annotated) {
+	if p.selection, err = spec.Select(timeline(x), annotated); err != nil {
+		return nil, err
+	}
+	p.filter = r.contentFilter()
+	if p.filter != nil {
+		p.decode, p.existing = p.selection.Indices, map[int]bool{}
+	}
+	for _, i := range p.selection.Indices {
 		p.names = append(p.names, r.name(it.Name, i, x.Count))
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
 			p.reannotate = append(p.reannotate, i)
+			if p.existing != nil {
+				p.existing[i] = true
+			}
 		} else {
 			p.want = append(p.want, i)
 		}
+	}
+	if p.filter == nil {
+		p.decode = p.want
 	}
 	return p, nil
 }
@@ -503,7 +533,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 			end = *sp.End
 		}
 		r.Log.Warn("no frame selected", "video", j.item.ID(), "frames", p.index.Count, "start", sp.Start,
-			"end", end, "step", sp.Step, "only_annotated", sp.OnlyAnnotated)
+			"end", end, "step", sp.Step, "only_annotated", sp.OnlyAnnotated, "rules", p.selection.Describe(""))
 	}
 	if p.skipped > 0 { // its dataset holds images: refresh what it records now
 		if err := r.record(ctx, j); err != nil {
@@ -515,7 +545,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
 	autorotate := r.Config.Sampling.Autorotate
-	return p.video.Decode(ctx, p.index, p.want, media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads}, func(pic *media.Picture) error {
+	out := func(pic *media.Picture) error {
 		if !autorotate {
 			pic.Rotation = 0
 		}
@@ -525,7 +555,17 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 		}
 		j.frameIn()
 		return emitOrDrop(emit, &frame{job: j, index: pic.Index, pts: pic.PTS, time: pic.Time, pic: pic})
-	})
+	}
+	end := func(bool) error { return nil }
+	if p.filter != nil {
+		out, end = r.filterFrames(j, p, out)
+	}
+	o := media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads, KeyframesOnly: r.Config.Sampling.KeyframesOnly}
+	err = p.video.Decode(ctx, p.index, p.decode, o, out)
+	if eerr := end(err == nil); err == nil {
+		err = eerr
+	}
+	return err
 }
 
 // record writes the custom data of the video's datasets, once per video, before
@@ -581,6 +621,8 @@ type PlanRow struct {
 	// PerSink counts, with several sinks, the selected frames each one has
 	// (Existing is then those every sink has).
 	PerSink []int
+	// Rules is what each selection rule leaves, in order of application.
+	Rules string
 }
 
 // Plan works out what Run would write, without decoding or writing anything. It
@@ -607,7 +649,8 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			continue
 		}
 		p.close()
-		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH}
+		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH,
+			Rules: p.selection.Describe(r.contentRules())}
 		if each, ok := r.Sink.(interface {
 			ExistingEach(context.Context, []string) ([]map[string]bool, error)
 		}); ok {

@@ -249,7 +249,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	printSummary(out, sum)
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
 		switch {
 		case errors.Is(err, context.Canceled):
 			fileLog.Warn("run interrupted")
@@ -281,8 +281,12 @@ func printSummary(w io.Writer, s stages.Summary) {
 	if s.VideosNotStarted > 0 {
 		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
 	}
-	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	dropped := ""
+	if s.Dropped > 0 {
+		dropped = fmt.Sprintf(", %d dropped (scene_threshold/dedup)", s.Dropped)
+	}
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}
@@ -334,7 +338,11 @@ func planCmd() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
 				}
 			}
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink)
+			rules := ""
+			if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
+				rules = "\tRULES"
+			}
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
 			var videos, failed, frames, sel, ex int
 			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
 				videos++
@@ -349,6 +357,9 @@ func planCmd() *cobra.Command {
 				each := ""
 				for _, n := range row.PerSink {
 					each += fmt.Sprintf("\t%d", n)
+				}
+				if rules != "" {
+					each += "\t" + row.Rules
 				}
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
 			})
@@ -376,6 +387,7 @@ func framesCmd() *cobra.Command {
 		noAutorotate     bool
 		overwrite        bool
 		lf               logFlags
+		sel              selectFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
@@ -396,6 +408,7 @@ func framesCmd() *cobra.Command {
 			if cmd.Flags().Changed("end") {
 				c.Sampling.End = &end
 			}
+			sel.apply(cmd, &c.Sampling)
 			if resize != "" {
 				if _, err := fmt.Sscanf(strings.ToLower(resize), "%dx%d", &c.Sampling.Resize.Width, &c.Sampling.Resize.Height); err != nil {
 					return fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", resize)
@@ -446,6 +459,7 @@ func framesCmd() *cobra.Command {
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	sel.add(cmd)
 	lf.add(cmd)
 	return cmd
 }
