@@ -62,6 +62,7 @@ type salvageIndex struct {
 	// unplaced is the first frame index the map cannot place: frames from there
 	// to Count are lost (0 = every frame is placed).
 	unplaced int
+	held     int // frames the file holds, up to the first unplaced (the rest of PTS are the period's)
 }
 
 // noteDamage records the first damage a salvage scan goes past.
@@ -152,6 +153,15 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 	if si.unplaced == 0 && x.Count > len(x.PTS) {
 		si.unplaced = len(x.PTS)
 	}
+	// The frames past what the file holds get the times the period gives
+	// them, so that rules reading times (fps, times) see the whole video;
+	// every one of them is lost (unplaced).
+	si.held = len(x.PTS)
+	if period > 0 && len(x.PTS) > 0 {
+		for len(x.PTS) < x.Count {
+			x.PTS = append(x.PTS, x.PTS[len(x.PTS)-1]+period)
+		}
+	}
 	if !known {
 		x.Damage += fmt.Sprintf("; the file does not say how many frames it had: any after frame %d are missing too, unlisted", x.Count-1)
 	}
@@ -183,7 +193,7 @@ func (x *Index) lostWhy(i int) string {
 		return w
 	}
 	if u := x.salvage.unplaced; u > 0 && i >= u {
-		if i >= len(x.PTS) {
+		if i >= x.salvage.held {
 			return "past what the damaged file holds (or its timestamps place)"
 		}
 		return "the damage leaves its index uncertain"

@@ -174,6 +174,7 @@ func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 func runCmd() *cobra.Command {
 	var sets []string
 	var lf logFlags
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "run [CONFIG]",
 		Short: "Run a pipeline (default pipeline.yaml)",
@@ -182,15 +183,19 @@ func runCmd() *cobra.Command {
 			if err := lf.check(); err != nil {
 				return err
 			}
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
-			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf)
+			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, sf.apply)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
 	lf.add(cmd)
+	sf.add(cmd)
 	return cmd
 }
 
@@ -223,7 +228,7 @@ func (l logFlags) check() error {
 // execute runs the pipeline with a reporter and prints the summary. Log lines
 // go to out (above the bars on a terminal) and, with --log-file, to that file.
 func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
-	name func(string, int, int) string, out io.Writer, lf logFlags) error {
+	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
 	tty := false
 	if f, ok := out.(*os.File); ok {
 		tty = isTTY(f)
@@ -246,12 +251,16 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
+	e := &execution{r: r}
+	for _, w := range with {
+		w(e)
+	}
 	sum, err := r.Run(ctx)
 	rep.Close()
 	printSummary(out, sum)
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10}
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10}
 		if sum.VideosPartial > 0 {
 			done = append(done, "videos_partial", sum.VideosPartial)
 		}
@@ -273,7 +282,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
-	case sum.VideosFailed > 0:
+	case sum.VideosFailed > 0 && !e.failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
 	case sum.VideosPartial > 0:
 		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
@@ -293,8 +302,12 @@ func printSummary(w io.Writer, s stages.Summary) {
 	if s.VideosPartial > 0 {
 		partial = fmt.Sprintf(", %d partial", s.VideosPartial)
 	}
-	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	dropped := ""
+	if s.Dropped > 0 {
+		dropped = fmt.Sprintf(", %d dropped (scene_threshold/dedup)", s.Dropped)
+	}
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}
@@ -329,16 +342,21 @@ func validateCmd() *cobra.Command {
 
 func planCmd() *cobra.Command {
 	var sets []string
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "plan [CONFIG]",
 		Short: "Show what a run would write, without writing",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
+			sf.apply(&execution{r: r})
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			perSink := ""
 			if len(c.Sinks) > 0 {
@@ -349,7 +367,11 @@ func planCmd() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
 				}
 			}
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink)
+			rules := ""
+			if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
+				rules = "\tRULES"
+			}
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
 			var videos, failed, frames, sel, ex int
 			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
 				videos++
@@ -365,10 +387,16 @@ func planCmd() *cobra.Command {
 				for _, n := range row.PerSink {
 					each += fmt.Sprintf("\t%d", n)
 				}
+				if rules != "" {
+					each += "\t" + row.Rules
+				}
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
+			if sf.spec != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "shard %s: %d of the source's %d videos\n", sf.spec, sf.kept, sf.seen)
+			}
 			if err != nil { // run would stop before writing anything
 				return &exitError{code: exitFailed, err: fmt.Errorf("run would stop before writing: %w", err)}
 			}
@@ -379,6 +407,7 @@ func planCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	sf.add(cmd)
 	return cmd
 }
 
@@ -392,6 +421,7 @@ func framesCmd() *cobra.Command {
 		overwrite        bool
 		onDamage         string
 		lf               logFlags
+		sel              selectFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
@@ -412,6 +442,7 @@ func framesCmd() *cobra.Command {
 			if cmd.Flags().Changed("end") {
 				c.Sampling.End = &end
 			}
+			sel.apply(cmd, &c.Sampling)
 			if resize != "" {
 				if _, err := fmt.Sscanf(strings.ToLower(resize), "%dx%d", &c.Sampling.Resize.Width, &c.Sampling.Resize.Height); err != nil {
 					return fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", resize)
@@ -463,6 +494,7 @@ func framesCmd() *cobra.Command {
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
 	f.StringVar(&onDamage, "on-damage", "fail", "a damaged video: fail (write nothing) or salvage (write the frames that decode cleanly, list the rest)")
+	sel.add(cmd)
 	lf.add(cmd)
 	return cmd
 }
