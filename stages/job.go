@@ -39,6 +39,7 @@ type job struct {
 	written  int
 	names    []string // written this run, for a roll-back if the video fails
 	finished bool
+	status   string // set once the video is done, or the run is
 	onDone   func(*job)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/pipeline"
 	"github.com/vpipe/vpipe/sampling"
 	sv "github.com/vpipe/vpipe/supervisely"
@@ -47,6 +48,14 @@ type Summary struct {
 	Skipped          int
 	Failures         []Failure
 	Elapsed          time.Duration
+
+	// Videos is every video's outcome, in the source's order.
+	Videos []VideoResult
+	// Stages is each stage's counters; Bottleneck the one that held the run
+	// back (metrics.Bottleneck); IO the bytes and retries of this run.
+	Stages     []metrics.StageStats
+	Bottleneck string
+	IO         metrics.IOStats
 }
 
 // FPS is frames written per second of run time.
@@ -70,6 +79,9 @@ type Runner struct {
 	// Name gives an image's file name; nil means the Supervisely seed's
 	// "<video>_frame_<index padded to the frame count's digits>.png".
 	Name func(video string, index, count int) string
+	// Metrics, if set, gets the run's per-stage counters as the stages start
+	// (to serve them during the run).
+	Metrics *metrics.Set
 }
 
 func (r *Runner) name(video string, index, count int) string {
@@ -100,6 +112,7 @@ func hook(stage string) {
 // even then, and tells the videos cut short from those completed.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	begin := time.Now()
+	io0 := metrics.IO()
 	var sum Summary
 	var mu sync.Mutex
 	items, refused, err := r.items(ctx)
@@ -129,13 +142,16 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		sum.Written += j.written
 		switch {
 		case j.err != nil:
+			j.status = StatusFailed
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 		case j.written < j.wanted:
+			j.status = StatusInterrupted
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
 		default:
+			j.status = StatusOK
 			sum.VideosOK++
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
@@ -157,7 +173,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return media.NewPNGEncoder(st.Encode.Compression), nil
 	}, (*media.PNGEncoder).Close)
 	defer closeEncs()
-	p = pipeline.New(ctx)
+	p = pipeline.NewWithMetrics(ctx, r.Metrics)
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
 		for _, j := range jobs {
 			hook("enumerate")
@@ -248,18 +264,22 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			if derr := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); derr != nil {
 				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), derr)
 			}
+			j.status, j.written = StatusFailed, 0
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
 		case j.started:
+			j.status = StatusInterrupted
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
 		default:
+			j.status = StatusNotStarted
 			sum.VideosNotStarted++
 		}
 	}
+	sum.results(jobs, p, io0)
 	if cerr := r.Sink.Close(); err == nil {
 		err = cerr
 	}
@@ -280,6 +300,9 @@ func (r *Runner) writeStage(p *pipeline.Pipeline, encoded *pipeline.Outlet[outpu
 			err := r.record(ctx, j)
 			if err == nil {
 				err = r.Sink.Put(ctx, img)
+			}
+			if err == nil {
+				metrics.SinkBytes(int64(len(img.Data)))
 			}
 			media.PutBuf(img.Data)
 			img.Data = nil
@@ -494,6 +517,9 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	defer p.close()
 	defer r.logFetched(j.item, p)
+	if p.input == nil {
+		countFile(j.item.Open)
+	}
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
 	if p.skipped == 0 && len(p.want) == 0 {

@@ -1,0 +1,203 @@
+// Package metrics counts where a run's time goes: per stage, the time its
+// workers were busy, blocked on their input and blocked on their output, the
+// items that went in and out, and how full the queue feeding it was; per
+// process, the bytes read from sources and written to sinks, retries and errors.
+//
+// Everything is an atomic counter read while the run goes on (a scrape, the
+// summary at the end); the hot path is a few atomic adds and monotonic clock
+// reads per item, never an allocation.
+package metrics
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stage is the counters of one stage of a run. Its methods are safe for
+// concurrent use; times are nanoseconds summed over the stage's workers.
+type Stage struct {
+	Name    string
+	Workers int
+	feed    <-chan any // the queue feeding it; nil for a source
+
+	busy, waitIn, waitOut atomic.Int64
+	in, out, errors       atomic.Int64
+	queueSum              atomic.Int64 // len(feed) summed over every item taken
+}
+
+// AddBusy, AddWaitIn and AddWaitOut add worker time.
+func (s *Stage) AddBusy(d time.Duration)    { s.busy.Add(int64(d)) }
+func (s *Stage) AddWaitIn(d time.Duration)  { s.waitIn.Add(int64(d)) }
+func (s *Stage) AddWaitOut(d time.Duration) { s.waitOut.Add(int64(d)) }
+
+// In counts an item taken from the feeding queue, and how full that queue was.
+func (s *Stage) In() {
+	s.in.Add(1)
+	if s.feed != nil {
+		s.queueSum.Add(int64(len(s.feed)))
+	}
+}
+
+// Out counts an item handed on; Error an error the stage returned.
+func (s *Stage) Out()   { s.out.Add(1) }
+func (s *Stage) Error() { s.errors.Add(1) }
+
+// Queue is the feeding queue's length and capacity now.
+func (s *Stage) Queue() (n, capacity int) {
+	if s.feed == nil {
+		return 0, 0
+	}
+	return len(s.feed), cap(s.feed)
+}
+
+// StageStats is a snapshot of a Stage.
+type StageStats struct {
+	Name    string        `json:"name"`
+	Workers int           `json:"workers"`
+	Busy    time.Duration `json:"busy_ns"`
+	WaitIn  time.Duration `json:"wait_input_ns"`
+	WaitOut time.Duration `json:"wait_output_ns"`
+	In      int64         `json:"items_in"`
+	Out     int64         `json:"items_out"`
+	Errors  int64         `json:"errors"`
+	// QueueCap is the capacity of the queue feeding the stage, QueueMean how
+	// many items it held on average when a worker took one (0 for a source).
+	QueueCap  int     `json:"queue_capacity"`
+	QueueMean float64 `json:"queue_mean"`
+}
+
+// BusyShare is the part of its workers' time the stage spent working rather
+// than waiting on its input or its output (0–1).
+func (s StageStats) BusyShare() float64 {
+	t := s.Busy + s.WaitIn + s.WaitOut
+	if t <= 0 {
+		return 0
+	}
+	return float64(s.Busy) / float64(t)
+}
+
+// Stats snapshots the counters.
+func (s *Stage) Stats() StageStats {
+	st := StageStats{Name: s.Name, Workers: s.Workers, Busy: time.Duration(s.busy.Load()),
+		WaitIn: time.Duration(s.waitIn.Load()), WaitOut: time.Duration(s.waitOut.Load()),
+		In: s.in.Load(), Out: s.out.Load(), Errors: s.errors.Load()}
+	if s.feed != nil {
+		st.QueueCap = cap(s.feed)
+		if st.In > 0 {
+			st.QueueMean = float64(s.queueSum.Load()) / float64(st.In)
+		}
+	}
+	return st
+}
+
+// Set is the stages of one run, in the order they were made (source first).
+type Set struct {
+	mu     sync.Mutex
+	stages []*Stage
+}
+
+// NewStage adds a stage fed by feed (nil for a source).
+func (s *Set) NewStage(name string, workers int, feed <-chan any) *Stage {
+	st := &Stage{Name: name, Workers: workers, feed: feed}
+	s.mu.Lock()
+	s.stages = append(s.stages, st)
+	s.mu.Unlock()
+	return st
+}
+
+// Stages lists the stages.
+func (s *Set) Stages() []*Stage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Stage(nil), s.stages...)
+}
+
+// Stats snapshots every stage.
+func (s *Set) Stats() []StageStats {
+	var out []StageStats
+	for _, st := range s.Stages() {
+		out = append(out, st.Stats())
+	}
+	return out
+}
+
+// Bottleneck names the stage that held the run back: the one whose workers
+// spent the largest share of their time busy (see StageStats.BusyShare). In a
+// chain of bounded queues the slowest stage is the one that never waits: the
+// stages before it block on their output (its queue is full) and those after
+// it block on their input (it feeds them too slowly). A source (no feeding
+// queue) counts too: a source busy all the time is the limit. "" when no stage
+// has recorded time yet.
+func Bottleneck(stats []StageStats) string {
+	best, share := "", -1.0
+	for _, s := range stats {
+		if s.Busy+s.WaitIn+s.WaitOut <= 0 {
+			continue
+		}
+		if b := s.BusyShare(); b > share {
+			best, share = s.Name, b
+		}
+	}
+	return best
+}
+
+// Process-wide I/O counters: every run of the process adds to them (a run's
+// own figures are the difference between two IOStats).
+var (
+	sourceBytes, sinkBytes atomic.Int64
+	retries                [numClients]atomic.Int64
+	clientErrors           [numClients]atomic.Int64
+)
+
+// Client is a remote service vpipe retries calls to.
+type Client int
+
+const (
+	Supervisely Client = iota
+	S3
+	numClients
+)
+
+// ClientNames are the label values of Client.
+var ClientNames = [numClients]string{"supervisely", "s3"}
+
+// SourceBytes counts bytes read from a source (a file's size, or what a remote
+// read fetched); SinkBytes bytes of images handed to a sink.
+func SourceBytes(n int64) { sourceBytes.Add(n) }
+func SinkBytes(n int64)   { sinkBytes.Add(n) }
+
+// Retry counts a retried call; ClientError a call that failed for good.
+func Retry(c Client)       { retries[c].Add(1) }
+func ClientError(c Client) { clientErrors[c].Add(1) }
+
+// IOStats is a snapshot of the process-wide counters.
+type IOStats struct {
+	SourceBytes int64            `json:"source_bytes"`
+	SinkBytes   int64            `json:"sink_bytes"`
+	Retries     map[string]int64 `json:"retries"`
+	Errors      map[string]int64 `json:"client_errors"`
+}
+
+// IO snapshots the process-wide counters.
+func IO() IOStats {
+	s := IOStats{SourceBytes: sourceBytes.Load(), SinkBytes: sinkBytes.Load(), Retries: map[string]int64{}, Errors: map[string]int64{}}
+	for i, n := range ClientNames {
+		s.Retries[n] = retries[i].Load()
+		s.Errors[n] = clientErrors[i].Load()
+	}
+	return s
+}
+
+// Since is what was counted after before.
+func (s IOStats) Since(before IOStats) IOStats {
+	d := IOStats{SourceBytes: s.SourceBytes - before.SourceBytes, SinkBytes: s.SinkBytes - before.SinkBytes,
+		Retries: map[string]int64{}, Errors: map[string]int64{}}
+	for k, v := range s.Retries {
+		d.Retries[k] = v - before.Retries[k]
+	}
+	for k, v := range s.Errors {
+		d.Errors[k] = v - before.Errors[k]
+	}
+	return d
+}
