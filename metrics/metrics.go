@@ -53,28 +53,39 @@ func (s *Stage) Queue() (n, capacity int) {
 
 // StageStats is a snapshot of a Stage.
 type StageStats struct {
-	Name    string        `json:"name"`
-	Workers int           `json:"workers"`
-	Busy    time.Duration `json:"busy_ns"`
-	WaitIn  time.Duration `json:"wait_input_ns"`
-	WaitOut time.Duration `json:"wait_output_ns"`
-	In      int64         `json:"items_in"`
-	Out     int64         `json:"items_out"`
-	Errors  int64         `json:"errors"`
+	Name    string
+	Workers int
+	Busy    time.Duration
+	WaitIn  time.Duration
+	WaitOut time.Duration
+	In      int64
+	Out     int64
+	Errors  int64
 	// QueueCap is the capacity of the queue feeding the stage, QueueMean how
 	// many items it held on average when a worker took one (0 for a source).
-	QueueCap  int     `json:"queue_capacity"`
-	QueueMean float64 `json:"queue_mean"`
+	QueueCap  int
+	QueueMean float64
 }
 
-// BusyShare is the part of its workers' time the stage spent working rather
-// than waiting on its input or its output (0–1).
-func (s StageStats) BusyShare() float64 {
-	t := s.Busy + s.WaitIn + s.WaitOut
-	if t <= 0 {
+// Share is d (one of the stage's times) as a part of its workers' time over
+// span (see Span): 0–1.
+func (s StageStats) Share(d, span time.Duration) float64 {
+	if span <= 0 || s.Workers <= 0 {
 		return 0
 	}
-	return float64(s.Busy) / float64(t)
+	return float64(d) / (float64(s.Workers) * float64(span))
+}
+
+// Span is the run's length as its stages saw it: the longest time a stage's
+// workers were counted for (busy or blocked), per worker.
+func Span(stats []StageStats) time.Duration {
+	var span time.Duration
+	for _, s := range stats {
+		if s.Workers > 0 {
+			span = max(span, (s.Busy+s.WaitIn+s.WaitOut)/time.Duration(s.Workers))
+		}
+	}
+	return span
 }
 
 // Stats snapshots the counters.
@@ -123,19 +134,18 @@ func (s *Set) Stats() []StageStats {
 }
 
 // Bottleneck names the stage that held the run back: the one whose workers
-// spent the largest share of their time busy (see StageStats.BusyShare). In a
-// chain of bounded queues the slowest stage is the one that never waits: the
-// stages before it block on their output (its queue is full) and those after
-// it block on their input (it feeds them too slowly). A source (no feeding
-// queue) counts too: a source busy all the time is the limit. "" when no stage
-// has recorded time yet.
+// were busy for the largest share of the run (busy time / (workers × Span)).
+// In a chain of bounded queues the slowest stage is the one that never waits:
+// the stages before it block on their output (its queue is full) and those
+// after it block on their input (it feeds them too slowly). Dividing by the
+// run's span rather than the stage's own time keeps a stage that finished
+// early (the source listing the videos) from looking busy. "" when no stage
+// has been busy yet.
 func Bottleneck(stats []StageStats) string {
-	best, share := "", -1.0
+	span := Span(stats)
+	best, share := "", 0.0
 	for _, s := range stats {
-		if s.Busy+s.WaitIn+s.WaitOut <= 0 {
-			continue
-		}
-		if b := s.BusyShare(); b > share {
+		if b := s.Share(s.Busy, span); b > share {
 			best, share = s.Name, b
 		}
 	}
