@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,15 +55,33 @@ func (o obsFlags) serve(set *metrics.Set, log *slog.Logger) (stop func(), err er
 	return func() { s.Close() }, nil
 }
 
-// heldBack is the summary's line naming the stage that held the run back.
+// heldBack is the summary's line naming the stage that held the run back, and
+// how many cores the process kept busy (near all of them: the CPU is the limit).
 func heldBack(w io.Writer, s stages.Summary) {
 	span := metrics.Span(s.Stages)
 	for _, st := range s.Stages {
 		if st.Name == s.Bottleneck {
-			fmt.Fprintf(w, "  held back by stage %s: its %d worker(s) busy %.0f %% of the run (--stages for every stage)\n",
-				st.Name, st.Workers, 100*st.Share(st.Busy, span))
+			fmt.Fprintf(w, "  held back by stage %s: its %d worker(s) busy %.0f %% of the run; vpipe used %.1f of %d cores (--stages for every stage)\n",
+				st.Name, st.Workers, 100*st.Share(st.Busy, span), coresUsed(s), runtime.NumCPU())
 		}
 	}
+}
+
+// cpuTime is the CPU time the process has used so far (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// coresUsed is the process's CPU time over the run's time.
+func coresUsed(s stages.Summary) float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return round(cpuTime().Seconds()/s.Elapsed.Seconds()*10) / 10
 }
 
 // printStages is one line per stage: where its workers' time went, what went
@@ -118,6 +138,9 @@ type Report struct {
 	ElapsedS          float64 `json:"elapsed_s"`
 	FPS               float64 `json:"frames_per_s"`
 	Bottleneck        string  `json:"bottleneck"`
+	// CPUS is the CPU time the process used (user + system); Cores the cores.
+	CPUS  float64 `json:"cpu_s"`
+	Cores int     `json:"cores"`
 
 	Stages []ReportStage        `json:"stages"`
 	IO     metrics.IOStats      `json:"io"`
@@ -142,7 +165,8 @@ type ReportStage struct {
 func report(s stages.Summary, runErr error) Report {
 	r := Report{Status: "ok", VideosOK: s.VideosOK, VideosFailed: s.VideosFailed, VideosInterrupted: s.VideosInterrupted,
 		VideosNotStarted: s.VideosNotStarted, Written: s.Written, Skipped: s.Skipped, ElapsedS: secs(s.Elapsed),
-		FPS: float64(int(s.FPS()*10+0.5)) / 10, Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos}
+		FPS: float64(int(s.FPS()*10+0.5)) / 10, Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos,
+		CPUS: secs(cpuTime()), Cores: runtime.NumCPU()}
 	switch {
 	case errors.Is(runErr, context.Canceled):
 		r.Status = "interrupted"
