@@ -237,6 +237,8 @@ func sender[T any](ctx context.Context, out chan<- any, c *clock) Emit[T] {
 		case out <- v:
 			c.st.Out()
 			return nil
+		case <-ctx.Done(): // once stopping, a queue that forwarders drain must not keep a producer going
+			return ctx.Err()
 		default:
 		}
 		defer func() {
