@@ -155,6 +155,7 @@ func Bottleneck(stats []StageStats) string {
 // Process-wide I/O counters: every run of the process adds to them (a run's
 // own figures are the difference between two IOStats).
 var (
+	videos                 sync.Map // status -> *atomic.Int64
 	sourceBytes, sinkBytes atomic.Int64
 	retries                [numClients]atomic.Int64
 	clientErrors           [numClients]atomic.Int64
@@ -180,6 +181,22 @@ func SinkBytes(n int64)   { sinkBytes.Add(n) }
 // Retry counts a retried call; ClientError a call that failed for good.
 func Retry(c Client)       { retries[c].Add(1) }
 func ClientError(c Client) { clientErrors[c].Add(1) }
+
+// Video counts a video done with status (ok, failed, interrupted).
+func Video(status string) {
+	v, _ := videos.LoadOrStore(status, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+// Videos is how many videos ended with each status so far.
+func Videos() map[string]int64 {
+	out := map[string]int64{}
+	videos.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
 
 // IOStats is a snapshot of the process-wide counters.
 type IOStats struct {

@@ -49,3 +49,14 @@ func TestIOSince(t *testing.T) {
 		t.Errorf("%+v", d)
 	}
 }
+
+func TestVideos(t *testing.T) {
+	before := Videos()
+	Video("ok")
+	Video("ok")
+	Video("failed")
+	after := Videos()
+	if after["ok"]-before["ok"] != 2 || after["failed"]-before["failed"] != 1 || after["interrupted"] != before["interrupted"] {
+		t.Errorf("%v then %v", before, after)
+	}
+}

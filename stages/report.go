@@ -40,6 +40,14 @@ func (s *Summary) results(jobs []*job, p *pipeline.Pipeline, io0 metrics.IOStats
 	s.IO = metrics.IO().Since(io0)
 }
 
+// setStatus records how the video ended, and counts it (vpipe_videos_total).
+func (j *job) setStatus(s string) {
+	j.status = s
+	if s != StatusNotStarted {
+		metrics.Video(s)
+	}
+}
+
 // countFile counts a local video's size as bytes read from the source (a URL
 // opened by FFmpeg itself is not counted).
 func countFile(path string) {

@@ -142,16 +142,16 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		sum.Written += j.written
 		switch {
 		case j.err != nil:
-			j.status = StatusFailed
+			j.setStatus(StatusFailed)
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 		case j.written < j.wanted:
-			j.status = StatusInterrupted
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
 		default:
-			j.status = StatusOK
+			j.setStatus(StatusOK)
 			sum.VideosOK++
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
@@ -264,18 +264,19 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			if derr := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); derr != nil {
 				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), derr)
 			}
-			j.status, j.written = StatusFailed, 0
+			j.setStatus(StatusFailed)
+			j.written = 0
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
 		case j.started:
-			j.status = StatusInterrupted
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
 		default:
-			j.status = StatusNotStarted
+			j.setStatus(StatusNotStarted)
 			sum.VideosNotStarted++
 		}
 	}

@@ -46,6 +46,8 @@ var (
 		"Calls tried again after a failure, by client (supervisely: API calls and stream resumes; s3: requests and cut bodies).", []string{"client"}, nil)
 	clientErrDesc = prometheus.NewDesc("vpipe_client_errors_total",
 		"Calls that failed for good (not retryable, or out of retries), by client.", []string{"client"}, nil)
+	videosDesc = prometheus.NewDesc("vpipe_videos_total",
+		"Videos done, by how they ended (ok, failed, interrupted).", []string{"status"}, nil)
 )
 
 // collector reads the current run's stages and the process-wide counters.
@@ -53,7 +55,7 @@ type collector struct{ set func() *metrics.Set }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{busyDesc, waitInDesc, waitOutDesc, inDesc, outDesc, errDesc, workersDesc,
-		queueDesc, queueCapDesc, sourceBytesDesc, sinkBytesDesc, retriesDesc, clientErrDesc} {
+		queueDesc, queueCapDesc, sourceBytesDesc, sinkBytesDesc, retriesDesc, clientErrDesc, videosDesc} {
 		ch <- d
 	}
 }
@@ -87,6 +89,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, n := range metrics.ClientNames {
 		counter(retriesDesc, float64(io.Retries[n]), n)
 		counter(clientErrDesc, float64(io.Errors[n]), n)
+	}
+	done := metrics.Videos()
+	for _, s := range []string{"ok", "failed", "interrupted"} {
+		counter(videosDesc, float64(done[s]), s)
 	}
 }
 
