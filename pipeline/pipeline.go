@@ -198,8 +198,9 @@ func (p *Pipeline) connect(from streams.Outlet, to streams.Inlet) {
 // clock splits one goroutine's time between busy and blocked on its input or
 // output. It belongs to that goroutine: only the stage's counters are shared.
 type clock struct {
-	st   *metrics.Stage
-	mark time.Time // when the current busy stretch began
+	st      *metrics.Stage
+	mark    time.Time // when the current busy stretch began
+	emitted bool      // during the current item: its busy time is flushed already
 }
 
 func newClock(st *metrics.Stage) *clock { return &clock{st: st, mark: time.Now()} }
@@ -232,6 +233,7 @@ func (c *clock) recv(in <-chan any) (any, bool) {
 // a full queue as blocked on the output.
 func sender[T any](ctx context.Context, out chan<- any, c *clock) Emit[T] {
 	return func(v T) error {
+		c.emitted = true
 		t := c.busy()
 		select {
 		case out <- v:
@@ -332,7 +334,10 @@ func (p *Pipeline) work(ctx context.Context, st *metrics.Stage, c *clock, in <-c
 		if err := p.failStage(st, safe(v, func() error { return fn(v) })); err != nil && first == nil {
 			first = err
 		}
-		c.busy()
+		if !c.emitted { // a sink, or an item that emitted nothing: count its time now
+			c.busy()
+		}
+		c.emitted = false // what follows its last emit counts at the next one (one clock read an item)
 	}
 }
 
