@@ -198,7 +198,7 @@ func TestMetricsMidRun(t *testing.T) {
 	if w := m(second, "vpipe_stage_output_wait_seconds_total", "encode"); w <= 0 {
 		t.Errorf("encode output wait %v", w)
 	}
-	if q, c := m(second, "vpipe_stage_queue_items", "write"), m(second, "vpipe_stage_queue_capacity_items", "write"); c != 2 || q < 0 || q > 2 {
+	if q, c := m(second, "vpipe_stage_queue_length", "write"), m(second, "vpipe_stage_queue_capacity", "write"); c != 2 || q < 0 || q > 2 {
 		t.Errorf("write queue %v of %v", q, c)
 	}
 	if a, b := m(first, "vpipe_sink_written_bytes_total", ""), m(second, "vpipe_sink_written_bytes_total", ""); !(b > a && a > 0) {

@@ -34,9 +34,9 @@ var (
 		"Errors that stopped the run, by the stage that returned them (a failed video is not one: see vpipe run's summary).", stageLabel, nil)
 	workersDesc = prometheus.NewDesc("vpipe_stage_workers",
 		"Goroutines of the stage.", stageLabel, nil)
-	queueDesc = prometheus.NewDesc("vpipe_stage_queue_items",
+	queueDesc = prometheus.NewDesc("vpipe_stage_queue_length",
 		"Items in the queue feeding the stage now.", stageLabel, nil)
-	queueCapDesc = prometheus.NewDesc("vpipe_stage_queue_capacity_items",
+	queueCapDesc = prometheus.NewDesc("vpipe_stage_queue_capacity",
 		"Capacity of the queue feeding the stage.", stageLabel, nil)
 	sourceBytesDesc = prometheus.NewDesc("vpipe_source_read_bytes_total",
 		"Bytes read from the source: a local video's size when it is opened, what a remote read fetched as it comes.", nil, nil)
@@ -77,7 +77,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(outDesc, float64(s.Out), s.Name)
 			counter(errDesc, float64(s.Errors), s.Name)
 			gauge(workersDesc, float64(s.Workers), s.Name)
-			if n, c := st.Queue(); c > 0 || s.QueueCap > 0 || n > 0 {
+			if n, c := st.Queue(); c > 0 { // a source has no input queue
 				gauge(queueDesc, float64(n), s.Name)
 				gauge(queueCapDesc, float64(c), s.Name)
 			}
