@@ -143,7 +143,7 @@ type Encode struct {
 // follow the core count and the stages' costs as vpipe's own counters show
 // them (--stages; README "Where the time goes"): encode, the costliest step,
 // one worker per core; resize one per core too (scaling 1080p down costs about
-// what encoding the small PNG does: one worker made it the bottleneck);
+// what encoding the small PNG does: with one worker it was the busiest stage);
 // decode one video per two cores, each on FFmpeg's threads; write 2 (I/O).
 func Defaults() map[string]any {
 	n := runtime.NumCPU()
