@@ -1,6 +1,9 @@
 package media
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Scale filters, as in swscale (and the ffmpeg CLI's -sws_flags).
 var scaleFlags = map[string]int{
@@ -42,17 +45,26 @@ func NewConverter(filter string) (*Converter, error) {
 }
 
 // OutputSize is the size a frame of display size w×h gets for a requested
-// height×width, where 0 on one side keeps the aspect ratio and 0 on both keeps the size.
+// height×width, where 0 on one side keeps the aspect ratio and 0 on both keeps
+// the size. The kept side is the SDK's restore_proportional_size (supervisely
+// imaging/image.py): max(1, round(asked / its side × other side)), computed in
+// that order in float64 and rounded half to even as Python's round is, so
+// 256x144 at width 200 is 200x112 (112.5 → 112).
 func OutputSize(w, h, reqH, reqW int) (int, int) {
 	switch {
 	case reqH <= 0 && reqW <= 0:
 		return w, h
 	case reqH <= 0:
-		return reqW, max(1, int(float64(h)*float64(reqW)/float64(w)+0.5))
+		return reqW, keepAspect(reqW, w, h)
 	case reqW <= 0:
-		return max(1, int(float64(w)*float64(reqH)/float64(h)+0.5)), reqH
+		return keepAspect(reqH, h, w), reqH
 	}
 	return reqW, reqH
+}
+
+// keepAspect is max(1, round_half_even(asked / side × other)).
+func keepAspect(asked, side, other int) int {
+	return max(1, int(math.RoundToEven(float64(asked)/float64(side)*float64(other))))
 }
 
 // Convert produces the upright RGB image of p at outW×outH (display orientation).

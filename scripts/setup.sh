@@ -2,13 +2,14 @@
 # Installs what vpipe needs to build and test on Debian 12, as root:
 # FFmpeg 5.1 development libraries (go-astiav v0.16.0 is built for them), the
 # ffmpeg CLI (tests compare vpipe's frames with it and build their videos with
-# it), pkg-config and a C compiler for cgo, GNU time for bench/. Then fetches
+# it), GEOS (labels are cropped with it, as the platform does through shapely),
+# pkg-config and a C compiler for cgo, GNU time for bench/. Then fetches
 # the Go modules and builds versitygw (the S3 server the tests start) into
 # ~/.cache/vpipe-tools/bin, once. Go itself (>= 1.24) must be on PATH or in /usr/local/go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(pkg-config gcc libc6-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev ffmpeg time)
+pkgs=(pkg-config gcc libc6-dev libgeos-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev ffmpeg time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

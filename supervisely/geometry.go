@@ -298,9 +298,10 @@ func (p *Polygon) keys(o *object) error {
 	return nil
 }
 
+// Transform turns and scales the polygon, then crops it to the image (crop.go).
 func (p *Polygon) Transform(t *Transform) ([]Geometry, error) {
 	if t.identity() {
-		return p.crop(t.W, t.H), nil
+		return p.crop(t.W, t.H)
 	}
 	ext, err := t.pts(p.Exterior)
 	if err != nil {
@@ -314,28 +315,7 @@ func (p *Polygon) Transform(t *Transform) ([]Geometry, error) {
 		}
 		out.Interior = append(out.Interior, ring)
 	}
-	return out.crop(t.W, t.H), nil
-}
-
-// Crop clips each ring to the image (Sutherland–Hodgman). A polygon stays one
-// polygon: where the SDK's shapely would split a concave polygon in two, vpipe
-// keeps one ring whose parts are joined along the image border (no area there).
-// Rings that keep fewer than 3 distinct points or no area are dropped.
-func (p *Polygon) crop(w, h int) []Geometry {
-	if allInside(p.Exterior, w, h) {
-		return []Geometry{p}
-	}
-	ext := clipRing(p.Exterior, w, h)
-	if !isArea(ext) {
-		return nil
-	}
-	out := &Polygon{Exterior: ext}
-	for _, hole := range p.Interior {
-		if c := clipRing(hole, w, h); isArea(c) {
-			out.Interior = append(out.Interior, c)
-		}
-	}
-	return []Geometry{out}
+	return out.crop(t.W, t.H)
 }
 
 // Line is a polyline.
@@ -344,50 +324,16 @@ type Line struct{ Points []Pt }
 func (l *Line) Type() string         { return TypeLine }
 func (l *Line) keys(o *object) error { o.add("points", pointsJSON(l.Points, nil)); return nil }
 
+// Transform turns and scales the line, then crops it to the image (crop.go).
 func (l *Line) Transform(t *Transform) ([]Geometry, error) {
 	if t.identity() {
-		return l.crop(t.W, t.H), nil
+		return l.crop(t.W, t.H)
 	}
 	ps, err := t.pts(l.Points)
 	if err != nil {
 		return nil, err
 	}
-	return (&Line{ps}).crop(t.W, t.H), nil
-}
-
-// Crop clips every segment (Liang–Barsky); where the line leaves the image and
-// comes back it is split in pieces, as shapely does. Pieces shorter than two
-// distinct points are dropped.
-func (l *Line) crop(w, h int) []Geometry {
-	if allInside(l.Points, w, h) {
-		return []Geometry{l}
-	}
-	var out []Geometry
-	var cur []Pt
-	flush := func() {
-		cur = dedupe(cur)
-		if len(cur) >= 2 {
-			out = append(out, &Line{cur})
-		}
-		cur = nil
-	}
-	for i := 0; i+1 < len(l.Points); i++ {
-		a, b, ok := clipSegment(l.Points[i], l.Points[i+1], w, h)
-		if !ok {
-			flush()
-			continue
-		}
-		a, b = floorPt(a), floorPt(b)
-		if len(cur) > 0 && cur[len(cur)-1] != a {
-			flush()
-		}
-		if len(cur) == 0 {
-			cur = append(cur, a)
-		}
-		cur = append(cur, b)
-	}
-	flush()
-	return out
+	return (&Line{ps}).crop(t.W, t.H)
 }
 
 // Node is a graph (keypoint) node.
@@ -527,97 +473,4 @@ func allInside(ps []Pt, w, h int) bool {
 		}
 	}
 	return true
-}
-
-func floorPt(p Pt) Pt { return Pt{math.Floor(p[0]), math.Floor(p[1])} }
-
-func dedupe(ps []Pt) []Pt {
-	var out []Pt
-	for _, p := range ps {
-		if len(out) == 0 || out[len(out)-1] != p {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// clipRing clips a closed ring to [0,w-1]×[0,h-1] and floors the new vertices.
-func clipRing(ring []Pt, w, h int) []Pt {
-	maxX, maxY := float64(w-1), float64(h-1)
-	edges := []struct {
-		in  func(Pt) bool
-		cut func(a, b Pt) Pt
-	}{
-		{func(p Pt) bool { return p[0] >= 0 }, func(a, b Pt) Pt { return Pt{0, a[1] + (b[1]-a[1])*(0-a[0])/(b[0]-a[0])} }},
-		{func(p Pt) bool { return p[0] <= maxX }, func(a, b Pt) Pt { return Pt{maxX, a[1] + (b[1]-a[1])*(maxX-a[0])/(b[0]-a[0])} }},
-		{func(p Pt) bool { return p[1] >= 0 }, func(a, b Pt) Pt { return Pt{a[0] + (b[0]-a[0])*(0-a[1])/(b[1]-a[1]), 0} }},
-		{func(p Pt) bool { return p[1] <= maxY }, func(a, b Pt) Pt { return Pt{a[0] + (b[0]-a[0])*(maxY-a[1])/(b[1]-a[1]), maxY} }},
-	}
-	out := ring
-	for _, e := range edges {
-		in := out
-		out = nil
-		for i := range in {
-			cur, prev := in[i], in[(i+len(in)-1)%len(in)]
-			switch {
-			case e.in(cur) && e.in(prev):
-				out = append(out, cur)
-			case e.in(cur):
-				out = append(out, e.cut(prev, cur), cur)
-			case e.in(prev):
-				out = append(out, e.cut(prev, cur))
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-	}
-	for i := range out {
-		out[i] = floorPt(out[i])
-	}
-	out = dedupe(out)
-	if len(out) > 1 && out[0] == out[len(out)-1] {
-		out = out[:len(out)-1]
-	}
-	return out
-}
-
-func isArea(ring []Pt) bool {
-	if len(ring) < 3 {
-		return false
-	}
-	a := 0.0
-	for i := range ring {
-		p, q := ring[i], ring[(i+1)%len(ring)]
-		a += p[0]*q[1] - q[0]*p[1]
-	}
-	return a != 0
-}
-
-// clipSegment is Liang–Barsky against [0,w-1]×[0,h-1].
-func clipSegment(a, b Pt, w, h int) (Pt, Pt, bool) {
-	t0, t1 := 0.0, 1.0
-	dx, dy := b[0]-a[0], b[1]-a[1]
-	for _, c := range [][2]float64{{-dx, a[0]}, {dx, float64(w-1) - a[0]}, {-dy, a[1]}, {dy, float64(h-1) - a[1]}} {
-		p, q := c[0], c[1]
-		if p == 0 {
-			if q < 0 {
-				return a, b, false
-			}
-			continue
-		}
-		r := q / p
-		if p < 0 {
-			if r > t1 {
-				return a, b, false
-			}
-			t0 = math.Max(t0, r)
-		} else {
-			if r < t0 {
-				return a, b, false
-			}
-			t1 = math.Min(t1, r)
-		}
-	}
-	return Pt{a[0] + t0*dx, a[1] + t0*dy}, Pt{a[0] + t1*dx, a[1] + t1*dy}, true
 }
