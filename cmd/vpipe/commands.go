@@ -218,7 +218,7 @@ func (l logFlags) check() error {
 	if l.interval <= 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("--progress-interval %s: want a positive duration, e.g. 10s", l.interval)}
 	}
-	return nil
+	return l.obs.check()
 }
 
 // execute runs the pipeline with a reporter and prints the summary. Log lines
@@ -262,8 +262,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	if lf.obs.report != "" {
 		if rerr := writeReport(lf.obs.report, sum, err); rerr != nil {
-			fmt.Fprintln(out, "vpipe:", rerr)
-			if err == nil {
+			if err != nil { // the run's error is the one returned
+				fmt.Fprintln(out, "vpipe:", rerr)
+			} else {
 				err = rerr
 			}
 		}

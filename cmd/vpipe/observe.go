@@ -35,6 +35,18 @@ func (o *obsFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&o.stages, "stages", false, "print each stage's counters after the summary")
 }
 
+// check refuses, before anything runs, a --report whose folder is missing.
+func (o obsFlags) check() error {
+	if o.report == "" {
+		return nil
+	}
+	dir := filepath.Dir(o.report)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--report %s: no folder %s", o.report, dir)}
+	}
+	return nil
+}
+
 // metricsListening, set by tests only, is told the metrics server's address.
 var metricsListening func(addr string)
 

@@ -138,3 +138,16 @@ func checkInterruptedReport(t *testing.T, path string, written int) {
 		t.Errorf("report after an interrupt: %s", b)
 	}
 }
+
+// TestReportFolderChecked: a --report into a missing folder is refused before
+// anything runs, not found out after the whole run.
+func TestReportFolderChecked(t *testing.T) {
+	out := t.TempDir()
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "sink.path="+out, "--report", filepath.Join(out, "no", "r.json"))
+	if code != 2 || !strings.Contains(log, "--report "+filepath.Join(out, "no", "r.json")+": no folder "+filepath.Join(out, "no")) {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if e, _ := os.ReadDir(out); len(e) != 0 {
+		t.Errorf("the refused run wrote %v", e)
+	}
+}
