@@ -194,9 +194,10 @@ func TestMetricsMidRun(t *testing.T) {
 			t.Errorf("%s busy seconds: %v then %v", st, a, b)
 		}
 	}
-	// Held by the sink, encode is blocked on its output.
-	if w := m(second, "vpipe_stage_output_wait_seconds_total", "encode"); w <= 0 {
-		t.Errorf("encode output wait %v", w)
+	// (Time blocked on an output is counted once the send completes, which
+	// depends on the scheduler here: pipeline's TestStageCounters checks it.)
+	if _, ok := second[`vpipe_stage_output_wait_seconds_total{stage="encode"}`]; !ok {
+		t.Error("no vpipe_stage_output_wait_seconds_total")
 	}
 	if q, c := m(second, "vpipe_stage_queue_length", "write"), m(second, "vpipe_stage_queue_capacity", "write"); c != 2 || q < 0 || q > 2 {
 		t.Errorf("write queue %v of %v", q, c)
