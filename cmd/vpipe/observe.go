@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -134,6 +135,12 @@ func logStages(log *slog.Logger, s stages.Summary) {
 }
 
 func secs(d time.Duration) float64 { return round(d.Seconds()) }
+
+// oneDecimal rounds as the summary line prints (%.1f), so the two agree.
+func oneDecimal(f float64) float64 {
+	v, _ := strconv.ParseFloat(fmt.Sprintf("%.1f", f), 64)
+	return v
+}
 func round(f float64) float64      { return float64(int64(f*1000+0.5)) / 1000 }
 
 // Report is --report's JSON.
@@ -177,7 +184,7 @@ type ReportStage struct {
 func report(s stages.Summary, runErr error) Report {
 	r := Report{Status: "ok", VideosOK: s.VideosOK, VideosFailed: s.VideosFailed, VideosInterrupted: s.VideosInterrupted,
 		VideosNotStarted: s.VideosNotStarted, Written: s.Written, Skipped: s.Skipped, ElapsedS: secs(s.Elapsed),
-		FPS: float64(int(s.FPS()*10+0.5)) / 10, Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos,
+		FPS: oneDecimal(s.FPS()), Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos,
 		CPUS: secs(cpuTime()), Cores: runtime.NumCPU()}
 	switch {
 	case errors.Is(runErr, context.Canceled):
