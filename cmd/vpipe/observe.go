@@ -141,7 +141,7 @@ func oneDecimal(f float64) float64 {
 	v, _ := strconv.ParseFloat(fmt.Sprintf("%.1f", f), 64)
 	return v
 }
-func round(f float64) float64      { return float64(int64(f*1000+0.5)) / 1000 }
+func round(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
 // Report is --report's JSON.
 type Report struct {
