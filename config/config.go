@@ -74,6 +74,22 @@ type Sampling struct {
 	Resize          Resize `mapstructure:"resize"`
 	CopyAnnotations bool   `mapstructure:"copy_annotations"`
 	Autorotate      bool   `mapstructure:"autorotate"`
+	// Which frames, beyond start/end/step (README, "Which frames"): at most one
+	// of FPS, MaxFPS, Frames, Times, FramesFile, KeyframesOnly.
+	FPS           float64  `mapstructure:"fps"`
+	MaxFPS        float64  `mapstructure:"max_fps"`
+	Frames        []int    `mapstructure:"frames"`
+	Times         []string `mapstructure:"times"` // seconds or "HH:MM:SS.mmm"
+	FramesFile    string   `mapstructure:"frames_file"`
+	KeyframesOnly bool     `mapstructure:"keyframes_only"`
+	// Content rules, decided while decoding.
+	SceneThreshold float64 `mapstructure:"scene_threshold"` // 0 = off
+	Dedup          Dedup   `mapstructure:"dedup"`
+}
+
+// Dedup drops near-duplicate frames; off while Distance is null.
+type Dedup struct {
+	Distance *int `mapstructure:"distance"`
 }
 
 // Resize is the output size; 0 on one side keeps the aspect ratio, 0 on both keeps the size.
@@ -139,14 +155,17 @@ type Encode struct {
 	Compression int `mapstructure:"compression"`
 }
 
-// Defaults are the values of every key a file leaves out. The stage pools
-// follow the core count and the stages' costs as vpipe's own counters show
-// them (--stages; README "Where the time goes"): encode, the costliest step,
-// one worker per core; resize one per core too (scaling 1080p down costs about
-// what encoding the small PNG does: with one worker it was the busiest stage);
-// decode one video per two cores, each on FFmpeg's threads; write 2 (I/O).
+// Defaults are the values of every key a file leaves out. "Cores" are
+// GOMAXPROCS: the CPUs the process may use, which since Go 1.25 follows a
+// container's CPU limit (a pod limited to 2 CPUs on a 64-core node sizes its
+// pools for 2, not 64). The stage pools follow the cores and the stages' costs
+// as vpipe's own counters show them (--stages; README "Where the time goes"):
+// encode, the costliest step, one worker per core; resize one per core too
+// (scaling 1080p down costs about what encoding the small PNG does: with one
+// worker it was the busiest stage); decode one video per two cores, each on
+// FFmpeg's threads; write 2 (I/O).
 func Defaults() map[string]any {
-	n := runtime.NumCPU()
+	n := runtime.GOMAXPROCS(0)
 	q := max(2, n) // measured on 2 cores: queue 2 runs as fast as 4, with 17 MB less peak RSS at 1080p
 	return map[string]any{
 		"source.type":               "local",
@@ -165,6 +184,14 @@ func Defaults() map[string]any {
 		"sampling.resize.filter":    "bicubic",
 		"sampling.copy_annotations": true,
 		"sampling.autorotate":       true,
+		"sampling.fps":              0.0,
+		"sampling.max_fps":          0.0,
+		"sampling.frames":           []int{},
+		"sampling.times":            []string{},
+		"sampling.frames_file":      "",
+		"sampling.keyframes_only":   false,
+		"sampling.scene_threshold":  0.0,
+		"sampling.dedup.distance":   nil,
 		"sink.type":                 "local",
 		"sink.path":                 "out",
 		"sink.url":                  "",

@@ -258,7 +258,7 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 // setOverrides reads --set key.path=value, in order (a later one wins).
 // typed is scalar, except that a list key takes a YAML flow list ([3, 4]).
 func typed(k kind, s string) any {
-	if k == kIntList {
+	if k == kIntList || k == kTimeList {
 		var list []any
 		if err := yaml.Unmarshal([]byte(s), &list); err == nil {
 			return list
@@ -307,10 +307,13 @@ const (
 	kOptInt
 	kBool
 	kIntList
+	kFloat
+	kTimeList
 )
 
 func (k kind) String() string {
-	return [...]string{"a string", "an integer", "an integer or null", "true or false", "a list of integers"}[k]
+	return [...]string{"a string", "an integer", "an integer or null", "true or false", "a list of integers", "a number",
+		"a list of times (seconds or \"HH:MM:SS.mmm\")"}[k]
 }
 
 // keySchema is every key path of Config, in the struct's order, with its kind,
@@ -352,8 +355,13 @@ func newSchema(t reflect.Type) *keySchema {
 				k = kBool
 			case reflect.Pointer:
 				k = kOptInt
+			case reflect.Float64:
+				k = kFloat
 			case reflect.Slice:
 				k = kIntList
+				if f.Type.Elem().Kind() == reflect.String {
+					k = kTimeList
+				}
 			default:
 				panic("config: no kind for " + name)
 			}
@@ -464,6 +472,22 @@ func checkValue(path string, val any, k kind, from string, ps *Problems) bool {
 		list, ok = val.([]any)
 		for _, x := range list {
 			if _, isInt := x.(int); !isInt {
+				ok = false
+			}
+		}
+		ok = ok || val == nil
+	case kFloat:
+		switch val.(type) {
+		case int, float64:
+			ok = true
+		}
+	case kTimeList:
+		var list []any
+		list, ok = val.([]any)
+		for _, x := range list {
+			switch x.(type) {
+			case int, float64, string:
+			default:
 				ok = false
 			}
 		}

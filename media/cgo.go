@@ -163,6 +163,36 @@ static int vp_index_keys(void *st, int64_t *out, int max) {
 }
 
 static const char *vp_pix_fmt_name(int f) { return av_get_pix_fmt_name(f); }
+
+// vp_skip_nonkey makes a decoder drop every frame but keyframes, as the CLI's
+// -skip_frame nokey does.
+static void vp_skip_nonkey(void *cc) { ((AVCodecContext *)cc)->skip_frame = AVDISCARD_NONKEY; }
+
+// vp_luma_layout says where the luma (or grey) samples of a packed (align 1)
+// w-wide image of format fmt lie: plane 0, row stride, sample step and byte
+// offset, bit depth and shift, big-endian. For packed 8-bit RGB it gives the
+// R, G and B offsets instead (rgb = 1). Returns <0 for other layouts.
+static int vp_luma_layout(int fmt, int w, int *stride, int *step, int *off, int *depth, int *shift, int *be,
+                          int *rgb, int *offg, int *offb) {
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+	if (!d || (d->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_FLOAT))) return -1;
+	int ls[4];
+	if (av_image_fill_linesizes(ls, fmt, w) < 0) return -1;
+	*stride = ls[0];
+	*rgb = (d->flags & AV_PIX_FMT_FLAG_RGB) != 0;
+	*be = (d->flags & AV_PIX_FMT_FLAG_BE) != 0;
+	if (*rgb) {
+		if (d->nb_components < 3) return -1;
+		for (int c = 0; c < 3; c++)
+			if (d->comp[c].plane != 0 || d->comp[c].depth != 8 || d->comp[c].shift != 0 || d->comp[c].step != d->comp[0].step) return -1;
+		*step = d->comp[0].step; *off = d->comp[0].offset; *offg = d->comp[1].offset; *offb = d->comp[2].offset;
+		*depth = 8; *shift = 0;
+		return 0;
+	}
+	if (d->comp[0].plane != 0 || d->comp[0].depth < 1 || d->comp[0].depth > 16) return -1;
+	*step = d->comp[0].step; *off = d->comp[0].offset; *depth = d->comp[0].depth; *shift = d->comp[0].shift;
+	return 0;
+}
 */
 import "C"
 
@@ -324,3 +354,25 @@ func (p *pngEncoder) free() {
 func libavformatVersion() uint { return uint(C.avformat_version()) }
 func libavcodecVersion() uint  { return uint(C.avcodec_version()) }
 func libswscaleVersion() uint  { return uint(C.swscale_version()) }
+
+// skipNonKey sets the decoder to drop non-keyframes. Through go-astiav's
+// CodecContext, whose first field is the C pointer (as reorderDelay).
+func skipNonKey(cc *astiav.CodecContext) {
+	if c := (*struct{ c unsafe.Pointer })(unsafe.Pointer(cc)).c; c != nil {
+		C.vp_skip_nonkey(c)
+	}
+}
+
+// lumaLayout reads the pixel format descriptor (see vp_luma_layout).
+func lumaLayout(pixFmt, w int) (l Luma, ok bool) {
+	var stride, step, off, depth, shift, be, rgb, offg, offb C.int
+	if C.vp_luma_layout(C.int(pixFmt), C.int(w), &stride, &step, &off, &depth, &shift, &be, &rgb, &offg, &offb) < 0 {
+		return Luma{}, false
+	}
+	l = Luma{Stride: int(stride), Step: int(step), Offset: int(off), Wide: depth > 8, BigEndian: be != 0, RGB: rgb != 0,
+		OffsetG: int(offg), OffsetB: int(offb)}
+	if l.Wide {
+		l.Shift = uint(shift) + uint(depth) - 8
+	}
+	return l, true
+}

@@ -72,6 +72,10 @@ func (p *Picture) Release() {
 // DecodeOptions tune the decoder.
 type DecodeOptions struct {
 	Threads int // decoder threads; 0 = FFmpeg picks
+	// KeyframesOnly has the decoder drop every frame but keyframes (as the CLI's
+	// -skip_frame nokey): for wanted frames that are all keyframes. Ignored when
+	// frames are numbered by packet (an untrusted PTS map).
+	KeyframesOnly bool
 }
 
 // FrameError names the frame index that could not be produced.
@@ -216,6 +220,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		// Numbering by packet needs a damaged packet's error to come back with that
 		// packet, not threads later (gopCounter).
 		cc.SetThreadType(astiav.ThreadTypeSlice)
+	}
+	if o.KeyframesOnly && x.Trusted {
+		skipNonKey(cc)
 	}
 	if err := cc.Open(codec, nil); err != nil {
 		return 0, fmt.Errorf("%s: open decoder %s: %w", v.name, v.Info.Codec, err)

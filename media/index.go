@@ -36,6 +36,9 @@ type Index struct {
 	// FromIndex tells that the map came from the container's sample table,
 	// without reading the payload.
 	FromIndex bool
+	// LastDuration is the packet duration of the frame with the largest PTS
+	// (how long the last frame is shown), in the time base; 0 when not given.
+	LastDuration int64
 }
 
 type keyframe struct {
@@ -116,6 +119,7 @@ func (v *Video) scan(need int) (*Index, error) {
 	stopped := false
 	fromIndex := v.cio != nil && v.cio.noData
 	k := 0 // video packets so far
+	var maxPTS int64
 	// Keyframes in decode order (for numbering by GOP): flagged by the parser or
 	// by the container's index, which survives damage to the keyframe's bytes.
 	// Taken before reading: the demuxer adds entries as it reads.
@@ -152,6 +156,9 @@ func (v *Video) scan(need int) (*Index, error) {
 			return nil
 		}
 		x.PTS = append(x.PTS, pts)
+		if len(x.PTS) == 1 || pts >= maxPTS {
+			maxPTS, x.LastDuration = pts, p.Duration()
+		}
 		if key || (dts != astiav.NoPtsValue && indexed[dts]) {
 			keyOrds = append(keyOrds, len(x.PTS)-1)
 		}

@@ -116,6 +116,17 @@ func (r *reporter) FrameDone(id string) {
 	}
 }
 
+// FrameDropped: a frame counted in VideoStart's toWrite that a content rule
+// left out (it will not be written).
+func (r *reporter) FrameDropped(id string) {
+	if r.bars != nil {
+		r.bars.FrameDropped(id)
+	}
+	if r.lines != nil {
+		r.lines.FrameDropped(id)
+	}
+}
+
 func (r *reporter) VideoDone(id string, written, skipped int, err error) {
 	if r.bars != nil {
 		r.bars.VideoDone(id, written, skipped, err)
@@ -267,6 +278,14 @@ func (l *lines) FrameDone(id string) {
 	l.mu.Unlock()
 }
 
+func (l *lines) FrameDropped(id string) {
+	l.mu.Lock()
+	if v := l.videos[id]; v != nil {
+		v.toWrite--
+	}
+	l.mu.Unlock()
+}
+
 func (l *lines) VideoDone(id string, written, skipped int, err error) {
 	l.mu.Lock()
 	v := l.videos[id]
@@ -322,6 +341,7 @@ type bars struct {
 	mu      sync.Mutex
 	total   int64
 	videos  map[string]*mpb.Bar
+	totals  map[string]int64 // each video's frames to write
 }
 
 func newBars(w io.Writer) *bars {
@@ -329,7 +349,7 @@ func newBars(w io.Writer) *bars {
 	overall := p.AddBar(0, mpb.BarPriority(1<<30),
 		mpb.PrependDecorators(decor.Name("all videos ", decor.WCSyncWidth), decor.CountersNoUnit("%d / %d", decor.WCSyncWidth)),
 		mpb.AppendDecorators(decor.AverageSpeed(nil, " %.1f frames/s"), decor.Name(" "), decor.Elapsed(decor.ET_STYLE_GO)))
-	return &bars{p: p, overall: overall, videos: map[string]*mpb.Bar{}}
+	return &bars{p: p, overall: overall, videos: map[string]*mpb.Bar{}, totals: map[string]int64{}}
 }
 
 func (b *bars) VideoStart(id string, toWrite, skipped int) {
@@ -346,6 +366,7 @@ func (b *bars) VideoStart(id string, toWrite, skipped int) {
 	bar.SetTotal(int64(toWrite), false)
 	b.mu.Lock()
 	b.videos[id] = bar
+	b.totals[id] = int64(toWrite)
 	b.total += int64(toWrite)
 	b.overall.SetTotal(b.total, false)
 	b.mu.Unlock()
@@ -361,10 +382,22 @@ func (b *bars) FrameDone(id string) {
 	b.overall.Increment()
 }
 
+func (b *bars) FrameDropped(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if bar := b.videos[id]; bar != nil {
+		b.totals[id]--
+		bar.SetTotal(b.totals[id], false)
+	}
+	b.total--
+	b.overall.SetTotal(b.total, false)
+}
+
 func (b *bars) VideoDone(id string, written, skipped int, err error) {
 	b.mu.Lock()
 	bar := b.videos[id]
 	delete(b.videos, id)
+	delete(b.totals, id)
 	b.mu.Unlock()
 	if err != nil {
 		if bar != nil {

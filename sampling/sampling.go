@@ -12,6 +12,12 @@ type Spec struct {
 	Step  int  // every Step-th selected frame; 1 = all
 	// OnlyAnnotated keeps only frames for which Annotated returns true, before Step.
 	OnlyAnnotated bool
+
+	// Choosers (at most one; see select.go for the order of the rules).
+	FPS           float64 // frames displayed at k/FPS seconds; 0 = off
+	MaxFPS        float64 // every frame, or as FPS when the video's rate is higher; 0 = off
+	List          *List   // explicit frames or times; nil = off
+	KeyframesOnly bool
 }
 
 // Validate reports a spec that can select nothing sensible.

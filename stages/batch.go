@@ -75,10 +75,11 @@ func (b *batcher) run() {
 			b.pending[j] = p
 		}
 		p.imgs = append(p.imgs, o.img)
-		if len(p.imgs) >= b.size || b.arrived[j] >= j.wanted {
+		want := j.toWrite()
+		if len(p.imgs) >= b.size || b.arrived[j] >= want {
 			b.flush(j)
 		}
-		if b.arrived[j] >= j.wanted {
+		if b.arrived[j] >= want {
 			delete(b.arrived, j)
 		}
 		// A failed video's frames stop coming: let its pending ones go now.

@@ -37,10 +37,14 @@ type job struct {
 	inflight int
 	sealed   bool
 	written  int
+	dropped  int      // frames the content rules left out
 	names    []string // written this run, for a roll-back if the video fails
 	finished bool
 	status   string // set once the video is done, or the run is
 	onDone   func(*job)
+
+	lease Lease         // the feed's, when the video came from one
+	slot  chan struct{} // a decode worker's place in the feed, freed once decoded
 }
 
 // String names the video (in a recovered panic).
@@ -77,6 +81,22 @@ func (j *job) frameOut(name string) {
 	}
 	j.mu.Unlock()
 	j.maybeDone()
+}
+
+// drop counts a decoded frame the content rules left out: one fewer to write.
+func (j *job) drop() {
+	j.mu.Lock()
+	j.dropped++
+	j.wanted--
+	j.mu.Unlock()
+}
+
+// toWrite is the number of frames the video writes this run, as known now
+// (content rules lower it while decoding).
+func (j *job) toWrite() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.wanted
 }
 
 // seal marks the end of decoding.

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vpipe/vpipe/config"
+	"github.com/vpipe/vpipe/content"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/metrics"
@@ -46,6 +48,7 @@ type Summary struct {
 	VideosNotStarted int
 	Written          int // images written by this run (interrupted videos' included)
 	Skipped          int
+	Dropped          int // frames the content rules (scene_threshold, dedup) left out
 	Failures         []Failure
 	Elapsed          time.Duration
 
@@ -82,6 +85,16 @@ type Runner struct {
 	// Metrics, if set, gets the run's per-stage counters as the stages start
 	// (to serve them during the run).
 	Metrics *metrics.Set
+	// Keep, when set, selects the videos this run samples (a shard); clashes
+	// are still found among all of the source's videos.
+	Keep func(*core.Item) bool
+	// Feed, when set, hands the run its videos one at a time (a work queue)
+	// instead of every video of the source; see feed.go.
+	Feed Feed
+
+	framesOnce sync.Once // reads sampling.frames_file
+	frames     *sampling.FramesFile
+	framesErr  error
 }
 
 func (r *Runner) name(video string, index, count int) string {
@@ -93,7 +106,7 @@ func (r *Runner) name(video string, index, count int) string {
 
 func (r *Runner) spec() sampling.Spec {
 	s := r.Config.Sampling
-	return sampling.Spec{Start: s.Start, End: s.End, Step: s.Step, OnlyAnnotated: s.OnlyAnnotated}
+	return r.listSpec(sampling.Spec{Start: s.Start, End: s.End, Step: s.Step, OnlyAnnotated: s.OnlyAnnotated})
 }
 
 // testHook, set by tests only, is called by every stage with its name before
@@ -123,7 +136,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	var p *pipeline.Pipeline
-	onDone := func(j *job) {
+	account := func(j *job) {
 		stopped := p.Context().Err() != nil
 		if j.err == nil && j.written < j.wanted && !stopped {
 			// Never a silent gap: decoding ended without an error, yet frames are missing.
@@ -140,6 +153,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		defer mu.Unlock()
 		sum.Skipped += j.skipped
 		sum.Written += j.written
+		sum.Dropped += j.dropped
 		switch {
 		case j.err != nil:
 			j.setStatus(StatusFailed)
@@ -156,9 +170,24 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
 	}
-	jobs := make([]*job, len(items))
-	for i, it := range items {
-		jobs[i] = &job{item: it, refused: refused[it], onDone: onDone}
+	onDone := func(j *job) { account(j); j.settle(false) }
+	var jobsMu sync.Mutex
+	var jobs []*job
+	add := func(j *job) *job {
+		j.onDone = onDone
+		jobsMu.Lock()
+		jobs = append(jobs, j)
+		jobsMu.Unlock()
+		return j
+	}
+	var cat *catalog
+	if r.Feed != nil { // videos come from the feed, found among these
+		cat = &catalog{r: r}
+		cat.set(items, refused)
+	} else {
+		for _, it := range items {
+			add(&job{item: it, refused: refused[it]})
+		}
 	}
 
 	st := r.Config.Stages
@@ -175,6 +204,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	defer closeEncs()
 	p = pipeline.NewWithMetrics(ctx, r.Metrics)
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
+		if r.Feed != nil {
+			return r.feed(ctx, cat, st.Decode.Workers, add, emit)
+		}
 		for _, j := range jobs {
 			hook("enumerate")
 			if err := emit(j); err != nil {
@@ -192,6 +224,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				j.fail(err)
 			}
 			j.seal()
+			j.freeSlot()
 			return ctx.Err()
 		})
 
@@ -250,6 +283,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 
 	err = p.Wait()
+	if err == nil {
+		r.warnUnlisted()
+	}
 	var pe *pipeline.PanicError
 	if errors.As(err, &pe) {
 		r.Log.Error("panic", "err", err, "stack", string(pe.Stack))
@@ -269,15 +305,20 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
+			sum.Dropped += j.dropped
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
+			j.settle(false)
 		case j.started:
 			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
+			sum.Dropped += j.dropped
+			j.settle(true)
 		default:
 			j.setStatus(StatusNotStarted)
 			sum.VideosNotStarted++
+			j.settle(true)
 		}
 	}
 	sum.results(jobs, p, io0)
@@ -350,7 +391,11 @@ func (r *Runner) items(ctx context.Context) ([]*core.Item, map[*core.Item]error,
 	if err != nil {
 		return nil, nil, err
 	}
-	return items, clashes(items), nil
+	refused := clashes(items)
+	if r.Keep != nil {
+		items = slices.DeleteFunc(items, func(it *core.Item) bool { return !r.Keep(it) })
+	}
+	return items, refused, nil
 }
 
 // begin prepares the sink: a meta conflict stops the run here, before any image
@@ -394,6 +439,12 @@ type prepared struct {
 	// reannotate are frames already in the sink whose annotation must be sent
 	// (an interrupted run registered them; or overwrite is asked for).
 	reannotate []int
+	selection  sampling.Selection
+	// With content rules: every selected frame is decoded (decode), those the
+	// sink has (existing) only to measure them.
+	filter   *content.Filter
+	decode   []int
+	existing map[int]bool
 }
 
 // close closes the video and releases what fetching it took.
@@ -444,12 +495,11 @@ func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) 
 }
 
 func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video) (*prepared, error) {
-	spec := r.spec()
-	need := 0
-	if spec.End != nil {
-		need = *spec.End
+	spec, err := r.specFor(it)
+	if err != nil {
+		return nil, err
 	}
-	x, err := v.Scan(need)
+	x, err := v.Scan(spec.Need())
 	if err != nil {
 		return nil, err
 	}
@@ -495,14 +545,27 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range spec.Indices(len(x.PTS), annotated) {
+	if p.selection, err = spec.Select(timeline(x), annotated); err != nil {
+		return nil, err
+	}
+	p.filter = r.contentFilter()
+	if p.filter != nil {
+		p.decode, p.existing = p.selection.Indices, map[int]bool{}
+	}
+	for _, i := range p.selection.Indices {
 		p.names = append(p.names, r.name(it.Name, i, x.Count))
 		if existing[r.name(it.Name, i, x.Count)] {
 			p.skipped++
 			p.reannotate = append(p.reannotate, i)
+			if p.existing != nil {
+				p.existing[i] = true
+			}
 		} else {
 			p.want = append(p.want, i)
 		}
+	}
+	if p.filter == nil {
+		p.decode = p.want
 	}
 	return p, nil
 }
@@ -530,7 +593,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 			end = *sp.End
 		}
 		r.Log.Warn("no frame selected", "video", j.item.ID(), "frames", p.index.Count, "start", sp.Start,
-			"end", end, "step", sp.Step, "only_annotated", sp.OnlyAnnotated)
+			"end", end, "step", sp.Step, "only_annotated", sp.OnlyAnnotated, "rules", p.selection.Describe(""))
 	}
 	if p.skipped > 0 { // its dataset holds images: refresh what it records now
 		if err := r.record(ctx, j); err != nil {
@@ -542,7 +605,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	r.Reporter.VideoStart(j.item.ID(), len(p.want), p.skipped)
 	autorotate := r.Config.Sampling.Autorotate
-	return p.video.Decode(ctx, p.index, p.want, media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads}, func(pic *media.Picture) error {
+	out := func(pic *media.Picture) error {
 		if !autorotate {
 			pic.Rotation = 0
 		}
@@ -552,7 +615,17 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 		}
 		j.frameIn()
 		return emitOrDrop(emit, &frame{job: j, index: pic.Index, pts: pic.PTS, time: pic.Time, pic: pic})
-	})
+	}
+	end := func(bool) error { return nil }
+	if p.filter != nil {
+		out, end = r.filterFrames(j, p, out)
+	}
+	o := media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads, KeyframesOnly: r.Config.Sampling.KeyframesOnly}
+	err = p.video.Decode(ctx, p.index, p.decode, o, out)
+	if eerr := end(err == nil); err == nil {
+		err = eerr
+	}
+	return err
 }
 
 // record writes the custom data of the video's datasets, once per video, before
@@ -608,6 +681,8 @@ type PlanRow struct {
 	// PerSink counts, with several sinks, the selected frames each one has
 	// (Existing is then those every sink has).
 	PerSink []int
+	// Rules is what each selection rule leaves, in order of application.
+	Rules string
 }
 
 // Plan works out what Run would write, without decoding or writing anything. It
@@ -634,7 +709,8 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			continue
 		}
 		p.close()
-		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH}
+		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH,
+			Rules: p.selection.Describe(r.contentRules())}
 		if each, ok := r.Sink.(interface {
 			ExistingEach(context.Context, []string) ([]map[string]bool, error)
 		}); ok {

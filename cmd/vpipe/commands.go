@@ -173,6 +173,7 @@ func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 func runCmd() *cobra.Command {
 	var sets []string
 	var lf logFlags
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "run [CONFIG]",
 		Short: "Run a pipeline (default pipeline.yaml)",
@@ -181,15 +182,19 @@ func runCmd() *cobra.Command {
 			if err := lf.check(); err != nil {
 				return err
 			}
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
-			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf)
+			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, sf.apply)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
 	lf.add(cmd)
+	sf.add(cmd)
 	return cmd
 }
 
@@ -224,7 +229,7 @@ func (l logFlags) check() error {
 // execute runs the pipeline with a reporter and prints the summary. Log lines
 // go to out (above the bars on a terminal) and, with --log-file, to that file.
 func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
-	name func(string, int, int) string, out io.Writer, lf logFlags) error {
+	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
 	tty := false
 	if f, ok := out.(*os.File); ok {
 		tty = isTTY(f)
@@ -254,6 +259,10 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	defer stopMetrics()
 	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name, Metrics: set}
+	e := &execution{r: r}
+	for _, w := range with {
+		w(e)
+	}
 	sum, err := r.Run(ctx)
 	rep.Close()
 	printSummary(out, sum)
@@ -272,7 +281,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		logStages(fileLog, sum)
 		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10,
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10,
 			"bottleneck", sum.Bottleneck)
 		switch {
 		case errors.Is(err, context.Canceled):
@@ -291,7 +300,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
-	case sum.VideosFailed > 0:
+	case sum.VideosFailed > 0 && !e.failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
 	}
 	return nil
@@ -305,8 +314,12 @@ func printSummary(w io.Writer, s stages.Summary) {
 	if s.VideosNotStarted > 0 {
 		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
 	}
-	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there); %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, s.Elapsed.Round(1e6), s.FPS())
+	dropped := ""
+	if s.Dropped > 0 {
+		dropped = fmt.Sprintf(", %d dropped (scene_threshold/dedup)", s.Dropped)
+	}
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
 	heldBack(w, s)
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
@@ -339,16 +352,21 @@ func validateCmd() *cobra.Command {
 
 func planCmd() *cobra.Command {
 	var sets []string
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "plan [CONFIG]",
 		Short: "Show what a run would write, without writing",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
+			sf.apply(&execution{r: r})
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			perSink := ""
 			if len(c.Sinks) > 0 {
@@ -359,7 +377,11 @@ func planCmd() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
 				}
 			}
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink)
+			rules := ""
+			if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
+				rules = "\tRULES"
+			}
+			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
 			var videos, failed, frames, sel, ex int
 			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
 				videos++
@@ -375,10 +397,16 @@ func planCmd() *cobra.Command {
 				for _, n := range row.PerSink {
 					each += fmt.Sprintf("\t%d", n)
 				}
+				if rules != "" {
+					each += "\t" + row.Rules
+				}
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
+			if sf.spec != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "shard %s: %d of the source's %d videos\n", sf.spec, sf.kept, sf.seen)
+			}
 			if err != nil { // run would stop before writing anything
 				return &exitError{code: exitFailed, err: fmt.Errorf("run would stop before writing: %w", err)}
 			}
@@ -389,6 +417,7 @@ func planCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	sf.add(cmd)
 	return cmd
 }
 
@@ -401,6 +430,7 @@ func framesCmd() *cobra.Command {
 		noAutorotate     bool
 		overwrite        bool
 		lf               logFlags
+		sel              selectFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
@@ -421,6 +451,7 @@ func framesCmd() *cobra.Command {
 			if cmd.Flags().Changed("end") {
 				c.Sampling.End = &end
 			}
+			sel.apply(cmd, &c.Sampling)
 			if resize != "" {
 				if _, err := fmt.Sscanf(strings.ToLower(resize), "%dx%d", &c.Sampling.Resize.Width, &c.Sampling.Resize.Height); err != nil {
 					return fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", resize)
@@ -471,6 +502,7 @@ func framesCmd() *cobra.Command {
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	sel.add(cmd)
 	lf.add(cmd)
 	return cmd
 }

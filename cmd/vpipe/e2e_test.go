@@ -227,7 +227,7 @@ func TestValidateOneList(t *testing.T) {
 	log, code := vpipe(t, "validate", bad, "--set", "sampling=3")
 	want := bad + `: 4 problem(s)
   - source.path: "testdata/no-such-folder" does not exist
-  - sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate
+  - sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate, fps, max_fps, frames, times, frames_file, keyframes_only, scene_threshold, dedup.distance
   - sampling.resize: want a section (height: …, width: …, filter: …), got 300
   - samplng: unknown section (did you mean sampling?)`
 	if code != 1 || strings.TrimSpace(log) != want {

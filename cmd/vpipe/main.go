@@ -100,6 +100,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), validateCmd(), planCmd(), framesCmd(), versionCmd())
+	root.AddCommand(runCmd(), validateCmd(), planCmd(), framesCmd(), versionCmd(), enqueueCmd(), workerCmd(), queueCmd())
 	return root
 }

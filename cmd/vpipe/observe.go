@@ -154,6 +154,7 @@ type Report struct {
 	VideosNotStarted  int     `json:"videos_not_started"`
 	Written           int     `json:"frames_written"`
 	Skipped           int     `json:"frames_skipped"`
+	Dropped           int     `json:"frames_dropped"` // left out by scene_threshold / dedup
 	ElapsedS          float64 `json:"elapsed_s"`
 	FPS               float64 `json:"frames_per_s"`
 	Bottleneck        string  `json:"bottleneck"`
@@ -183,7 +184,7 @@ type ReportStage struct {
 
 func report(s stages.Summary, runErr error) Report {
 	r := Report{Status: "ok", VideosOK: s.VideosOK, VideosFailed: s.VideosFailed, VideosInterrupted: s.VideosInterrupted,
-		VideosNotStarted: s.VideosNotStarted, Written: s.Written, Skipped: s.Skipped, ElapsedS: secs(s.Elapsed),
+		VideosNotStarted: s.VideosNotStarted, Written: s.Written, Skipped: s.Skipped, Dropped: s.Dropped, ElapsedS: secs(s.Elapsed),
 		FPS: oneDecimal(s.FPS()), Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos,
 		CPUS: secs(cpuTime()), Cores: runtime.NumCPU()}
 	switch {

@@ -64,13 +64,24 @@ func (s *Sink) Describe() string { return "local " + s.Root }
 // Begin creates the project folder and writes meta.json: the source meta merged
 // into the one already there. A conflict is an error, found before anything is
 // written. Unannotated input (meta nil) leaves an existing meta.json as it is.
+// The merge is read and written holding a lock on the project folder, so
+// shards starting at once never lose each other's classes.
 func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
-	out, metaJSON, err := s.merge(meta)
-	if err != nil {
+	if _, _, err := s.merge(meta); err != nil { // before the folder is made
 		return nil, err
 	}
 	if err := os.MkdirAll(s.Root, 0o755); err != nil {
 		return nil, fmt.Errorf("sink.path: %w", err)
+	}
+	unlock, err := lockDir(s.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	removeTemps(s.Root) // only a writer holding the lock makes them here
+	out, metaJSON, err := s.merge(meta)
+	if err != nil {
+		return nil, err
 	}
 	if metaJSON != nil {
 		if err := writeAtomic(filepath.Join(s.Root, "meta.json"), metaJSON); err != nil {
@@ -126,7 +137,9 @@ func (s *Sink) merge(meta *sv.ProjectMeta) (*sv.ProjectMeta, []byte, error) {
 }
 
 // Dataset writes a dataset's custom data to <dataset>/custom_data.json, after
-// CheckDataset's checks.
+// CheckDataset's checks. It holds a lock on the dataset's folder (shards share
+// source datasets), so the temporaries of writers killed there are removed
+// without touching a live one's.
 func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 	if err := s.CheckDataset(ctx, info); err != nil {
 		return err
@@ -135,6 +148,12 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	removeTemps(dir)
 	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom)
 }
 

@@ -1,0 +1,126 @@
+package sampling
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// FramesFile is a curated set: per video, frame indices or times. In JSON:
+//
+//	{"clip.mp4": [0, 25, 50],
+//	 "ds0/sub/other.mp4": {"times": [1.5, "00:01:12.000"]},
+//	 "third.mp4": {"frames": [3]}}
+//
+// A key is a video's name, or its dataset path and name joined by "/" (the ID
+// vpipe's logs show), which wins over the bare name; a bare name applies to
+// every video of that name.
+type FramesFile struct {
+	Path    string
+	Entries map[string]List
+	mu      sync.Mutex
+	used    map[string]bool
+}
+
+// ReadFramesFile reads and checks a frames file.
+func ReadFramesFile(path string) (*FramesFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("%s: want a JSON object {\"<video name>\": [frame, ...]}: %v", path, err)
+	}
+	f := &FramesFile{Path: path, Entries: map[string]List{}, used: map[string]bool{}}
+	for name, v := range raw {
+		key := fmt.Sprintf("frames_file %q entry %q", path, name)
+		l := List{Key: key}
+		var frames []int
+		var obj map[string]json.RawMessage
+		switch {
+		case json.Unmarshal(v, &frames) == nil:
+			l.Frames = frames
+		case json.Unmarshal(v, &obj) == nil:
+			for k, val := range obj {
+				switch k {
+				case "frames":
+					if err := json.Unmarshal(val, &l.Frames); err != nil {
+						return nil, fmt.Errorf("%s .frames: want a list of frame indices, got %s", key, val)
+					}
+				case "times":
+					var ts []json.RawMessage
+					if err := json.Unmarshal(val, &ts); err != nil {
+						return nil, fmt.Errorf("%s .times: want a list of times, got %s", key, val)
+					}
+					for _, t := range ts {
+						s := string(bytes.Trim(t, `"`))
+						if _, err := ParseTime(s); err != nil {
+							return nil, fmt.Errorf("%s .times: %v", key, err)
+						}
+						l.Times = append(l.Times, s)
+					}
+				default:
+					return nil, fmt.Errorf("%s: unknown key %q (want frames or times)", key, k)
+				}
+			}
+			if l.Frames != nil && l.Times != nil {
+				return nil, fmt.Errorf("%s: give frames or times, not both", key)
+			}
+			if l.Times != nil {
+				l.Key += " .times"
+			}
+		default:
+			return nil, fmt.Errorf("%s: want a list of frame indices or {\"frames\": [...]} / {\"times\": [...]}, got %s", key, v)
+		}
+		for k, i := range l.Frames {
+			if i < 0 {
+				return nil, fmt.Errorf("%s[%d]: a frame index must be >= 0, got %d", key, k, i)
+			}
+		}
+		f.Entries[name] = l
+	}
+	return f, nil
+}
+
+// For is the list of the video with this ID ("ds/…/name") and name; a video
+// the file does not list gets an empty list: nothing is taken from it.
+func (f *FramesFile) For(id, name string) *List {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range []string{id, name} {
+		if l, ok := f.Entries[k]; ok {
+			f.used[k] = true
+			return &l
+		}
+	}
+	return &List{Missing: true, Key: fmt.Sprintf("frames_file %q (no entry for %q)", f.Path, id)}
+}
+
+// Unused are the keys no video has asked for so far (a misspelt name), sorted.
+func (f *FramesFile) Unused() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.Entries {
+		if !f.used[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// String names the file's entries (for logs).
+func (f *FramesFile) String() string {
+	names := make([]string, 0, len(f.Entries))
+	for k := range f.Entries {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return f.Path + " (" + strings.Join(names, ", ") + ")"
+}
