@@ -75,7 +75,7 @@ func heldBack(w io.Writer, s stages.Summary) {
 	for _, st := range s.Stages {
 		if st.Name == s.Bottleneck {
 			fmt.Fprintf(w, "  held back by stage %s: its %d worker(s) busy %.0f %% of the run; vpipe used %.1f of %d cores (--stages for every stage)\n",
-				st.Name, st.Workers, 100*st.Share(st.Busy, span), coresUsed(s), runtime.NumCPU())
+				st.Name, st.Workers, 100*st.Share(st.Busy, span), coresUsed(s), runtime.GOMAXPROCS(0))
 		}
 	}
 }
@@ -158,7 +158,7 @@ type Report struct {
 	ElapsedS          float64 `json:"elapsed_s"`
 	FPS               float64 `json:"frames_per_s"`
 	Bottleneck        string  `json:"bottleneck"`
-	// CPUS is the CPU time the process used (user + system); Cores the cores.
+	// CPUS is the CPU time the process used (user + system); Cores the CPUs it may use (GOMAXPROCS).
 	CPUS  float64 `json:"cpu_s"`
 	Cores int     `json:"cores"`
 
@@ -186,7 +186,7 @@ func report(s stages.Summary, runErr error) Report {
 	r := Report{Status: "ok", VideosOK: s.VideosOK, VideosFailed: s.VideosFailed, VideosInterrupted: s.VideosInterrupted,
 		VideosNotStarted: s.VideosNotStarted, Written: s.Written, Skipped: s.Skipped, Dropped: s.Dropped, ElapsedS: secs(s.Elapsed),
 		FPS: oneDecimal(s.FPS()), Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos,
-		CPUS: secs(cpuTime()), Cores: runtime.NumCPU()}
+		CPUS: secs(cpuTime()), Cores: runtime.GOMAXPROCS(0)}
 	switch {
 	case errors.Is(runErr, context.Canceled):
 		r.Status = "interrupted"
