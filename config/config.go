@@ -163,7 +163,12 @@ type Encode struct {
 // Defaults are the values of every key a file leaves out. "Cores" are
 // GOMAXPROCS: the CPUs the process may use, which since Go 1.25 follows a
 // container's CPU limit (a pod limited to 2 CPUs on a 64-core node sizes its
-// pools for 2, not 64).
+// pools for 2, not 64). The stage pools follow the cores and the stages' costs
+// as vpipe's own counters show them (--stages; README "Where the time goes"):
+// encode, the costliest step, one worker per core; resize one per core too
+// (scaling 1080p down costs about what encoding the small PNG does: with one
+// worker it was the busiest stage); decode one video per two cores, each on
+// FFmpeg's threads; write 2 (I/O).
 func Defaults() map[string]any {
 	n := runtime.GOMAXPROCS(0)
 	q := max(2, n) // measured on 2 cores: queue 2 runs as fast as 4, with 17 MB less peak RSS at 1080p

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/pipeline"
 )
 
@@ -131,6 +132,9 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 				regs, err = bs.Upload(ctx, &core.Batch{Dataset: j.item.DestDataset(), Images: bt.imgs})
 			}
 			for _, img := range bt.imgs {
+				if err == nil {
+					metrics.SinkBytes(int64(len(img.Data)))
+				}
 				media.PutBuf(img.Data)
 				img.Data = nil
 			}

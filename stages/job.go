@@ -48,6 +48,7 @@ type job struct {
 	dropped  int      // frames the content rules left out
 	names    []string // written this run, for a roll-back if the video fails
 	finished bool
+	status   string // set once the video is done, or the run is
 	onDone   func(*job)
 
 	lease Lease         // the feed's, when the video came from one

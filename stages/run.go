@@ -18,6 +18,7 @@ import (
 	"github.com/vpipe/vpipe/content"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/pipeline"
 	"github.com/vpipe/vpipe/sampling"
 	sv "github.com/vpipe/vpipe/supervisely"
@@ -54,6 +55,14 @@ type Summary struct {
 	VideosPartial int
 	Partial       []Partial
 	Elapsed       time.Duration
+
+	// Videos is every video's outcome, in the source's order.
+	Videos []VideoResult
+	// Stages is each stage's counters; Bottleneck the one that held the run
+	// back (metrics.Bottleneck); IO the bytes and retries of this run.
+	Stages     []metrics.StageStats
+	Bottleneck string
+	IO         metrics.IOStats
 }
 
 // FPS is frames written per second of run time.
@@ -77,6 +86,9 @@ type Runner struct {
 	// Name gives an image's file name; nil means the Supervisely seed's
 	// "<video>_frame_<index padded to the frame count's digits>.png".
 	Name func(video string, index, count int) string
+	// Metrics, if set, gets the run's per-stage counters as the stages start
+	// (to serve them during the run).
+	Metrics *metrics.Set
 	// Keep, when set, selects the videos this run samples (a shard); clashes
 	// are still found among all of the source's videos.
 	Keep func(*core.Item) bool
@@ -117,6 +129,7 @@ func hook(stage string) {
 // even then, and tells the videos cut short from those completed.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	begin := time.Now()
+	io0 := metrics.IO()
 	var sum Summary
 	var mu sync.Mutex
 	items, refused, err := r.items(ctx)
@@ -152,13 +165,16 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		sum.Dropped += j.dropped
 		switch {
 		case j.err != nil:
+			j.setStatus(StatusFailed)
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 		case j.written+len(j.lost) < j.wanted:
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
 		case len(j.lost) > 0:
+			j.setStatus(StatusPartial)
 			sum.VideosPartial++
 			miss := j.missing()
 			sum.Partial = append(sum.Partial, Partial{Video: j.item.ID(), Missing: miss, Damage: j.damage})
@@ -166,6 +182,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			r.Log.Warn("video partial", "video", j.item.ID(), "written", j.written, "missing", len(miss),
 				"frames", ranges(miss), "damage", j.damage, "first_missing", first, "why", j.lostWhy[first])
 		default:
+			j.setStatus(StatusOK)
 			sum.VideosOK++
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
@@ -202,7 +219,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return media.NewPNGEncoder(st.Encode.Compression), nil
 	}, (*media.PNGEncoder).Close)
 	defer closeEncs()
-	p = pipeline.New(ctx)
+	p = pipeline.NewWithMetrics(ctx, r.Metrics)
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
 		if r.Feed != nil {
 			return r.feed(ctx, cat, st.Decode.Workers, add, emit)
@@ -301,6 +318,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			if derr := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); derr != nil {
 				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), derr)
 			}
+			j.setStatus(StatusFailed)
+			j.written = 0
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
@@ -308,16 +327,19 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
 			j.settle(false)
 		case j.started:
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
 			sum.Dropped += j.dropped
 			j.settle(true)
 		default:
+			j.setStatus(StatusNotStarted)
 			sum.VideosNotStarted++
 			j.settle(true)
 		}
 	}
+	sum.results(jobs, p, io0)
 	if cerr := r.Sink.Close(); err == nil {
 		err = cerr
 	}
@@ -338,6 +360,9 @@ func (r *Runner) writeStage(p *pipeline.Pipeline, encoded *pipeline.Outlet[outpu
 			err := r.record(ctx, j)
 			if err == nil {
 				err = r.Sink.Put(ctx, img)
+			}
+			if err == nil {
+				metrics.SinkBytes(int64(len(img.Data)))
 			}
 			media.PutBuf(img.Data)
 			img.Data = nil
@@ -615,6 +640,9 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	defer p.close()
 	defer r.logFetched(j.item, p)
+	if p.input == nil {
+		countFile(j.item.Open)
+	}
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
 	j.fixedSize = r.resizes()

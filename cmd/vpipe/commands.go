@@ -21,6 +21,7 @@ import (
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/progress"
 	"github.com/vpipe/vpipe/sinks/fanout"
 	localsink "github.com/vpipe/vpipe/sinks/local"
@@ -204,6 +205,7 @@ type logFlags struct {
 	format   string
 	file     string
 	interval time.Duration
+	obs      obsFlags // --metrics, --report, --stages
 }
 
 func (l *logFlags) add(cmd *cobra.Command) {
@@ -212,6 +214,7 @@ func (l *logFlags) add(cmd *cobra.Command) {
 	f.StringVar(&l.file, "log-file", "", "also append every log line (progress lines included) to `PATH`")
 	f.DurationVar(&l.interval, "progress-interval", progress.DefaultInterval,
 		"how often each video's progress is logged when not drawn as bars (and in --log-file)")
+	l.obs.add(cmd)
 }
 
 // check reports a bad flag value, before anything runs.
@@ -222,7 +225,7 @@ func (l logFlags) check() error {
 	if l.interval <= 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("--progress-interval %s: want a positive duration, e.g. 10s", l.interval)}
 	}
-	return nil
+	return l.obs.check()
 }
 
 // execute runs the pipeline with a reporter and prints the summary. Log lines
@@ -250,7 +253,14 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		s.Log = log
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
-	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
+	set := &metrics.Set{}
+	stopMetrics, err := lf.obs.serve(set, log)
+	if err != nil {
+		rep.Close()
+		return err
+	}
+	defer stopMetrics()
+	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name, Metrics: set}
 	e := &execution{r: r}
 	for _, w := range with {
 		w(e)
@@ -258,9 +268,23 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	sum, err := r.Run(ctx)
 	rep.Close()
 	printSummary(out, sum)
+	if lf.obs.stages {
+		printStages(out, sum)
+	}
+	if lf.obs.report != "" {
+		if rerr := writeReport(lf.obs.report, sum, err); rerr != nil {
+			if err != nil { // the run's error is the one returned
+				fmt.Fprintln(out, "vpipe:", rerr)
+			} else {
+				err = rerr
+			}
+		}
+	}
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
+		logStages(fileLog, sum)
 		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10}
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10,
+			"bottleneck", sum.Bottleneck}
 		if sum.VideosPartial > 0 {
 			done = append(done, "videos_partial", sum.VideosPartial)
 		}
@@ -308,6 +332,7 @@ func printSummary(w io.Writer, s stages.Summary) {
 	}
 	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
 		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
+	heldBack(w, s)
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}

@@ -290,7 +290,8 @@ func TestInterruptAndResume(t *testing.T) {
 		t.Fatalf("clean run: %d\n%s", code, log)
 	}
 	out := t.TempDir()
-	cmd := exec.Command(bin, args(out)...)
+	rep := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(bin, append(args(out), "--report", rep)...)
 	cmd.Dir = "../.."
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -334,6 +335,7 @@ func TestInterruptAndResume(t *testing.T) {
 	if want := fmt.Sprintf("videos: 0 ok, 0 failed, 1 interrupted; frames: %d written, 0 skipped", n); !strings.Contains(log.String(), want) {
 		t.Fatalf("summary: want %q in\n%s", want, log.String())
 	}
+	checkInterruptedReport(t, rep, n)
 	rlog, code := vpipe(t, args(out)...)
 	if code != 0 || !strings.Contains(rlog, fmt.Sprintf("%d written, %d skipped", 300-n, n)) {
 		t.Fatalf("resume: exit %d\n%s", code, rlog)
