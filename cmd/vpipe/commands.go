@@ -283,7 +283,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		logStages(fileLog, sum)
 		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10,
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5)) / 10,
 			"bottleneck", sum.Bottleneck}
 		if sum.VideosPartial > 0 {
 			done = append(done, "videos_partial", sum.VideosPartial)
