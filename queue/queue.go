@@ -57,10 +57,14 @@ type Options struct {
 	// redelivers a video; set on the consumer when it is made (or changed by a
 	// worker given it explicitly). 0 = 1 minute.
 	AckWait time.Duration
-	// UpdateAckWait makes a worker set AckWait on an existing consumer.
+	// UpdateAckWait sets AckWait on an existing consumer (it was given
+	// explicitly). Running workers keep the heartbeat they started with.
 	UpdateAckWait bool
 	// DedupWindow is the stream's duplicate window, set when it is made. 0 = 24 h.
 	DedupWindow time.Duration
+	// UpdateDedupWindow sets DedupWindow on an existing stream (it was given
+	// explicitly: a worker may have made the stream first, with the default).
+	UpdateDedupWindow bool
 	// MaxDeliveries bounds the tries of one video (0 = 5).
 	MaxDeliveries int
 	// RetryDelay is the wait before the second try of a failed video; it
@@ -205,6 +209,11 @@ func (q *Queue) ensure(ctx context.Context) error {
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // made by another worker just now
 			q.stream, err = js.Stream(ctx, q.o.Stream)
 		}
+	}
+	if err == nil && q.o.UpdateDedupWindow && q.stream.CachedInfo().Config.Duplicates != q.o.DedupWindow {
+		cfg := q.stream.CachedInfo().Config
+		cfg.Duplicates = q.o.DedupWindow
+		q.stream, err = js.UpdateStream(ctx, cfg)
 	}
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)

@@ -28,8 +28,8 @@ func (q *queueFlags) add(cmd *cobra.Command) {
 // (by enqueue, or by a worker that comes first).
 func (q *queueFlags) addMade(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.DurationVar(&q.o.AckWait, "ack-wait", queue.DefaultAckWait, "how long a video taken by a worker that stopped answering waits before it is given to another (set on the consumer when it is made; a worker given it sets it)")
-	f.DurationVar(&q.o.DedupWindow, "dedup-window", queue.DefaultDedupWindow, "within this time after a video is enqueued, enqueueing it again adds nothing (set on the stream when it is made)")
+	f.DurationVar(&q.o.AckWait, "ack-wait", queue.DefaultAckWait, "how long a video taken by a worker that stopped answering waits before it is given to another (set on the consumer when it is made, or when given explicitly; running workers keep the heartbeat they started with)")
+	f.DurationVar(&q.o.DedupWindow, "dedup-window", queue.DefaultDedupWindow, "within this time after a video is enqueued, enqueueing it again adds nothing (set on the stream when it is made, or when given explicitly)")
 }
 
 func (q *queueFlags) open(cmd *cobra.Command) (*queue.Queue, error) {
@@ -59,6 +59,10 @@ func enqueueCmd() *cobra.Command {
 			}); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
+			// Given explicitly, they are set even when a worker made the
+			// stream and consumer first (with the defaults).
+			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
+			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
@@ -97,6 +101,7 @@ func workerCmd() *cobra.Command {
 				return err
 			}
 			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
+			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
