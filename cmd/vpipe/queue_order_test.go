@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,54 @@ func TestEnqueueAfterWorkerSetsAckWait(t *testing.T) {
 	}
 	if got := s.CachedInfo().Config.Duplicates; got != time.Hour {
 		t.Errorf("stream's duplicate window after enqueue --dedup-window 1h: %s", got)
+	}
+}
+
+// NATS restarting (crashed, its store kept) while a worker is in the middle
+// of a video: the worker reconnects, its heartbeats and its ack go through
+// after, the video is done once, and the queue ends empty.
+func TestWorkerSurvivesNATSRestart(t *testing.T) {
+	ns, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Stop()
+	src := testcorpus.Folder(t, t.TempDir(), longVideo, "a/long.mp4")
+	out := t.TempDir()
+	args := func(cmd string, extra ...string) []string {
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--set", "sampling.step=1",
+			"--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1", "--nats", ns.URL}, extra...)
+	}
+	if log, code := vpipe(t, args("enqueue", "--ack-wait", "20s")...); code != 0 {
+		t.Fatalf("enqueue: exit %d\n%s", code, log)
+	}
+	w := start(t, args("worker", "--until-empty")...)
+	long := filepath.Join(out, "a/datasets/long.mp4/img")
+	for imagesIn(long) < 10 {
+		select {
+		case <-w.done:
+			t.Fatalf("worker exited:\n%s", w.out.String())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	ns.Crash()
+	k := imagesIn(long)
+	time.Sleep(500 * time.Millisecond) // an outage, not a timing assertion
+	if err := ns.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	log := w.wait(t, "worker across a NATS restart")
+	t.Logf("NATS went down with %d of the 200 images written", k)
+	if w.code != 0 || !strings.Contains(log, "1 taken, 1 acked") || imagesIn(long) != 200 {
+		t.Fatalf("worker: exit %d, %d images\n%s", w.code, imagesIn(long), log)
+	}
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "queue:") {
+			t.Log(l)
+		}
+	}
+	st, code := vpipe(t, "queue", "status", "--nats", ns.URL)
+	if code != 0 || !strings.Contains(st, "pending:   0") || !strings.Contains(st, "in flight: 0") || !strings.Contains(st, "done:      1") {
+		t.Fatalf("queue status: exit %d\n%s", code, st)
 	}
 }
