@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,6 +103,55 @@ func TestWorkerSurvivesNATSRestart(t *testing.T) {
 	}
 	st, code := vpipe(t, "queue", "status", "--nats", ns.URL)
 	if code != 0 || !strings.Contains(st, "pending:   0") || !strings.Contains(st, "in flight: 0") || !strings.Contains(st, "done:      1") {
+		t.Fatalf("queue status: exit %d\n%s", code, st)
+	}
+}
+
+// A video terminated after its last try (here: missing from the source when
+// it came) cannot be queued again by a plain enqueue within the duplicate
+// window; enqueue --retry-failed queues the failed ones again (once per
+// failure), and once the video succeeds it is no longer listed as failed.
+func TestEnqueueRetryFailed(t *testing.T) {
+	ns, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Stop()
+	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4", "a/late.mp4")
+	out := t.TempDir()
+	args := func(cmd string, extra ...string) []string {
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--nats", ns.URL}, extra...)
+	}
+	if log, code := vpipe(t, args("enqueue")...); code != 0 || !strings.Contains(log, "2 new") {
+		t.Fatalf("enqueue: exit %d\n%s", code, log)
+	}
+	late := filepath.Join(src, "a", "late.mp4")
+	hidden := filepath.Join(t.TempDir(), "late.mp4")
+	if err := os.Rename(late, hidden); err != nil {
+		t.Fatal(err)
+	}
+	if log, code := vpipe(t, args("worker", "--until-empty")...); code != 0 || !strings.Contains(log, "1 terminated") {
+		t.Fatalf("worker: exit %d\n%s", code, log)
+	}
+	if err := os.Rename(hidden, late); err != nil { // the video is back (fixed)
+		t.Fatal(err)
+	}
+	if log, code := vpipe(t, args("enqueue")...); code != 0 || !strings.Contains(log, "0 new, 2 already queued") {
+		t.Fatalf("enqueue again: exit %d\n%s", code, log)
+	}
+	for i, want := range []string{"0 new, 1 already queued, 1 failed queued again", "0 new, 2 already queued"} {
+		if log, code := vpipe(t, args("enqueue", "--retry-failed")...); code != 0 || !strings.Contains(log, want) {
+			t.Fatalf("enqueue --retry-failed (%d): exit %d, want %q\n%s", i+1, code, want, log)
+		}
+	}
+	if log, code := vpipe(t, args("worker", "--until-empty")...); code != 0 || !strings.Contains(log, "1 taken, 1 acked") {
+		t.Fatalf("worker after --retry-failed: exit %d\n%s", code, log)
+	}
+	if n := imagesIn(filepath.Join(out, "a/datasets/late.mp4/img")); n != 10 {
+		t.Fatalf("the re-queued video has %d images", n)
+	}
+	st, code := vpipe(t, "queue", "status", "--nats", ns.URL)
+	if code != 0 || !strings.Contains(st, "done:      2") || !strings.Contains(st, "failed:    0") || !strings.Contains(st, "pending:   0") {
 		t.Fatalf("queue status: exit %d\n%s", code, st)
 	}
 }
