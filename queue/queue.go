@@ -74,7 +74,11 @@ type Options struct {
 	Poll time.Duration
 	// Existing: find the stream and its parts, never make them (status).
 	Existing bool
-	Log      *slog.Logger
+	// RetryFailed: Enqueue queues again the videos listed as failed, under a
+	// message id of their own (once per failure record), so the duplicate
+	// window does not drop them.
+	RetryFailed bool
+	Log         *slog.Logger
 }
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
@@ -276,19 +280,52 @@ func key(dataset []string, name string) string {
 type Enqueued struct {
 	Added      int // new messages
 	Duplicates int // already queued within the duplicate window
+	Retried    int // failed videos queued again (RetryFailed)
+}
+
+// failedRevisions maps the key of every video listed as failed to its
+// record's revision.
+func (q *Queue) failedRevisions(ctx context.Context) (map[string]uint64, error) {
+	revs := map[string]uint64{}
+	keys, err := q.failed.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list failed videos: %w", err)
+	}
+	for k := range keys.Keys() {
+		e, err := q.failed.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read failed video %s: %w", k, err)
+		}
+		revs[k] = e.Revision()
+	}
+	return revs, nil
 }
 
 // Enqueue publishes one message per video.
 func (q *Queue) Enqueue(ctx context.Context, items []*core.Item, source string) (Enqueued, error) {
 	var res Enqueued
+	var failed map[string]uint64
+	if q.o.RetryFailed {
+		var err error
+		if failed, err = q.failedRevisions(ctx); err != nil {
+			return res, err
+		}
+	}
 	futures := make([]jetstream.PubAckFuture, 0, len(items))
+	retry := make([]bool, 0, len(items))
 	wait := func() error {
-		for _, f := range futures {
+		for i, f := range futures {
 			select {
 			case ack := <-f.Ok():
-				if ack.Duplicate {
+				switch {
+				case ack.Duplicate:
 					res.Duplicates++
-				} else {
+				case retry[i]:
+					res.Retried++
+				default:
 					res.Added++
 				}
 			case err := <-f.Err():
@@ -297,7 +334,7 @@ func (q *Queue) Enqueue(ctx context.Context, items []*core.Item, source string) 
 				return ctx.Err()
 			}
 		}
-		futures = futures[:0]
+		futures, retry = futures[:0], retry[:0]
 		return nil
 	}
 	for _, it := range items {
@@ -307,12 +344,19 @@ func (q *Queue) Enqueue(ctx context.Context, items []*core.Item, source string) 
 		}
 		m := nats.NewMsg(q.Subject())
 		m.Data = b
-		m.Header.Set(jetstream.MsgIDHeader, key(it.Dataset, it.Name))
+		k := key(it.Dataset, it.Name)
+		id := k
+		rev, isFailed := failed[k]
+		if isFailed { // a new id: the first one is in the duplicate window
+			id = fmt.Sprintf("%s-retry-%d", k, rev)
+		}
+		m.Header.Set(jetstream.MsgIDHeader, id)
 		f, err := q.js.PublishMsgAsync(m)
 		if err != nil {
 			return res, fmt.Errorf("publish %s: %w", it.ID(), err)
 		}
 		futures = append(futures, f)
+		retry = append(retry, isFailed)
 		if len(futures) == 256 {
 			if err := wait(); err != nil {
 				return res, err

@@ -44,7 +44,7 @@ func enqueueCmd() *cobra.Command {
 	var sets []string
 	var qf queueFlags
 	cmd := &cobra.Command{
-		Use:   "enqueue [CONFIG] --nats URL",
+		Use:   "enqueue [CONFIG] --nats URL [--retry-failed]",
 		Short: "Queue every video of the config's source on NATS JetStream, for vpipe worker",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,12 +72,17 @@ func enqueueCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", q.Describe(), err)}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "enqueued %d videos of %s to %s: %d new, %d already queued\n",
-				len(items), src.Describe(), q.Describe(), res.Added, res.Duplicates)
+			again := ""
+			if qf.o.RetryFailed {
+				again = fmt.Sprintf(", %d failed queued again", res.Retried)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "enqueued %d videos of %s to %s: %d new, %d already queued%s\n",
+				len(items), src.Describe(), q.Describe(), res.Added, res.Duplicates, again)
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	cmd.Flags().BoolVar(&qf.o.RetryFailed, "retry-failed", false, "also queue again the videos queue status lists as failed (within the duplicate window a plain enqueue drops them)")
 	qf.add(cmd)
 	qf.addMade(cmd)
 	return cmd
