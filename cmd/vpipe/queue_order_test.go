@@ -155,3 +155,34 @@ func TestEnqueueRetryFailed(t *testing.T) {
 		t.Fatalf("queue status: exit %d\n%s", code, st)
 	}
 }
+
+// A worker whose config writes to another sink than the enqueue's (two
+// pipelines sharing one stream) must not sample the video into its own sink
+// and ack it: the video would never reach the sink it was queued for. It
+// writes nothing, and the video is listed as failed naming both sinks.
+func TestWorkerRefusesAnotherPipelinesVideo(t *testing.T) {
+	ns, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Stop()
+	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4")
+	mine, theirs := t.TempDir(), t.TempDir()
+	args := func(cmd, sink string, extra ...string) []string {
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + sink, "--nats", ns.URL}, extra...)
+	}
+	if log, code := vpipe(t, args("enqueue", theirs)...); code != 0 || !strings.Contains(log, "1 new") {
+		t.Fatalf("enqueue: exit %d\n%s", code, log)
+	}
+	log, code := vpipe(t, args("worker", mine, "--until-empty")...)
+	if code != 0 || !strings.Contains(log, "0 acked") || !strings.Contains(log, "1 terminated") {
+		t.Fatalf("worker of another sink: exit %d\n%s", code, log)
+	}
+	if e, _ := os.ReadDir(mine); len(e) != 0 {
+		t.Fatalf("the worker wrote into its own sink a video queued for another: %v", e)
+	}
+	st, _ := vpipe(t, "queue", "status", "--nats", ns.URL)
+	if !strings.Contains(st, "FAILED a/v1.mp4") || !strings.Contains(st, theirs) || !strings.Contains(st, mine) {
+		t.Fatalf("queue status:\n%s", st)
+	}
+}
