@@ -78,7 +78,11 @@ type Options struct {
 	// message id of their own (once per failure record), so the duplicate
 	// window does not drop them.
 	RetryFailed bool
-	Log         *slog.Logger
+	// Sink names the pipeline's sink (its Describe): Enqueue stamps it on
+	// every message, and a worker refuses a message stamped with another
+	// (two pipelines sharing one stream), "" = unchecked.
+	Sink string
+	Log  *slog.Logger
 }
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
@@ -266,7 +270,8 @@ type Message struct {
 	Video   string   `json:"video"` // dataset path and name, for people
 	Dataset []string `json:"dataset"`
 	Name    string   `json:"name"`
-	Source  string   `json:"source"` // the source it was listed from (for errors)
+	Source  string   `json:"source"`         // the source it was listed from (for errors)
+	Sink    string   `json:"sink,omitempty"` // the sink it is queued for
 }
 
 // key is a video's id in message ids and bucket keys: a hash of its dataset
@@ -338,7 +343,7 @@ func (q *Queue) Enqueue(ctx context.Context, items []*core.Item, source string) 
 		return nil
 	}
 	for _, it := range items {
-		b, err := json.Marshal(Message{Video: it.ID(), Dataset: it.Dataset, Name: it.Name, Source: source})
+		b, err := json.Marshal(Message{Video: it.ID(), Dataset: it.Dataset, Name: it.Name, Source: source, Sink: q.o.Sink})
 		if err != nil {
 			return res, err
 		}

@@ -105,6 +105,12 @@ func (w *Worker) take(msg jetstream.Msg) *lease {
 		return nil
 	}
 	k := key(m.Dataset, m.Name)
+	if m.Sink != "" && w.q.o.Sink != "" && m.Sink != w.q.o.Sink {
+		// Sampled here it would be acked without ever reaching its sink.
+		w.terminate(msg, k, Failure{Video: m.Video, Deliveries: n,
+			Error: fmt.Sprintf("queued for the sink %s, but this worker's config writes to %s: give each pipeline its own --stream, or run the workers with the enqueue's config", m.Sink, w.q.o.Sink)}, true)
+		return nil
+	}
 	if n > w.q.o.MaxDeliveries {
 		// Every try so far ended without an answer: the worker holding it died
 		// or was stopped. Keep the error a try recorded, if one did.

@@ -48,7 +48,7 @@ func enqueueCmd() *cobra.Command {
 		Short: "Queue every video of the config's source on NATS JetStream, for vpipe worker",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, src, _, err := setup(configArg(args), sets)
+			_, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
@@ -63,6 +63,7 @@ func enqueueCmd() *cobra.Command {
 			// stream and consumer first (with the defaults).
 			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
 			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
+			qf.o.Sink = sink.Describe() // stamped on the messages: workers check it
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
@@ -107,6 +108,7 @@ func workerCmd() *cobra.Command {
 			}
 			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
 			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
+			qf.o.Sink = sink.Describe()
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
