@@ -78,7 +78,7 @@ type Options struct {
 	// message id of their own (once per failure record), so the duplicate
 	// window does not drop them.
 	RetryFailed bool
-	// Sink names the pipeline's sink (its Describe): Enqueue stamps it on
+	// Sink names the pipeline's sink (type and location): Enqueue stamps it on
 	// every message, and a worker refuses a message stamped with another
 	// (two pipelines sharing one stream), "" = unchecked.
 	Sink string

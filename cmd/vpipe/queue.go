@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/queue"
 )
@@ -48,7 +50,7 @@ func enqueueCmd() *cobra.Command {
 		Short: "Queue every video of the config's source on NATS JetStream, for vpipe worker",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, src, sink, err := setup(configArg(args), sets)
+			c, src, _, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
@@ -63,7 +65,7 @@ func enqueueCmd() *cobra.Command {
 			// stream and consumer first (with the defaults).
 			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
 			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
-			qf.o.Sink = sink.Describe() // stamped on the messages: workers check it
+			qf.o.Sink = sinkID(c) // stamped on the messages: workers check it
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
@@ -108,7 +110,7 @@ func workerCmd() *cobra.Command {
 			}
 			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
 			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
-			qf.o.Sink = sink.Describe()
+			qf.o.Sink = sinkID(c)
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
@@ -185,4 +187,25 @@ func printStatus(cmd *cobra.Command, q *queue.Queue, st *queue.Status) {
 	for _, f := range st.Failed {
 		fmt.Fprintf(w, "  FAILED %s (%d deliveries, %s, %s): %s\n", f.Video, f.Deliveries, f.At.Format(time.RFC3339), f.Worker, f.Error)
 	}
+}
+
+// sinkID names where a config writes, for the queue's check that a worker
+// writes to the sink a video was queued for: each sink's type and location,
+// without what may differ between machines reaching the same place (an S3
+// endpoint, a Supervisely server's address, credentials).
+func sinkID(c *config.Config) string {
+	var ids []string
+	for _, s := range c.SinkList() {
+		switch {
+		case s.URL != "":
+			ids = append(ids, s.Type+" "+s.URL)
+		case s.Path != "":
+			ids = append(ids, s.Type+" "+s.Path)
+		case s.ProjectID != 0:
+			ids = append(ids, fmt.Sprintf("%s project %d", s.Type, s.ProjectID))
+		default:
+			ids = append(ids, fmt.Sprintf("%s new project in workspace %d", s.Type, s.WorkspaceID))
+		}
+	}
+	return strings.Join(ids, ", ")
 }
