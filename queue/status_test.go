@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // Status tells apart the videos not yet taken, those held by a worker or
 // waiting for a retry, those done and those failed, at each step.
 func TestStatusCounts(t *testing.T) {
-	q := open(t, Options{Stream: "COUNT", MaxDeliveries: 2, RetryDelay: time.Minute, Poll: 200 * time.Millisecond})
+	q := open(t, Options{Stream: fmt.Sprintf("COUNT-%d", time.Now().UnixNano()), MaxDeliveries: 2, RetryDelay: time.Minute, Poll: 200 * time.Millisecond})
 	ctx := context.Background()
 	four := []*core.Item{{Dataset: []string{"d"}, Name: "1.mp4"}, {Dataset: []string{"d"}, Name: "2.mp4"},
 		{Dataset: []string{"d"}, Name: "3.mp4"}, {Dataset: []string{"d"}, Name: "4.mp4"}}
