@@ -171,6 +171,10 @@ type lease struct {
 
 func (l *lease) Video() ([]string, string) { return l.m.Dataset, l.m.Name }
 
+// skipBeat, set by tests only, drops a lease's heartbeats (a worker cut off
+// from the server).
+var skipBeat func(*lease) bool
+
 // beat tells the server the video is being worked on, so it is not
 // redelivered while this worker is alive.
 func (l *lease) beat() {
@@ -181,6 +185,9 @@ func (l *lease) beat() {
 		case <-l.stop:
 			return
 		case <-t.C:
+			if skipBeat != nil && skipBeat(l) {
+				continue
+			}
 			if err := l.msg.InProgress(); err != nil {
 				l.w.q.o.Log.Warn("queue: heartbeat failed", "video", l.m.Video, "err", err)
 			}
