@@ -17,7 +17,7 @@ import (
 // only the current holder settles it.
 func TestStaleLeaseLeavesTheVideoToItsHolder(t *testing.T) {
 	q := open(t, Options{Stream: fmt.Sprintf("STALE-%d", time.Now().UnixNano()), AckWait: 2 * time.Second,
-		MaxDeliveries: 2, RetryDelay: 50 * time.Millisecond, Poll: 100 * time.Millisecond})
+		MaxDeliveries: 3, RetryDelay: 50 * time.Millisecond, Poll: 100 * time.Millisecond})
 	ctx := context.Background()
 	if _, err := q.Enqueue(ctx, items[:1], "test"); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,18 @@ func TestStaleLeaseLeavesTheVideoToItsHolder(t *testing.T) {
 	if n := w.Terminated.Load(); n != 0 {
 		t.Fatalf("the stale holder's failure got the video terminated (%d) while another worked on it", n)
 	}
-	l2.Done(stages.Outcome{Written: 3})
+	// The live holder's heartbeats are answered, so past the ack wait its
+	// lease still stands and its own failure is retried as usual.
+	time.Sleep(time.Second)
+	if since, lapsed := l2.(*lease).lapsed(); lapsed {
+		t.Fatalf("a heartbeating lease lapsed: no heartbeat confirmed for %s", since)
+	}
+	l2.Done(stages.Outcome{Err: errors.New("transient")})
+	l3, ok, err := w.Next(ctx)
+	if err != nil || !ok || l3.(*lease).n != 3 || w.Retried.Load() != 1 {
+		t.Fatal(ok, err, w.Retried.Load())
+	}
+	l3.Done(stages.Outcome{Written: 3})
 	st, err := q.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
