@@ -85,6 +85,9 @@ type Sampling struct {
 	// Content rules, decided while decoding.
 	SceneThreshold float64 `mapstructure:"scene_threshold"` // 0 = off
 	Dedup          Dedup   `mapstructure:"dedup"`
+	// OnDamage is "fail" (a damaged video fails whole) or "salvage" (its
+	// frames that decode cleanly are written, the others listed).
+	OnDamage string `mapstructure:"on_damage"`
 }
 
 // Dedup drops near-duplicate frames; off while Distance is null.
@@ -115,6 +118,8 @@ type Sink struct {
 	WorkspaceID int `mapstructure:"workspace_id"`
 	// OverwriteAnnotations re-sends the annotations of images already there.
 	OverwriteAnnotations bool `mapstructure:"overwrite_annotations"`
+	// Fsync (local) syncs each file before its rename and its folder after.
+	Fsync bool `mapstructure:"fsync"`
 }
 
 // Stages tune each stage's pool.
@@ -187,6 +192,7 @@ func Defaults() map[string]any {
 		"sampling.keyframes_only":   false,
 		"sampling.scene_threshold":  0.0,
 		"sampling.dedup.distance":   nil,
+		"sampling.on_damage":        "fail",
 		"sink.type":                 "local",
 		"sink.path":                 "out",
 		"sink.url":                  "",
@@ -194,6 +200,7 @@ func Defaults() map[string]any {
 		"sink.region":               "",
 		"sink.path_style":           true,
 		"sink.max_attempts":         8,
+		"sink.fsync":                false,
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       q,
 		"stages.decode.threads":     0,

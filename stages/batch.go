@@ -197,7 +197,17 @@ func (r *Runner) reannotate(ctx context.Context, j *job, p *prepared) error {
 		if !ok {
 			continue
 		}
-		ann, err := r.annotation(j, i, p.outW, p.outH)
+		w, h := p.outW, p.outH
+		if sz, ok := r.Sink.(interface {
+			ImageSize(dataset []string, name string) (int, int, bool)
+		}); ok && !r.resizes() {
+			// Without a resize the image has its frame's own size (it may differ
+			// from the stream's): the server knows it.
+			if iw, ih, ok := sz.ImageSize(j.item.DestDataset(), name); ok {
+				w, h = iw, ih
+			}
+		}
+		ann, err := r.annotation(j, i, w, h)
 		if err != nil {
 			return err
 		}

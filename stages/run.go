@@ -49,7 +49,11 @@ type Summary struct {
 	Skipped          int
 	Dropped          int // frames the content rules (scene_threshold, dedup) left out
 	Failures         []Failure
-	Elapsed          time.Duration
+	// VideosPartial are damaged videos salvaged (sampling.on_damage: salvage):
+	// every frame that decoded cleanly was written, the Partial list the rest.
+	VideosPartial int
+	Partial       []Partial
+	Elapsed       time.Duration
 }
 
 // FPS is frames written per second of run time.
@@ -125,7 +129,12 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	var p *pipeline.Pipeline
 	account := func(j *job) {
 		stopped := p.Context().Err() != nil
-		if j.err == nil && j.written < j.wanted && !stopped {
+		if j.err == nil && len(j.lost)+len(j.retract) > 0 {
+			if err := r.settleSalvage(context.WithoutCancel(ctx), j); err != nil {
+				j.err = err
+			}
+		}
+		if j.err == nil && j.written+len(j.lost) < j.wanted && !stopped {
 			// Never a silent gap: decoding ended without an error, yet frames are missing.
 			j.err = fmt.Errorf("%s: wrote %d of the %d frames selected", j.item.Open, j.written, j.wanted)
 		}
@@ -141,10 +150,17 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		case j.err != nil:
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
-		case j.written < j.wanted:
+		case j.written+len(j.lost) < j.wanted:
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
+		case len(j.lost) > 0:
+			sum.VideosPartial++
+			miss := j.missing()
+			sum.Partial = append(sum.Partial, Partial{Video: j.item.ID(), Missing: miss, Damage: j.damage})
+			first := miss[0]
+			r.Log.Warn("video partial", "video", j.item.ID(), "written", j.written, "missing", len(miss),
+				"frames", ranges(miss), "damage", j.damage, "first_missing", first, "why", j.lostWhy[first])
 		default:
 			sum.VideosOK++
 		}
@@ -216,7 +232,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
-			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, f.job.outW, f.job.outH) })
+			w, h := f.job.size(f.pic)
+			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, w, h) })
 			f.pic.Release()
 			f.pic = nil
 			if err != nil {
@@ -489,9 +506,13 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	if err != nil {
 		return nil, err
 	}
+	v.Salvage = r.salvaging()
 	x, err := v.Scan(spec.Need())
 	if err != nil {
 		return nil, err
+	}
+	if x.Damage != "" {
+		r.warn("damaged video: salvaging what decodes cleanly", "video", it.ID(), "damage", x.Damage)
 	}
 	p := &prepared{video: v, index: x, meta: map[string]any{}}
 	for k, val := range it.Provenance {
@@ -504,28 +525,31 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	p.outW, p.outH = media.OutputSize(dw, dh, r.Config.Sampling.Resize.Height, r.Config.Sampling.Resize.Width)
 	var annotated func(int) bool
 	if it.LoadAnnotation != nil && (r.Config.Sampling.CopyAnnotations || spec.OnlyAnnotated) {
-		ann, err := it.LoadAnnotation(ctx)
+		s, ann, err := r.sampler(ctx, it, v, x)
 		if err != nil {
 			return nil, err
 		}
-		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
-			Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
-		}
-		if r.Config.Sampling.CopyAnnotations {
-			p.sampler = s
-		}
-		annotated = s.Annotated
-		if p.meta["video_id"] == nil && r.project.Keys != nil {
-			if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
-				p.meta["video_id"] = *id
+		if s != nil {
+			if r.Config.Sampling.CopyAnnotations {
+				p.sampler = s
+			}
+			annotated = s.Annotated
+			if p.meta["video_id"] == nil && r.project.Keys != nil {
+				if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
+					p.meta["video_id"] = *id
+				}
 			}
 		}
 	}
 	// What decides the pixels and labels of an image with a given name: a
-	// re-run with other values must not mix its images with these.
-	p.output = map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
+	// re-run with other values must not mix its images with these. Without a
+	// resize each image has its frame's decoded size, which may change within
+	// the video (in-band SPS): 0x0 says so rather than claim one size.
+	recW, recH := p.outW, p.outH
+	if !r.resizes() {
+		recW, recH = 0, 0
+	}
+	p.output = map[string]any{"width": recW, "height": recH, "filter": r.Config.Sampling.Resize.Filter,
 		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
 	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}}); err != nil {
 		v.Close()
@@ -560,6 +584,40 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	return p, nil
 }
 
+// sampler loads the video's annotation and indexes its figures; nil (and a
+// warning) when its project has no annotation file for it: the platform takes
+// such a video as unlabelled.
+func (r *Runner) sampler(ctx context.Context, it *core.Item, v *media.Video, x *media.Index) (*sv.Sampler, *sv.VideoAnnotation, error) {
+	ann, err := it.LoadAnnotation(ctx)
+	if errors.Is(err, core.ErrNoAnnotation) {
+		r.warn("annotation file missing: sampled unlabelled", "video", it.ID(), "file", it.AnnotationPath)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
+		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
+	}
+	return s, ann, nil
+}
+
+// resizes tells whether a resize is asked for: then every frame gets its
+// size; else each frame keeps the size it is decoded at.
+func (r *Runner) resizes() bool {
+	rs := r.Config.Sampling.Resize
+	return rs.Width > 0 || rs.Height > 0
+}
+
+// warn logs a warning when the runner has a log (plan runs without one).
+func (r *Runner) warn(msg string, args ...any) {
+	if r.Log != nil {
+		r.Log.Warn(msg, args...)
+	}
+}
+
 // decode prepares the video and decodes its frames into the pipeline.
 func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
 	if j.refused != nil {
@@ -573,6 +631,8 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	defer r.logFetched(j.item, p)
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
+	j.fixedSize = r.resizes()
+	j.damage = p.index.Damage
 	if p.skipped == 0 && len(p.want) == 0 {
 		sp := r.Config.Sampling
 		end := any(nil)
@@ -608,6 +668,9 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 		out, end = r.filterFrames(j, p, out)
 	}
 	o := media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads, KeyframesOnly: r.Config.Sampling.KeyframesOnly}
+	if r.salvaging() {
+		o.Lost = j.lostFrame
+	}
 	err = p.video.Decode(ctx, p.index, p.decode, o, out)
 	if eerr := end(err == nil); err == nil {
 		err = eerr
