@@ -57,10 +57,14 @@ type Options struct {
 	// redelivers a video; set on the consumer when it is made (or changed by a
 	// worker given it explicitly). 0 = 1 minute.
 	AckWait time.Duration
-	// UpdateAckWait makes a worker set AckWait on an existing consumer.
+	// UpdateAckWait sets AckWait on an existing consumer (it was given
+	// explicitly). Running workers keep the heartbeat they started with.
 	UpdateAckWait bool
 	// DedupWindow is the stream's duplicate window, set when it is made. 0 = 24 h.
 	DedupWindow time.Duration
+	// UpdateDedupWindow sets DedupWindow on an existing stream (it was given
+	// explicitly: a worker may have made the stream first, with the default).
+	UpdateDedupWindow bool
 	// MaxDeliveries bounds the tries of one video (0 = 5).
 	MaxDeliveries int
 	// RetryDelay is the wait before the second try of a failed video; it
@@ -70,7 +74,15 @@ type Options struct {
 	Poll time.Duration
 	// Existing: find the stream and its parts, never make them (status).
 	Existing bool
-	Log      *slog.Logger
+	// RetryFailed: Enqueue queues again the videos listed as failed, under a
+	// message id of their own (once per failure record), so the duplicate
+	// window does not drop them.
+	RetryFailed bool
+	// Sink names the pipeline's sink (type and location): Enqueue stamps it on
+	// every message, and a worker refuses a message stamped with another
+	// (two pipelines sharing one stream), "" = unchecked.
+	Sink string
+	Log  *slog.Logger
 }
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
@@ -206,6 +218,11 @@ func (q *Queue) ensure(ctx context.Context) error {
 			q.stream, err = js.Stream(ctx, q.o.Stream)
 		}
 	}
+	if err == nil && q.o.UpdateDedupWindow && q.stream.CachedInfo().Config.Duplicates != q.o.DedupWindow {
+		cfg := q.stream.CachedInfo().Config
+		cfg.Duplicates = q.o.DedupWindow
+		q.stream, err = js.UpdateStream(ctx, cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}
@@ -253,7 +270,8 @@ type Message struct {
 	Video   string   `json:"video"` // dataset path and name, for people
 	Dataset []string `json:"dataset"`
 	Name    string   `json:"name"`
-	Source  string   `json:"source"` // the source it was listed from (for errors)
+	Source  string   `json:"source"`         // the source it was listed from (for errors)
+	Sink    string   `json:"sink,omitempty"` // the sink it is queued for
 }
 
 // key is a video's id in message ids and bucket keys: a hash of its dataset
@@ -267,19 +285,52 @@ func key(dataset []string, name string) string {
 type Enqueued struct {
 	Added      int // new messages
 	Duplicates int // already queued within the duplicate window
+	Retried    int // failed videos queued again (RetryFailed)
+}
+
+// failedRevisions maps the key of every video listed as failed to its
+// record's revision.
+func (q *Queue) failedRevisions(ctx context.Context) (map[string]uint64, error) {
+	revs := map[string]uint64{}
+	keys, err := q.failed.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list failed videos: %w", err)
+	}
+	for k := range keys.Keys() {
+		e, err := q.failed.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read failed video %s: %w", k, err)
+		}
+		revs[k] = e.Revision()
+	}
+	return revs, nil
 }
 
 // Enqueue publishes one message per video.
 func (q *Queue) Enqueue(ctx context.Context, items []*core.Item, source string) (Enqueued, error) {
 	var res Enqueued
+	var failed map[string]uint64
+	if q.o.RetryFailed {
+		var err error
+		if failed, err = q.failedRevisions(ctx); err != nil {
+			return res, err
+		}
+	}
 	futures := make([]jetstream.PubAckFuture, 0, len(items))
+	retry := make([]bool, 0, len(items))
 	wait := func() error {
-		for _, f := range futures {
+		for i, f := range futures {
 			select {
 			case ack := <-f.Ok():
-				if ack.Duplicate {
+				switch {
+				case ack.Duplicate:
 					res.Duplicates++
-				} else {
+				case retry[i]:
+					res.Retried++
+				default:
 					res.Added++
 				}
 			case err := <-f.Err():
@@ -288,22 +339,29 @@ func (q *Queue) Enqueue(ctx context.Context, items []*core.Item, source string) 
 				return ctx.Err()
 			}
 		}
-		futures = futures[:0]
+		futures, retry = futures[:0], retry[:0]
 		return nil
 	}
 	for _, it := range items {
-		b, err := json.Marshal(Message{Video: it.ID(), Dataset: it.Dataset, Name: it.Name, Source: source})
+		b, err := json.Marshal(Message{Video: it.ID(), Dataset: it.Dataset, Name: it.Name, Source: source, Sink: q.o.Sink})
 		if err != nil {
 			return res, err
 		}
 		m := nats.NewMsg(q.Subject())
 		m.Data = b
-		m.Header.Set(jetstream.MsgIDHeader, key(it.Dataset, it.Name))
+		k := key(it.Dataset, it.Name)
+		id := k
+		rev, isFailed := failed[k]
+		if isFailed { // a new id: the first one is in the duplicate window
+			id = fmt.Sprintf("%s-retry-%d", k, rev)
+		}
+		m.Header.Set(jetstream.MsgIDHeader, id)
 		f, err := q.js.PublishMsgAsync(m)
 		if err != nil {
 			return res, fmt.Errorf("publish %s: %w", it.ID(), err)
 		}
 		futures = append(futures, f)
+		retry = append(retry, isFailed)
 		if len(futures) == 256 {
 			if err := wait(); err != nil {
 				return res, err

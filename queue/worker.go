@@ -23,6 +23,7 @@ type Worker struct {
 	cons       jetstream.Consumer
 	untilEmpty bool
 	heartbeat  time.Duration
+	ackWait    time.Duration
 	host       string
 
 	// What this worker did with the messages it took.
@@ -43,7 +44,7 @@ func (q *Queue) Worker(ctx context.Context, untilEmpty bool) (*Worker, error) {
 	}
 	host, _ := os.Hostname()
 	w := &Worker{q: q, cons: c, untilEmpty: untilEmpty, host: fmt.Sprintf("%s/%d", host, os.Getpid()),
-		heartbeat: max(ci.Config.AckWait/3, 100*time.Millisecond)}
+		heartbeat: max(ci.Config.AckWait/3, 100*time.Millisecond), ackWait: ci.Config.AckWait}
 	if q.o.Poll > ci.Config.AckWait/2 {
 		q.o.Poll = ci.Config.AckWait / 2
 	}
@@ -61,6 +62,7 @@ func (w *Worker) Next(ctx context.Context) (stages.Lease, bool, error) {
 			return nil, false, err
 		}
 		fctx, cancel := context.WithTimeout(ctx, w.q.o.Poll)
+		asked := time.Now() // the server delivers after this: the lease's start
 		msg, err := w.cons.Next(jetstream.FetchContext(fctx))
 		cancel()
 		if err != nil {
@@ -83,14 +85,14 @@ func (w *Worker) Next(ctx context.Context) (stages.Lease, bool, error) {
 			}
 			continue
 		}
-		if l := w.take(msg); l != nil {
+		if l := w.take(msg, asked); l != nil {
 			return l, true, nil
 		}
 	}
 }
 
 // take checks a delivered message; nil when it was terminated at once.
-func (w *Worker) take(msg jetstream.Msg) *lease {
+func (w *Worker) take(msg jetstream.Msg, asked time.Time) *lease {
 	n := 1
 	if md, err := msg.Metadata(); err == nil {
 		n = int(md.NumDelivered)
@@ -105,6 +107,12 @@ func (w *Worker) take(msg jetstream.Msg) *lease {
 		return nil
 	}
 	k := key(m.Dataset, m.Name)
+	if m.Sink != "" && w.q.o.Sink != "" && m.Sink != w.q.o.Sink {
+		// Sampled here it would be acked without ever reaching its sink.
+		w.terminate(msg, k, Failure{Video: m.Video, Deliveries: n,
+			Error: fmt.Sprintf("queued for the sink %s, but this worker's config writes to %s: give each pipeline its own --stream, or run the workers with the enqueue's config", m.Sink, w.q.o.Sink)}, true)
+		return nil
+	}
 	if n > w.q.o.MaxDeliveries {
 		// Every try so far ended without an answer: the worker holding it died
 		// or was stopped. Keep the error a try recorded, if one did.
@@ -115,6 +123,7 @@ func (w *Worker) take(msg jetstream.Msg) *lease {
 	w.Taken.Add(1)
 	w.q.o.Log.Info("queue: took video", "video", m.Video, "delivery", n)
 	l := &lease{w: w, msg: msg, m: m, key: k, n: n, stop: make(chan struct{})}
+	l.confirmed.Store(asked.UnixNano())
 	go l.beat()
 	return l
 }
@@ -161,9 +170,27 @@ type lease struct {
 	n    int // this delivery's number, from 1
 	stop chan struct{}
 	once sync.Once
+	// confirmed is when (unix ns) the last heartbeat the server answered was
+	// sent (at first, when the video was asked for): the server cannot have
+	// given the video to another before confirmed + the ack wait.
+	confirmed atomic.Int64
+}
+
+// lapsed tells whether the lease may have run out: no heartbeat was
+// confirmed within the ack wait (less a tenth, for clocks and the time the
+// answer takes), so the server may have given the video to another worker.
+// The server takes acks and naks from any delivery of a message, so a lapsed
+// lease must not nak or terminate it: that would act on the new holder's.
+func (l *lease) lapsed() (time.Duration, bool) {
+	since := time.Since(time.Unix(0, l.confirmed.Load()))
+	return since, since >= l.w.ackWait-l.w.ackWait/10
 }
 
 func (l *lease) Video() ([]string, string) { return l.m.Dataset, l.m.Name }
+
+// skipBeat, set by tests only, drops a lease's heartbeats (a worker cut off
+// from the server).
+var skipBeat func(*lease) bool
 
 // beat tells the server the video is being worked on, so it is not
 // redelivered while this worker is alive.
@@ -175,8 +202,15 @@ func (l *lease) beat() {
 		case <-l.stop:
 			return
 		case <-t.C:
-			if err := l.msg.InProgress(); err != nil {
+			if skipBeat != nil && skipBeat(l) {
+				continue
+			}
+			// Asked for an answer, so a lost heartbeat is known (see lapsed).
+			sent := time.Now()
+			if _, err := l.w.q.nc.Request(l.msg.Reply(), []byte("+WPI"), l.w.heartbeat); err != nil {
 				l.w.q.o.Log.Warn("queue: heartbeat failed", "video", l.m.Video, "err", err)
+			} else {
+				l.confirmed.Store(sent.UnixNano())
 			}
 		}
 	}
@@ -192,6 +226,14 @@ func (l *lease) done(o stages.Outcome) {
 	w, log := l.w, l.w.q.o.Log
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if since, lapsed := l.lapsed(); lapsed && o.Err != nil || lapsed && o.Interrupted {
+		// Another worker may hold it now: it settles it. If none does, the
+		// server hands it out again after the ack wait.
+		log.Warn("queue: no heartbeat confirmed within the ack wait, so another worker may hold the video; leaving it to that worker",
+			"video", l.m.Video, "delivery", l.n, "since", since.Round(time.Millisecond).String(), "err", o.Err)
+		w.Returned.Add(1)
+		return
+	}
 	switch {
 	case o.Interrupted:
 		// Stopped before the end: give it back at once, for another worker.

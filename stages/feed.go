@@ -34,7 +34,8 @@ type Lease interface {
 
 // Outcome is how a leased video ended.
 type Outcome struct {
-	// Err is why the video failed; the images it wrote were removed.
+	// Err is why the video failed. The images it wrote stay (another worker
+	// may hold the video too and count them; see Runner.rollBack).
 	Err error
 	// Permanent tells that Err will be the same on every try (the video is
 	// not in the source, or its destination clashes with another's).

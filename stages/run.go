@@ -151,11 +151,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			// Never a silent gap: decoding ended without an error, yet frames are missing.
 			j.err = fmt.Errorf("%s: wrote %d of the %d frames selected", j.item.Open, j.written, j.wanted)
 		}
-		if j.err != nil {
-			// A failed video leaves no partial dataset: remove what this run wrote.
-			if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
-				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), err)
-			}
+		if j.err != nil && r.rollBack(ctx, j) {
 			j.written = 0
 		}
 		mu.Lock()
@@ -315,11 +311,10 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		case j.started && j.err != nil:
 			// It failed, then the run stopped before its frames drained: it is
 			// still a failure, and rolled back like one.
-			if derr := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); derr != nil {
-				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), derr)
+			if r.rollBack(ctx, j) {
+				j.written = 0
 			}
 			j.setStatus(StatusFailed)
-			j.written = 0
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
@@ -345,6 +340,26 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 	sum.Elapsed = time.Since(begin)
 	return sum, err
+}
+
+// rollBack removes what a failed video wrote this run, so it leaves no
+// partial dataset; false when it keeps them. A run with a Feed (a work queue)
+// keeps them: delivery is at least once, so another worker may hold the same
+// video (redelivered after an ack-wait expiry) and count these very names as
+// written or already there; deleting them could make it ack a video with
+// images missing. Each kept image is complete, and the next try resumes from
+// them.
+func (r *Runner) rollBack(ctx context.Context, j *job) bool {
+	if r.Feed != nil {
+		if len(j.names) > 0 {
+			r.Log.Warn("failed video keeps its images for the next try", "video", j.item.ID(), "images", len(j.names))
+		}
+		return false
+	}
+	if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
+		j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), err)
+	}
+	return true
 }
 
 // writeStage is the end of the pipeline for a sink that stores one image at a time.

@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/queue"
 )
@@ -28,8 +30,8 @@ func (q *queueFlags) add(cmd *cobra.Command) {
 // (by enqueue, or by a worker that comes first).
 func (q *queueFlags) addMade(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.DurationVar(&q.o.AckWait, "ack-wait", queue.DefaultAckWait, "how long a video taken by a worker that stopped answering waits before it is given to another (set on the consumer when it is made; a worker given it sets it)")
-	f.DurationVar(&q.o.DedupWindow, "dedup-window", queue.DefaultDedupWindow, "within this time after a video is enqueued, enqueueing it again adds nothing (set on the stream when it is made)")
+	f.DurationVar(&q.o.AckWait, "ack-wait", queue.DefaultAckWait, "how long a video taken by a worker that stopped answering waits before it is given to another (set on the consumer when it is made, or when given explicitly; running workers keep the heartbeat they started with)")
+	f.DurationVar(&q.o.DedupWindow, "dedup-window", queue.DefaultDedupWindow, "within this time after a video is enqueued, enqueueing it again adds nothing (set on the stream when it is made, or when given explicitly)")
 }
 
 func (q *queueFlags) open(cmd *cobra.Command) (*queue.Queue, error) {
@@ -44,11 +46,11 @@ func enqueueCmd() *cobra.Command {
 	var sets []string
 	var qf queueFlags
 	cmd := &cobra.Command{
-		Use:   "enqueue [CONFIG] --nats URL",
+		Use:   "enqueue [CONFIG] --nats URL [--retry-failed]",
 		Short: "Queue every video of the config's source on NATS JetStream, for vpipe worker",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, src, _, err := setup(configArg(args), sets)
+			c, src, _, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
@@ -59,6 +61,11 @@ func enqueueCmd() *cobra.Command {
 			}); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
+			// Given explicitly, they are set even when a worker made the
+			// stream and consumer first (with the defaults).
+			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
+			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
+			qf.o.Sink = sinkID(c) // stamped on the messages: workers check it
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
@@ -68,12 +75,17 @@ func enqueueCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", q.Describe(), err)}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "enqueued %d videos of %s to %s: %d new, %d already queued\n",
-				len(items), src.Describe(), q.Describe(), res.Added, res.Duplicates)
+			again := ""
+			if qf.o.RetryFailed {
+				again = fmt.Sprintf(", %d failed queued again", res.Retried)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "enqueued %d videos of %s to %s: %d new, %d already queued%s\n",
+				len(items), src.Describe(), q.Describe(), res.Added, res.Duplicates, again)
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	cmd.Flags().BoolVar(&qf.o.RetryFailed, "retry-failed", false, "also queue again the videos queue status lists as failed (within the duplicate window a plain enqueue drops them)")
 	qf.add(cmd)
 	qf.addMade(cmd)
 	return cmd
@@ -97,6 +109,8 @@ func workerCmd() *cobra.Command {
 				return err
 			}
 			qf.o.UpdateAckWait = cmd.Flags().Changed("ack-wait")
+			qf.o.UpdateDedupWindow = cmd.Flags().Changed("dedup-window")
+			qf.o.Sink = sinkID(c)
 			q, err := qf.open(cmd)
 			if err != nil {
 				return err
@@ -173,4 +187,25 @@ func printStatus(cmd *cobra.Command, q *queue.Queue, st *queue.Status) {
 	for _, f := range st.Failed {
 		fmt.Fprintf(w, "  FAILED %s (%d deliveries, %s, %s): %s\n", f.Video, f.Deliveries, f.At.Format(time.RFC3339), f.Worker, f.Error)
 	}
+}
+
+// sinkID names where a config writes, for the queue's check that a worker
+// writes to the sink a video was queued for: each sink's type and location,
+// without what may differ between machines reaching the same place (an S3
+// endpoint, a Supervisely server's address, credentials).
+func sinkID(c *config.Config) string {
+	var ids []string
+	for _, s := range c.SinkList() {
+		switch {
+		case s.URL != "":
+			ids = append(ids, s.Type+" "+s.URL)
+		case s.Path != "":
+			ids = append(ids, s.Type+" "+s.Path)
+		case s.ProjectID != 0:
+			ids = append(ids, fmt.Sprintf("%s project %d", s.Type, s.ProjectID))
+		default:
+			ids = append(ids, fmt.Sprintf("%s new project in workspace %d", s.Type, s.WorkspaceID))
+		}
+	}
+	return strings.Join(ids, ", ")
 }

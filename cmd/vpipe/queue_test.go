@@ -266,8 +266,9 @@ func TestQueuedVideoNotInSource(t *testing.T) {
 	}
 	defer ns.Stop()
 	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4", "a/gone.mp4")
+	out := t.TempDir() // one sink: a worker refuses videos queued for another
 	args := func(cmd string, extra ...string) []string {
-		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + t.TempDir(), "--nats", ns.URL}, extra...)
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--nats", ns.URL}, extra...)
 	}
 	if log, code := vpipe(t, args("enqueue")...); code != 0 || !strings.Contains(log, "2 new") {
 		t.Fatalf("enqueue: exit %d\n%s", code, log)

@@ -38,6 +38,8 @@ func Binary() (string, error) {
 type Server struct {
 	URL    string // nats://127.0.0.1:PORT
 	dir    string
+	bin    string
+	addr   string
 	cmd    *exec.Cmd
 	exited chan struct{}
 	mu     sync.Mutex
@@ -69,39 +71,58 @@ func Start() (*Server, error) {
 	}
 	addr := l.Addr().(*net.TCPAddr)
 	l.Close()
-	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", addr.Port), dir: dir, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(addr.Port), "-js", "-sd", filepath.Join(dir, "store"))
-	s.cmd.Stdout, s.cmd.Stderr = syncWriter{s}, syncWriter{s}
-	if err := s.cmd.Start(); err != nil {
+	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", addr.Port), dir: dir, bin: bin, addr: addr.String()}
+	if err := s.run(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
+	return s, nil
+}
+
+// run starts the server process and waits until it serves.
+func (s *Server) run() error {
+	_, port, _ := net.SplitHostPort(s.addr)
+	s.exited = make(chan struct{})
+	s.cmd = exec.Command(s.bin, "-a", "127.0.0.1", "-p", port, "-js", "-sd", filepath.Join(s.dir, "store"))
+	s.cmd.Stdout, s.cmd.Stderr = syncWriter{s}, syncWriter{s}
+	ready := bytes.Count([]byte(s.Log()), []byte("Server is ready")) + 1
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	exited := s.exited
+	go func() { s.cmd.Wait(); close(exited) }()
 	// Ready once it logs so (JetStream's store is set up before that line);
 	// a readiness poll, not a timed assertion.
 	for {
 		select {
-		case <-s.exited:
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("nats-server exited before serving: %s", s.Log())
+		case <-exited:
+			return fmt.Errorf("nats-server exited before serving: %s", s.Log())
 		default:
 		}
-		if bytes.Contains([]byte(s.Log()), []byte("Server is ready")) {
-			if c, err := net.Dial("tcp", addr.String()); err == nil {
+		if bytes.Count([]byte(s.Log()), []byte("Server is ready")) >= ready {
+			if c, err := net.Dial("tcp", s.addr); err == nil {
 				c.Close()
-				return s, nil
+				return nil
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// Stop ends the server and removes its store.
-func (s *Server) Stop() {
+// Crash kills the server (SIGKILL), keeping its store.
+func (s *Server) Crash() {
 	if s.cmd.Process != nil {
 		s.cmd.Process.Kill()
 		<-s.exited
 	}
+}
+
+// Restart starts the server again on the same port and store (after Crash).
+func (s *Server) Restart() error { return s.run() }
+
+// Stop ends the server and removes its store.
+func (s *Server) Stop() {
+	s.Crash()
 	os.RemoveAll(s.dir)
 }
 
