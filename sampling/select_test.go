@@ -1,7 +1,9 @@
 package sampling
 
 import (
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -108,4 +110,42 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("%q: got %v, want an error", in, err)
 		}
 	}
+}
+
+// TestTimesFromMeta: a frame's time_s as the image meta holds it (the float
+// nearest its exact time, printed shortest as JSON does) names that frame,
+// though the decimal is a hair below the exact time (0.03333333333333333 <
+// 1/30). Just below it is the frame before.
+func TestTimesFromMeta(t *testing.T) {
+	for _, tl := range []Timeline{
+		cfr(90, 512, 1, 15360),   // 30 fps MP4
+		cfr(90, 1001, 1, 30000),  // NTSC MP4
+		cfr(90, 3003, 1, 180000), // NTSC in a 1/180000 time base
+		cfr(60, 1502, 1, 90000),  // ~59.94 in MPEG-TS ticks
+	} {
+		for i := 0; i < tl.Count; i++ {
+			// as media.Index.Time computes it, and encoding/json prints it
+			ts := float64(tl.rel(i)*tl.TBNum) / float64(tl.TBDen)
+			s := strconv.FormatFloat(ts, 'f', -1, 64)
+			if got, err := tl.FrameAt(s); err != nil || got != i {
+				t.Errorf("tb %d/%d: time_s %s of frame %d: got frame %d, %v", tl.TBNum, tl.TBDen, s, i, got, err)
+			}
+			if i == 0 {
+				continue
+			}
+			below := strconv.FormatFloat(math.Nextafter(ts, 0), 'f', -1, 64)
+			if got, err := tl.FrameAt(below); err != nil || got != i-1 {
+				t.Errorf("tb %d/%d: %s, just below frame %d's time_s %s: got frame %d, %v", tl.TBNum, tl.TBDen, below, i, s, got, err)
+			}
+		}
+	}
+}
+
+// cfr is n frames d ticks apart in the time base num/den.
+func cfr(n int, d, num, den int64) Timeline {
+	pts := make([]int64, n)
+	for i := range pts {
+		pts[i] = int64(i) * d
+	}
+	return Timeline{PTS: pts, Count: n, TBNum: num, TBDen: den, LastDuration: d}
 }
