@@ -301,25 +301,39 @@ func ParseTime(s string) (*big.Rat, error) {
 // FrameAt is the frame displayed at time s (seconds from frame 0): the last
 // frame whose time is <= s. A time at or past the video's end is an error
 // naming it and the video's length.
+//
+// The comparison is exact, with one allowance: a time that is a frame's
+// time_s as the image meta holds it (the float64 nearest its exact time,
+// whose shortest decimal may lie a hair below it: 0.03333333333333333 for
+// 1/30) names that frame. No two frames of a video share that float.
 func (tl Timeline) FrameAt(s string) (int, error) {
 	t, err := ParseTime(s)
 	if err != nil {
 		return 0, err
 	}
-	// frame i is at or before t ⟺ rel(i)·num·t.den <= t.num·den
+	tf, _ := t.Float64()
+	// frame i is at or before t ⟺ rel(i)·num·t.den <= t.num·den, or its
+	// time_s is t's float
 	lhs := func(ticks int64) *big.Int {
 		v := big.NewInt(ticks)
 		v.Mul(v, big.NewInt(tl.TBNum))
 		return v.Mul(v, t.Denom())
 	}
 	rhs := new(big.Int).Mul(t.Num(), big.NewInt(tl.TBDen))
+	atOrBefore := func(ticks int64) bool {
+		if lhs(ticks).Cmp(rhs) <= 0 {
+			return true
+		}
+		f, _ := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(ticks), big.NewInt(tl.TBNum)), big.NewInt(tl.TBDen)).Float64()
+		return f == tf
+	}
 	n := min(tl.Count, len(tl.PTS))
 	last := n - 1
 	if lhs(tl.rel(last)).Cmp(rhs) < 0 && lhs(tl.endTicks()).Cmp(rhs) <= 0 {
 		return 0, fmt.Errorf("time %s (%s s) is past the end of the video: %.3f s, %d frames",
 			s, t.FloatString(3), tl.Duration(), tl.Count)
 	}
-	i := sort.Search(n, func(i int) bool { return lhs(tl.rel(i)).Cmp(rhs) > 0 })
+	i := sort.Search(n, func(i int) bool { return !atOrBefore(tl.rel(i)) })
 	return i - 1, nil
 }
 
