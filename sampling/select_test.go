@@ -149,3 +149,40 @@ func cfr(n int, d, num, den int64) Timeline {
 	}
 	return Timeline{PTS: pts, Count: n, TBNum: num, TBDen: den, LastDuration: d}
 }
+
+// TestMaxFPSAtTheVideosRate: max_fps 29.97 on an NTSC video (30000/1001 fps)
+// is every frame, in whatever time base: the mean rate's excess over 29.97
+// (0.0001 %) is the rate's name, not frames to drop; and fps 29.97 on
+// timestamps rounded to the millisecond would drop a third of them.
+func TestMaxFPSAtTheVideosRate(t *testing.T) {
+	ms := func(n int, num, den int64) Timeline { // frame i at i×num/den s, rounded to the ms (Matroska)
+		tl := Timeline{Count: n, TBNum: 1, TBDen: 1000, LastDuration: (1000*num + den/2) / den}
+		for i := int64(0); i < int64(n); i++ {
+			tl.PTS = append(tl.PTS, (2000*i*num+den)/(2*den))
+		}
+		return tl
+	}
+	for _, c := range []struct {
+		tl  Timeline
+		max float64
+	}{
+		{ms(90, 1001, 30000), 29.97},
+		{ms(72, 1001, 24000), 23.976},
+		{ms(120, 1001, 60000), 59.94},
+		{cfr(90, 1001, 1, 30000), 29.97},
+		{cfr(60, 1502, 1, 90000), 59.92},
+	} {
+		sel, err := Spec{Step: 1, MaxFPS: c.max}.Select(c.tl, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sel.Indices) != c.tl.Count {
+			t.Errorf("max_fps %g on %d frames at %.5f fps (tb 1/%d): %d frames, want all: %s", c.max, c.tl.Count, c.tl.Rate(), c.tl.TBDen,
+				len(sel.Indices), sel.Describe(""))
+		}
+	}
+	// clearly above: as fps
+	if sel, _ := (Spec{Step: 1, MaxFPS: 29.9}).Select(ms(90, 1001, 30000), nil); len(sel.Indices) == 90 {
+		t.Errorf("max_fps 29.9 on 29.97 fps kept every frame")
+	}
+}
