@@ -113,14 +113,14 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 		sel.Rules = append(sel.Rules, Rule{"fps " + fmtRate(s.FPS), len(cand)})
 	case s.MaxFPS > 0:
 		rate := tl.Rate()
-		if rate > s.MaxFPS {
+		if rate > s.MaxFPS*(1+maxFPSSlack) {
 			cand = fpsFrames(tl, s.MaxFPS, s.Start, limit)
 		} else {
 			for i := s.Start; i < limit; i++ {
 				cand = append(cand, i)
 			}
 		}
-		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("max_fps %s (video %.3g fps)", fmtRate(s.MaxFPS), rate), len(cand)})
+		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("max_fps %s (video %.5g fps)", fmtRate(s.MaxFPS), rate), len(cand)})
 	case s.List != nil && len(s.List.Times) > 0:
 		seen := map[int]bool{}
 		for k, t := range s.List.Times {
@@ -188,6 +188,14 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 	sel.Indices = cand
 	return sel, nil
 }
+
+// maxFPSSlack is how far (a fraction) a video's mean rate may exceed max_fps
+// and still count as at most it: rates are named by rounded decimals (29.97
+// for 30000/1001, 0.0001 % less), and a mean rate from timestamps rounded to
+// the millisecond is off by about as much. Taking fps F there would not drop
+// the rare frame an exact excess calls for, but a third of them where
+// rounding puts frame times just after the instants k/F.
+const maxFPSSlack = 0.001
 
 func fmtRate(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
