@@ -77,6 +77,8 @@ func TestKeyframesOnlyOpenGOP(t *testing.T) {
 		return idx, pix
 	}
 	gotIdx, got := decode(media.DecodeOptions{KeyframesOnly: true})
+	st := vid.Stats()
+	t.Logf("keyframes only: %d frames decoded for %d keyframes (fell back to plain decoding: %v)", st.Decoded, len(keys), st.SkipDropped)
 	wantIdx, want := decode(media.DecodeOptions{})
 	if fmt.Sprint(gotIdx) != fmt.Sprint(wantIdx) {
 		t.Fatalf("keyframes only: frames %v, want %v", gotIdx, wantIdx)
