@@ -431,3 +431,39 @@ func TestContentRulesBatchSink(t *testing.T) {
 		t.Fatal("the re-run changed the server's images")
 	}
 }
+
+// TestKeyframesOpenGOP: on open-GOP H.264 with a keyframe a second, where the
+// CLI's -skip_frame nokey scrambles and loses frames (it writes those at 2, 1
+// and 0 s, then stops), --keyframes writes every frame whose packet has the
+// key flag (ffprobe -show_entries packet=pts,flags), byte-identical to the
+// CLI's select at those indices.
+func TestKeyframesOpenGOP(t *testing.T) {
+	path := testcorpus.Path(t, testcorpus.LongOpenGOP)
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts,flags", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pkt struct {
+		pts int
+		key bool
+	}
+	var pkts []pkt
+	for _, l := range strings.Fields(string(out)) {
+		pts, flags, _ := strings.Cut(l, ",")
+		n, _ := strconv.Atoi(pts)
+		pkts = append(pkts, pkt{n, strings.Contains(flags, "K")})
+	}
+	sort.Slice(pkts, func(i, j int) bool { return pkts[i].pts < pkts[j].pts })
+	var keys []int
+	for i, p := range pkts {
+		if p.key {
+			keys = append(keys, i)
+		}
+	}
+	idx, rgb, _ := framesOf(t, path, "--keyframes")
+	if len(keys) != 20 || fmt.Sprint(idx) != fmt.Sprint(keys) {
+		t.Fatalf("--keyframes wrote %v, the keyframes are %v", idx, keys)
+	}
+	ref, _, _ := testcorpus.Reference(t, path, keys, "", "bicubic")
+	sameFrames(t, "--keyframes on open GOPs", rgb, ref)
+}
