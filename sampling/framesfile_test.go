@@ -36,6 +36,9 @@ func TestFramesFile(t *testing.T) {
 		`{"a.mp4": {"frames": [1], "times": [2]}}`: "give frames or times, not both",
 		`{"a.mp4": {"every": 2}}`:                  `unknown key "every"`,
 		`{"a.mp4": "all"}`:                         "want a list of frame indices or",
+		// a merged curated file: the second list would silently replace the first
+		`{"a.mp4": [1], "b.mp4": [2], "a.mp4": [3]}`: `entry "a.mp4" is given twice`,
+		`{"a.mp4": {"frames": [1], "frames": [2]}}`:  `entry "a.mp4": key "frames" is given twice`,
 	} {
 		os.WriteFile(p, []byte(text), 0o644)
 		if _, err := ReadFramesFile(p); err == nil || !strings.Contains(err.Error(), want) {
