@@ -46,3 +46,21 @@ func TestFramesFile(t *testing.T) {
 		}
 	}
 }
+
+// TestFramesFileShadowedName: a bare name whose every video has its own
+// dataset-path entry matched videos; it is not reported as matching none (a
+// misspelling), which is what Unused is for.
+func TestFramesFileShadowedName(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f.json")
+	os.WriteFile(p, []byte(`{"ds/a.mp4": [1], "a.mp4": [2], "ds/typo.mp4": [3]}`), 0o644)
+	f, err := ReadFramesFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := f.For("ds/a.mp4", "a.mp4"); len(l.Frames) != 1 || l.Frames[0] != 1 {
+		t.Fatalf("the dataset path wins: %+v", l)
+	}
+	if u := f.Unused(); strings.Join(u, ",") != "ds/typo.mp4" {
+		t.Errorf("unused: %v, want only ds/typo.mp4", u)
+	}
+}
