@@ -98,16 +98,22 @@ func ReadFramesFile(path string) (*FramesFile, error) {
 func (f *FramesFile) For(id, name string) *List {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// both keys matched this video, though only the first applies
+	for _, k := range []string{id, name} {
+		if _, ok := f.Entries[k]; ok {
+			f.used[k] = true
+		}
+	}
 	for _, k := range []string{id, name} {
 		if l, ok := f.Entries[k]; ok {
-			f.used[k] = true
 			return &l
 		}
 	}
 	return &List{Missing: true, Key: fmt.Sprintf("frames_file %q (no entry for %q)", f.Path, id)}
 }
 
-// Unused are the keys no video has asked for so far (a misspelt name), sorted.
+// Unused are the keys that matched no video so far (a misspelt name), sorted;
+// a bare name that every video of its name overrode by its dataset path matched.
 func (f *FramesFile) Unused() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
