@@ -9,12 +9,12 @@ import (
 
 func TestFramesFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f.json")
-	os.WriteFile(p, []byte(`{"a.mp4": [3, 1], "ds/sub/a.mp4": {"times": [1.5, "00:00:02.5"]}, "b.mp4": {"frames": [7]}, "typo.mp4": [1]}`), 0o644)
+	os.WriteFile(p, []byte(`{"a.mp4": [3, 1], "ds/sub/a.mp4": {"times": [1.5, "00:00:02.5", 1e-05]}, "b.mp4": {"frames": [7]}, "typo.mp4": [1]}`), 0o644)
 	f, err := ReadFramesFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := f.For("ds/sub/a.mp4", "a.mp4"); strings.Join(l.Times, " ") != "1.5 00:00:02.5" || l.Frames != nil {
+	if l := f.For("ds/sub/a.mp4", "a.mp4"); strings.Join(l.Times, " ") != "1.5 00:00:02.5 1e-05" || l.Frames != nil {
 		t.Errorf("the dataset path wins: %+v", l)
 	}
 	if l := f.For("other/a.mp4", "a.mp4"); len(l.Frames) != 2 || l.Missing {

@@ -99,13 +99,15 @@ func TestTimesAndFrames(t *testing.T) {
 }
 
 func TestParseTime(t *testing.T) {
-	for in, want := range map[string]string{"12": "12/1", "12.5": "25/2", "01:12": "72/1", "00:01:12.250": "289/4", "1:00:00": "3600/1", " 0.1 ": "1/10"} {
+	// JSON writers put small numbers with an exponent (Python: 1e-05)
+	for in, want := range map[string]string{"1e-05": "1/100000", "2.5E+1": "25/1", "3e2": "300/1",
+		"12": "12/1", "12.5": "25/2", "01:12": "72/1", "00:01:12.250": "289/4", "1:00:00": "3600/1", " 0.1 ": "1/10"} {
 		got, err := ParseTime(in)
 		if err != nil || got.String() != want {
 			t.Errorf("%q: got %v, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "-1", "1:2:3:4", "00:61", "1:60:00", "1.2.3", "12s", ".5", "1:.5", "1.:00"} {
+	for _, in := range []string{"", "-1", "1:2:3:4", "00:61", "1:60:00", "1.2.3", "12s", ".5", "1:.5", "1.:00", "-1e2", "1e", "e5", "1:1e1", "1e2.5", "1e+"} {
 		if _, err := ParseTime(in); err == nil || !strings.Contains(err.Error(), "time") {
 			t.Errorf("%q: got %v, want an error", in, err)
 		}
