@@ -281,13 +281,24 @@ func fpsFrames(tl Timeline, fps float64, start, limit int) []int {
 	return out
 }
 
-// ParseTime reads a time as seconds from frame 0: "12", "12.5", "MM:SS.fff"
-// or "HH:MM:SS.fff" (any number of decimals). It is exact: 0.1 is 1/10.
+// ParseTime reads a time as seconds from frame 0: "12", "12.5", "1e-05",
+// "MM:SS.fff" or "HH:MM:SS.fff" (any number of decimals). It is exact: 0.1 is
+// 1/10.
 func ParseTime(s string) (*big.Rat, error) {
 	t := strings.TrimSpace(s)
 	parts := strings.Split(t, ":")
 	if t == "" || len(parts) > 3 {
 		return nil, fmt.Errorf("time %q: want seconds (12.5) or HH:MM:SS.mmm", s)
+	}
+	if m, e, ok := strings.Cut(strings.ToLower(t), "e"); ok && len(parts) == 1 {
+		// seconds with an exponent, as JSON writers put small numbers (1e-05)
+		whole, frac, dot := strings.Cut(m, ".")
+		e = strings.TrimPrefix(strings.TrimPrefix(e, "+"), "-")
+		v, good := new(big.Rat).SetString(t)
+		if !digits(whole) || (dot && !digits(frac)) || !digits(e) || len(e) > 3 || !good {
+			return nil, fmt.Errorf("time %q: want seconds (12.5) or HH:MM:SS.mmm", s)
+		}
+		return v, nil
 	}
 	total := new(big.Rat)
 	for k, p := range parts {
