@@ -467,3 +467,23 @@ func TestKeyframesOpenGOP(t *testing.T) {
 	ref, _, _ := testcorpus.Reference(t, path, keys, "", "bicubic")
 	sameFrames(t, "--keyframes on open GOPs", rgb, ref)
 }
+
+// TestFramesFileUnmatched: plan names the frames_file entries that match no
+// video of the source (a misspelt name shows before anything runs), and a
+// shard does not report the entries of videos another shard samples.
+func TestFramesFileUnmatched(t *testing.T) {
+	ff := filepath.Join(t.TempDir(), "frames.json")
+	// shard 0/2 samples ds0/traffic.mp4, shard 1/2 the two street videos
+	os.WriteFile(ff, []byte(`{"traffic.mp4": [1], "street/phone.mp4": [2], "crossing.webm": [3], "street/phnoe.mp4": [4]}`), 0o644)
+	base := []string{"pipeline.yaml", "--set", "sampling.frames_file=" + ff}
+	plan, code := vpipe(t, append([]string{"plan", "--set", "sink.path=" + t.TempDir()}, base...)...)
+	if code != 0 || !strings.Contains(plan, "frames_file entry matches no video") || !strings.Contains(plan, "entry=street/phnoe.mp4") {
+		t.Errorf("plan does not name the misspelt entry: exit %d\n%s", code, plan)
+	}
+	for _, shard := range []string{"0/2", "1/2"} {
+		log, code := vpipe(t, append([]string{"run", "--shard", shard, "--set", "sink.path=" + t.TempDir()}, base...)...)
+		if code != 0 || strings.Count(log, "frames_file entry matches no video") != 1 || !strings.Contains(log, "entry=street/phnoe.mp4") {
+			t.Errorf("run --shard %s: exit %d, want the one misspelt entry reported\n%s", shard, code, log)
+		}
+	}
+}
