@@ -96,20 +96,26 @@ func ReadFramesFile(path string) (*FramesFile, error) {
 // For is the list of the video with this ID ("ds/…/name") and name; a video
 // the file does not list gets an empty list: nothing is taken from it.
 func (f *FramesFile) For(id, name string) *List {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	// both keys matched this video, though only the first applies
-	for _, k := range []string{id, name} {
-		if _, ok := f.Entries[k]; ok {
-			f.used[k] = true
-		}
-	}
+	f.Match(id, name)
 	for _, k := range []string{id, name} {
 		if l, ok := f.Entries[k]; ok {
 			return &l
 		}
 	}
 	return &List{Missing: true, Key: fmt.Sprintf("frames_file %q (no entry for %q)", f.Path, id)}
+}
+
+// Match records that a video with this ID and name exists: both its keys
+// matched, though only the ID's applies when both are given. A run marks
+// every video of its source, the ones other shards sample too.
+func (f *FramesFile) Match(id, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range []string{id, name} {
+		if _, ok := f.Entries[k]; ok {
+			f.used[k] = true
+		}
+	}
 }
 
 // Unused are the keys that matched no video so far (a misspelt name), sorted;

@@ -477,7 +477,7 @@ func TestFramesFileUnmatched(t *testing.T) {
 	os.WriteFile(ff, []byte(`{"traffic.mp4": [1], "street/phone.mp4": [2], "crossing.webm": [3], "street/phnoe.mp4": [4]}`), 0o644)
 	base := []string{"pipeline.yaml", "--set", "sampling.frames_file=" + ff}
 	plan, code := vpipe(t, append([]string{"plan", "--set", "sink.path=" + t.TempDir()}, base...)...)
-	if code != 0 || !strings.Contains(plan, "frames_file entry matches no video") || !strings.Contains(plan, "entry=street/phnoe.mp4") {
+	if code != 0 || !strings.Contains(plan, "frames_file entry matches no video") || !strings.Contains(plan, `matches no video (keys are a video name or dataset/…/name): "street/phnoe.mp4"`) || strings.Count(plan, "matches no video") != 1 {
 		t.Errorf("plan does not name the misspelt entry: exit %d\n%s", code, plan)
 	}
 	for _, shard := range []string{"0/2", "1/2"} {
