@@ -77,7 +77,7 @@ func TestTimesAndFrames(t *testing.T) {
 		list *List
 		want string
 	}{
-		{&List{Key: "sampling.times", Times: []string{"1", "3.0"}}, "sampling.times[1]: time 3.0 (3.000 s) is past the end of the video: 3.000 s, 55 frames"},
+		{&List{Key: "sampling.times", Times: []string{"1", "3.0"}}, `sampling.times[1]: time "3.0" (3.000 s) is past the end of the video: 3.000 s, 55 frames`},
 		{&List{Key: "sampling.frames", Frames: []int{3, 55}}, "sampling.frames[1]: frame 55 is out of range: the video has 55 frames (0-54), 3.000 s"},
 	} {
 		_, err := Spec{Step: 1, List: c.list}.Select(tl, nil)

@@ -209,7 +209,7 @@ func TestFramesTimesKeyframes(t *testing.T) {
 	// out of range: the video fails, naming the entry and the video's length
 	for flag, want := range map[string]string{
 		"--frames=3,55": "sampling.frames[1]: frame 55 is out of range: the video has 55 frames (0-54), 2.966 s",
-		"--times=1,3":   "sampling.times[1]: time 3 (3.000 s) is past the end of the video: 2.966 s, 55 frames",
+		"--times=1,3":   `sampling.times[1]: time "3" (3.000 s) is past the end of the video: 2.966 s, 55 frames`,
 	} {
 		log, code := vpipe(t, "frames", path, "-o", t.TempDir(), flag)
 		if code != 1 || !strings.Contains(log, want) {
