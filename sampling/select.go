@@ -349,7 +349,7 @@ func (tl Timeline) FrameAt(s string) (int, error) {
 	n := min(tl.Count, len(tl.PTS))
 	last := n - 1
 	if lhs(tl.rel(last)).Cmp(rhs) < 0 && lhs(tl.endTicks()).Cmp(rhs) <= 0 {
-		return 0, fmt.Errorf("time %s (%s s) is past the end of the video: %.3f s, %d frames",
+		return 0, fmt.Errorf("time %q (%s s) is past the end of the video: %.3f s, %d frames",
 			s, t.FloatString(3), tl.Duration(), tl.Count)
 	}
 	i := sort.Search(n, func(i int) bool { return !atOrBefore(tl.rel(i)) })
