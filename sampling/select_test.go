@@ -188,3 +188,15 @@ func TestMaxFPSAtTheVideosRate(t *testing.T) {
 		t.Errorf("max_fps 29.9 on 29.97 fps kept every frame")
 	}
 }
+
+// TestWindowPastTheEnd: a start at or past the video's end says so in plan's
+// words, not as a backwards range ("window 80-60").
+func TestWindowPastTheEnd(t *testing.T) {
+	sel, err := Spec{Start: 80, Step: 1, FPS: 2}.Select(vfr(), nil)
+	if err != nil || len(sel.Indices) != 0 {
+		t.Fatal(sel, err)
+	}
+	if d := sel.Describe(""); d != "window from 80: past the video's 55 frames: 0" {
+		t.Errorf("describe: %s", d)
+	}
+}
