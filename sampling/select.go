@@ -101,7 +101,7 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 	var sel Selection
 	limit := s.Limit(tl.Count)
 	if s.Start >= limit {
-		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("window %d-%d of %d frames", s.Start, limit, tl.Count), 0})
+		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("window from %d: past the video's %d frames", s.Start, tl.Count), 0})
 		return sel, nil
 	}
 	sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("window %d-%d", s.Start, limit-1), limit - s.Start})
