@@ -144,7 +144,7 @@ func (j *job) settle(interrupted bool) {
 		return
 	}
 	o := Outcome{Err: j.err, Permanent: j.err != nil && j.refused != nil, Written: j.written, Skipped: j.skipped}
-	if j.err == nil && (interrupted || j.written < j.wanted) {
+	if j.err == nil && (interrupted || j.written+len(j.lost) < j.wanted) { // (a salvaged video, partial, is done)
 		o.Interrupted = true
 	}
 	j.lease.Done(o)

@@ -18,6 +18,7 @@ import (
 	"github.com/vpipe/vpipe/content"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/pipeline"
 	"github.com/vpipe/vpipe/sampling"
 	sv "github.com/vpipe/vpipe/supervisely"
@@ -49,7 +50,19 @@ type Summary struct {
 	Skipped          int
 	Dropped          int // frames the content rules (scene_threshold, dedup) left out
 	Failures         []Failure
-	Elapsed          time.Duration
+	// VideosPartial are damaged videos salvaged (sampling.on_damage: salvage):
+	// every frame that decoded cleanly was written, the Partial list the rest.
+	VideosPartial int
+	Partial       []Partial
+	Elapsed       time.Duration
+
+	// Videos is every video's outcome, in the source's order.
+	Videos []VideoResult
+	// Stages is each stage's counters; Bottleneck the one that held the run
+	// back (metrics.Bottleneck); IO the bytes and retries of this run.
+	Stages     []metrics.StageStats
+	Bottleneck string
+	IO         metrics.IOStats
 }
 
 // FPS is frames written per second of run time.
@@ -73,6 +86,9 @@ type Runner struct {
 	// Name gives an image's file name; nil means the Supervisely seed's
 	// "<video>_frame_<index padded to the frame count's digits>.png".
 	Name func(video string, index, count int) string
+	// Metrics, if set, gets the run's per-stage counters as the stages start
+	// (to serve them during the run).
+	Metrics *metrics.Set
 	// Keep, when set, selects the videos this run samples (a shard); clashes
 	// are still found among all of the source's videos.
 	Keep func(*core.Item) bool
@@ -113,6 +129,7 @@ func hook(stage string) {
 // even then, and tells the videos cut short from those completed.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	begin := time.Now()
+	io0 := metrics.IO()
 	var sum Summary
 	var mu sync.Mutex
 	items, refused, err := r.items(ctx)
@@ -125,7 +142,12 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	var p *pipeline.Pipeline
 	account := func(j *job) {
 		stopped := p.Context().Err() != nil
-		if j.err == nil && j.written < j.wanted && !stopped {
+		if j.err == nil && len(j.lost)+len(j.retract) > 0 {
+			if err := r.settleSalvage(context.WithoutCancel(ctx), j); err != nil {
+				j.err = err
+			}
+		}
+		if j.err == nil && j.written+len(j.lost) < j.wanted && !stopped {
 			// Never a silent gap: decoding ended without an error, yet frames are missing.
 			j.err = fmt.Errorf("%s: wrote %d of the %d frames selected", j.item.Open, j.written, j.wanted)
 		}
@@ -143,13 +165,24 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		sum.Dropped += j.dropped
 		switch {
 		case j.err != nil:
+			j.setStatus(StatusFailed)
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
-		case j.written < j.wanted:
+		case j.written+len(j.lost) < j.wanted:
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
+		case len(j.lost) > 0:
+			j.setStatus(StatusPartial)
+			sum.VideosPartial++
+			miss := j.missing()
+			sum.Partial = append(sum.Partial, Partial{Video: j.item.ID(), Missing: miss, Damage: j.damage})
+			first := miss[0]
+			r.Log.Warn("video partial", "video", j.item.ID(), "written", j.written, "missing", len(miss),
+				"frames", ranges(miss), "damage", j.damage, "first_missing", first, "why", j.lostWhy[first])
 		default:
+			j.setStatus(StatusOK)
 			sum.VideosOK++
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
@@ -186,7 +219,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return media.NewPNGEncoder(st.Encode.Compression), nil
 	}, (*media.PNGEncoder).Close)
 	defer closeEncs()
-	p = pipeline.New(ctx)
+	p = pipeline.NewWithMetrics(ctx, r.Metrics)
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
 		if r.Feed != nil {
 			return r.feed(ctx, cat, st.Decode.Workers, add, emit)
@@ -220,7 +253,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				f.job.frameOut("")
 				return nil
 			}
-			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, f.job.outW, f.job.outH) })
+			w, h := f.job.size(f.pic)
+			rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, w, h) })
 			f.pic.Release()
 			f.pic = nil
 			if err != nil {
@@ -284,6 +318,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			if derr := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); derr != nil {
 				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), derr)
 			}
+			j.setStatus(StatusFailed)
+			j.written = 0
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
@@ -291,16 +327,19 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
 			j.settle(false)
 		case j.started:
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
 			sum.Dropped += j.dropped
 			j.settle(true)
 		default:
+			j.setStatus(StatusNotStarted)
 			sum.VideosNotStarted++
 			j.settle(true)
 		}
 	}
+	sum.results(jobs, p, io0)
 	if cerr := r.Sink.Close(); err == nil {
 		err = cerr
 	}
@@ -321,6 +360,9 @@ func (r *Runner) writeStage(p *pipeline.Pipeline, encoded *pipeline.Outlet[outpu
 			err := r.record(ctx, j)
 			if err == nil {
 				err = r.Sink.Put(ctx, img)
+			}
+			if err == nil {
+				metrics.SinkBytes(int64(len(img.Data)))
 			}
 			media.PutBuf(img.Data)
 			img.Data = nil
@@ -476,9 +518,13 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	if err != nil {
 		return nil, err
 	}
+	v.Salvage = r.salvaging()
 	x, err := v.Scan(spec.Need())
 	if err != nil {
 		return nil, err
+	}
+	if x.Damage != "" {
+		r.warn("damaged video: salvaging what decodes cleanly", "video", it.ID(), "damage", x.Damage)
 	}
 	p := &prepared{video: v, index: x, meta: map[string]any{}}
 	for k, val := range it.Provenance {
@@ -491,28 +537,31 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	p.outW, p.outH = media.OutputSize(dw, dh, r.Config.Sampling.Resize.Height, r.Config.Sampling.Resize.Width)
 	var annotated func(int) bool
 	if it.LoadAnnotation != nil && (r.Config.Sampling.CopyAnnotations || spec.OnlyAnnotated) {
-		ann, err := it.LoadAnnotation(ctx)
+		s, ann, err := r.sampler(ctx, it, v, x)
 		if err != nil {
 			return nil, err
 		}
-		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
-			Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
-		}
-		if r.Config.Sampling.CopyAnnotations {
-			p.sampler = s
-		}
-		annotated = s.Annotated
-		if p.meta["video_id"] == nil && r.project.Keys != nil {
-			if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
-				p.meta["video_id"] = *id
+		if s != nil {
+			if r.Config.Sampling.CopyAnnotations {
+				p.sampler = s
+			}
+			annotated = s.Annotated
+			if p.meta["video_id"] == nil && r.project.Keys != nil {
+				if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
+					p.meta["video_id"] = *id
+				}
 			}
 		}
 	}
 	// What decides the pixels and labels of an image with a given name: a
-	// re-run with other values must not mix its images with these.
-	p.output = map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
+	// re-run with other values must not mix its images with these. Without a
+	// resize each image has its frame's decoded size, which may change within
+	// the video (in-band SPS): 0x0 says so rather than claim one size.
+	recW, recH := p.outW, p.outH
+	if !r.resizes() {
+		recW, recH = 0, 0
+	}
+	p.output = map[string]any{"width": recW, "height": recH, "filter": r.Config.Sampling.Resize.Filter,
 		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
 	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}}); err != nil {
 		v.Close()
@@ -547,6 +596,40 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	return p, nil
 }
 
+// sampler loads the video's annotation and indexes its figures; nil (and a
+// warning) when its project has no annotation file for it: the platform takes
+// such a video as unlabelled.
+func (r *Runner) sampler(ctx context.Context, it *core.Item, v *media.Video, x *media.Index) (*sv.Sampler, *sv.VideoAnnotation, error) {
+	ann, err := it.LoadAnnotation(ctx)
+	if errors.Is(err, core.ErrNoAnnotation) {
+		r.warn("annotation file missing: sampled unlabelled", "video", it.ID(), "file", it.AnnotationPath)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
+		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
+	}
+	return s, ann, nil
+}
+
+// resizes tells whether a resize is asked for: then every frame gets its
+// size; else each frame keeps the size it is decoded at.
+func (r *Runner) resizes() bool {
+	rs := r.Config.Sampling.Resize
+	return rs.Width > 0 || rs.Height > 0
+}
+
+// warn logs a warning when the runner has a log (plan runs without one).
+func (r *Runner) warn(msg string, args ...any) {
+	if r.Log != nil {
+		r.Log.Warn(msg, args...)
+	}
+}
+
 // decode prepares the video and decodes its frames into the pipeline.
 func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
 	if j.refused != nil {
@@ -558,8 +641,13 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	defer p.close()
 	defer r.logFetched(j.item, p)
+	if p.input == nil {
+		countFile(j.item.Open)
+	}
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
+	j.fixedSize = r.resizes()
+	j.damage = p.index.Damage
 	if p.skipped == 0 && len(p.want) == 0 {
 		sp := r.Config.Sampling
 		end := any(nil)
@@ -595,6 +683,9 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 		out, end = r.filterFrames(j, p, out)
 	}
 	o := media.DecodeOptions{Threads: r.Config.Stages.Decode.Threads, KeyframesOnly: r.Config.Sampling.KeyframesOnly}
+	if r.salvaging() {
+		o.Lost = j.lostFrame
+	}
 	err = p.video.Decode(ctx, p.index, p.decode, o, out)
 	if eerr := end(err == nil); err == nil {
 		err = eerr

@@ -21,6 +21,7 @@ import (
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/progress"
 	"github.com/vpipe/vpipe/sinks/fanout"
 	localsink "github.com/vpipe/vpipe/sinks/local"
@@ -118,7 +119,9 @@ func apart(c *config.Config, key string, sc config.Sink) error {
 func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.Source) (core.Sink, error) {
 	switch c.Type {
 	case "local":
-		return localsink.New(c.Path), nil
+		sk := localsink.New(c.Path)
+		sk.Fsync = c.Fsync
+		return sk, nil
 	case "s3":
 		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
 	case "supervisely":
@@ -202,6 +205,7 @@ type logFlags struct {
 	format   string
 	file     string
 	interval time.Duration
+	obs      obsFlags // --metrics, --report, --stages
 }
 
 func (l *logFlags) add(cmd *cobra.Command) {
@@ -210,6 +214,7 @@ func (l *logFlags) add(cmd *cobra.Command) {
 	f.StringVar(&l.file, "log-file", "", "also append every log line (progress lines included) to `PATH`")
 	f.DurationVar(&l.interval, "progress-interval", progress.DefaultInterval,
 		"how often each video's progress is logged when not drawn as bars (and in --log-file)")
+	l.obs.add(cmd)
 }
 
 // check reports a bad flag value, before anything runs.
@@ -220,7 +225,7 @@ func (l logFlags) check() error {
 	if l.interval <= 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("--progress-interval %s: want a positive duration, e.g. 10s", l.interval)}
 	}
-	return nil
+	return l.obs.check()
 }
 
 // execute runs the pipeline with a reporter and prints the summary. Log lines
@@ -248,7 +253,14 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		s.Log = log
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
-	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
+	set := &metrics.Set{}
+	stopMetrics, err := lf.obs.serve(set, log)
+	if err != nil {
+		rep.Close()
+		return err
+	}
+	defer stopMetrics()
+	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name, Metrics: set}
 	e := &execution{r: r}
 	for _, w := range with {
 		w(e)
@@ -256,9 +268,27 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	sum, err := r.Run(ctx)
 	rep.Close()
 	printSummary(out, sum)
+	if lf.obs.stages {
+		printStages(out, sum)
+	}
+	if lf.obs.report != "" {
+		if rerr := writeReport(lf.obs.report, sum, err); rerr != nil {
+			if err != nil { // the run's error is the one returned
+				fmt.Fprintln(out, "vpipe:", rerr)
+			} else {
+				err = rerr
+			}
+		}
+	}
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
-		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
+		logStages(fileLog, sum)
+		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5)) / 10,
+			"bottleneck", sum.Bottleneck}
+		if sum.VideosPartial > 0 {
+			done = append(done, "videos_partial", sum.VideosPartial)
+		}
+		fileLog.Info("run done", done...)
 		switch {
 		case errors.Is(err, context.Canceled):
 			fileLog.Warn("run interrupted")
@@ -278,6 +308,8 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: exitFailed, err: err}
 	case sum.VideosFailed > 0 && !e.failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
+	case sum.VideosPartial > 0:
+		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
 	}
 	return nil
 }
@@ -290,14 +322,22 @@ func printSummary(w io.Writer, s stages.Summary) {
 	if s.VideosNotStarted > 0 {
 		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
 	}
+	partial := ""
+	if s.VideosPartial > 0 {
+		partial = fmt.Sprintf(", %d partial", s.VideosPartial)
+	}
 	dropped := ""
 	if s.Dropped > 0 {
 		dropped = fmt.Sprintf(", %d dropped (scene_threshold/dedup)", s.Dropped)
 	}
-	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
+	heldBack(w, s)
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
+	}
+	for _, p := range s.Partial {
+		fmt.Fprintf(w, "  PARTIAL %s: %d frame(s) not written: %s (damaged: %s)\n", p.Video, len(p.Missing), p.Ranges(), p.Damage)
 	}
 }
 
@@ -407,6 +447,7 @@ func framesCmd() *cobra.Command {
 		compression      int
 		noAutorotate     bool
 		overwrite        bool
+		onDamage         string
 		lf               logFlags
 		sel              selectFlags
 	)
@@ -425,7 +466,7 @@ func framesCmd() *cobra.Command {
 			c.Source = config.Source{Type: "local", Path: args[0]}
 			c.Sink = config.Sink{Type: "local", Path: outDir}
 			c.Sampling = config.Sampling{Start: start, Step: step, Autorotate: !noAutorotate,
-				Resize: config.Resize{Filter: filter}}
+				Resize: config.Resize{Filter: filter}, OnDamage: onDamage}
 			if cmd.Flags().Changed("end") {
 				c.Sampling.End = &end
 			}
@@ -480,6 +521,7 @@ func framesCmd() *cobra.Command {
 	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	f.StringVar(&onDamage, "on-damage", "fail", "a damaged video: fail (write nothing) or salvage (write the frames that decode cleanly, list the rest)")
 	sel.add(cmd)
 	lf.add(cmd)
 	return cmd

@@ -18,6 +18,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1 // a video failed, or the config is invalid
 	exitUsage       = 2
+	exitPartial     = 3   // sampling.on_damage: salvage left frames of a damaged video unwritten (and nothing failed)
 	exitInterrupted = 130 // 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM
 )
 
