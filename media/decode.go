@@ -74,7 +74,8 @@ type DecodeOptions struct {
 	Threads int // decoder threads; 0 = FFmpeg picks
 	// KeyframesOnly has the decoder drop every frame but keyframes (as the CLI's
 	// -skip_frame nokey): for wanted frames that are all keyframes. Ignored when
-	// frames are numbered by packet (an untrusted PTS map).
+	// frames are numbered by packet (an untrusted PTS map); dropped for the rest
+	// of the video when the skipping decoder scrambles its output (errScrambled).
 	KeyframesOnly bool
 	// Lost is told, on a Salvage video, of every wanted frame left out (and of
 	// one already emitted that must be taken back: Written), instead of a
@@ -102,6 +103,9 @@ type DecodeStats struct {
 	Seeks     int  // seeks whose frames were used
 	Restarted bool // a seek could not be trusted and decoding went on from frame 0
 	Decoded   int  // frames the decoder produced (wanted or not), in all runs
+	// SkipDropped: keyframes-only decoding put out frames out of order, and
+	// the rest was decoded without skipping.
+	SkipDropped bool
 }
 
 // Stats reports how the last Decode went.
@@ -171,6 +175,10 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 			seek = false
 			v.stats.Restarted = true
 			continue
+		case errors.Is(err, errScrambled):
+			o.KeyframesOnly = false
+			v.stats.SkipDropped = true
+			continue
 		}
 		var fe *FrameError
 		if salv && errors.As(err, &fe) {
@@ -223,6 +231,13 @@ const reseekGap = 20
 
 // errReseek ends a run so that the next one seeks to the next wanted frame.
 var errReseek = errors.New("seek to the next wanted frame")
+
+// errScrambled ends a keyframes-only run whose decoder put out frames past a
+// wanted one, or lost one: the H.264 decoder skipping non-key frames orders
+// open-GOP I frames (recovery points, not IDR) by picture order counts it
+// cannot track without the skipped frames. The rest is decoded without
+// skipping (seeking to each keyframe when they are far apart).
+var errScrambled = errors.New("keyframes-only decoding put out frames out of order")
 
 // byteSeek tells whether to seek by byte position: containers without an index.
 func (v *Video) byteSeek() bool {
@@ -295,7 +310,8 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		// packet, not threads later (gopCounter).
 		cc.SetThreadType(astiav.ThreadTypeSlice)
 	}
-	if o.KeyframesOnly && x.Trusted {
+	skipping := o.KeyframesOnly && x.Trusted
+	if skipping {
 		skipNonKey(cc)
 	}
 	if err := cc.Open(codec, nil); err != nil {
@@ -449,6 +465,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		case i < want[next]:
 			return nil
 		case i > want[next]:
+			if skipping {
+				return errScrambled
+			}
 			if seeked && emitted == 0 {
 				return errRestart
 			}
@@ -563,6 +582,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	case err != nil:
 		return next, err
 	case next < len(want):
+		if skipping {
+			return next, errScrambled
+		}
 		if seeked && emitted == 0 && lostN == 0 {
 			return next, errRestart
 		}

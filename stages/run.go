@@ -425,6 +425,7 @@ func (r *Runner) items(ctx context.Context) ([]*core.Item, map[*core.Item]error,
 		return nil, nil, err
 	}
 	refused := clashes(items)
+	r.matchFramesFile(items)
 	if r.Keep != nil {
 		items = slices.DeleteFunc(items, func(it *core.Item) bool { return !r.Keep(it) })
 	}

@@ -422,6 +422,9 @@ func planCmd() *cobra.Command {
 			if sf.spec != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "shard %s: %d of the source's %d videos\n", sf.spec, sf.kept, sf.seen)
 			}
+			for _, k := range r.UnmatchedFrames() {
+				fmt.Fprintf(cmd.OutOrStdout(), "frames_file entry matches no video (keys are a video name or dataset/…/name): %q\n", k)
+			}
 			if err != nil { // run would stop before writing anything
 				return &exitError{code: exitFailed, err: fmt.Errorf("run would stop before writing: %w", err)}
 			}
