@@ -87,6 +87,9 @@ type Sampling struct {
 	// Content rules, decided while decoding.
 	SceneThreshold float64 `mapstructure:"scene_threshold"` // 0 = off
 	Dedup          Dedup   `mapstructure:"dedup"`
+	// OnDamage is "fail" (a damaged video fails whole) or "salvage" (its
+	// frames that decode cleanly are written, the others listed).
+	OnDamage string `mapstructure:"on_damage"`
 }
 
 // Dedup drops near-duplicate frames; off while Distance is null.
@@ -117,6 +120,8 @@ type Sink struct {
 	WorkspaceID int `mapstructure:"workspace_id"`
 	// OverwriteAnnotations re-sends the annotations of images already there.
 	OverwriteAnnotations bool `mapstructure:"overwrite_annotations"`
+	// Fsync (local) syncs each file before its rename and its folder after.
+	Fsync bool `mapstructure:"fsync"`
 }
 
 // Stages tune each stage's pool.
@@ -167,9 +172,24 @@ func (e Encode) Options() media.EncodeOptions {
 	return media.EncodeOptions{Format: e.Format, Compression: e.Compression, Quality: e.Quality, Lossless: e.Lossless}
 }
 
-// Defaults are the values of every key a file leaves out.
+// cores is GOMAXPROCS as the runtime chose it at start (the CPUs the process
+// may use), read before main gives Go one P more (cmd/vpipe goMaxProcs).
+var cores = runtime.GOMAXPROCS(0)
+
+// Cores are the CPUs the process may use: GOMAXPROCS at start.
+func Cores() int { return cores }
+
+// Defaults are the values of every key a file leaves out. "Cores" are
+// GOMAXPROCS: the CPUs the process may use, which since Go 1.25 follows a
+// container's CPU limit (a pod limited to 2 CPUs on a 64-core node sizes its
+// pools for 2, not 64). The stage pools follow the cores and the stages' costs
+// as vpipe's own counters show them (--stages; README "Where the time goes"):
+// encode, the costliest step, one worker per core; resize one per core too
+// (scaling 1080p down costs about what encoding the small PNG does: with one
+// worker it was the busiest stage); decode one video per two cores, each on
+// FFmpeg's threads; write 2 (I/O).
 func Defaults() map[string]any {
-	n := runtime.NumCPU()
+	n := Cores()
 	q := max(2, n) // measured on 2 cores: queue 2 runs as fast as 4, with 17 MB less peak RSS at 1080p
 	// The queues that carry frames (decode, resize, encode) are 0: each link
 	// between two stages still holds one frame (its forwarder), which keeps the
@@ -201,6 +221,7 @@ func Defaults() map[string]any {
 		"sampling.keyframes_only":   false,
 		"sampling.scene_threshold":  0.0,
 		"sampling.dedup.distance":   nil,
+		"sampling.on_damage":        "fail",
 		"sink.type":                 "local",
 		"sink.path":                 "out",
 		"sink.url":                  "",
@@ -208,6 +229,7 @@ func Defaults() map[string]any {
 		"sink.region":               "",
 		"sink.path_style":           true,
 		"sink.max_attempts":         8,
+		"sink.fsync":                false,
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       0, // frames: see q above
 		"stages.decode.threads":     0,

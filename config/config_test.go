@@ -211,7 +211,7 @@ func TestValidateReport(t *testing.T) {
 	}
 	want := []string{
 		"source.path: " + strconv.Quote(missing) + " does not exist",
-		"sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate, fps, max_fps, frames, times, frames_file, keyframes_only, scene_threshold, dedup.distance",
+		"sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate, fps, max_fps, frames, times, frames_file, keyframes_only, scene_threshold, dedup.distance, on_damage",
 		"sampling.step: must be >= 1, got 0 (from VPIPE_SAMPLING_STEP)",
 		"sampling.resize: want a section (height: …, width: …, filter: …), got 300",
 		"sink.pth: unknown key (did you mean sink.path?)",

@@ -457,6 +457,7 @@ func sectionHint(section string) string {
 
 func checkValue(path string, val any, k kind, from string, ps *Problems) bool {
 	ok := false
+	bad := -1 // the first wrong item of a list
 	switch k {
 	case kString:
 		_, ok = val.(string)
@@ -470,9 +471,9 @@ func checkValue(path string, val any, k kind, from string, ps *Problems) bool {
 	case kIntList:
 		var list []any
 		list, ok = val.([]any)
-		for _, x := range list {
-			if _, isInt := x.(int); !isInt {
-				ok = false
+		for i, x := range list {
+			if _, isInt := x.(int); !isInt && ok {
+				ok, bad = false, i
 			}
 		}
 		ok = ok || val == nil
@@ -484,17 +485,23 @@ func checkValue(path string, val any, k kind, from string, ps *Problems) bool {
 	case kTimeList:
 		var list []any
 		list, ok = val.([]any)
-		for _, x := range list {
+		for i, x := range list {
 			switch x.(type) {
 			case int, float64, string:
 			default:
-				ok = false
+				if ok {
+					ok, bad = false, i
+				}
 			}
 		}
 		ok = ok || val == nil
 	}
 	if !ok {
-		ps.List = append(ps.List, Problem{Key: path, Msg: fmt.Sprintf("want %s, got %s", k, describe(val)), From: from})
+		msg := fmt.Sprintf("want %s, got %s", k, describe(val))
+		if bad >= 0 {
+			msg += fmt.Sprintf(" (item %d: %s)", bad, describe(val.([]any)[bad]))
+		}
+		ps.List = append(ps.List, Problem{Key: path, Msg: msg, From: from})
 	}
 	return ok
 }
@@ -508,7 +515,20 @@ func describe(v any) string {
 	case map[string]any:
 		return "a section"
 	case []any:
-		return "a list"
+		// the items, flat (a list or section in it by its kind), the first 8
+		parts := make([]string, 0, min(len(x), 9))
+		for i, e := range x {
+			if i == 8 {
+				parts = append(parts, fmt.Sprintf("… %d more", len(x)-8))
+				break
+			}
+			if _, nested := e.([]any); nested {
+				parts = append(parts, "a list")
+			} else {
+				parts = append(parts, describe(e))
+			}
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return fmt.Sprintf("%v", v)
 }

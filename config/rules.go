@@ -40,6 +40,7 @@ var rules = []rule{
 	{"sampling.resize.height", between(0, MaxSide)},
 	{"sampling.resize.width", between(0, MaxSide)},
 	{"sampling.resize.filter", oneOf("filter", media.ScaleFilters)},
+	{"sampling.on_damage", oneOf("on_damage value", func() []string { return []string{"fail", "salvage"} })},
 	{"stages.*.workers", between(1, 256)},
 	{"stages.*.queue", between(0, 4096)},
 	{"stages.decode.threads", between(0, 64)},
@@ -97,6 +98,7 @@ var rules = []rule{
 		return between(0, -1)(v, c)
 	}},
 	{"sink.project_id", between(0, -1)},
+	{"sink.fsync", func(v reflect.Value, c *Config) string { return fsyncRule(v.Bool(), c.Sink.Type) }},
 	{"supervisely.retries", between(0, 100)},
 	{"supervisely.retry_sleep_ms", between(0, 60000)},
 	{"supervisely.timeout_s", func(v reflect.Value, c *Config) string {
@@ -202,10 +204,21 @@ func (c *Config) checkSinkList(ps *Problems) {
 				ps.add(key+".url", "%s", msg)
 			}
 		}
+		if msg := fsyncRule(s.Fsync, s.Type); msg != "" {
+			ps.add(key+".fsync", "%s", msg)
+		}
 		if msg := between(1, 100)(reflect.ValueOf(s.MaxAttempts), c); s.Type == "s3" && msg != "" {
 			ps.add(key+".max_attempts", "%s", msg)
 		}
 	}
+}
+
+// fsyncRule: only the local sink writes files it can sync.
+func fsyncRule(on bool, typ string) string {
+	if on && typ != "local" {
+		return fmt.Sprintf("only a local sink writes files to sync (this sink's type is %s): remove it", typ)
+	}
+	return ""
 }
 
 func typeNames(m map[string]backend) []string {

@@ -61,7 +61,9 @@ sampling:
 		}
 	}
 	for text, want := range map[string]string{
-		"sampling: {times: [true]}":           `sampling.times: want a list of times (seconds or "HH:MM:SS.mmm"), got a list`,
+		"sampling: {times: [true]}":           `sampling.times: want a list of times (seconds or "HH:MM:SS.mmm"), got [true] (item 0: true)`,
+		"sampling: {frames: [3, 1.5, x]}":     `sampling.frames: want a list of integers, got [3, 1.5, "x"] (item 1: 1.5)`,
+		"sampling: {times: [1, {a: 2}]}":      `sampling.times: want a list of times (seconds or "HH:MM:SS.mmm"), got [1, a section] (item 1: a section)`,
 		"sampling: {fps: fast}":               `sampling.fps: want a number, got "fast"`,
 		"sampling: {frames: [1], times: [2]}": "sampling.times: [2] cannot be used with sampling.frames ([1])",
 	} {

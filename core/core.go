@@ -6,6 +6,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/vpipe/vpipe/media"
@@ -82,6 +83,11 @@ type Project struct {
 	// Provenance are the project's custom-data keys (video_project_id/name).
 	Provenance map[string]any
 }
+
+// ErrNoAnnotation is wrapped by LoadAnnotation's error when a project video has
+// no annotation file: the platform takes such a video as unlabelled, and so
+// the run samples it with empty annotations (and warns), instead of failing it.
+var ErrNoAnnotation = errors.New("no annotation file: the video is sampled unlabelled (empty annotations, no tags)")
 
 // OutputKey names, in a video dataset's custom data, the settings its images
 // were made with (size, filter, autorotate, copy_annotations). A sink refuses a

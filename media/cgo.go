@@ -15,6 +15,12 @@ package media
 static int vp_frame_colorspace(void *f) { return ((AVFrame *)f)->colorspace; }
 static int vp_frame_range(void *f) { return ((AVFrame *)f)->color_range; }
 static int64_t vp_frame_best_effort_ts(void *f) { return ((AVFrame *)f)->best_effort_timestamp; }
+// 1: the decoder flagged the frame corrupt; 2: it concealed errors in it (or
+// found others: decode_error_flags).
+static int vp_frame_damage(void *f) {
+	const AVFrame *fr = f;
+	return ((fr->flags & AV_FRAME_FLAG_CORRUPT) ? 1 : 0) | (fr->decode_error_flags ? 2 : 0);
+}
 
 // vp_sws_new builds a converter to packed RGB24 and sets the source colour matrix and
 // range the way ffmpeg's scale filter does (matrix from the frame's colorspace, range
@@ -144,6 +150,20 @@ import (
 func frameColor(f *astiav.Frame) (colorspace, colorRange int) {
 	p := f.UnsafePointer()
 	return int(C.vp_frame_colorspace(p)), int(C.vp_frame_range(p))
+}
+
+// frameDamage tells why the decoder does not vouch for a frame: "" when it
+// decoded cleanly; else it was flagged corrupt (AV_FRAME_FLAG_CORRUPT: a
+// reference was missing or a slice broken) or had errors concealed
+// (decode_error_flags). go-astiav v0.16 exposes neither field.
+func frameDamage(f *astiav.Frame) string {
+	switch C.vp_frame_damage(f.UnsafePointer()) {
+	case 0:
+		return ""
+	case 2:
+		return "the decoder reported errors in it (decode_error_flags)"
+	}
+	return "the decoder flagged it corrupt"
 }
 
 // frameTimestamp is the frame's PTS as the decoder reordered it, falling back to

@@ -105,8 +105,13 @@ type DecodeOptions struct {
 	Threads int // decoder threads; 0 = FFmpeg picks
 	// KeyframesOnly has the decoder drop every frame but keyframes (as the CLI's
 	// -skip_frame nokey): for wanted frames that are all keyframes. Ignored when
-	// frames are numbered by packet (an untrusted PTS map).
+	// frames are numbered by packet (an untrusted PTS map); dropped for the rest
+	// of the video when the skipping decoder scrambles its output (errScrambled).
 	KeyframesOnly bool
+	// Lost is told, on a Salvage video, of every wanted frame left out (and of
+	// one already emitted that must be taken back: Written), instead of a
+	// FrameError. Each wanted frame is then emitted or lost, once.
+	Lost func(LostFrame)
 }
 
 // FrameError names the frame index that could not be produced.
@@ -114,6 +119,9 @@ type FrameError struct {
 	Video string
 	Index int
 	Why   string
+	// First, End: when set (End > First), every frame of First … End-1 is
+	// concerned, not only Index (a GOP that cannot be numbered).
+	First, End int
 }
 
 func (e *FrameError) Error() string {
@@ -126,6 +134,9 @@ type DecodeStats struct {
 	Seeks     int  // seeks whose frames were used
 	Restarted bool // a seek could not be trusted and decoding went on from frame 0
 	Decoded   int  // frames the decoder produced (wanted or not), in all runs
+	// SkipDropped: keyframes-only decoding put out frames out of order, and
+	// the rest was decoded without skipping.
+	SkipDropped bool
 }
 
 // Stats reports how the last Decode went.
@@ -151,12 +162,40 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 			return fmt.Errorf("%s: wanted frames not increasing at %d", v.name, want[i])
 		}
 	}
+	salv := v.salvaging(x, o)
+	if salv {
+		// Frames the map already knows to be lost are not looked for.
+		var keep []int
+		for _, i := range want {
+			why := x.lostWhy(i)
+			if why == "" && i >= len(x.PTS) {
+				why = "past what the damaged file holds"
+			}
+			if why != "" {
+				o.Lost(LostFrame{Index: i, Why: why})
+				continue
+			}
+			keep = append(keep, i)
+		}
+		want = keep
+		if len(want) == 0 {
+			return nil
+		}
+	}
 	if last := want[len(want)-1]; last >= len(x.PTS) {
 		return &FrameError{Video: v.name, Index: last, Why: fmt.Sprintf("beyond the last frame (%d frames)", len(x.PTS))}
 	}
 	seek := x.Trusted
 	v.stats = DecodeStats{}
 	rest := want
+	emitted := map[int]bool{} // salvage: what went out, to take back what a later check finds unnumberable
+	if salv {
+		inner := emit
+		emit = func(p *Picture) error {
+			emitted[p.Index] = true
+			return inner(p)
+		}
+	}
 	for len(rest) > 0 {
 		n, err := v.decodeRun(ctx, x, rest, o, seek, emit)
 		rest = rest[n:]
@@ -167,10 +206,51 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 			seek = false
 			v.stats.Restarted = true
 			continue
+		case errors.Is(err, errScrambled):
+			o.KeyframesOnly = false
+			v.stats.SkipDropped = true
+			continue
+		}
+		var fe *FrameError
+		if salv && errors.As(err, &fe) {
+			// Leave the frames it names out, and go on with the others.
+			first, end := fe.Index, fe.Index+1
+			if fe.End > fe.First {
+				first, end = fe.First, fe.End
+			}
+			var keep []int
+			for _, i := range rest {
+				if i >= first && i < end {
+					o.Lost(LostFrame{Index: i, Why: fe.Why})
+				} else {
+					keep = append(keep, i)
+				}
+			}
+			took := false
+			for i := first; i < end; i++ {
+				if emitted[i] {
+					delete(emitted, i)
+					o.Lost(LostFrame{Index: i, Why: fe.Why, Written: true})
+					took = true
+				}
+			}
+			if !took && len(keep) == len(rest) && len(rest) > 0 {
+				// It names no frame still wanted: the next one cannot be had either.
+				o.Lost(LostFrame{Index: rest[0], Why: fe.Why})
+				keep = keep[1:]
+			}
+			rest = keep
+			continue
 		}
 		return err
 	}
 	return nil
+}
+
+// salvaging tells whether this decode salvages: a Salvage video, mapped by a
+// salvage Scan, with somewhere to report what is lost.
+func (v *Video) salvaging(x *Index, o DecodeOptions) bool {
+	return v.Salvage && x.salvage != nil && o.Lost != nil
 }
 
 // reseekGap is how many frames must be skipped before seeking beats decoding
@@ -182,6 +262,13 @@ const reseekGap = 20
 
 // errReseek ends a run so that the next one seeks to the next wanted frame.
 var errReseek = errors.New("seek to the next wanted frame")
+
+// errScrambled ends a keyframes-only run whose decoder put out frames past a
+// wanted one, or lost one: the H.264 decoder skipping non-key frames orders
+// open-GOP I frames (recovery points, not IDR) by picture order counts it
+// cannot track without the skipped frames. The rest is decoded without
+// skipping (seeking to each keyframe when they are far apart).
+var errScrambled = errors.New("keyframes-only decoding put out frames out of order")
 
 // byteSeek tells whether to seek by byte position: containers without an index.
 func (v *Video) byteSeek() bool {
@@ -245,14 +332,17 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	}
 	cc.SetTimeBase(v.stream.TimeBase())
 	cc.SetThreadCount(o.Threads)
-	if x.Trusted {
+	if x.Trusted && !v.salvaging(x, o) {
 		cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
 	} else {
+		// (Salvage: so that a damaged packet's error comes back with it, and
+		// what follows it is known to be suspect.)
 		// Numbering by packet needs a damaged packet's error to come back with that
 		// packet, not threads later (gopCounter).
 		cc.SetThreadType(astiav.ThreadTypeSlice)
 	}
-	if o.KeyframesOnly && x.Trusted {
+	skipping := o.KeyframesOnly && x.Trusted
+	if skipping {
 		skipNonKey(cc)
 	}
 	if err := cc.Open(codec, nil); err != nil {
@@ -263,6 +353,16 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	defer f.Free()
 	next := 0 // position in want
 	emitted := 0
+	salv := v.salvaging(x, o)
+	var dt *damageTracker
+	if salv {
+		dt = newDamageTracker(x.salvage)
+	}
+	lostN := 0 // wanted frames this run reported lost
+	lose := func(i int, why string) {
+		o.Lost(LostFrame{Index: i, Why: why})
+		lostN++
+	}
 	var gops *gopCounter // numbers frames when PTS are not trusted
 	if !x.Trusted {
 		gops = newGOPCounter(x.keyOrds, len(x.PTS))
@@ -273,7 +373,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	check := func(bad []badRange) error {
 		for _, b := range bad {
 			if k := sort.SearchInts(want, b.first); k < len(want) && want[k] < b.end {
-				return &FrameError{Video: v.name, Index: want[k],
+				return &FrameError{Video: v.name, Index: want[k], First: b.first, End: b.end,
 					Why: fmt.Sprintf("frames %d-%d cannot be numbered: %s (damaged?)", b.first, b.end-1, b.why)}
 			}
 		}
@@ -285,7 +385,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			return nil
 		}
 		g := gops.gop(want[next])
-		return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf(
+		return &FrameError{Video: v.name, Index: want[next], First: want[next], End: gops.end(g), Why: fmt.Sprintf(
 			"a packet of frames %d-%d produced no frame (damaged?), so which of them the decoder's frames are cannot be told",
 			gops.starts[g], gops.end(g)-1)}
 	}
@@ -298,8 +398,11 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		if x.Trusted {
 			pts := frameTimestamp(f)
 			if pts == astiav.NoPtsValue {
-				if emitted == 0 && seek {
+				if emitted == 0 && lostN == 0 && seek {
 					return errRestart
+				}
+				if salv {
+					return nil // no index to give it
 				}
 				return &FrameError{Video: v.name, Index: want[next], Why: "decoder produced a frame without a timestamp"}
 			}
@@ -308,10 +411,46 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			}
 			var ok bool
 			if i, ok = x.Lookup(pts); !ok {
-				if emitted == 0 && seek {
+				if emitted == 0 && lostN == 0 && seek {
 					return errRestart
 				}
+				if salv {
+					return nil
+				}
 				return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf("decoder produced PTS %d, which no packet had", pts)}
+			}
+			if salv {
+				// Leave out what cannot be vouched for (salvage.go), and report the
+				// wanted frames the decoder skipped.
+				why := x.lostWhy(i)
+				if why == "" {
+					if why = frameDamage(f); why != "" {
+						dt.mark(pts)
+					} else if dt.tainted(pts) {
+						why = "decoded after damage in its group of pictures (it may be predicted from damaged pixels)"
+					}
+				}
+				for next < len(want) && want[next] < i {
+					if seeked && emitted == 0 && lostN == 0 {
+						return errRestart
+					}
+					lose(want[next], "not produced by the decoder (damaged?)")
+					next++
+				}
+				if next == len(want) {
+					return errStop
+				}
+				if want[next] != i {
+					return nil
+				}
+				if why != "" {
+					lose(i, why)
+					next++
+					if next == len(want) {
+						return errStop
+					}
+					return ctx.Err()
+				}
 			}
 		} else {
 			// The tag the packet was sent with: its position in decode order.
@@ -342,11 +481,24 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			if !ok {
 				return nil
 			}
+			if salv && i == want[next] {
+				if why := frameDamage(f); why != "" {
+					lose(i, why)
+					next++
+					if next == len(want) {
+						finishing = true
+					}
+					return nil
+				}
+			}
 		}
 		switch {
 		case i < want[next]:
 			return nil
 		case i > want[next]:
+			if skipping {
+				return errScrambled
+			}
 			if seeked && emitted == 0 {
 				return errRestart
 			}
@@ -392,6 +544,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 				if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
 					return nil
 				}
+				if salv && errors.Is(err, astiav.ErrInvaliddata) {
+					return nil // a damaged frame: its index is reported as not produced
+				}
 				return fmt.Errorf("%s: decode: %w", v.name, err)
 			}
 			if err := take(); err != nil {
@@ -431,6 +586,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 				}
 			case errors.Is(err, astiav.ErrInvaliddata):
 				// A damaged packet: a wanted frame it held is reported as missing below.
+				if dt != nil && gops == nil {
+					dt.mark(p.Pts()) // what is decoded after it until the next keyframe is suspect
+				}
 				if gops != nil && tag >= 0 {
 					gops.lose(int(tag))
 					return uncertain()
@@ -455,8 +613,17 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	case err != nil:
 		return next, err
 	case next < len(want):
-		if seeked && emitted == 0 {
+		if skipping {
+			return next, errScrambled
+		}
+		if seeked && emitted == 0 && lostN == 0 {
 			return next, errRestart
+		}
+		if salv {
+			for _, i := range want[next:] {
+				lose(i, "not produced by the decoder before the end of the stream (damaged?)")
+			}
+			return len(want), nil
 		}
 		return next, &FrameError{Video: v.name, Index: want[next], Why: "not produced by the decoder before the end of the stream"}
 	}

@@ -39,6 +39,11 @@ type Index struct {
 	// LastDuration is the packet duration of the frame with the largest PTS
 	// (how long the last frame is shown), in the time base; 0 when not given.
 	LastDuration int64
+	// Damage is the first sign of damage a salvage scan found and went past
+	// ("" when none): then some frames may be lost (see salvage.go).
+	Damage string
+	// salvage holds what a salvage scan of a damaged file learnt; nil otherwise.
+	salvage *salvageIndex
 }
 
 type keyframe struct {
@@ -84,8 +89,12 @@ func (v *Video) reorders() bool {
 // table without fetching the payload (see indexedMP4), then reopened, so a
 // full pass over a remote video fetches it about once, not twice.
 func (v *Video) Scan(need int) (*Index, error) {
+	v.damage = ""
 	if err := v.checkLength(); err != nil {
-		return nil, err
+		if !v.Salvage {
+			return nil, err
+		}
+		v.noteDamage(err)
 	}
 	if v.cio != nil {
 		indexed := v.indexedMP4()
@@ -124,7 +133,16 @@ func (v *Video) scan(need int) (*Index, error) {
 	// by the container's index, which survives damage to the keyframe's bytes.
 	// Taken before reading: the demuxer adds entries as it reads.
 	indexed := indexKeys(v.stream)
+	if v.damage != "" {
+		// A file cut short has lost its index (an AVI's idx1 is at the end), and
+		// what the demuxer made up instead marks every chunk a keyframe.
+		indexed = nil
+	}
 	var keyOrds []int
+	var sm *salvageMap
+	if v.Salvage {
+		sm = newSalvageMap()
+	}
 	err := v.readPackets(func(p *astiav.Packet) error {
 		pts, dts := p.Pts(), p.Dts()
 		key := p.Flags().Has(astiav.PacketFlagKey)
@@ -148,8 +166,13 @@ func (v *Video) scan(need int) (*Index, error) {
 		if pts == astiav.NoPtsValue {
 			return fmt.Errorf("%s: packet %d has neither PTS nor DTS", v.name, len(x.PTS))
 		}
-		if p.Flags().Has(astiav.PacketFlagCorrupt) {
-			return fmt.Errorf("%s: damaged or truncated at video packet %d", v.name, len(x.PTS)+x.negative)
+		corrupt := p.Flags().Has(astiav.PacketFlagCorrupt)
+		if corrupt {
+			err := fmt.Errorf("%s: damaged or truncated at video packet %d", v.name, len(x.PTS)+x.negative)
+			if sm == nil {
+				return err
+			}
+			v.noteDamage(err)
 		}
 		if pts < 0 {
 			x.negative++
@@ -159,8 +182,12 @@ func (v *Video) scan(need int) (*Index, error) {
 		if len(x.PTS) == 1 || pts >= maxPTS {
 			maxPTS, x.LastDuration = pts, p.Duration()
 		}
-		if key || (dts != astiav.NoPtsValue && indexed[dts]) {
+		isKey := key || (dts != astiav.NoPtsValue && indexed[dts])
+		if isKey {
 			keyOrds = append(keyOrds, len(x.PTS)-1)
+		}
+		if sm != nil {
+			sm.packet(pts, p.Duration(), len(x.PTS)-1, isKey, corrupt)
 		}
 		if key {
 			x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})
@@ -172,7 +199,7 @@ func (v *Video) scan(need int) (*Index, error) {
 				h[0] = pts
 				heap.Fix(&h, 0)
 			}
-			if h.Len() == need && dts != astiav.NoPtsValue && dts > h[0] {
+			if h.Len() == need && dts != astiav.NoPtsValue && dts > h[0] && v.damage == "" {
 				// Not when PTS look untrustworthy so far: numbering by GOP needs every keyframe.
 				if n := v.declaredFrames(); n > 0 && !missing && !(allEqual && v.reorders()) {
 					stopped = true
@@ -186,7 +213,11 @@ func (v *Video) scan(need int) (*Index, error) {
 		return nil, err
 	}
 	if _, cut := endedEarly.Load(v.fc); cut {
-		return nil, fmt.Errorf("%s: truncated: the file ends inside an element the demuxer was reading", v.name)
+		err := fmt.Errorf("%s: truncated: the file ends inside an element the demuxer was reading", v.name)
+		if sm == nil {
+			return nil, err
+		}
+		v.noteDamage(err)
 	}
 	if len(x.PTS) == 0 {
 		return nil, fmt.Errorf("%s: the video stream has no frames", v.name)
@@ -195,9 +226,24 @@ func (v *Video) scan(need int) (*Index, error) {
 		x.Trusted = false
 		x.keyOrds = keyOrds
 	}
-	if declared := v.declaredFrames(); !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
-		return nil, fmt.Errorf("%s: truncated: the container lists %d video frames, the file holds %d",
+	declared := v.declaredFrames()
+	if !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
+		err := fmt.Errorf("%s: truncated: the container lists %d video frames, the file holds %d",
 			v.name, declared, len(x.PTS)+x.negative)
+		if sm == nil {
+			return nil, err
+		}
+		v.noteDamage(err)
+	}
+	if sm != nil && v.damage != "" {
+		// A damaged file: place the frames by their timestamps (salvage.go).
+		x.Damage = v.damage
+		x.keyOrds = keyOrds
+		v.placeFrames(x, sm, declared)
+		return x, nil
+	}
+	if sm != nil {
+		x.salvage = sm.index() // nothing found yet: the decoder may still find damage
 	}
 	sortInt64(x.PTS)
 	sort.Slice(x.Keys, func(i, j int) bool { return x.Keys[i].pts < x.Keys[j].pts })

@@ -50,3 +50,42 @@ func TestKeyframesOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyframesOnlyOpenGOP: on a longer open-GOP H.264 video (x264
+// open-gop=1, keyint 25, 3 B-frames: every keyframe after the first is a
+// recovery-point I frame, not an IDR) the H.264 decoder told to skip non-key
+// frames puts out its pictures in a scrambled order (the CLI's -skip_frame
+// nokey writes frames 50, 25, 0 and stops). Every keyframe must still come
+// out, with the pixels a plain decode of that frame gives.
+func TestKeyframesOnlyOpenGOP(t *testing.T) {
+	vid, x := openScan(t, testcorpus.Path(t, testcorpus.LongOpenGOP))
+	defer vid.Close()
+	keys := x.KeyIndices()
+	if len(keys) != 20 {
+		t.Fatalf("keyframes %v, want 20 (one a second)", keys)
+	}
+	decode := func(o media.DecodeOptions) (idx []int, pix [][]byte) {
+		err := vid.Decode(context.Background(), x, keys, o, func(p *media.Picture) error {
+			defer p.Release()
+			idx = append(idx, p.Index)
+			pix = append(pix, append([]byte(nil), p.Buf...))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+		return idx, pix
+	}
+	gotIdx, got := decode(media.DecodeOptions{KeyframesOnly: true})
+	st := vid.Stats()
+	t.Logf("keyframes only: %d frames decoded for %d keyframes (fell back to plain decoding: %v)", st.Decoded, len(keys), st.SkipDropped)
+	wantIdx, want := decode(media.DecodeOptions{})
+	if fmt.Sprint(gotIdx) != fmt.Sprint(wantIdx) {
+		t.Fatalf("keyframes only: frames %v, want %v", gotIdx, wantIdx)
+	}
+	for k := range got {
+		if string(got[k]) != string(want[k]) {
+			t.Errorf("keyframe %d: the pixels differ from a plain decode's", gotIdx[k])
+		}
+	}
+}

@@ -82,6 +82,12 @@ type Video struct {
 	stats  DecodeStats
 	cio    *customIO // when reading an Input
 	fresh  bool      // opened, and nothing read or sought since
+
+	// Salvage maps and decodes a damaged video instead of failing it: Scan
+	// goes past the damage (Index.Damage says what it found) and Decode
+	// leaves out the frames it cannot vouch for, naming each (DecodeOptions.Lost).
+	Salvage bool
+	damage  string // the first damage Scan went past
 }
 
 // Redact strips credentials and query strings from a URL so it can be shown.
@@ -261,6 +267,11 @@ func (v *Video) readPackets(fn func(p *astiav.Packet) error) error {
 	for {
 		if err := v.fc.ReadFrame(p); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
+				return nil
+			}
+			if v.Salvage && errors.Is(err, astiav.ErrInvaliddata) {
+				// Bytes the demuxer cannot read past: the end of what can be salvaged.
+				v.noteDamage(fmt.Errorf("%s: demux: %w", v.name, err))
 				return nil
 			}
 			return fmt.Errorf("%s: demux: %w", v.name, v.wrapIOErr(err))

@@ -30,23 +30,36 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/reugn/go-streams"
 	"github.com/sourcegraph/conc/pool"
+
+	"github.com/vpipe/vpipe/metrics"
 )
 
 // Pipeline is one run of connected stages.
 type Pipeline struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	pool   *pool.ContextPool
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	pool    *pool.ContextPool
+	metrics *metrics.Set
 }
 
 // New starts an empty pipeline bound to parent.
-func New(parent context.Context) *Pipeline {
+func New(parent context.Context) *Pipeline { return NewWithMetrics(parent, nil) }
+
+// NewWithMetrics is New counting into m (each stage adds itself; nil = a new Set).
+func NewWithMetrics(parent context.Context, m *metrics.Set) *Pipeline {
 	ctx, cancel := context.WithCancelCause(parent)
-	return &Pipeline{ctx: ctx, cancel: cancel, pool: pool.New().WithContext(ctx).WithFirstError()}
+	if m == nil {
+		m = &metrics.Set{}
+	}
+	return &Pipeline{ctx: ctx, cancel: cancel, pool: pool.New().WithContext(ctx).WithFirstError(), metrics: m}
 }
+
+// Metrics is the run's per-stage counters.
+func (p *Pipeline) Metrics() *metrics.Set { return p.metrics }
 
 // Context is the run's context: done once the run stops (an error, a panic, or
 // the parent's cancellation).
@@ -182,10 +195,61 @@ func (p *Pipeline) connect(from streams.Outlet, to streams.Inlet) {
 	})
 }
 
-func sender[T any](ctx context.Context, out chan<- any) Emit[T] {
+// clock splits one goroutine's time between busy and blocked on its input or
+// output. It belongs to that goroutine: only the stage's counters are shared.
+type clock struct {
+	st      *metrics.Stage
+	mark    time.Time // when the current busy stretch began
+	emitted bool      // during the current item: its busy time is flushed already
+}
+
+func newClock(st *metrics.Stage) *clock { return &clock{st: st, mark: time.Now()} }
+
+// busy ends a busy stretch now and returns the time.
+func (c *clock) busy() time.Time {
+	t := time.Now()
+	c.st.AddBusy(t.Sub(c.mark))
+	c.mark = t
+	return t
+}
+
+// recv takes the next input; time spent waiting for it counts as blocked on
+// the input (a ready item costs no clock read).
+func (c *clock) recv(in <-chan any) (any, bool) {
+	select {
+	case v, ok := <-in:
+		return v, ok
+	default:
+	}
+	t := c.busy()
+	v, ok := <-in
+	c.mark = time.Now()
+	c.st.AddWaitIn(c.mark.Sub(t))
+	return v, ok
+}
+
+// sender is a goroutine's Emit: it ends the busy stretch (so the counters move
+// during a long call, such as decoding a whole video) and counts time blocked on
+// a full queue as blocked on the output.
+func sender[T any](ctx context.Context, out chan<- any, c *clock) Emit[T] {
 	return func(v T) error {
+		c.emitted = true
+		t := c.busy()
 		select {
 		case out <- v:
+			c.st.Out()
+			return nil
+		case <-ctx.Done(): // once stopping, a queue that forwarders drain must not keep a producer going
+			return ctx.Err()
+		default:
+		}
+		defer func() {
+			c.mark = time.Now()
+			c.st.AddWaitOut(c.mark.Sub(t))
+		}()
+		select {
+		case out <- v:
+			c.st.Out()
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -197,9 +261,12 @@ func sender[T any](ctx context.Context, out chan<- any) Emit[T] {
 // It stops at the first error or cancellation and closes its output.
 func Source[T any](p *Pipeline, name string, queue int, fn func(ctx context.Context, emit Emit[T]) error) *Outlet[T] {
 	n := &node{p: p, out: make(chan any, max(queue, 0))}
+	st := p.metrics.NewStage(name, 1, nil)
 	p.pool.Go(func(ctx context.Context) error {
 		defer close(n.out)
-		return p.fail(name, safe(nil, func() error { return fn(ctx, sender[T](ctx, n.out)) }))
+		c := newClock(st)
+		defer c.busy()
+		return p.failStage(st, safe(nil, func() error { return fn(ctx, sender[T](ctx, n.out, c)) }))
 	})
 	return &Outlet[T]{p: p, out: n}
 }
@@ -211,8 +278,9 @@ func Stage[In, Out any](p *Pipeline, name string, in *Outlet[In], o Options, fn 
 	o = o.norm()
 	n := &node{p: p, in: make(chan any), out: make(chan any, o.Queue)}
 	p.connect(in.out, n)
-	p.workers(name, o.Workers, n.in, func(ctx context.Context) func(any) error {
-		emit := sender[Out](ctx, n.out)
+	st := p.metrics.NewStage(name, o.Workers, in.out.Out())
+	p.workers(st, n.in, func(ctx context.Context, c *clock) func(any) error {
+		emit := sender[Out](ctx, n.out, c)
 		return func(v any) error { return fn(ctx, v.(In), emit) }
 	}, func() { close(n.out) })
 	return &Outlet[Out]{p: p, out: n}
@@ -223,20 +291,22 @@ func Sink[In any](p *Pipeline, name string, in *Outlet[In], o Options, fn func(c
 	o = o.norm()
 	e := &end{in: make(chan any), done: make(chan struct{})}
 	p.connect(in.out, e)
-	p.workers(name, o.Workers, e.in, func(ctx context.Context) func(any) error {
+	st := p.metrics.NewStage(name, o.Workers, in.out.Out())
+	p.workers(st, e.in, func(ctx context.Context, _ *clock) func(any) error {
 		return func(v any) error { return fn(ctx, v.(In)) }
 	}, func() { close(e.done) })
 }
 
 // workers starts n goroutines running work over in, each with its own handler
 // (built per goroutine), and calls after once all of them have returned.
-func (p *Pipeline) workers(name string, n int, in <-chan any, handler func(context.Context) func(any) error, after func()) {
+func (p *Pipeline) workers(st *metrics.Stage, in <-chan any, handler func(context.Context, *clock) func(any) error, after func()) {
 	var wg sync.WaitGroup
-	wg.Add(n)
-	for i := 0; i < n; i++ {
+	wg.Add(st.Workers)
+	for i := 0; i < st.Workers; i++ {
 		p.pool.Go(func(ctx context.Context) error {
 			defer wg.Done()
-			return p.work(ctx, name, in, handler(ctx))
+			c := newClock(st)
+			return p.work(ctx, st, c, in, handler(ctx, c))
 		})
 	}
 	p.pool.Go(func(context.Context) error {
@@ -249,17 +319,34 @@ func (p *Pipeline) workers(name string, n int, in <-chan any, handler func(conte
 // work runs fn on every input until the input closes. After the run stops
 // (an error or a panic anywhere, or cancellation) it goes on reading and drops
 // what it reads, so that everything upstream can finish.
-func (p *Pipeline) work(ctx context.Context, name string, in <-chan any, fn func(any) error) error {
+func (p *Pipeline) work(ctx context.Context, st *metrics.Stage, c *clock, in <-chan any, fn func(any) error) error {
 	var first error
-	for v := range in {
+	defer c.busy()
+	for {
+		v, ok := c.recv(in)
+		if !ok {
+			return first
+		}
 		if ctx.Err() != nil {
 			continue
 		}
-		if err := p.fail(name, safe(v, func() error { return fn(v) })); err != nil && first == nil {
+		st.In()
+		if err := p.failStage(st, safe(v, func() error { return fn(v) })); err != nil && first == nil {
 			first = err
 		}
+		if !c.emitted { // a sink, or an item that emitted nothing: count its time now
+			c.busy()
+		}
+		c.emitted = false // what follows its last emit counts at the next one (one clock read an item)
 	}
-	return first
+}
+
+// failStage is fail, counted as an error of the stage.
+func (p *Pipeline) failStage(st *metrics.Stage, err error) error {
+	if err = p.fail(st.Name, err); err != nil {
+		st.Error()
+	}
+	return err
 }
 
 // fail names a stage's error and stops the run with it; cancellation is not an

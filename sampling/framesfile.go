@@ -36,6 +36,9 @@ func ReadFramesFile(path string) (*FramesFile, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("%s: want a JSON object {\"<video name>\": [frame, ...]}: %v", path, err)
 	}
+	if k := repeatedKey(b); k != "" {
+		return nil, fmt.Errorf("%s: entry %q is given twice (merge its lists into one)", path, k)
+	}
 	f := &FramesFile{Path: path, Entries: map[string]List{}, used: map[string]bool{}}
 	for name, v := range raw {
 		key := fmt.Sprintf("frames_file %q entry %q", path, name)
@@ -46,6 +49,9 @@ func ReadFramesFile(path string) (*FramesFile, error) {
 		case json.Unmarshal(v, &frames) == nil:
 			l.Frames = frames
 		case json.Unmarshal(v, &obj) == nil:
+			if k := repeatedKey(v); k != "" {
+				return nil, fmt.Errorf("%s: key %q is given twice", key, k)
+			}
 			for k, val := range obj {
 				switch k {
 				case "frames":
@@ -90,18 +96,30 @@ func ReadFramesFile(path string) (*FramesFile, error) {
 // For is the list of the video with this ID ("ds/…/name") and name; a video
 // the file does not list gets an empty list: nothing is taken from it.
 func (f *FramesFile) For(id, name string) *List {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Match(id, name)
 	for _, k := range []string{id, name} {
 		if l, ok := f.Entries[k]; ok {
-			f.used[k] = true
 			return &l
 		}
 	}
 	return &List{Missing: true, Key: fmt.Sprintf("frames_file %q (no entry for %q)", f.Path, id)}
 }
 
-// Unused are the keys no video has asked for so far (a misspelt name), sorted.
+// Match records that a video with this ID and name exists: both its keys
+// matched, though only the ID's applies when both are given. A run marks
+// every video of its source, the ones other shards sample too.
+func (f *FramesFile) Match(id, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range []string{id, name} {
+		if _, ok := f.Entries[k]; ok {
+			f.used[k] = true
+		}
+	}
+}
+
+// Unused are the keys that matched no video so far (a misspelt name), sorted;
+// a bare name that every video of its name overrode by its dataset path matched.
 func (f *FramesFile) Unused() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -123,4 +141,30 @@ func (f *FramesFile) String() string {
 	}
 	sort.Strings(names)
 	return f.Path + " (" + strings.Join(names, ", ") + ")"
+}
+
+// repeatedKey is the first key a JSON object repeats ("" if none, or if b is
+// not an object): encoding/json keeps only the last value of a repeated key.
+func repeatedKey(b []byte) string {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for d.More() {
+		t, err := d.Token()
+		k, isKey := t.(string)
+		if err != nil || !isKey {
+			return ""
+		}
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if d.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }

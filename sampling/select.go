@@ -101,7 +101,7 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 	var sel Selection
 	limit := s.Limit(tl.Count)
 	if s.Start >= limit {
-		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("window %d-%d of %d frames", s.Start, limit, tl.Count), 0})
+		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("window from %d: past the video's %d frames", s.Start, tl.Count), 0})
 		return sel, nil
 	}
 	sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("window %d-%d", s.Start, limit-1), limit - s.Start})
@@ -113,14 +113,14 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 		sel.Rules = append(sel.Rules, Rule{"fps " + fmtRate(s.FPS), len(cand)})
 	case s.MaxFPS > 0:
 		rate := tl.Rate()
-		if rate > s.MaxFPS {
+		if rate > s.MaxFPS*(1+maxFPSSlack) {
 			cand = fpsFrames(tl, s.MaxFPS, s.Start, limit)
 		} else {
 			for i := s.Start; i < limit; i++ {
 				cand = append(cand, i)
 			}
 		}
-		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("max_fps %s (video %.3g fps)", fmtRate(s.MaxFPS), rate), len(cand)})
+		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("max_fps %s (video %.5g fps)", fmtRate(s.MaxFPS), rate), len(cand)})
 	case s.List != nil && len(s.List.Times) > 0:
 		seen := map[int]bool{}
 		for k, t := range s.List.Times {
@@ -188,6 +188,14 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 	sel.Indices = cand
 	return sel, nil
 }
+
+// maxFPSSlack is how far (a fraction) a video's mean rate may exceed max_fps
+// and still count as at most it: rates are named by rounded decimals (29.97
+// for 30000/1001, 0.0001 % less), and a mean rate from timestamps rounded to
+// the millisecond is off by about as much. Taking fps F there would not drop
+// the rare frame an exact excess calls for, but a third of them where
+// rounding puts frame times just after the instants k/F.
+const maxFPSSlack = 0.001
 
 func fmtRate(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
@@ -273,13 +281,24 @@ func fpsFrames(tl Timeline, fps float64, start, limit int) []int {
 	return out
 }
 
-// ParseTime reads a time as seconds from frame 0: "12", "12.5", "MM:SS.fff"
-// or "HH:MM:SS.fff" (any number of decimals). It is exact: 0.1 is 1/10.
+// ParseTime reads a time as seconds from frame 0: "12", "12.5", "1e-05",
+// "MM:SS.fff" or "HH:MM:SS.fff" (any number of decimals). It is exact: 0.1 is
+// 1/10.
 func ParseTime(s string) (*big.Rat, error) {
 	t := strings.TrimSpace(s)
 	parts := strings.Split(t, ":")
 	if t == "" || len(parts) > 3 {
 		return nil, fmt.Errorf("time %q: want seconds (12.5) or HH:MM:SS.mmm", s)
+	}
+	if m, e, ok := strings.Cut(strings.ToLower(t), "e"); ok && len(parts) == 1 {
+		// seconds with an exponent, as JSON writers put small numbers (1e-05)
+		whole, frac, dot := strings.Cut(m, ".")
+		e = strings.TrimPrefix(strings.TrimPrefix(e, "+"), "-")
+		v, good := new(big.Rat).SetString(t)
+		if !digits(whole) || (dot && !digits(frac)) || !digits(e) || len(e) > 3 || !good {
+			return nil, fmt.Errorf("time %q: want seconds (12.5) or HH:MM:SS.mmm", s)
+		}
+		return v, nil
 	}
 	total := new(big.Rat)
 	for k, p := range parts {
@@ -301,25 +320,39 @@ func ParseTime(s string) (*big.Rat, error) {
 // FrameAt is the frame displayed at time s (seconds from frame 0): the last
 // frame whose time is <= s. A time at or past the video's end is an error
 // naming it and the video's length.
+//
+// The comparison is exact, with one allowance: a time that is a frame's
+// time_s as the image meta holds it (the float64 nearest its exact time,
+// whose shortest decimal may lie a hair below it: 0.03333333333333333 for
+// 1/30) names that frame. No two frames of a video share that float.
 func (tl Timeline) FrameAt(s string) (int, error) {
 	t, err := ParseTime(s)
 	if err != nil {
 		return 0, err
 	}
-	// frame i is at or before t ⟺ rel(i)·num·t.den <= t.num·den
+	tf, _ := t.Float64()
+	// frame i is at or before t ⟺ rel(i)·num·t.den <= t.num·den, or its
+	// time_s is t's float
 	lhs := func(ticks int64) *big.Int {
 		v := big.NewInt(ticks)
 		v.Mul(v, big.NewInt(tl.TBNum))
 		return v.Mul(v, t.Denom())
 	}
 	rhs := new(big.Int).Mul(t.Num(), big.NewInt(tl.TBDen))
+	atOrBefore := func(ticks int64) bool {
+		if lhs(ticks).Cmp(rhs) <= 0 {
+			return true
+		}
+		f, _ := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(ticks), big.NewInt(tl.TBNum)), big.NewInt(tl.TBDen)).Float64()
+		return f == tf
+	}
 	n := min(tl.Count, len(tl.PTS))
 	last := n - 1
 	if lhs(tl.rel(last)).Cmp(rhs) < 0 && lhs(tl.endTicks()).Cmp(rhs) <= 0 {
-		return 0, fmt.Errorf("time %s (%s s) is past the end of the video: %.3f s, %d frames",
+		return 0, fmt.Errorf("time %q (%s s) is past the end of the video: %.3f s, %d frames",
 			s, t.FloatString(3), tl.Duration(), tl.Count)
 	}
-	i := sort.Search(n, func(i int) bool { return lhs(tl.rel(i)).Cmp(rhs) > 0 })
+	i := sort.Search(n, func(i int) bool { return !atOrBefore(tl.rel(i)) })
 	return i - 1, nil
 }
 

@@ -5,8 +5,9 @@
 # ffmpeg CLI (tests compare vpipe's frames with it and build their videos with
 # it), GEOS (labels are cropped with it, as the platform does through shapely),
 # pkg-config and a C compiler for cgo, GNU time for bench/. Then fetches
-# the Go modules and builds versitygw (the S3 server the tests start) into
-# ~/.cache/vpipe-tools/bin, once. Go itself (>= 1.24) must be on PATH or in /usr/local/go.
+# the Go modules and builds versitygw (the S3 server the tests start) and
+# nats-server (the work queue's) into ~/.cache/vpipe-tools/bin, once. Go itself
+# (>= 1.26, for nats.go) must be on PATH or in /usr/local/go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +27,7 @@ if ! command -v go >/dev/null 2>&1; then
   if [ -x /usr/local/go/bin/go ]; then
     echo "setup: Go is in /usr/local/go/bin; add it to PATH: export PATH=\$PATH:/usr/local/go/bin" >&2
   else
-    echo "setup: Go >= 1.24 is needed (https://go.dev/doc/install)" >&2
+    echo "setup: Go >= 1.26 is needed (https://go.dev/doc/install)" >&2
   fi
   exit 1
 fi
@@ -40,5 +41,13 @@ if [ ! -x "${VPIPE_VERSITYGW:-$tools/versitygw}" ]; then
   echo "setup: building versitygw $VERSITYGW_VERSION into $tools (once)" >&2
   mkdir -p "$tools"
   (cd / && GOBIN="$tools" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
+fi
+# nats-server: the JetStream server the work-queue tests start. Built the same
+# way, once; VPIPE_NATS_SERVER overrides.
+NATS_SERVER_VERSION=v2.15.2
+if [ ! -x "${VPIPE_NATS_SERVER:-$tools/nats-server}" ]; then
+  echo "setup: building nats-server $NATS_SERVER_VERSION into $tools (once)" >&2
+  mkdir -p "$tools"
+  (cd / && GOBIN="$tools" go install "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION")
 fi
 echo "setup: ok ($(go version | cut -d' ' -f3), libavformat $(pkg-config --modversion libavformat), $(ffmpeg -version | head -1 | cut -d' ' -f1-3))"

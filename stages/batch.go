@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/pipeline"
 )
 
@@ -131,6 +132,9 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 				regs, err = bs.Upload(ctx, &core.Batch{Dataset: j.item.DestDataset(), Images: bt.imgs})
 			}
 			for _, img := range bt.imgs {
+				if err == nil {
+					metrics.SinkBytes(int64(len(img.Data)))
+				}
 				media.PutBuf(img.Data)
 				img.Data = nil
 			}
@@ -197,7 +201,17 @@ func (r *Runner) reannotate(ctx context.Context, j *job, p *prepared) error {
 		if !ok {
 			continue
 		}
-		ann, err := r.annotation(j, i, p.outW, p.outH)
+		w, h := p.outW, p.outH
+		if sz, ok := r.Sink.(interface {
+			ImageSize(dataset []string, name string) (int, int, bool)
+		}); ok && !r.resizes() {
+			// Without a resize the image has its frame's own size (it may differ
+			// from the stream's): the server knows it.
+			if iw, ih, ok := sz.ImageSize(j.item.DestDataset(), name); ok {
+				w, h = iw, ih
+			}
+		}
+		ann, err := r.annotation(j, i, w, h)
 		if err != nil {
 			return err
 		}

@@ -33,13 +33,15 @@ func OutputFormat(o media.EncodeOptions) map[string]any {
 // only inside the encoders (measured: ~30 MB less peak RSS at 1080p). A
 // downscaled frame is converted early, where it shrinks.
 func convertLate(f *frame) bool {
-	return 3*f.job.outW*f.job.outH > len(f.pic.Buf)
+	w, h := f.job.size(f.pic)
+	return 3*w*h > len(f.pic.Buf)
 }
 
 // convert turns the frame's picture into RGB at the output size with a
 // converter from the pool, and lets the picture go.
 func convert(convs chan *media.Converter, f *frame) error {
-	rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, f.job.outW, f.job.outH) })
+	w, h := f.job.size(f.pic)
+	rgb, err := use(convs, func(c *media.Converter) (*media.RGB, error) { return c.Convert(f.pic, w, h) })
 	f.pic.Release()
 	f.pic = nil
 	if err != nil {

@@ -20,17 +20,25 @@ type job struct {
 	started bool // set by the decode stage when it takes the job
 
 	// set by the decode stage before the first frame leaves it
-	count   int // frames in the video
-	outW    int
-	outH    int
-	wanted  int            // frames to write this run
-	skipped int            // frames already in the sink
-	sampler *sv.Sampler    // nil when annotations are not copied
-	meta    map[string]any // provenance for every image meta
-	output  map[string]any // the output settings its dataset records
+	count     int // frames in the video
+	outW      int // the output size: every frame's with a resize (fixedSize)
+	outH      int
+	fixedSize bool
+	wanted    int            // frames to write this run
+	skipped   int            // frames already in the sink
+	sampler   *sv.Sampler    // nil when annotations are not copied
+	meta      map[string]any // provenance for every image meta
+	output    map[string]any // the output settings its dataset records
 
 	record    sync.Once // the dataset's custom data, written with the first image
 	recordErr error
+
+	// salvage (sampling.on_damage: salvage): wanted frames that could not be
+	// written, why, and those to take back; the damage the map found
+	lost    []int
+	lostWhy map[int]string
+	retract []int
+	damage  string
 
 	mu       sync.Mutex
 	err      error
@@ -40,7 +48,11 @@ type job struct {
 	dropped  int      // frames the content rules left out
 	names    []string // written this run, for a roll-back if the video fails
 	finished bool
+	status   string // set once the video is done, or the run is
 	onDone   func(*job)
+
+	lease Lease         // the feed's, when the video came from one
+	slot  chan struct{} // a decode worker's place in the feed, freed once decoded
 }
 
 // String names the video (in a recovered panic).
@@ -113,6 +125,19 @@ func (j *job) maybeDone() {
 	if done && j.onDone != nil {
 		j.onDone(j)
 	}
+}
+
+// size is the output size of a decoded picture: the resize's, or else its own
+// decoded size, turned upright when it is to be rotated. A stream may change
+// resolution mid-way (an in-band SPS), so it is asked frame by frame.
+func (j *job) size(p *media.Picture) (int, int) {
+	if j.fixedSize {
+		return j.outW, j.outH
+	}
+	if p.Rotation == 90 || p.Rotation == 270 {
+		return p.Height, p.Width
+	}
+	return p.Width, p.Height
 }
 
 // frame is a decoded or converted frame of a job.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/vpipe/vpipe/content"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/pipeline"
 	"github.com/vpipe/vpipe/sampling"
 	sv "github.com/vpipe/vpipe/supervisely"
@@ -48,7 +50,19 @@ type Summary struct {
 	Skipped          int
 	Dropped          int // frames the content rules (scene_threshold, dedup) left out
 	Failures         []Failure
-	Elapsed          time.Duration
+	// VideosPartial are damaged videos salvaged (sampling.on_damage: salvage):
+	// every frame that decoded cleanly was written, the Partial list the rest.
+	VideosPartial int
+	Partial       []Partial
+	Elapsed       time.Duration
+
+	// Videos is every video's outcome, in the source's order.
+	Videos []VideoResult
+	// Stages is each stage's counters; Bottleneck the one that held the run
+	// back (metrics.Bottleneck); IO the bytes and retries of this run.
+	Stages     []metrics.StageStats
+	Bottleneck string
+	IO         metrics.IOStats
 }
 
 // FPS is frames written per second of run time.
@@ -73,6 +87,15 @@ type Runner struct {
 	// "<video>_frame_<index padded to the frame count's digits>.<ext>", the
 	// extension of stages.encode.format.
 	Name func(video string, index, count int) string
+	// Metrics, if set, gets the run's per-stage counters as the stages start
+	// (to serve them during the run).
+	Metrics *metrics.Set
+	// Keep, when set, selects the videos this run samples (a shard); clashes
+	// are still found among all of the source's videos.
+	Keep func(*core.Item) bool
+	// Feed, when set, hands the run its videos one at a time (a work queue)
+	// instead of every video of the source; see feed.go.
+	Feed Feed
 
 	framesOnce sync.Once // reads sampling.frames_file
 	frames     *sampling.FramesFile
@@ -107,6 +130,7 @@ func hook(stage string) {
 // even then, and tells the videos cut short from those completed.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	begin := time.Now()
+	io0 := metrics.IO()
 	var sum Summary
 	var mu sync.Mutex
 	items, refused, err := r.items(ctx)
@@ -117,17 +141,18 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	var p *pipeline.Pipeline
-	onDone := func(j *job) {
+	account := func(j *job) {
 		stopped := p.Context().Err() != nil
-		if j.err == nil && j.written < j.wanted && !stopped {
+		if j.err == nil && len(j.lost)+len(j.retract) > 0 {
+			if err := r.settleSalvage(context.WithoutCancel(ctx), j); err != nil {
+				j.err = err
+			}
+		}
+		if j.err == nil && j.written+len(j.lost) < j.wanted && !stopped {
 			// Never a silent gap: decoding ended without an error, yet frames are missing.
 			j.err = fmt.Errorf("%s: wrote %d of the %d frames selected", j.item.Open, j.written, j.wanted)
 		}
-		if j.err != nil {
-			// A failed video leaves no partial dataset: remove what this run wrote.
-			if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
-				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), err)
-			}
+		if j.err != nil && r.rollBack(ctx, j) {
 			j.written = 0
 		}
 		mu.Lock()
@@ -137,20 +162,46 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		sum.Dropped += j.dropped
 		switch {
 		case j.err != nil:
+			j.setStatus(StatusFailed)
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
-		case j.written < j.wanted:
+		case j.written+len(j.lost) < j.wanted:
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
+		case len(j.lost) > 0:
+			j.setStatus(StatusPartial)
+			sum.VideosPartial++
+			miss := j.missing()
+			sum.Partial = append(sum.Partial, Partial{Video: j.item.ID(), Missing: miss, Damage: j.damage})
+			first := miss[0]
+			r.Log.Warn("video partial", "video", j.item.ID(), "written", j.written, "missing", len(miss),
+				"frames", ranges(miss), "damage", j.damage, "first_missing", first, "why", j.lostWhy[first])
 		default:
+			j.setStatus(StatusOK)
 			sum.VideosOK++
 		}
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
 	}
-	jobs := make([]*job, len(items))
-	for i, it := range items {
-		jobs[i] = &job{item: it, refused: refused[it], onDone: onDone}
+	onDone := func(j *job) { account(j); j.settle(false) }
+	var jobsMu sync.Mutex
+	var jobs []*job
+	add := func(j *job) *job {
+		j.onDone = onDone
+		jobsMu.Lock()
+		jobs = append(jobs, j)
+		jobsMu.Unlock()
+		return j
+	}
+	var cat *catalog
+	if r.Feed != nil { // videos come from the feed, found among these
+		cat = &catalog{r: r}
+		cat.set(items, refused)
+	} else {
+		for _, it := range items {
+			add(&job{item: it, refused: refused[it]})
+		}
 	}
 
 	st := r.Config.Stages
@@ -175,8 +226,11 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	defer closeEncs()
-	p = pipeline.New(ctx)
+	p = pipeline.NewWithMetrics(ctx, r.Metrics)
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
+		if r.Feed != nil {
+			return r.feed(ctx, cat, st.Decode.Workers, add, emit)
+		}
 		for _, j := range jobs {
 			hook("enumerate")
 			if err := emit(j); err != nil {
@@ -194,6 +248,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 				j.fail(err)
 			}
 			j.seal()
+			j.freeSlot()
 			return ctx.Err()
 		})
 
@@ -273,28 +328,55 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		case j.started && j.err != nil:
 			// It failed, then the run stopped before its frames drained: it is
 			// still a failure, and rolled back like one.
-			if derr := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); derr != nil {
-				j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), derr)
+			if r.rollBack(ctx, j) {
+				j.written = 0
 			}
+			j.setStatus(StatusFailed)
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
 			sum.Skipped += j.skipped
 			sum.Dropped += j.dropped
 			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
+			j.settle(false)
 		case j.started:
+			j.setStatus(StatusInterrupted)
 			sum.VideosInterrupted++
 			sum.Written += j.written
 			sum.Skipped += j.skipped
 			sum.Dropped += j.dropped
+			j.settle(true)
 		default:
+			j.setStatus(StatusNotStarted)
 			sum.VideosNotStarted++
+			j.settle(true)
 		}
 	}
+	sum.results(jobs, p, io0)
 	if cerr := r.Sink.Close(); err == nil {
 		err = cerr
 	}
 	sum.Elapsed = time.Since(begin)
 	return sum, err
+}
+
+// rollBack removes what a failed video wrote this run, so it leaves no
+// partial dataset; false when it keeps them. A run with a Feed (a work queue)
+// keeps them: delivery is at least once, so another worker may hold the same
+// video (redelivered after an ack-wait expiry) and count these very names as
+// written or already there; deleting them could make it ack a video with
+// images missing. Each kept image is complete, and the next try resumes from
+// them.
+func (r *Runner) rollBack(ctx context.Context, j *job) bool {
+	if r.Feed != nil {
+		if len(j.names) > 0 {
+			r.Log.Warn("failed video keeps its images for the next try", "video", j.item.ID(), "images", len(j.names))
+		}
+		return false
+	}
+	if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
+		j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), err)
+	}
+	return true
 }
 
 // writeStage is the end of the pipeline for a sink that stores one image at a time.
@@ -310,6 +392,9 @@ func (r *Runner) writeStage(p *pipeline.Pipeline, encoded *pipeline.Outlet[outpu
 			err := r.record(ctx, j)
 			if err == nil {
 				err = r.Sink.Put(ctx, img)
+			}
+			if err == nil {
+				metrics.SinkBytes(int64(len(img.Data)))
 			}
 			media.PutBuf(img.Data)
 			img.Data = nil
@@ -356,7 +441,12 @@ func (r *Runner) items(ctx context.Context) ([]*core.Item, map[*core.Item]error,
 	if err != nil {
 		return nil, nil, err
 	}
-	return items, clashes(items), nil
+	refused := clashes(items)
+	r.matchFramesFile(items)
+	if r.Keep != nil {
+		items = slices.DeleteFunc(items, func(it *core.Item) bool { return !r.Keep(it) })
+	}
+	return items, refused, nil
 }
 
 // begin prepares the sink: a meta conflict stops the run here, before any image
@@ -460,9 +550,13 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	if err != nil {
 		return nil, err
 	}
+	v.Salvage = r.salvaging()
 	x, err := v.Scan(spec.Need())
 	if err != nil {
 		return nil, err
+	}
+	if x.Damage != "" {
+		r.warn("damaged video: salvaging what decodes cleanly", "video", it.ID(), "damage", x.Damage)
 	}
 	p := &prepared{video: v, index: x, meta: map[string]any{}}
 	for k, val := range it.Provenance {
@@ -475,28 +569,31 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	p.outW, p.outH = media.OutputSize(dw, dh, r.Config.Sampling.Resize.Height, r.Config.Sampling.Resize.Width)
 	var annotated func(int) bool
 	if it.LoadAnnotation != nil && (r.Config.Sampling.CopyAnnotations || spec.OnlyAnnotated) {
-		ann, err := it.LoadAnnotation(ctx)
+		s, ann, err := r.sampler(ctx, it, v, x)
 		if err != nil {
 			return nil, err
 		}
-		s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
-			Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
-		}
-		if r.Config.Sampling.CopyAnnotations {
-			p.sampler = s
-		}
-		annotated = s.Annotated
-		if p.meta["video_id"] == nil && r.project.Keys != nil {
-			if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
-				p.meta["video_id"] = *id
+		if s != nil {
+			if r.Config.Sampling.CopyAnnotations {
+				p.sampler = s
+			}
+			annotated = s.Annotated
+			if p.meta["video_id"] == nil && r.project.Keys != nil {
+				if id, ok := r.project.Keys.Videos[ann.Key()]; ok && id != nil {
+					p.meta["video_id"] = *id
+				}
 			}
 		}
 	}
 	// What decides the pixels and labels of an image with a given name: a
-	// re-run with other values must not mix its images with these.
-	p.output = map[string]any{"width": p.outW, "height": p.outH, "filter": r.Config.Sampling.Resize.Filter,
+	// re-run with other values must not mix its images with these. Without a
+	// resize each image has its frame's decoded size, which may change within
+	// the video (in-band SPS): 0x0 says so rather than claim one size.
+	recW, recH := p.outW, p.outH
+	if !r.resizes() {
+		recW, recH = 0, 0
+	}
+	p.output = map[string]any{"width": recW, "height": recH, "filter": r.Config.Sampling.Resize.Filter,
 		"autorotate": r.Config.Sampling.Autorotate, "copy_annotations": r.Config.Sampling.CopyAnnotations}
 	for k, v := range OutputFormat(r.Config.Stages.Encode.Options()) {
 		p.output[k] = v
@@ -534,6 +631,40 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	return p, nil
 }
 
+// sampler loads the video's annotation and indexes its figures; nil (and a
+// warning) when its project has no annotation file for it: the platform takes
+// such a video as unlabelled.
+func (r *Runner) sampler(ctx context.Context, it *core.Item, v *media.Video, x *media.Index) (*sv.Sampler, *sv.VideoAnnotation, error) {
+	ann, err := it.LoadAnnotation(ctx)
+	if errors.Is(err, core.ErrNoAnnotation) {
+		r.warn("annotation file missing: sampled unlabelled", "video", it.ID(), "file", it.AnnotationPath)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
+		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
+	}
+	return s, ann, nil
+}
+
+// resizes tells whether a resize is asked for: then every frame gets its
+// size; else each frame keeps the size it is decoded at.
+func (r *Runner) resizes() bool {
+	rs := r.Config.Sampling.Resize
+	return rs.Width > 0 || rs.Height > 0
+}
+
+// warn logs a warning when the runner has a log (plan runs without one).
+func (r *Runner) warn(msg string, args ...any) {
+	if r.Log != nil {
+		r.Log.Warn(msg, args...)
+	}
+}
+
 // decode prepares the video and decodes its frames into the pipeline.
 func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame]) error {
 	if j.refused != nil {
@@ -545,8 +676,13 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	}
 	defer p.close()
 	defer r.logFetched(j.item, p)
+	if p.input == nil {
+		countFile(j.item.Open)
+	}
 	j.count, j.outW, j.outH, j.skipped, j.wanted = p.index.Count, p.outW, p.outH, p.skipped, len(p.want)
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
+	j.fixedSize = r.resizes()
+	j.damage = p.index.Damage
 	if p.skipped == 0 && len(p.want) == 0 {
 		sp := r.Config.Sampling
 		end := any(nil)
@@ -582,6 +718,9 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 		out, end = r.filterFrames(j, p, out)
 	}
 	o := media.DecodeOptions{Threads: r.decodeThreads(p), KeyframesOnly: r.Config.Sampling.KeyframesOnly}
+	if r.salvaging() {
+		o.Lost = j.lostFrame
+	}
 	err = p.video.Decode(ctx, p.index, p.decode, o, out)
 	if eerr := end(err == nil); err == nil {
 		err = eerr

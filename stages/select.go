@@ -15,13 +15,32 @@ import (
 func (r *Runner) specFor(it *core.Item) (sampling.Spec, error) {
 	s := r.spec()
 	if r.Config.Sampling.FramesFile != "" {
-		r.framesOnce.Do(func() { r.frames, r.framesErr = sampling.ReadFramesFile(r.Config.Sampling.FramesFile) })
-		if r.framesErr != nil {
-			return s, fmt.Errorf("sampling.frames_file: %w", r.framesErr)
+		if err := r.readFramesFile(); err != nil {
+			return s, err
 		}
 		s.List = r.frames.For(it.ID(), it.Name)
 	}
 	return s, nil
+}
+
+func (r *Runner) readFramesFile() error {
+	r.framesOnce.Do(func() { r.frames, r.framesErr = sampling.ReadFramesFile(r.Config.Sampling.FramesFile) })
+	if r.framesErr != nil {
+		return fmt.Errorf("sampling.frames_file: %w", r.framesErr)
+	}
+	return nil
+}
+
+// matchFramesFile marks the frames_file entries of every video of the source,
+// before a shard or a queue picks its own: an entry is reported as matching
+// no video only when none of the source has it.
+func (r *Runner) matchFramesFile(items []*core.Item) {
+	if r.Config.Sampling.FramesFile == "" || r.readFramesFile() != nil {
+		return // the error is each video's
+	}
+	for _, it := range items {
+		r.frames.Match(it.ID(), it.Name)
+	}
 }
 
 // listSpec adds the chooser keys of the config to s.
@@ -131,6 +150,15 @@ func (r *Runner) filterFrames(j *job, p *prepared, emit func(*media.Picture) err
 		return release()
 	}
 	return take, end
+}
+
+// UnmatchedFrames are the sampling.frames_file entries no video of the source
+// matched (a misspelt name or dataset path), for plan; nil without a file.
+func (r *Runner) UnmatchedFrames() []string {
+	if r.frames == nil {
+		return nil
+	}
+	return r.frames.Unused()
 }
 
 // warnUnlisted names the frames_file entries no video matched (a misspelt

@@ -307,15 +307,15 @@ func TestAnnotationSizeAndRotation(t *testing.T) {
 
 // TestNonFiniteGeometry: coordinates beyond any image (1e308 would scale to
 // +Inf and write no JSON) are refused where they are read, with their path; a
-// geometry built in code that still scales to ±Inf is an error from Image, not
-// a label silently lost.
+// geometry built in code is cropped to the frame before it is scaled, and one
+// scaled to ±Inf is an error, not a label silently lost.
 func TestNonFiniteGeometry(t *testing.T) {
 	for _, c := range []struct{ typ, json, want string }{
 		{"polygon", `{"points":{"exterior":[[0,0],[1e308,0],[5,5]],"interior":[]}}`, "points.exterior[1]: [1e+308, 0] is not a point within ±2^30 pixels"},
 		{"polygon", `{"points":{"exterior":[[0,0],[9,0],[5,5]],"interior":[[[1,1],[2,-2e9],[2,2]]]}}`, "points.interior[0][1]: [2, -2e+09] is not a point within ±2^30 pixels"},
 		{"line", `{"points":{"exterior":[[0,0],[5,1e300]],"interior":[]}}`, "points.exterior[1]: [5, 1e+300] is not a point within ±2^30 pixels"},
 		{"graph", `{"nodes":{"a":{"loc":[1,2]},"b":{"loc":[3e9,2]}}}`, "nodes.b.loc: [3e+09, 2] is not a point within ±2^30 pixels"},
-		{"bitmap", `{"bitmap":{"origin":[4000000000,0],"data":"x"}}`, "bitmap.origin: [4000000000, 0] is not a point within ±2^30 pixels"},
+		{"bitmap", `{"bitmap":{"origin":[4000000000,0],"data":"x"}}`, "bitmap.origin: [4e+09, 0] is not a point within ±2^30 pixels"},
 	} {
 		var m map[string]json.RawMessage
 		json.Unmarshal([]byte(c.json), &m)
@@ -332,7 +332,20 @@ func TestNonFiniteGeometry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img, _, err := s.Image(0, 20, 20); err == nil || !strings.HasPrefix(err.Error(), "frames[0].figures[0].geometry: point [1.7976931348623157e+308, 0] becomes [+Inf, 0]") {
-		t.Fatalf("got %v, %v", err, img)
+	// Image crops to the frame before it scales (Transform.Apply, the SDK's
+	// order), so what is scaled is the finite piece inside the 10x10 frame.
+	img, _, err := s.Image(0, 20, 20)
+	if err != nil || len(img.Objects) != 1 {
+		t.Fatalf("got %v, %+v", err, img)
+	}
+	for _, p := range img.Objects[0].Geometry.(*sv.Polygon).Exterior {
+		if p[0] < 0 || p[0] > 19 || p[1] < 0 || p[1] > 19 {
+			t.Errorf("piece %v is not inside the 20x20 image", img.Objects[0].Geometry)
+		}
+	}
+	// scaled uncropped, the point overflows: an error, not a label lost
+	g := ann.Frames[0].Figures[0].Geometry
+	if _, err := g.Transform(&sv.Transform{SrcW: 10, SrcH: 10, FX: 2, FY: 2, W: 20, H: 20}); err == nil || !strings.HasPrefix(err.Error(), "point [1.7976931348623157e+308, 0] becomes [+Inf, 0]") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -74,7 +74,7 @@ func FuzzGeometry(f *testing.F) {
 		if !(fx > 0.01 && fx < 100 && fy > 0.01 && fy < 100) {
 			fx, fy = 1, 1
 		}
-		pieces, err := g.Transform(&sv.Transform{SrcW: 200, SrcH: 100, FX: fx, FY: fy, W: 200, H: 100})
+		pieces, err := (&sv.Transform{SrcW: 200, SrcH: 100, FX: fx, FY: fy, W: 200, H: 100}).Apply(g)
 		if err != nil {
 			return
 		}

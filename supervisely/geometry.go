@@ -43,6 +43,40 @@ type Transform struct {
 
 func (t *Transform) identity() bool { return t.Turn == 0 && t.FX == 1 && t.FY == 1 }
 
+// Apply takes g to the output image in the SDK's order. The SDK builds each
+// frame's Annotation at the video's size, which crops every label to the frame
+// (Annotation.__init__, reference §5), and only that annotation is resized
+// (Annotation.resize, then the crop at the new size). So when the image is
+// scaled, g is first turned and cropped to the (turned) frame, and each piece
+// is then scaled and cropped to the image: a point or a graph node outside the
+// frame is gone before a downscale could round it back in, and a polygon's
+// border vertices are rounded at the frame before they are scaled. Without
+// scaling the two crops are one.
+func (t *Transform) Apply(g Geometry) ([]Geometry, error) {
+	if t.FX == 1 && t.FY == 1 {
+		return g.Transform(t)
+	}
+	fw, fh := t.SrcW, t.SrcH
+	if t.Turn == 90 || t.Turn == 270 {
+		fw, fh = fh, fw
+	}
+	frame := &Transform{SrcW: t.SrcW, SrcH: t.SrcH, Turn: t.Turn, FX: 1, FY: 1, W: fw, H: fh}
+	scale := &Transform{SrcW: fw, SrcH: fh, FX: t.FX, FY: t.FY, W: t.W, H: t.H}
+	pieces, err := g.Transform(frame)
+	if err != nil {
+		return nil, err
+	}
+	var out []Geometry
+	for _, p := range pieces {
+		q, err := p.Transform(scale)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q...)
+	}
+	return out, nil
+}
+
 // pt turns and scales one point.
 func (t *Transform) pt(p Pt) Pt {
 	switch t.Turn {
@@ -56,7 +90,8 @@ func (t *Transform) pt(p Pt) Pt {
 	if t.FX == 1 && t.FY == 1 {
 		return p
 	}
-	return Pt{math.RoundToEven(p[0] * t.FX), math.RoundToEven(p[1] * t.FY)}
+	// + 0: Python's round(-0.4) is the int 0, where Go's is -0 ("-0" in JSON).
+	return Pt{math.RoundToEven(p[0]*t.FX) + 0, math.RoundToEven(p[1]*t.FY) + 0}
 }
 
 // pts turns and scales points into a new slice; a point that does not come out
@@ -151,6 +186,11 @@ func ParseGeometry(typ string, m map[string]json.RawMessage) (Geometry, error) {
 				return nil, err
 			}
 		}
+		// Checked above as read, floored from here on (pixel.go).
+		pixels(p.Exterior)
+		for _, ring := range p.Interior {
+			pixels(ring)
+		}
 		switch typ {
 		case TypeRectangle:
 			if len(p.Exterior) != 2 {
@@ -162,7 +202,13 @@ func ParseGeometry(typ string, m map[string]json.RawMessage) (Geometry, error) {
 			if len(p.Exterior) == 0 {
 				return nil, &PathError{Path: "points.exterior", Err: fmt.Errorf("a polygon needs points")}
 			}
-			return &Polygon{Exterior: p.Exterior, Interior: p.Interior}, nil
+			for i, ring := range p.Interior {
+				if len(ring) == 0 {
+					return nil, &PathError{Path: fmt.Sprintf("points.interior[%d]", i), Err: fmt.Errorf("a hole needs points")}
+				}
+				p.Interior[i] = padRing(ring)
+			}
+			return &Polygon{Exterior: padRing(p.Exterior), Interior: p.Interior}, nil
 		case TypeLine:
 			if len(p.Exterior) < 2 {
 				return nil, &PathError{Path: "points.exterior", Err: fmt.Errorf("a line needs at least 2 points, got %d", len(p.Exterior))}
@@ -176,7 +222,7 @@ func ParseGeometry(typ string, m map[string]json.RawMessage) (Geometry, error) {
 		}
 	case TypeBitmap:
 		var b struct {
-			Origin [2]int `json:"origin"`
+			Origin Pt     `json:"origin"`
 			Data   string `json:"data"`
 		}
 		raw, ok := m["bitmap"]
@@ -186,15 +232,16 @@ func ParseGeometry(typ string, m map[string]json.RawMessage) (Geometry, error) {
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return nil, at("bitmap", err)
 		}
-		if checkPts("bitmap", []Pt{{float64(b.Origin[0]), float64(b.Origin[1])}}) != nil {
-			return nil, &PathError{Path: "bitmap.origin", Err: fmt.Errorf("[%d, %d] is not a point within ±2^30 pixels", b.Origin[0], b.Origin[1])}
+		if err := checkPts("bitmap.origin", []Pt{b.Origin}); err != nil {
+			return nil, &PathError{Path: "bitmap.origin", Err: err.(*PathError).Err}
 		}
+		o := pixel(b.Origin)
 		// Only the header is read here: the pixels are decoded when written.
 		w, h, err := maskSize(b.Data)
 		if err != nil {
 			return nil, &PathError{Path: "bitmap.data", Err: err}
 		}
-		return &Bitmap{Origin: b.Origin, W: w, H: h, data: b.Data}, nil
+		return &Bitmap{Origin: [2]int{int(o[0]), int(o[1])}, W: w, H: h, data: b.Data}, nil
 	case TypeGraph:
 		raw, ok := m["nodes"]
 		if !ok {
@@ -381,6 +428,7 @@ func parseGraph(raw json.RawMessage) (*Graph, error) {
 		if err := checkPts(id+".loc", []Pt{n.Loc}); err != nil {
 			return nil, &PathError{Path: id + ".loc", Err: err.(*PathError).Err}
 		}
+		n.Loc = pixel(n.Loc)
 		if err := field(m, "disabled", &n.Disabled); err != nil {
 			return nil, at(id, err)
 		}

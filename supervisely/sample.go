@@ -201,7 +201,7 @@ func (s *Sampler) Image(i, w, h int) (ann *ImageAnnotation, skipped []string, er
 	for _, fr := range s.byFrame[i] {
 		g := fr.fig
 		o := s.objects[g.ref()]
-		pieces, err := g.Geometry.Transform(tf)
+		pieces, err := tf.Apply(g.Geometry)
 		if lo := (*LeftOut)(nil); errors.As(err, &lo) {
 			skipped = append(skipped, fmt.Sprintf("frame %d, figure of object %s: %v", i, g.ref(), err))
 			continue

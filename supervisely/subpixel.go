@@ -14,7 +14,13 @@ import (
 // graph nodes go to floor+0.5.
 func ToSubpixel(ann []byte) (json.RawMessage, error) { return subpixel(ann, true) }
 
-// FromSubpixel is the reverse, as the SDK applies to downloaded image annotations.
+// FromSubpixel is what the SDK applies to downloaded image annotations
+// (Annotation._to_pixel_coordinate_system_json), which is not quite the
+// reverse: points, polygons, lines and graph nodes are floored, less 1 where a
+// coordinate equals the image's width (x) or height (y); bitmap origins are
+// floored; a rectangle's sorted sides are rounded to the pixel they overlap by
+// at least 0.3 (Rectangle._round_subpixel_coordinates; a box within one pixel
+// is truncated), then right = max(left, right-1), bottom = max(top, bottom-1).
 func FromSubpixel(ann []byte) (json.RawMessage, error) { return subpixel(ann, false) }
 
 func subpixel(ann []byte, to bool) (json.RawMessage, error) {
@@ -23,6 +29,12 @@ func subpixel(ann []byte, to bool) (json.RawMessage, error) {
 	var a map[string]any
 	if err := dec.Decode(&a); err != nil {
 		return nil, err
+	}
+	// the image size, for FromSubpixel's edge rule (none when size is null)
+	w, h := math.NaN(), math.NaN()
+	if size, ok := a["size"].(map[string]any); ok {
+		wh := pt([]any{size["width"], size["height"]})
+		w, h = wh[0], wh[1]
 	}
 	objs, _ := a["objects"].([]any)
 	for i, o := range objs {
@@ -43,21 +55,22 @@ func subpixel(ann []byte, to bool) (json.RawMessage, error) {
 			if to {
 				r, b = math.Max(l, r+1), math.Max(t, b+1)
 			} else {
+				t, l, b, r = roundSubpixel(t, l, b, r)
 				r, b = math.Max(l, r-1), math.Max(t, b-1)
 			}
 			pts["exterior"] = []any{num(l, t), num(r, b)}
 		case TypePoint, TypePolygon, TypeLine:
 			pts, _ := obj["points"].(map[string]any)
-			d := 0.5
+			move := func(p [2]float64) []any { return num(p[0]+0.5, p[1]+0.5) }
 			if !to {
-				d = -0.5
+				move = func(p [2]float64) []any { return num(toPixel(p[0], w), toPixel(p[1], h)) }
 			}
 			ext, _ := pts["exterior"].([]any)
-			pts["exterior"] = shift(ext, d)
+			pts["exterior"] = each(ext, move)
 			if in, ok := pts["interior"].([]any); ok {
 				for k, ring := range in {
 					r, _ := ring.([]any)
-					in[k] = shift(r, d)
+					in[k] = each(r, move)
 				}
 			}
 		case TypeBitmap:
@@ -75,7 +88,7 @@ func subpixel(ann []byte, to bool) (json.RawMessage, error) {
 					if to {
 						nm["loc"] = num(math.Floor(p[0])+0.5, math.Floor(p[1])+0.5)
 					} else {
-						nm["loc"] = num(math.Floor(p[0]), math.Floor(p[1]))
+						nm["loc"] = num(toPixel(p[0], w), toPixel(p[1], h))
 					}
 				}
 			}
@@ -106,11 +119,35 @@ func pt(v any) [2]float64 {
 
 func num(x, y float64) []any { return []any{x, y} }
 
-func shift(ps []any, d float64) []any {
+func each(ps []any, f func([2]float64) []any) []any {
 	out := make([]any, len(ps))
 	for i, p := range ps {
-		q := pt(p)
-		out[i] = num(q[0]+d, q[1]+d)
+		out[i] = f(pt(p))
 	}
 	return out
+}
+
+// toPixel is the SDK's floor(v) - 1 if v == size else floor(v).
+func toPixel(v, size float64) float64 {
+	if v == size {
+		return math.Floor(v) - 1
+	}
+	return math.Floor(v) + 0
+}
+
+// roundSubpixel is Rectangle._round_subpixel_coordinates: a top or left side
+// goes to the next pixel when it covers no more than 0.3 of its own, a bottom
+// or right side when it covers at least 0.3 of the next; a box within one
+// pixel (by int(), which truncates) is truncated.
+func roundSubpixel(top, left, bottom, right float64) (t, l, b, r float64) {
+	if math.Trunc(top) == math.Trunc(bottom) && math.Trunc(left) == math.Trunc(right) {
+		return math.Trunc(top) + 0, math.Trunc(left) + 0, math.Trunc(bottom) + 0, math.Trunc(right) + 0
+	}
+	side := func(v, at float64) float64 {
+		if v-math.Floor(v) >= at { // Python's v % 1
+			return math.Ceil(v) + 0
+		}
+		return math.Floor(v) + 0
+	}
+	return side(top, 1-0.3), side(left, 1-0.3), side(bottom, 0.3), side(right, 0.3)
 }

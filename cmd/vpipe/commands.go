@@ -21,6 +21,7 @@ import (
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/progress"
 	"github.com/vpipe/vpipe/sinks/fanout"
 	localsink "github.com/vpipe/vpipe/sinks/local"
@@ -118,7 +119,9 @@ func apart(c *config.Config, key string, sc config.Sink) error {
 func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.Source) (core.Sink, error) {
 	switch c.Type {
 	case "local":
-		return localsink.New(c.Path), nil
+		sk := localsink.New(c.Path)
+		sk.Fsync = c.Fsync
+		return sk, nil
 	case "s3":
 		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
 	case "supervisely":
@@ -172,6 +175,7 @@ func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 func runCmd() *cobra.Command {
 	var sets []string
 	var lf logFlags
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "run [CONFIG]",
 		Short: "Run a pipeline (default pipeline.yaml)",
@@ -180,15 +184,19 @@ func runCmd() *cobra.Command {
 			if err := lf.check(); err != nil {
 				return err
 			}
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
-			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf)
+			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, sf.apply)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
 	lf.add(cmd)
+	sf.add(cmd)
 	return cmd
 }
 
@@ -197,6 +205,7 @@ type logFlags struct {
 	format   string
 	file     string
 	interval time.Duration
+	obs      obsFlags // --metrics, --report, --stages
 }
 
 func (l *logFlags) add(cmd *cobra.Command) {
@@ -205,6 +214,7 @@ func (l *logFlags) add(cmd *cobra.Command) {
 	f.StringVar(&l.file, "log-file", "", "also append every log line (progress lines included) to `PATH`")
 	f.DurationVar(&l.interval, "progress-interval", progress.DefaultInterval,
 		"how often each video's progress is logged when not drawn as bars (and in --log-file)")
+	l.obs.add(cmd)
 }
 
 // check reports a bad flag value, before anything runs.
@@ -215,13 +225,13 @@ func (l logFlags) check() error {
 	if l.interval <= 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("--progress-interval %s: want a positive duration, e.g. 10s", l.interval)}
 	}
-	return nil
+	return l.obs.check()
 }
 
 // execute runs the pipeline with a reporter and prints the summary. Log lines
 // go to out (above the bars on a terminal) and, with --log-file, to that file.
 func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
-	name func(string, int, int) string, out io.Writer, lf logFlags) error {
+	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
 	tty := false
 	if f, ok := out.(*os.File); ok {
 		tty = isTTY(f)
@@ -243,13 +253,42 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		s.Log = log
 	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
-	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name}
+	set := &metrics.Set{}
+	stopMetrics, err := lf.obs.serve(set, log)
+	if err != nil {
+		rep.Close()
+		return err
+	}
+	defer stopMetrics()
+	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: rep, Log: log, Name: name, Metrics: set}
+	e := &execution{r: r}
+	for _, w := range with {
+		w(e)
+	}
 	sum, err := r.Run(ctx)
 	rep.Close()
 	printSummary(out, sum)
+	if lf.obs.stages {
+		printStages(out, sum)
+	}
+	if lf.obs.report != "" {
+		if rerr := writeReport(lf.obs.report, sum, err); rerr != nil {
+			if err != nil { // the run's error is the one returned
+				fmt.Fprintln(out, "vpipe:", rerr)
+			} else {
+				err = rerr
+			}
+		}
+	}
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
-		fileLog.Info("run done", "videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5))/10)
+		logStages(fileLog, sum)
+		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5)) / 10,
+			"bottleneck", sum.Bottleneck}
+		if sum.VideosPartial > 0 {
+			done = append(done, "videos_partial", sum.VideosPartial)
+		}
+		fileLog.Info("run done", done...)
 		switch {
 		case errors.Is(err, context.Canceled):
 			fileLog.Warn("run interrupted")
@@ -267,8 +306,10 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
-	case sum.VideosFailed > 0:
+	case sum.VideosFailed > 0 && !e.failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
+	case sum.VideosPartial > 0:
+		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
 	}
 	return nil
 }
@@ -281,14 +322,22 @@ func printSummary(w io.Writer, s stages.Summary) {
 	if s.VideosNotStarted > 0 {
 		stopped += fmt.Sprintf(", %d not started", s.VideosNotStarted)
 	}
+	partial := ""
+	if s.VideosPartial > 0 {
+		partial = fmt.Sprintf(", %d partial", s.VideosPartial)
+	}
 	dropped := ""
 	if s.Dropped > 0 {
 		dropped = fmt.Sprintf(", %d dropped (scene_threshold/dedup)", s.Dropped)
 	}
-	fmt.Fprintf(w, "videos: %d ok, %d failed%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
-		s.VideosOK, s.VideosFailed, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
+	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
+		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
+	heldBack(w, s)
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
+	}
+	for _, p := range s.Partial {
+		fmt.Fprintf(w, "  PARTIAL %s: %d frame(s) not written: %s (damaged: %s)\n", p.Video, len(p.Missing), p.Ranges(), p.Damage)
 	}
 }
 
@@ -318,16 +367,21 @@ func validateCmd() *cobra.Command {
 
 func planCmd() *cobra.Command {
 	var sets []string
+	var sf shardFlag
 	cmd := &cobra.Command{
 		Use:   "plan [CONFIG]",
 		Short: "Show what a run would write, without writing",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sf.check(cmd); err != nil {
+				return err
+			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
+			sf.apply(&execution{r: r})
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			perSink := ""
 			if len(c.Sinks) > 0 {
@@ -365,6 +419,12 @@ func planCmd() *cobra.Command {
 			})
 			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
 			tw.Flush()
+			if sf.spec != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "shard %s: %d of the source's %d videos\n", sf.spec, sf.kept, sf.seen)
+			}
+			for _, k := range r.UnmatchedFrames() {
+				fmt.Fprintf(cmd.OutOrStdout(), "frames_file entry matches no video (keys are a video name or dataset/…/name): %q\n", k)
+			}
 			if err != nil { // run would stop before writing anything
 				return &exitError{code: exitFailed, err: fmt.Errorf("run would stop before writing: %w", err)}
 			}
@@ -375,6 +435,7 @@ func planCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
+	sf.add(cmd)
 	return cmd
 }
 
@@ -389,6 +450,7 @@ func framesCmd() *cobra.Command {
 		lossless         bool
 		noAutorotate     bool
 		overwrite        bool
+		onDamage         string
 		lf               logFlags
 		sel              selectFlags
 	)
@@ -407,7 +469,7 @@ func framesCmd() *cobra.Command {
 			c.Source = config.Source{Type: "local", Path: args[0]}
 			c.Sink = config.Sink{Type: "local", Path: outDir}
 			c.Sampling = config.Sampling{Start: start, Step: step, Autorotate: !noAutorotate,
-				Resize: config.Resize{Filter: filter}}
+				Resize: config.Resize{Filter: filter}, OnDamage: onDamage}
 			if cmd.Flags().Changed("end") {
 				c.Sampling.End = &end
 			}
@@ -470,6 +532,7 @@ func framesCmd() *cobra.Command {
 	f.BoolVar(&lossless, "lossless", false, "lossless webp")
 	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
 	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	f.StringVar(&onDamage, "on-damage", "fail", "a damaged video: fail (write nothing) or salvage (write the frames that decode cleanly, list the rest)")
 	sel.add(cmd)
 	lf.add(cmd)
 	return cmd

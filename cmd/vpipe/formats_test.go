@@ -57,9 +57,9 @@ func TestRunFormats(t *testing.T) {
 		set  []string
 		want string
 	}{
-		{nil, `"format":"jpeg",` + `"height":180,"quality":85,"width":320}, this run makes {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"png","height":180,"width":320}`},
-		{[]string{"stages.encode.format=jpeg", "stages.encode.quality=70"}, `"quality":85,"width":320}, this run makes {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"jpeg","height":180,"quality":70`},
-		{[]string{"stages.encode.format=webp", "stages.encode.lossless=true"}, `"format":"webp","height":180,"lossless":true`},
+		{nil, `"format":"jpeg",` + `"height":0,"quality":85,"width":0}, this run makes {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"png","height":0,"width":0}`},
+		{[]string{"stages.encode.format=jpeg", "stages.encode.quality=70"}, `"quality":85,"width":0}, this run makes {"autorotate":true,"copy_annotations":true,"filter":"bicubic","format":"jpeg","height":0,"quality":70`},
+		{[]string{"stages.encode.format=webp", "stages.encode.lossless=true"}, `"format":"webp","height":0,"lossless":true`},
 	} {
 		if log, code := run(c.set...); code != 1 || !strings.Contains(log, c.want) {
 			t.Fatalf("%v: exit %d, want %q in\n%s", c.set, code, c.want, log)

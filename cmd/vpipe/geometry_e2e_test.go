@@ -203,3 +203,40 @@ func TestRotatedAnnotationLandsOnItsPixels(t *testing.T) {
 		onBox(t, c.name, img, got)
 	}
 }
+
+// TestFractionalCoordinatesEndToEnd: coordinates are floored as the SDK reads
+// them, before the resize: on the 256x144 clip resized to 200x112, the polygon
+// [[20.7,10.2],[100.9,10.5],[100.2,80.99],[20.1,80.4]] is [[20,10],[100,10],
+// [100,80],[20,80]], scaled by 200/256 and 112/144 (half to even) to
+// [[16,8],[78,8],[78,62],[16,62]] (unfloored it would reach x 79, y 63); the
+// point at x -0.5 is -1, outside the frame, and dropped before the downscale
+// could round it back to 0.
+func TestFractionalCoordinatesEndToEnd(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	ann := `{"size":{"height":144,"width":256},"description":"","tags":[],"framesCount":60,
+		"objects":[{"key":"o1","classTitle":"road","tags":[]},{"key":"o2","classTitle":"wheel","tags":[]}],
+		"frames":[{"index":0,"figures":[
+		{"key":"f1","objectKey":"o1","geometryType":"polygon","geometry":{"points":{"exterior":[[20.7,10.2],[100.9,10.5],[100.2,80.99],[20.1,80.4]],"interior":[]}}},
+		{"key":"f2","objectKey":"o2","geometryType":"point","geometry":{"points":{"exterior":[[-0.5,50.5]],"interior":[]}}}]}]}`
+	videoProject(t, src, map[string]string{"../../testdata/videos/street/crossing.webm": ann})
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+out,
+		"--set", "sampling.end=1", "--set", "sampling.resize.width=200")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	images := checkImageProject(t, out)
+	if len(images) != 1 {
+		t.Fatalf("images %v", images)
+	}
+	_, raw := readAnn(t, filepath.Join(out, strings.Replace(images[0], "/img/", "/ann/", 1)+".json"))
+	var got []string
+	for _, o := range raw["objects"].([]any) {
+		m := o.(map[string]any)
+		p, _ := json.Marshal(m["points"])
+		got = append(got, fmt.Sprintf("%s %s %s", m["classTitle"], m["geometryType"], p))
+	}
+	want := `road polygon {"exterior":[[16,8],[78,8],[78,62],[16,62]],"interior":[]}`
+	if strings.Join(got, "\n") != want {
+		t.Errorf("labels:\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+}

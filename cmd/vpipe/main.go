@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+
+	"github.com/vpipe/vpipe/config"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,6 +21,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1 // a video failed, or the config is invalid
 	exitUsage       = 2
+	exitPartial     = 3   // sampling.on_damage: salvage left frames of a damaged video unwritten (and nothing failed)
 	exitInterrupted = 130 // 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM
 )
 
@@ -68,7 +71,9 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
-// goMaxProcs gives Go one P more than the cores: a goroutine in a long cgo call
+// goMaxProcs gives Go one P more than the cores (config.Cores: GOMAXPROCS as
+// the runtime chose it, which follows a container's CPU limit; the stage pools
+// are sized from it, not from this): a goroutine in a long cgo call
 // (the decoder waiting for its frame threads, swscale) keeps its P until the
 // runtime's monitor takes it back, which with GOMAXPROCS = cores left the
 // encoders short of a P. Measured on 2 cores, 1080p camera-like clip: CPU use
@@ -76,7 +81,7 @@ func (e *exitError) Error() string { return e.err.Error() }
 // the environment wins.
 func goMaxProcs() {
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.NumCPU() + 1)
+		runtime.GOMAXPROCS(config.Cores() + 1)
 	}
 }
 
@@ -114,6 +119,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), validateCmd(), planCmd(), framesCmd(), versionCmd())
+	root.AddCommand(runCmd(), validateCmd(), planCmd(), framesCmd(), versionCmd(), enqueueCmd(), workerCmd(), queueCmd())
 	return root
 }

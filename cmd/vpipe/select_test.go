@@ -209,7 +209,7 @@ func TestFramesTimesKeyframes(t *testing.T) {
 	// out of range: the video fails, naming the entry and the video's length
 	for flag, want := range map[string]string{
 		"--frames=3,55": "sampling.frames[1]: frame 55 is out of range: the video has 55 frames (0-54), 2.966 s",
-		"--times=1,3":   "sampling.times[1]: time 3 (3.000 s) is past the end of the video: 2.966 s, 55 frames",
+		"--times=1,3":   `sampling.times[1]: time "3" (3.000 s) is past the end of the video: 2.966 s, 55 frames`,
 	} {
 		log, code := vpipe(t, "frames", path, "-o", t.TempDir(), flag)
 		if code != 1 || !strings.Contains(log, want) {
@@ -429,5 +429,61 @@ func TestContentRulesBatchSink(t *testing.T) {
 	}
 	if svState(t, s) != first {
 		t.Fatal("the re-run changed the server's images")
+	}
+}
+
+// TestKeyframesOpenGOP: on open-GOP H.264 with a keyframe a second, where the
+// CLI's -skip_frame nokey scrambles and loses frames (it writes those at 2, 1
+// and 0 s, then stops), --keyframes writes every frame whose packet has the
+// key flag (ffprobe -show_entries packet=pts,flags), byte-identical to the
+// CLI's select at those indices.
+func TestKeyframesOpenGOP(t *testing.T) {
+	path := testcorpus.Path(t, testcorpus.LongOpenGOP)
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts,flags", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pkt struct {
+		pts int
+		key bool
+	}
+	var pkts []pkt
+	for _, l := range strings.Fields(string(out)) {
+		pts, flags, _ := strings.Cut(l, ",")
+		n, _ := strconv.Atoi(pts)
+		pkts = append(pkts, pkt{n, strings.Contains(flags, "K")})
+	}
+	sort.Slice(pkts, func(i, j int) bool { return pkts[i].pts < pkts[j].pts })
+	var keys []int
+	for i, p := range pkts {
+		if p.key {
+			keys = append(keys, i)
+		}
+	}
+	idx, rgb, _ := framesOf(t, path, "--keyframes")
+	if len(keys) != 20 || fmt.Sprint(idx) != fmt.Sprint(keys) {
+		t.Fatalf("--keyframes wrote %v, the keyframes are %v", idx, keys)
+	}
+	ref, _, _ := testcorpus.Reference(t, path, keys, "", "bicubic")
+	sameFrames(t, "--keyframes on open GOPs", rgb, ref)
+}
+
+// TestFramesFileUnmatched: plan names the frames_file entries that match no
+// video of the source (a misspelt name shows before anything runs), and a
+// shard does not report the entries of videos another shard samples.
+func TestFramesFileUnmatched(t *testing.T) {
+	ff := filepath.Join(t.TempDir(), "frames.json")
+	// shard 0/2 samples ds0/traffic.mp4, shard 1/2 the two street videos
+	os.WriteFile(ff, []byte(`{"traffic.mp4": [1], "street/phone.mp4": [2], "crossing.webm": [3], "street/phnoe.mp4": [4]}`), 0o644)
+	base := []string{"pipeline.yaml", "--set", "sampling.frames_file=" + ff}
+	plan, code := vpipe(t, append([]string{"plan", "--set", "sink.path=" + t.TempDir()}, base...)...)
+	if code != 0 || !strings.Contains(plan, "frames_file entry matches no video") || !strings.Contains(plan, `matches no video (keys are a video name or dataset/…/name): "street/phnoe.mp4"`) || strings.Count(plan, "matches no video") != 1 {
+		t.Errorf("plan does not name the misspelt entry: exit %d\n%s", code, plan)
+	}
+	for _, shard := range []string{"0/2", "1/2"} {
+		log, code := vpipe(t, append([]string{"run", "--shard", shard, "--set", "sink.path=" + t.TempDir()}, base...)...)
+		if code != 0 || strings.Count(log, "frames_file entry matches no video") != 1 || !strings.Contains(log, "entry=street/phnoe.mp4") {
+			t.Errorf("run --shard %s: exit %d, want the one misspelt entry reported\n%s", shard, code, log)
+		}
 	}
 }

@@ -20,7 +20,7 @@ type selectFlags struct {
 func (s *selectFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.Float64Var(&s.fps, "fps", 0, "frames displayed at 0, 1/F, 2/F, … seconds (VFR-safe; like the CLI's fps=F:round=up)")
-	f.Float64Var(&s.maxFPS, "max-fps", 0, "every frame, or as --fps F when the video's mean rate is above F")
+	f.Float64Var(&s.maxFPS, "max-fps", 0, "every frame, or as --fps F when the video's mean rate is more than 0.1 % above F")
 	f.IntSliceVar(&s.frames, "frames", nil, "only these frame indices, e.g. --frames 0,25,300")
 	f.StringSliceVar(&s.times, "times", nil, "the frames displayed at these times, seconds or HH:MM:SS.mmm, e.g. --times 1.5,00:01:12.000")
 	f.BoolVar(&s.keyframes, "keyframes", false, "only keyframes (decodes nothing else, like -skip_frame nokey)")

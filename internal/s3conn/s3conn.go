@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/vpipe/vpipe/metrics"
 )
 
 // MaxKeyLen is S3's limit on an object key, in bytes.
@@ -121,14 +123,14 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
+			return counted{retry.NewStandard(func(so *retry.StandardOptions) {
 				so.MaxAttempts = attempts
 				so.MaxBackoff = maxBackoff
 				so.Backoff = jitter{max: maxBackoff}
 				// The default token bucket stops retrying after a burst of
 				// failures; a batch job would rather wait and go on.
 				so.RateLimiter = ratelimit.None
-			})
+			})}
 		}),
 	}
 	// The SDK's own warnings (e.g. a body it could not drain after a reset)
@@ -167,6 +169,7 @@ func (c *Client) Describe() string {
 // Err wraps a failed call with the call and the object, and explains the
 // errors that mean wrong credentials.
 func (c *Client) Err(call, key string, err error) error {
+	metrics.ClientError(metrics.S3)
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
@@ -202,6 +205,14 @@ func IsPreconditionFailed(err error) bool {
 		}
 	}
 	return false
+}
+
+// counted is the SDK's retryer, counting every retry in vpipe_retries_total.
+type counted struct{ aws.RetryerV2 }
+
+func (c counted) RetryDelay(attempt int, err error) (time.Duration, error) {
+	metrics.Retry(metrics.S3)
+	return c.RetryerV2.RetryDelay(attempt, err)
 }
 
 // jitter waits 100 ms × 2^attempt at most (capped), uniformly at random (full jitter).
@@ -264,5 +275,6 @@ func (c *Client) Get(ctx context.Context, key string) (data []byte, etag string,
 		if try >= attempts || ctx.Err() != nil {
 			return nil, "", false, c.Err("GetObject (reading the body)", key, err)
 		}
+		metrics.Retry(metrics.S3)
 	}
 }

@@ -123,10 +123,16 @@ func TestFaultsRetried(t *testing.T) {
 		faults[f]++
 		return f
 	}
-	out := mustRun(t, "run", config(t, localSrc("testdata/videos"), s3Sink("s3://"+bucket+"/o", p.URL)))
+	out := mustRun(t, "run", config(t, localSrc("testdata/videos"), s3Sink("s3://"+bucket+"/o", p.URL)), "--stages")
 	sameTree(t, "S3 tree under faults", srv.Tree(t, bucket, "o"), localTree(t, ref))
 	if faults[s3test.SlowDown] == 0 || faults[s3test.Reset] == 0 {
 		t.Fatalf("faults injected: %v", faults)
+	}
+	// every injected fault was retried, and counted (vpipe_retries_total{client="s3"})
+	var retried int
+	if _, err := fmt.Sscanf(out[strings.Index(out, "retries supervisely 0, s3 ")+len("retries supervisely 0, s3 "):], "%d", &retried); err != nil ||
+		retried < faults[s3test.SlowDown]+faults[s3test.Reset] {
+		t.Errorf("s3 retries counted: %d (%v), faults %v\n%s", retried, err, faults, out)
 	}
 	t.Logf("%d SlowDown, %d resets over %d PUTs:\n%s", faults[s3test.SlowDown], faults[s3test.Reset], n, out)
 }

@@ -22,7 +22,7 @@ type Video struct {
 	Name string
 	File string // file name, extension included
 	// Steps are ffmpeg argument lists run in order; "{out}" is the output path,
-	// "{prev}" the previous step's output.
+	// "{prev}" the previous step's output, "{stepN}" step N's (0-based).
 	Steps [][]string
 	// Frames is how many frames the video has.
 	Frames int
@@ -140,6 +140,35 @@ var CameraSmall = Video{Name: "camera_small", File: "camera_320x180.mp4", Frames
 	s("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-vf", "noise=alls=6:allf=t", "-frames:v", "10",
 		"-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-b:v", "2M", "-pix_fmt", "yuv420p", "{out}")}}
 
+// ResolutionChange is an H.264 stream whose resolution changes mid-way by an
+// in-band SPS: frames 0–44 are 320x240, frames 45–89 256x192 (two x264
+// encodes with the same settings, joined at the bitstream level: MPEG-TS files
+// concatenated byte by byte, the second one's timestamps offset by 1.88 s, its
+// 45 frames plus the two frames' delay the muxer starts the first one with, so
+// they follow the first's without a gap or an overlap), remuxed into File's
+// container. Not in All (its frames do not share
+// one size).
+func ResolutionChange(file string) Video {
+	enc := s("-c:v", "libx264", "-bf", "2", "-g", "15", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "mpegts")
+	return Video{Name: "rezchange_" + strings.ReplaceAll(file, ".", "_"), File: file, Frames: 90, Exact: true, Steps: [][]string{
+		args(lavfi("320x240", "25", "1.8"), enc, s("{out}")),
+		args(lavfi("256x192", "25", "1.8"), enc, s("-output_ts_offset", "1.88", "{out}")),
+		s("-i", "concat:{step0}|{step1}", "-c", "copy", "{out}"),
+	}}
+}
+
+// FastStart is h264_bframes with its moov before the mdat (-movflags
+// +faststart), as web uploads are: cut short, its sample table still lists
+// every frame. Not in All.
+var FastStart = Video{Name: "h264_faststart", File: "faststart.mp4", Frames: 75, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-keyint_min", "12", "-sc_threshold", "0",
+		"-pix_fmt", "yuv420p", "-movflags", "+faststart", "{out}"))}}
+
+// MKV is h264_bframes in Matroska (sizes declared, cues at the end). Not in All.
+var MKV = Video{Name: "h264_mkv", File: "h264.mkv", Frames: 75, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-keyint_min", "12", "-sc_threshold", "0",
+		"-pix_fmt", "yuv420p", "{out}"))}}
+
 var buildMu sync.Mutex
 
 // Path builds (or finds in the cache) the video and returns its path.
@@ -175,6 +204,9 @@ func Path(t testing.TB, v Video) string {
 		for _, x := range st {
 			x = strings.ReplaceAll(x, "{out}", o)
 			x = strings.ReplaceAll(x, "{prev}", prev)
+			for k := 0; k < i; k++ {
+				x = strings.ReplaceAll(x, fmt.Sprintf("{step%d}", k), filepath.Join(tmp, fmt.Sprintf("step%d-%s", k, v.File)))
+			}
 			a = append(a, x)
 		}
 		if b, err := exec.Command("ffmpeg", a...).CombinedOutput(); err != nil {

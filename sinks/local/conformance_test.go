@@ -3,6 +3,7 @@ package local_test
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -11,30 +12,25 @@ import (
 	"github.com/vpipe/vpipe/sinks/sinktest"
 )
 
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { conformance(t, false) }
+
+// With sink.fsync every write also syncs the file and its folder: the same
+// promises hold.
+func TestConformanceFsync(t *testing.T) { conformance(t, true) }
+
+func conformance(t *testing.T, fsync bool) {
 	sinktest.Run(t, func(t *testing.T) *sinktest.Target {
 		parent := t.TempDir()
 		root := filepath.Join(parent, "out")
 		return &sinktest.Target{
-			Open: func(*testing.T) core.Sink { return local.New(root) },
+			Open: func(*testing.T) core.Sink {
+				s := local.New(root)
+				s.Fsync = fsync
+				return s
+			},
 			Tree: func(t *testing.T) map[string][]byte {
 				out := map[string][]byte{}
-				err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-					if os.IsNotExist(err) {
-						return nil // a temporary renamed or removed while walking
-					}
-					if err != nil || info.IsDir() || strings.HasPrefix(info.Name(), ".") {
-						return err
-					}
-					b, err := os.ReadFile(p)
-					if os.IsNotExist(err) {
-						return nil
-					}
-					rel, _ := filepath.Rel(root, p)
-					out[filepath.ToSlash(rel)] = b
-					return err
-				})
-				if err != nil && !os.IsNotExist(err) {
+				if err := readTree(root, root, out); err != nil && !os.IsNotExist(err) {
 					t.Fatal(err)
 				}
 				return out
@@ -51,4 +47,41 @@ func TestConformance(t *testing.T) {
 			},
 		}
 	})
+}
+
+// readTree reads every file under dir as a reader of the project would: a
+// dataset's img/ folder is listed before its ann/ and meta/, since the sink
+// promises that an image it lists already has them (listing ann/ first could
+// miss an annotation written just before an image that img/ then shows).
+func readTree(root, dir string, out map[string][]byte) error {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil // removed while walking
+	}
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name() == "img" && entries[j].Name() != "img" })
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // a temporary
+		}
+		if e.IsDir() {
+			if err := readTree(root, p, out); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue // renamed or removed while walking
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[filepath.ToSlash(rel)] = b
+	}
+	return nil
 }

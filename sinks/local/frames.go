@@ -143,7 +143,7 @@ func (f *Flat) checkRecord() error {
 			}
 		}
 	}
-	return writeJSON(path, f.Record)
+	return writeJSON(path, f.Record, false)
 }
 
 // frameFiles lists the folder's files named like vpipe's frames, sorted.

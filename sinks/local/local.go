@@ -51,8 +51,12 @@ var Reserved = []string{"img", "ann", "img_info", "seg", "meta", "datasets", "bl
 // Sink writes under Root.
 type Sink struct {
 	Root string
-	dirs sync.Map   // folders created (and cleaned of stale temporaries) this run
-	mu   sync.Mutex // serialises the first touch of a folder
+	// Fsync syncs every file before it is renamed into place and its folder
+	// after (sink.fsync): what a write returned survives a power cut, at the
+	// cost of a disk flush per file.
+	Fsync bool
+	dirs  sync.Map   // folders created (and cleaned of stale temporaries) this run
+	mu    sync.Mutex // serialises the first touch of a folder
 }
 
 // New makes a sink rooted at path.
@@ -64,21 +68,32 @@ func (s *Sink) Describe() string { return "local " + s.Root }
 // Begin creates the project folder and writes meta.json: the source meta merged
 // into the one already there. A conflict is an error, found before anything is
 // written. Unannotated input (meta nil) leaves an existing meta.json as it is.
+// The merge is read and written holding a lock on the project folder, so
+// shards starting at once never lose each other's classes.
 func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
+	if _, _, err := s.merge(meta); err != nil { // before the folder is made
+		return nil, err
+	}
+	if err := s.mkdirAll(s.Root); err != nil {
+		return nil, fmt.Errorf("sink.path: %w", err)
+	}
+	unlock, err := lockDir(s.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	removeTemps(s.Root) // only a writer holding the lock makes them here
 	out, metaJSON, err := s.merge(meta)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(s.Root, 0o755); err != nil {
-		return nil, fmt.Errorf("sink.path: %w", err)
-	}
 	if metaJSON != nil {
-		if err := writeAtomic(filepath.Join(s.Root, "meta.json"), metaJSON); err != nil {
+		if err := writeAtomic(filepath.Join(s.Root, "meta.json"), metaJSON, s.Fsync); err != nil {
 			return nil, err
 		}
 	}
 	if custom != nil {
-		if err := writeJSON(filepath.Join(s.Root, CustomDataFile), custom); err != nil {
+		if err := writeJSON(filepath.Join(s.Root, CustomDataFile), custom, s.Fsync); err != nil {
 			return nil, err
 		}
 	}
@@ -126,16 +141,24 @@ func (s *Sink) merge(meta *sv.ProjectMeta) (*sv.ProjectMeta, []byte, error) {
 }
 
 // Dataset writes a dataset's custom data to <dataset>/custom_data.json, after
-// CheckDataset's checks.
+// CheckDataset's checks. It holds a lock on the dataset's folder (shards share
+// source datasets), so the temporaries of writers killed there are removed
+// without touching a live one's.
 func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 	if err := s.CheckDataset(ctx, info); err != nil {
 		return err
 	}
 	dir, _ := DatasetDir(s.Root, info.Dataset)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := s.mkdirAll(dir); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom)
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	removeTemps(dir)
+	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom, s.Fsync)
 }
 
 // CheckDataset tells, writing nothing, whether a dataset can take this run's
@@ -187,12 +210,12 @@ func sameOutput(have, want any) error {
 	return nil
 }
 
-func writeJSON(path string, v any) error {
+func writeJSON(path string, v any, fsync bool) error {
 	b, err := marshalIndent(v)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
+	return writeAtomic(path, b, fsync)
 }
 
 // DatasetDir is the folder of a dataset path; names are checked so that no name
@@ -274,14 +297,14 @@ func (s *Sink) Put(_ context.Context, img *core.Image) error {
 		if err != nil {
 			return fmt.Errorf("%s: meta: %w", img.Name, err)
 		}
-		if err := writeAtomic(filepath.Join(dir, "meta", img.Name+".json"), b); err != nil {
+		if err := writeAtomic(filepath.Join(dir, "meta", img.Name+".json"), b, s.Fsync); err != nil {
 			return err
 		}
 	}
-	if err := writeAtomic(filepath.Join(dir, "ann", img.Name+".json"), sv.Indent(img.Ann)); err != nil {
+	if err := writeAtomic(filepath.Join(dir, "ann", img.Name+".json"), sv.Indent(img.Ann), s.Fsync); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, "img", img.Name), img.Data)
+	return writeAtomic(filepath.Join(dir, "img", img.Name), img.Data, s.Fsync)
 }
 
 // mkdirs creates a dataset's folders and removes temporaries an interrupted
@@ -296,12 +319,37 @@ func (s *Sink) mkdirs(dir string) error {
 		return nil
 	}
 	for _, sub := range []string{"img", "ann", "meta"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err := s.mkdirAll(filepath.Join(dir, sub)); err != nil {
 			return err
 		}
 		removeTemps(filepath.Join(dir, sub))
 	}
 	s.dirs.Store(dir, true)
+	return nil
+}
+
+// mkdirAll creates dir and its missing parents; with Fsync, each parent of a
+// folder it created is synced, so the new folders survive a power cut as well
+// as the files renamed into them.
+func (s *Sink) mkdirAll(dir string) error {
+	if !s.Fsync {
+		return os.MkdirAll(dir, 0o755)
+	}
+	var made []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		made = append(made, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range made {
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -344,8 +392,11 @@ func (s *Sink) Delete(_ context.Context, dataset []string, names []string) error
 // Close has nothing to flush: every Put is on disk when it returns.
 func (s *Sink) Close() error { return nil }
 
-// writeAtomic writes data to a temporary file beside path and renames it over path.
-func writeAtomic(path string, data []byte) (err error) {
+// writeAtomic writes data to a temporary file beside path and renames it over
+// path. With fsync the file is synced before the rename (so the name never
+// points at bytes not yet on disk) and its folder after (so the rename itself
+// is on disk when writeAtomic returns).
+func writeAtomic(path string, data []byte, fsync bool) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+"*")
 	if err != nil {
 		return err
@@ -362,10 +413,36 @@ func writeAtomic(path string, data []byte) (err error) {
 	if err = f.Chmod(0o644); err != nil {
 		return err
 	}
+	if fsync {
+		if err = f.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", f.Name(), err)
+		}
+	}
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	if fsync {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncDir flushes a folder's entries (a rename, a new file) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Flat writes bare image files into one folder (vpipe frames): no project
@@ -418,7 +495,7 @@ func (f *Flat) Put(_ context.Context, img *core.Image) error {
 	if err := checkName(img.Name); err != nil {
 		return fmt.Errorf("image %q: %w", img.Name, err)
 	}
-	return writeAtomic(filepath.Join(f.Dir, img.Name), img.Data)
+	return writeAtomic(filepath.Join(f.Dir, img.Name), img.Data, false)
 }
 
 // Delete removes image files, and the folder's record once no frame is left

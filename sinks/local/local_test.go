@@ -44,3 +44,33 @@ func TestCheckDatasetSettings(t *testing.T) {
 		}
 	}
 }
+
+// Temporaries a killed writer left beside meta.json or a shared dataset's
+// custom_data.json are removed by the next Begin or Dataset there (which hold
+// the folder's lock, so no live writer's is touched; ConcurrentBegin in the
+// conformance suite fails without the lock).
+func TestStaleTemporaries(t *testing.T) {
+	s := New(filepath.Join(t.TempDir(), "out"))
+	ctx := context.Background()
+	ds0 := filepath.Join(s.Root, "ds0")
+	if err := os.MkdirAll(ds0, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(s.Root, tmpPrefix+"meta"), filepath.Join(ds0, tmpPrefix+"cd")} {
+		os.WriteFile(p, []byte("half"), 0o644)
+	}
+	if _, err := s.Begin(ctx, nil, map[string]any{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dataset(ctx, core.DatasetInfo{Dataset: []string{"ds0"}, Custom: map[string]any{"b": 2}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{s.Root, ds0} {
+		e, _ := os.ReadDir(dir)
+		for _, f := range e {
+			if strings.HasPrefix(f.Name(), tmpPrefix) {
+				t.Errorf("%s left in %s", f.Name(), dir)
+			}
+		}
+	}
+}

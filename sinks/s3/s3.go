@@ -46,17 +46,23 @@ func New(ctx context.Context, o s3conn.Options) (*Sink, error) {
 func (s *Sink) Describe() string { return "s3 " + s.c.Describe() }
 
 // Begin merges the source meta into meta.json (read, merge, conditional PUT:
-// If-Match the ETag read, or If-None-Match: * for a new project), so a change
-// made by another writer in between is an error, never a lost update. A meta
-// conflict is an error before anything is written. custom_data.json is written
-// when it differs.
+// If-Match the ETag read, or If-None-Match: * for a new project). When another
+// writer (another shard) changed it in between, the PUT is refused and Begin
+// reads and merges again, so concurrent writers never lose each other's
+// classes; a meta conflict is an error before anything is written.
+// custom_data.json is written when it differs.
 func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
 	key := s.c.Loc.Key("meta.json")
-	out, metaJSON, b, etag, found, err := s.merge(ctx, meta)
-	if err != nil {
-		return nil, err
-	}
-	if metaJSON != nil && !(found && bytes.Equal(metaJSON, b)) {
+	var out *sv.ProjectMeta
+	for attempt := 1; ; attempt++ {
+		m, metaJSON, b, etag, found, err := s.merge(ctx, meta)
+		if err != nil {
+			return nil, err
+		}
+		out = m
+		if metaJSON == nil || (found && bytes.Equal(metaJSON, b)) {
+			break
+		}
 		if s.beforeMetaPut != nil {
 			s.beforeMetaPut()
 		}
@@ -66,12 +72,16 @@ func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[strin
 		} else {
 			in.IfNoneMatch = aws.String("*")
 		}
-		if _, err := s.c.PutObject(ctx, in); err != nil {
-			if s3conn.IsPreconditionFailed(err) {
-				return nil, fmt.Errorf("%s: changed by another writer while this run merged it (conditional PUT refused); nothing was written, run again: %w",
-					s.c.Loc.Object(key), err)
-			}
+		_, err = s.c.PutObject(ctx, in)
+		if err == nil {
+			break
+		}
+		if !s3conn.IsPreconditionFailed(err) {
 			return nil, s.c.Err("PutObject", key, err)
+		}
+		if attempt == metaAttempts {
+			return nil, fmt.Errorf("%s: changed by other writers during each of %d merges (conditional PUT refused); nothing was written, run again: %w",
+				s.c.Loc.Object(key), attempt, err)
 		}
 	}
 	if custom != nil {
@@ -81,6 +91,9 @@ func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[strin
 	}
 	return out, nil
 }
+
+// metaAttempts bounds Begin's read-merge-write rounds on meta.json.
+const metaAttempts = 10
 
 // Check makes Begin's checks (meta.json readable and mergeable), writing nothing.
 func (s *Sink) Check(ctx context.Context, meta *sv.ProjectMeta) error {

@@ -74,9 +74,10 @@ func TestWrongSecret(t *testing.T) {
 	}
 }
 
-// meta.json changed by another writer between this run's read and its write:
-// the conditional PUT is refused, the error says so, and the other writer's
-// meta stays (no lost update).
+// meta.json changed by another writer (another shard) between this run's read
+// and its write: the conditional PUT is refused, Begin reads and merges again,
+// and meta.json holds both writers' classes (no lost update). A writer that
+// changes it every time makes Begin give up with an error, leaving theirs.
 func TestMetaConcurrentChange(t *testing.T) {
 	bucket := srv.Bucket(t)
 	url := "s3://" + bucket + "/p"
@@ -84,21 +85,40 @@ func TestMetaConcurrentChange(t *testing.T) {
 	if _, err := open(t, url, srv.Endpoint).Begin(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	theirs := []byte(`{"classes":[{"title":"theirs","shape":"rectangle","color":"#0000FF","geometry_config":{}}],"tags":[]}`)
+	theirs := `{"classes":[{"title":"theirs","shape":"rectangle","color":"#0000FF","geometry_config":{}}],"tags":[]}`
 	for _, existing := range []bool{true, false} {
 		if !existing {
 			url = "s3://" + bucket + "/fresh"
 		}
 		s := open(t, url, srv.Endpoint)
 		key := strings.TrimPrefix(url, "s3://"+bucket+"/") + "/meta.json"
-		s.beforeMetaPut = func() { srv.Put(t, bucket, key, theirs) }
-		_, err := s.Begin(ctx, sinktestMeta(t), nil)
-		if err == nil || !strings.Contains(err.Error(), "another writer") || !strings.Contains(err.Error(), key) {
-			t.Fatalf("existing=%v: Begin after a concurrent change: %v", existing, err)
+		calls := 0
+		s.beforeMetaPut = func() {
+			if calls++; calls == 1 {
+				srv.Put(t, bucket, key, []byte(theirs))
+			}
 		}
-		if got := srv.Tree(t, bucket, strings.TrimSuffix(key, "/meta.json"))["meta.json"]; string(got) != string(theirs) {
-			t.Fatalf("existing=%v: meta.json is %s, want the other writer's", existing, got)
+		m, err := s.Begin(ctx, sinktestMeta(t), nil)
+		if err != nil || calls != 2 || len(m.Classes) != 2 {
+			t.Fatalf("existing=%v: Begin after a concurrent change: %v (%d rounds, %v)", existing, err, calls, m)
 		}
+		got := string(srv.Tree(t, bucket, strings.TrimSuffix(key, "/meta.json"))["meta.json"])
+		if !strings.Contains(got, `"theirs"`) || !strings.Contains(got, `"ours"`) {
+			t.Fatalf("existing=%v: meta.json lost a writer's class: %s", existing, got)
+		}
+	}
+	s := open(t, "s3://"+bucket+"/busy", srv.Endpoint)
+	n := 0
+	s.beforeMetaPut = func() {
+		n++
+		srv.Put(t, bucket, "busy/meta.json", []byte(strings.Replace(theirs, "theirs", fmt.Sprintf("theirs%d", n), 1)))
+	}
+	_, err := s.Begin(ctx, sinktestMeta(t), nil)
+	if err == nil || !strings.Contains(err.Error(), "other writers") || !strings.Contains(err.Error(), "busy/meta.json") {
+		t.Fatalf("Begin against a writer that always changes meta.json: %v", err)
+	}
+	if got := string(srv.Tree(t, bucket, "busy")["meta.json"]); !strings.Contains(got, fmt.Sprintf("theirs%d", n)) {
+		t.Fatalf("meta.json is %s, want the other writer's last", got)
 	}
 }
 

@@ -47,6 +47,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) *Target) {
 		{"AtomicVisibility", atomicVisibility},
 		{"DeleteMissing", deleteMissing},
 		{"MetaMerge", metaMerge},
+		{"ConcurrentBegin", concurrentBegin},
 		{"CustomData", customData},
 		{"Names", names},
 		{"ResumeAfterFailure", resumeAfterFailure},
@@ -237,6 +238,10 @@ func atomicVisibility(t *testing.T, tg *Target) {
 		default:
 		}
 		tree := tg.Tree(t)
+		// A reader's tree is no snapshot: ann/ may be listed before an image
+		// lands in img/. What must hold is that an image once seen has its
+		// annotation and meta in any look taken after it.
+		after := tg.Tree(t)
 		for k, b := range tree {
 			if path.Dir(k) != dsDir+"/img" {
 				continue
@@ -246,10 +251,10 @@ func atomicVisibility(t *testing.T, tg *Target) {
 				t.Fatalf("%s read with %d bytes, not a whole image", k, len(b))
 			}
 			n := path.Base(k)
-			if _, ok := tree[dsDir+"/ann/"+n+".json"]; !ok {
+			if _, ok := after[dsDir+"/ann/"+n+".json"]; !ok {
 				t.Fatalf("%s listed before its annotation", k)
 			}
-			if _, ok := tree[dsDir+"/meta/"+n+".json"]; !ok {
+			if _, ok := after[dsDir+"/meta/"+n+".json"]; !ok {
 				t.Fatalf("%s listed before its meta", k)
 			}
 		}
@@ -372,6 +377,46 @@ func metaMerge(t *testing.T, tg *Target) {
 	}
 	if after := tg.Tree(t)["meta.json"]; !bytes.Equal(before, after) {
 		t.Fatalf("Begin(nil) changed meta.json")
+	}
+}
+
+// concurrentBegin: sinks opened at once on one new root (shards starting
+// together) each merge their own class into meta.json; none is lost, and the
+// shared dataset's custom data, written by all, is whole.
+func concurrentBegin(t *testing.T, tg *Target) {
+	ctx := context.Background()
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			m := parseMeta(t, fmt.Sprintf(`{"classes":[{"title":"c%d","shape":"rectangle","color":"#FF0000","geometry_config":{}}],"tags":[]}`, i))
+			s := tg.Open(t)
+			if _, errs[i] = s.Begin(ctx, m, map[string]any{"video_project_id": 7}); errs[i] == nil {
+				errs[i] = s.Dataset(ctx, core.DatasetInfo{Dataset: []string{"ds0"}, Custom: map[string]any{"video_dataset_id": 3}})
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	tree := tg.Tree(t)
+	want := []string{}
+	for i := 0; i < n; i++ {
+		want = append(want, fmt.Sprintf("c%d:rectangle", i))
+	}
+	sort.Strings(want)
+	if got := classes(t, tree["meta.json"]); got != strings.Join(want, ",") {
+		t.Fatalf("meta.json after %d concurrent merges: %s", n, got)
+	}
+	var cd map[string]any
+	if err := json.Unmarshal(tree["ds0/custom_data.json"], &cd); err != nil || cd["video_dataset_id"] != 3.0 {
+		t.Fatalf("ds0/custom_data.json: %s %v", tree["ds0/custom_data.json"], err)
 	}
 }
 

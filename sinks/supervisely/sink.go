@@ -53,6 +53,7 @@ type Sink struct {
 	children map[string][]api.DatasetInfo // parent key → its datasets
 	ids      map[string]int64             // dataset path key → id
 	listing  map[string][]api.ImageInfo   // last Existing listing, for Reannotate
+	sizes    map[string]map[string][2]int // of the images Reannotate listed, by dataset and name
 }
 
 // Describe names the sink.
@@ -386,12 +387,30 @@ func (s *Sink) Reannotate(_ context.Context, dataset []string) (map[string]int64
 	delete(s.listing, key(dataset))
 	s.mu.Unlock()
 	out := map[string]int64{}
+	sizes := map[string][2]int{}
 	for _, im := range imgs {
 		if s.Overwrite || (im.LabelsCount == 0 && len(im.Tags) == 0) {
 			out[im.Name] = im.ID
+			sizes[im.Name] = [2]int{im.Width, im.Height}
 		}
 	}
+	s.mu.Lock()
+	if s.sizes == nil {
+		s.sizes = map[string]map[string][2]int{}
+	}
+	s.sizes[key(dataset)] = sizes
+	s.mu.Unlock()
 	return out, s.Overwrite, nil
+}
+
+// ImageSize is the size the server holds for an image the last Reannotate of
+// its dataset listed: without a resize each image has its frame's decoded
+// size, which the runner cannot know without decoding.
+func (s *Sink) ImageSize(dataset []string, name string) (w, h int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wh, ok := s.sizes[key(dataset)][name]
+	return wh[0], wh[1], ok && wh[0] > 0 && wh[1] > 0
 }
 
 // Upload sends the bytes the server lacks and registers the batch.

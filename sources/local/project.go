@@ -144,7 +144,7 @@ func (s *Source) projectItem(proj *core.Project, dir string, ds []string, name s
 		LoadAnnotation: func(context.Context) (*sv.VideoAnnotation, error) {
 			b, err := os.ReadFile(annPath)
 			if os.IsNotExist(err) {
-				return nil, fmt.Errorf("%s: missing (every video of a Supervisely project needs its annotation)", annPath)
+				return nil, fmt.Errorf("%s: %w", annPath, core.ErrNoAnnotation)
 			}
 			if err != nil {
 				return nil, err

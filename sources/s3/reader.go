@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/metrics"
 )
 
 // objectReader reads one object with ranged GetObject calls: a seekable
@@ -145,6 +146,7 @@ func (r *objectReader) readBody(p []byte) (int, error) {
 	r.keep(r.bodyPos, p[:n])
 	r.bodyPos += int64(n)
 	r.fetched.Add(int64(n))
+	metrics.SourceBytes(int64(n))
 	if n > 0 && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
 		return n, nil
 	}

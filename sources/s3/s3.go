@@ -290,7 +290,7 @@ func (s *Source) projectItem(ctx context.Context, proj *core.Project, dir string
 			return nil, err
 		}
 		if !found {
-			return nil, fmt.Errorf("%s: missing (every video of a Supervisely project needs its annotation)", it.AnnotationPath)
+			return nil, fmt.Errorf("%s: %w", it.AnnotationPath, core.ErrNoAnnotation)
 		}
 		ann, err := sv.ParseVideoAnnotation(b)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/metrics"
 	sv "github.com/vpipe/vpipe/supervisely"
 	"github.com/vpipe/vpipe/supervisely/api"
 )
@@ -245,6 +246,7 @@ func (s *Source) download(ctx context.Context, id int64, name string) (*core.Inp
 	// Ctrl-C: the context ends, the decode stage returns and releases; a copy
 	// still running is cut by the same context.
 	n, err := s.C.DownloadVideo(ctx, id, f)
+	metrics.SourceBytes(n)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/vpipe/vpipe/metrics"
 )
 
 // Options configure a client. Zero values take the SDK's defaults.
@@ -315,8 +317,10 @@ func (c *Client) backoff(ctx context.Context, attempt int, e *Error) error {
 	}
 	if !c.retry(e) || attempt >= c.retries {
 		e.exhausted = c.retry(e)
+		metrics.ClientError(metrics.Supervisely)
 		return e
 	}
+	metrics.Retry(metrics.Supervisely)
 	return sleep(ctx, c.wait(attempt, e))
 }
 

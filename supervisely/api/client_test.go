@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/internal/svtest"
+	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/supervisely/api"
 )
 
@@ -59,13 +60,19 @@ func TestRetries(t *testing.T) {
 	p := s.AddProject(7, "src", "videos", nil)
 	s.SetFaults(svtest.Faults{FailRate: 0.4, MaxBurst: 3, Seed: 3})
 	c := client(t, s.URL(), 10)
+	before := metrics.IO()
 	for i := 0; i < 30; i++ {
 		if _, err := c.ProjectInfo(context.Background(), p.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := s.Calls()["projects.info"]; n <= 30 {
+	n := s.Calls()["projects.info"]
+	if n <= 30 {
 		t.Fatalf("no failures were injected (%d calls)", n)
+	}
+	// every failed attempt was retried and counted (vpipe_retries_total{client="supervisely"})
+	if d := metrics.IO().Since(before); d.Retries["supervisely"] != int64(n-30) || d.Errors["supervisely"] != 0 {
+		t.Errorf("%d calls for 30 answers, counted %+v", n, d)
 	}
 	s.SetFaults(svtest.Faults{Fail: map[string]int{"projects.info": 3}})
 	_, err := client(t, s.URL(), 2).ProjectInfo(context.Background(), p.ID)
@@ -84,6 +91,10 @@ func TestRetries(t *testing.T) {
 	_, err = bad.ProjectInfo(context.Background(), p.ID)
 	if !errors.As(err, &e) || e.Status != 401 || e.Attempts != 1 {
 		t.Fatalf("%v", err)
+	}
+	// the three calls that failed for good: out of retries (2 more), a 404, a 401
+	if d := metrics.IO().Since(before); d.Retries["supervisely"] != int64(n-30+2) || d.Errors["supervisely"] != 3 {
+		t.Errorf("counted %+v", d)
 	}
 }
 

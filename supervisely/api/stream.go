@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/vpipe/vpipe/metrics"
 )
 
 // Stream reads a video from the server's storage with Range requests: a
@@ -151,6 +153,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		last = err
 		failures++
 		s.resumed.Add(1)
+		metrics.Retry(metrics.Supervisely)
 		if failures > s.c.retries {
 			return 0, fmt.Errorf("%s: the video stream failed %d times in a row at byte %d: %v", s.name, failures, s.pos, last)
 		}
@@ -168,6 +171,7 @@ func (s *Stream) readBody(p []byte) (int, error) {
 	stalled := !t.Stop()
 	s.bodyPos += int64(n)
 	s.fetched.Add(int64(n))
+	metrics.SourceBytes(int64(n))
 	if n > 0 && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
 		return n, nil
 	}

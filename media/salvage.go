@@ -1,0 +1,251 @@
+package media
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Salvage (sampling.on_damage: salvage): a damaged video is mapped and decoded
+// anyway, and every frame that cannot be vouched for is left out and named,
+// never written under another frame's index.
+//
+// Mapping. A salvage Scan goes past the signs of damage that fail a video
+// otherwise (declared sizes past the end of the file, a packet the demuxer
+// flags corrupt, a Matroska element cut short, fewer packets than an MP4
+// lists) and keeps the packets that are there. Packets lost in the middle (an
+// MPEG-TS whose bytes were overwritten loses whole PES packets) leave holes
+// in the timestamps; the frame period (the most common gap between
+// consecutive PTS) tells how many frames each hole held, so the frames after
+// it keep their true indices. A hole that is not a whole number of periods
+// cannot be counted: no frame after it is numbered (they are listed as lost).
+// The frame count is the container's where it declares one (an MP4's sample
+// table; or the duration a Matroska header states, over the period), else
+// what the file holds.
+//
+// Decoding. The decoder judges the frames: one is left out when the decoder
+// flags it (AV_FRAME_FLAG_CORRUPT, decode_error_flags: concealed errors) or
+// rejects its packet, when it comes after such a packet or frame in decode
+// order before the next keyframe (it may be predicted from damaged pixels),
+// and when the decoder never produces it. The demuxer's corrupt flag on a
+// packet only tells that the file is damaged somewhere near: an MPEG-TS
+// demuxer may set it on the packet before the one whose transport packets
+// were lost, whose own bytes are whole and decode as the CLI decodes them.
+// See Decode.
+
+// salvageMap is what a salvage scan records of each packet.
+type salvageMap struct {
+	pkts []salvagePacket
+}
+
+type salvagePacket struct {
+	pts, dur int64
+	ord      int // decode position among packets with PTS >= 0
+	key      bool
+	corrupt  bool
+}
+
+func newSalvageMap() *salvageMap { return &salvageMap{} }
+
+func (m *salvageMap) packet(pts, dur int64, ord int, key, corrupt bool) {
+	m.pkts = append(m.pkts, salvagePacket{pts: pts, dur: dur, ord: ord, key: key, corrupt: corrupt})
+}
+
+// salvageIndex is what Decode needs to salvage a damaged video.
+type salvageIndex struct {
+	lost    map[int]string // frame index → why it cannot be written, known from the map
+	ordOf   map[int64]int  // PTS → decode position of its packet
+	keyOrds []int          // decode positions of keyframes, sorted
+	// unplaced is the first frame index the map cannot place: frames from there
+	// to Count are lost (0 = every frame is placed).
+	unplaced int
+	held     int // frames the file holds, up to the first unplaced (the rest of PTS are the period's)
+}
+
+// noteDamage records the first damage a salvage scan goes past.
+func (v *Video) noteDamage(err error) {
+	if v.damage == "" {
+		v.damage = strings.TrimPrefix(err.Error(), v.name+": ")
+	}
+}
+
+// index is what a salvage decode needs of a map with no damage found (or the
+// start of one with damage): decode positions and keyframes.
+func (m *salvageMap) index() *salvageIndex {
+	si := &salvageIndex{lost: map[int]string{}, ordOf: map[int64]int{}}
+	sort.Slice(m.pkts, func(i, j int) bool { return m.pkts[i].pts < m.pkts[j].pts })
+	for _, p := range m.pkts {
+		si.ordOf[p.pts] = p.ord
+		if p.key {
+			si.keyOrds = append(si.keyOrds, p.ord)
+		}
+	}
+	sort.Ints(si.keyOrds)
+	return si
+}
+
+// placeFrames builds the map of a damaged video from the packets it holds.
+func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
+	si := m.index()
+	x.salvage = si
+	pk := m.pkts
+	period := framePeriod(pk)
+	x.PTS = x.PTS[:0]
+	for k, p := range pk {
+		if k > 0 && x.Trusted && period > 0 {
+			gap := p.pts - pk[k-1].pts
+			switch {
+			case gap == period:
+			case gap > 0 && gap%period == 0:
+				// A hole of whole periods: frames lost to the damage, counted.
+				for t := pk[k-1].pts + period; t < p.pts; t += period {
+					si.lost[len(x.PTS)] = "no packet for it in the file (lost to the damage)"
+					x.PTS = append(x.PTS, t)
+				}
+			default:
+				// Not a whole number of periods (or two packets of one time): how many
+				// frames it held cannot be told.
+				si.unplaced = len(x.PTS)
+			}
+		}
+		if si.unplaced > 0 {
+			break
+		}
+		x.PTS = append(x.PTS, p.pts)
+	}
+	sort.Slice(x.Keys, func(i, j int) bool { return x.Keys[i].pts < x.Keys[j].pts })
+	x.Complete = true
+	x.Count = len(x.PTS)
+	known := true // the frame count
+	switch {
+	case declared > 0:
+		x.Count = max(x.Count, declared-x.negative)
+	case period > 0 && si.unplaced == 0 && v.Info.Format == "matroska,webm":
+		// Matroska/WebM: the duration its header states (written before the
+		// clusters, so a cut leaves it), in frame periods: the stream's, else
+		// the file's, which an audio track may stretch. (An AVI's header count
+		// is replaced by what FFmpeg finds when the index at the end is gone.)
+		secs := 0.0
+		if d := v.stream.Duration(); d > 0 && d != astiav.NoPtsValue {
+			secs = float64(d) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
+		} else if d := v.fc.Duration(); d > 0 {
+			secs = float64(d) / 1e6
+		}
+		if secs > 0 && x.TimeBase.Num() > 0 {
+			p := float64(period) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
+			if n := int(math.Round(secs / p)); n >= x.Count && n < 4*x.Count+1000 {
+				x.Count = n
+			} else {
+				known = false
+			}
+		} else {
+			known = false
+		}
+	default:
+		known = false
+	}
+	if si.unplaced > 0 {
+		x.Count = max(x.Count, si.unplaced+1) // at least the frame that could not be placed
+	}
+	if si.unplaced == 0 && x.Count > len(x.PTS) {
+		si.unplaced = len(x.PTS)
+	}
+	// The frames past what the file holds get the times the period gives
+	// them, so that rules reading times (fps, times) see the whole video;
+	// every one of them is lost (unplaced).
+	si.held = len(x.PTS)
+	if period > 0 && len(x.PTS) > 0 {
+		for len(x.PTS) < x.Count {
+			x.PTS = append(x.PTS, x.PTS[len(x.PTS)-1]+period)
+		}
+	}
+	if !known {
+		x.Damage += fmt.Sprintf("; the file does not say how many frames it had: any after frame %d are missing too, unlisted", x.Count-1)
+	}
+}
+
+// framePeriod is the most common gap between consecutive PTS (0 if none).
+func framePeriod(pk []salvagePacket) int64 {
+	n := map[int64]int{}
+	var best int64
+	for k := 1; k < len(pk); k++ {
+		g := pk[k].pts - pk[k-1].pts
+		if g <= 0 {
+			continue
+		}
+		n[g]++
+		if n[g] > n[best] || (n[g] == n[best] && g < best) {
+			best = g
+		}
+	}
+	return best
+}
+
+// lostWhy tells why frame i cannot be written, as far as the map knows ("" = it may be).
+func (x *Index) lostWhy(i int) string {
+	if x.salvage == nil {
+		return ""
+	}
+	if w, ok := x.salvage.lost[i]; ok {
+		return w
+	}
+	if u := x.salvage.unplaced; u > 0 && i >= u {
+		if i >= x.salvage.held {
+			return "past what the damaged file holds (or its timestamps place)"
+		}
+		return "the damage leaves its index uncertain"
+	}
+	return ""
+}
+
+// damageTracker follows damage in decode order while a salvage decode runs: a
+// frame decoded after a damaged packet and before the next keyframe may be
+// predicted from damaged pixels.
+type damageTracker struct {
+	si      *salvageIndex
+	damaged []int // decode positions of damaged packets and frames
+}
+
+func newDamageTracker(si *salvageIndex) *damageTracker {
+	return &damageTracker{si: si}
+}
+
+func (d *damageTracker) mark(pts int64) {
+	if ord, ok := d.si.ordOf[pts]; ok {
+		d.damaged = append(d.damaged, ord)
+	}
+}
+
+// tainted tells whether the frame with this PTS follows damage in its GOP.
+func (d *damageTracker) tainted(pts int64) bool {
+	ord, ok := d.si.ordOf[pts]
+	if !ok {
+		return false
+	}
+	// the last keyframe at or before ord
+	k := sort.SearchInts(d.si.keyOrds, ord+1) - 1
+	key := -1
+	if k >= 0 {
+		key = d.si.keyOrds[k]
+	}
+	for _, o := range d.damaged {
+		if o < ord && o >= key {
+			return true
+		}
+	}
+	return false
+}
+
+// LostFrame is a wanted frame a salvage decode could not write.
+type LostFrame struct {
+	Index int
+	Why   string
+	// Written: the frame was emitted before the damage that makes its index
+	// uncertain came to light (a GOP found short once it closed); take it back.
+	Written bool
+}
+
+func (l LostFrame) String() string { return fmt.Sprintf("%d (%s)", l.Index, l.Why) }

@@ -1,0 +1,160 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/pipeline"
+)
+
+// Feed hands a run its videos one at a time, as a work queue does, instead of
+// every video of the source. The run asks for the next video only when a
+// decode worker is free, so it holds at most one video per decode worker that
+// it has not finished decoding.
+type Feed interface {
+	// Next blocks until there is a video to sample. ok false means none is
+	// left: the run ends once the videos it holds are finished. An error stops
+	// the run.
+	Next(ctx context.Context) (lease Lease, ok bool, err error)
+}
+
+// Lease is a video taken from a feed.
+type Lease interface {
+	// Video names the video in the source: its dataset path and file name.
+	Video() (dataset []string, name string)
+	// Done is told, exactly once, how the video ended. A nil Err and not
+	// Interrupted means every image of the video is committed in the sink.
+	Done(Outcome)
+}
+
+// Outcome is how a leased video ended.
+type Outcome struct {
+	// Err is why the video failed. The images it wrote stay (another worker
+	// may hold the video too and count them; see Runner.rollBack).
+	Err error
+	// Permanent tells that Err will be the same on every try (the video is
+	// not in the source, or its destination clashes with another's).
+	Permanent bool
+	// Interrupted: the run stopped before the video was finished (its images
+	// so far stay complete, and the next try resumes from them).
+	Interrupted bool
+	Written     int // images written by this try
+	Skipped     int // images already in the sink
+}
+
+// ErrNotInSource is a leased video the source does not list.
+var ErrNotInSource = errors.New("not in the source")
+
+// catalog finds a leased video among the source's videos, listing the source
+// again (at most every relistEvery) for one it does not know: videos may have
+// been added since the run started.
+type catalog struct {
+	r       *Runner
+	mu      sync.Mutex
+	byKey   map[string]*core.Item
+	refused map[string]error
+	listed  time.Time
+}
+
+var relistEvery = 5 * time.Second
+
+func itemKey(dataset []string, name string) string {
+	return strings.Join(append(append([]string{}, dataset...), name), "\x00")
+}
+
+func (c *catalog) set(items []*core.Item, refused map[*core.Item]error) {
+	c.byKey, c.refused = map[string]*core.Item{}, map[string]error{}
+	for _, it := range items {
+		k := itemKey(it.Dataset, it.Name)
+		c.byKey[k] = it
+		if err := refused[it]; err != nil {
+			c.refused[k] = err
+		}
+	}
+	c.listed = time.Now()
+}
+
+func (c *catalog) find(ctx context.Context, dataset []string, name string) (*core.Item, error, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := itemKey(dataset, name)
+	if it, ok := c.byKey[k]; ok {
+		return it, c.refused[k], nil
+	}
+	if time.Since(c.listed) >= relistEvery {
+		var items []*core.Item
+		err := c.r.Source.Items(ctx, func(it *core.Item) error {
+			items = append(items, it)
+			return ctx.Err()
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		c.set(items, clashes(items))
+		if it, ok := c.byKey[k]; ok {
+			return it, c.refused[k], nil
+		}
+	}
+	return nil, nil, fmt.Errorf("%s: %w %s (was it removed, or was it queued with another config?)",
+		strings.Join(append(append([]string{}, dataset...), name), "/"), ErrNotInSource, c.r.Source.Describe())
+}
+
+// feed is the enumerate stage of a run with a Feed: it takes a video from the
+// feed whenever a decode worker is free and adds its job to jobs.
+func (r *Runner) feed(ctx context.Context, cat *catalog, workers int, add func(*job) *job, emit pipeline.Emit[*job]) error {
+	slots := make(chan struct{}, workers)
+	for {
+		hook("enumerate")
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		lease, ok, err := r.Feed.Next(ctx)
+		if err != nil || !ok {
+			return err
+		}
+		ds, name := lease.Video()
+		it, refused, err := cat.find(ctx, ds, name)
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				lease.Done(Outcome{Interrupted: true})
+				return ctx.Err()
+			}
+			r.Log.Error("video failed", "video", strings.Join(append(append([]string{}, ds...), name), "/"), "err", err)
+			lease.Done(Outcome{Err: err, Permanent: errors.Is(err, ErrNotInSource)})
+			continue
+		}
+		j := add(&job{item: it, refused: refused, lease: lease, slot: slots})
+		if err := emit(j); err != nil {
+			return err
+		}
+	}
+}
+
+// settle tells a leased job's feed how it ended (after the run's accounting);
+// interrupted: the run stopped before the job finished.
+func (j *job) settle(interrupted bool) {
+	if j.lease == nil {
+		return
+	}
+	o := Outcome{Err: j.err, Permanent: j.err != nil && j.refused != nil, Written: j.written, Skipped: j.skipped}
+	if j.err == nil && (interrupted || j.written+len(j.lost) < j.wanted) { // (a salvaged video, partial, is done)
+		o.Interrupted = true
+	}
+	j.lease.Done(o)
+}
+
+// freeSlot lets the feed take another video once this one is decoded.
+func (j *job) freeSlot() {
+	if j.slot != nil {
+		<-j.slot
+		j.slot = nil
+	}
+}
