@@ -144,6 +144,9 @@ func (j *job) settle(interrupted bool) {
 	if j.lease == nil {
 		return
 	}
+	if j.unwatch != nil {
+		j.unwatch()
+	}
 	o := Outcome{Err: j.err, Permanent: j.err != nil && j.refused != nil, Written: j.written, Skipped: j.skipped}
 	if j.err == nil && (interrupted || j.written+len(j.lost) < j.wanted) { // (a salvaged video, partial, is done)
 		o.Interrupted = true
