@@ -52,12 +52,12 @@ type job struct {
 	status   string // set once the video is done, or the run is
 	onDone   func(*job)
 
-	lease Lease         // the feed's, when the video came from one
+	lease Lease // the feed's, when the video came from one
 	// progress counts packets read, frames decoded and frames out: the stall
 	// watchdog's sign of life (stall.go); unwatch stops the watchdog.
 	progress atomic.Int64
 	unwatch  func()
-	slot  chan struct{} // a decode worker's place in the feed, freed once decoded
+	slot     chan struct{} // a decode worker's place in the feed, freed once decoded
 }
 
 // String names the video (in a recovered panic).
