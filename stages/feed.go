@@ -151,7 +151,13 @@ func (j *job) settle(interrupted bool) {
 	if j.err == nil && (interrupted || j.written+len(j.lost) < j.wanted) { // (a salvaged video, partial, is done)
 		o.Interrupted = true
 	}
-	j.lease.Done(o)
+	j.leaseDone(o)
+}
+
+// leaseDone tells the feed how the video ended, only the first time: the
+// stall watchdog may have settled it already.
+func (j *job) leaseDone(o Outcome) {
+	j.leaseOnce.Do(func() { j.lease.Done(o) })
 }
 
 // freeSlot lets the feed take another video once this one is decoded.

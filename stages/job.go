@@ -55,9 +55,10 @@ type job struct {
 	lease Lease // the feed's, when the video came from one
 	// progress counts packets read, frames decoded and frames out: the stall
 	// watchdog's sign of life (stall.go); unwatch stops the watchdog.
-	progress atomic.Int64
-	unwatch  func()
-	slot     chan struct{} // a decode worker's place in the feed, freed once decoded
+	progress  atomic.Int64
+	unwatch   func()
+	leaseOnce sync.Once
+	slot      chan struct{} // a decode worker's place in the feed, freed once decoded
 }
 
 // String names the video (in a recovered panic).

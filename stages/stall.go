@@ -63,7 +63,7 @@ func (r *Runner) watchStall(ctx context.Context, j *job) context.Context {
 				if r.Log != nil {
 					r.Log.Error("video stalled: giving it up", "video", j.item.ID(), "err", err)
 				}
-				j.lease.Done(o)
+				j.leaseDone(o)
 				return
 			}
 		}
