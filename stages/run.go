@@ -502,7 +502,7 @@ func (r *Runner) open(ctx context.Context, it *core.Item, progress *atomic.Int64
 		v, err := media.Open(it.Open, o)
 		return v, nil, err
 	}
-	in, err := it.Fetch(ctx)
+	in, err := it.Fetch(core.WithProgress(ctx, progress))
 	if err != nil {
 		return nil, nil, err
 	}
