@@ -32,19 +32,34 @@ func (s *stuckSink) Put(ctx context.Context, img *core.Image) error {
 
 // A leased video whose sink write hangs is given up by the stall watchdog:
 // its lease is settled once, as a failed try with the stall error, while the
-// write is still blocked; a healthy video before it is not stalled.
+// write is still blocked; a healthy video before it is not stalled. (A
+// stuck sink also stalls the videos whose frames queue behind the stuck
+// writes: they are retried as well.)
 func TestStallWatchdogStuckSink(t *testing.T) {
 	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4", "a/v2.mp4")
 	out := t.TempDir()
 	sink := &stuckSink{Sink: localsink.New(out), video: "v2.mp4", release: make(chan struct{})}
 	f := &fakeFeed{videos: [][2]string{{"a", "v1.mp4"}, {"a", "v2.mp4"}},
 		ended: map[string]stages.Outcome{}, onDisk: map[string]int{}, out: out}
+	// v2 is handed out once v1 is settled: a stuck write holds a write
+	// worker, so frames of another video queued behind it would stall too.
+	f.next = func(n int) {
+		for n == 2 {
+			f.mu.Lock()
+			_, ok := f.ended["a/v1.mp4"]
+			f.mu.Unlock()
+			if ok {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	s, err := localsrc.New(src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := cfg()
-	c.Stages.Decode.Workers = 1 // v2 starts once v1 is decoded
+	c.Stages.Decode.Workers = 1
 	r := &stages.Runner{Config: c, Source: s, Sink: sink, Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Feed: f, StallTimeout: 2 * time.Second}
 	ran := make(chan error, 1)
