@@ -130,7 +130,7 @@ func workerCmd() *cobra.Command {
 				e.r.StallTimeout = stallTimeout
 				e.failuresRecorded = true
 				q.SetLog(e.r.Log)
-				e.r.Log.Info("worker", "queue", q.Describe(), "ack_wait", w.AckWait().String(), "until_empty", untilEmpty)
+				e.r.Log.Info("worker", "queue", q.Describe(), "ack_wait", w.AckWait().String(), "stall_timeout", stallTimeout.String(), "until_empty", untilEmpty)
 			})
 			fmt.Fprintf(cmd.ErrOrStderr(), "queue: %d taken, %d acked, %d to try again, %d given back, %d terminated; %s\n",
 				w.Taken.Load(), w.Acked.Load(), w.Retried.Load(), w.Returned.Load(), w.Terminated.Load(), time.Since(start).Round(time.Millisecond))
