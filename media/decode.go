@@ -537,7 +537,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			if ts == astiav.NoPtsValue {
 				ts = p.Dts()
 			}
-			if ts >= 0 {
+			if ts >= 0 || ts == astiav.NoPtsValue { // none at all: a frame all the same (timeless.go)
 				tag = int64(ord)
 				gops.send(ord)
 				ord++

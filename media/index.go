@@ -139,6 +139,7 @@ func (v *Video) scan(need int) (*Index, error) {
 		indexed = nil
 	}
 	var keyOrds []int
+	tl := v.newTimeless()
 	var sm *salvageMap
 	if v.Salvage {
 		sm = newSalvageMap()
@@ -164,7 +165,13 @@ func (v *Video) scan(need int) (*Index, error) {
 			allEqual = false
 		}
 		if pts == astiav.NoPtsValue {
-			return fmt.Errorf("%s: packet %d has neither PTS nor DTS", v.name, len(x.PTS))
+			// A raw elementary stream (.h264, .hevc) has no timestamps at all: the
+			// frame is numbered by packet (untrusted), its time made up from the
+			// frame rate as the ffmpeg CLI does (timeless.go).
+			pts = tl.next(p.Duration())
+			dts = astiav.NoPtsValue // none to look up in the container's index
+		} else {
+			tl.seen(pts, dts)
 		}
 		corrupt := p.Flags().Has(astiav.PacketFlagCorrupt)
 		if corrupt {
