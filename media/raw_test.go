@@ -1,0 +1,39 @@
+package media_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/media"
+)
+
+// TestRawStreamTimes: a raw H.264/HEVC stream has no timestamps; its map is
+// numbered by packet (untrusted) and frame i gets the time the CLI makes up,
+// i / frame rate (25 fps, 48000 ticks of 1/1200000 a frame). TestFrameExact
+// holds its pixels against the CLI's.
+func TestRawStreamTimes(t *testing.T) {
+	for _, name := range []string{"h264_raw", "hevc_raw"} {
+		t.Run(name, func(t *testing.T) {
+			v := testcorpus.Get(name)
+			vid, x := openScan(t, testcorpus.Path(t, v))
+			defer vid.Close()
+			if x.Trusted || x.Count != v.Frames || !x.Complete {
+				t.Fatalf("want an untrusted complete map of %d frames, got trusted=%v count=%d complete=%v", v.Frames, x.Trusted, x.Count, x.Complete)
+			}
+			want := []int{0, 13, v.Frames - 1}
+			var got []int
+			err := vid.Decode(context.Background(), x, want, media.DecodeOptions{}, func(p *media.Picture) error {
+				defer p.Release()
+				got = append(got, p.Index)
+				if p.PTS != int64(p.Index)*48000 || p.Time != float64(p.Index)/25 {
+					t.Errorf("frame %d: pts %d time %v, want %d, %v", p.Index, p.PTS, p.Time, p.Index*48000, float64(p.Index)/25)
+				}
+				return nil
+			})
+			if err != nil || len(got) != len(want) {
+				t.Fatalf("emitted %v, want %v: %v", got, want, err)
+			}
+		})
+	}
+}
