@@ -29,6 +29,9 @@ type Index struct {
 	// keyOrds are the keyframes' positions in decode order among the packets with
 	// PTS >= 0; set when !Trusted, to number frames by GOP (gopCounter).
 	keyOrds []int
+	// pos are the frame packets' byte positions in decode order, for seeking a
+	// stream numbered by packet (rawseek.go); nil when it cannot be seeked so.
+	pos []int64
 	// negative counts packets with PTS < 0, which are not frames (edit lists, priming).
 	negative int
 	// TimeBase converts PTS to seconds.
@@ -186,6 +189,7 @@ func (v *Video) scan(need int) (*Index, error) {
 			return nil
 		}
 		x.PTS = append(x.PTS, pts)
+		x.pos = append(x.pos, p.Pos())
 		if len(x.PTS) == 1 || pts >= maxPTS {
 			maxPTS, x.LastDuration = pts, p.Duration()
 		}
@@ -232,6 +236,9 @@ func (v *Video) scan(need int) (*Index, error) {
 	if missing || (allEqual && v.reorders()) {
 		x.Trusted = false
 		x.keyOrds = keyOrds
+	}
+	if x.Trusted || !v.gopSeek() || x.negative > 0 || sm != nil {
+		x.pos = nil
 	}
 	declared := v.declaredFrames()
 	if !stopped && declared > 0 && len(x.PTS)+x.negative < declared {

@@ -34,6 +34,15 @@ func TestRawStreamTimes(t *testing.T) {
 			if err != nil || len(got) != len(want) {
 				t.Fatalf("emitted %v, want %v: %v", got, want, err)
 			}
+			// The tail is reached by a byte seek to a GOP (rawseek.go), not by
+			// decoding from the start; TestFrameExact holds its frames against the CLI's.
+			err = vid.Decode(context.Background(), x, []int{v.Frames - 2, v.Frames - 1}, media.DecodeOptions{}, func(p *media.Picture) error {
+				p.Release()
+				return nil
+			})
+			if st := vid.Stats(); err != nil || st.Seeks != 1 || st.Restarted || st.Decoded >= v.Frames-12 {
+				t.Fatalf("tail: %v, stats %+v: want one seek, no restart, fewer than %d frames decoded", err, st, v.Frames-12)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/json"
 	"fmt"
@@ -59,6 +60,17 @@ func TestRawElementaryStreams(t *testing.T) {
 		}
 		if imgs, _ := filepath.Glob(filepath.Join(dir, "img", "*.png")); len(imgs) != n {
 			t.Errorf("%s: %d images, want %d", c.file, len(imgs), n)
+		}
+		// The last sampled frame alone, reached by a byte seek to a GOP: the same image.
+		last := 5 + (len(ref)-6)/7*7
+		fdir := t.TempDir()
+		if log, code := vpipe(t, "frames", video, "-o", fdir, "--start", fmt.Sprint(last), "--end", fmt.Sprint(last+1)); code != 0 {
+			t.Fatalf("frames: exit %d\n%s", code, log)
+		}
+		a, _ := os.ReadFile(filepath.Join(fdir, fmt.Sprintf("frame_%06d.png", last)))
+		b, _ := os.ReadFile(filepath.Join(dir, "img", fmt.Sprintf("%s_frame_%02d.png", c.file, last)))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s frame %d reached by a seek differs from the run's", c.file, last)
 		}
 	}
 }

@@ -75,6 +75,8 @@ var All = []Video{
 	// at all; .m2v: DTS only on some packets), frames numbered by packet.
 	{Name: "h264_raw", File: "h264.h264", Frames: 75, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "h264", "{out}"))}},
+	{Name: "h264_raw_opengop", File: "h264_opengop.264", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0", "-pix_fmt", "yuv420p", "-f", "h264", "{out}"))}},
 	{Name: "hevc_raw", File: "hevc.hevc", Frames: 60, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libx265", "-x265-params", "log-level=error:keyint=12:min-keyint=12:bframes=3:scenecut=0", "-pix_fmt", "yuv420p", "-f", "hevc", "{out}"))}},
 	{Name: "mpeg4_raw", File: "mpeg4.m4v", Frames: 60, Exact: true, Steps: [][]string{
