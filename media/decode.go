@@ -348,6 +348,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		gops.cur = gops.gop(startOrd)
 	}
 	finishing := false // every wanted frame is out; closing the last one's GOP (untrusted)
+	reseekAfter := -1  // untrusted: seek again once a frame past this GOP comes out
 
 	// check fails the wanted frames the GOP counter could not number.
 	check := func(bad []badRange) error {
@@ -453,6 +454,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			if err := check(bad); err != nil {
 				return err
 			}
+			if ok && reseekAfter >= 0 && gops.gop(i) > reseekAfter {
+				return errReseek // the last emitted frame's GOP closed whole
+			}
 			if !ok {
 				if err := uncertain(); err != nil {
 					return err
@@ -519,6 +523,13 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 				if ki, _ := x.Lookup(k.pts); ki-i > reseekGap {
 					return errReseek
 				}
+			}
+		}
+		if seek && !x.Trusted {
+			// The same by GOP, once this frame's GOP is known whole (the next
+			// frame numbered comes from a later one), as for the last wanted frame.
+			if d, _, ok := x.gopSeekPoint(want[next]); ok && d-i > reseekGap {
+				reseekAfter = gops.gop(i)
 			}
 		}
 		return ctx.Err()

@@ -2,6 +2,7 @@ package media_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/vpipe/vpipe/internal/testcorpus"
@@ -44,5 +45,42 @@ func TestRawStreamTimes(t *testing.T) {
 				t.Fatalf("tail: %v, stats %+v: want one seek, no restart, fewer than %d frames decoded", err, st, v.Frames-12)
 			}
 		})
+	}
+}
+
+// TestRawStreamSparse: sparse frames of a long raw H.264 stream are each
+// reached by a byte seek to a GOP, byte-identical to the CLI's frames.
+func TestRawStreamSparse(t *testing.T) {
+	path := testcorpus.Path(t, testcorpus.LongRaw)
+	vid, x := openScan(t, path)
+	defer vid.Close()
+	want := []int{7, 260, 513, 766, 1019, 1272, 1499}
+	conv, err := media.NewConverter("bicubic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conv.Close()
+	ref, w, h := testcorpus.Reference(t, path, want, "", "bicubic")
+	k := 0
+	err = vid.Decode(context.Background(), x, want, media.DecodeOptions{}, func(p *media.Picture) error {
+		defer p.Release()
+		im, err := conv.Convert(p, w, h)
+		if err != nil {
+			return err
+		}
+		defer im.Release()
+		if p.Index != want[k] || diff(im.Pix, ref[k]) != 0 {
+			return fmt.Errorf("frame %d (want %d) differs from the CLI's frame n=%d", p.Index, want[k], want[k])
+		}
+		k++
+		return nil
+	})
+	if err != nil || k != len(want) {
+		t.Fatalf("%d of %d frames: %v", k, len(want), err)
+	}
+	st := vid.Stats()
+	t.Logf("%+v", st)
+	if st.Seeks != len(want)-1 || st.Restarted || st.Decoded > 800 {
+		t.Fatalf("want %d seeks, no restart, a fraction of the 1500 frames decoded: %+v", len(want)-1, st)
 	}
 }

@@ -134,6 +134,12 @@ var Long = Video{Name: "long", File: "long.mp4", Frames: 1500, Exact: true, Step
 	args(lavfi("320x180", "25", "60"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-keyint_min", "50",
 		"-sc_threshold", "0", "-b:v", "600k", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "{out}"))}}
 
+// LongRaw is Long as a raw H.264 elementary stream (no container, no
+// timestamps): for seeking by GOP (media/rawseek.go). Not in All.
+var LongRaw = Video{Name: "long_raw", File: "long.h264", Frames: 1500, Exact: true, Steps: [][]string{
+	args(lavfi("320x180", "25", "60"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-keyint_min", "50",
+		"-sc_threshold", "0", "-b:v", "600k", "-pix_fmt", "yuv420p", "-f", "h264", "{out}"))}}
+
 // LongOpenGOP is like Long with open GOPs (recovery-point I frames) and 3 B-frames.
 var LongOpenGOP = Video{Name: "long_opengop", File: "long_opengop.mp4", Frames: 500, Exact: true, Steps: [][]string{
 	args(lavfi("320x180", "25", "20"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-x264-params",
