@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -49,6 +50,9 @@ type OpenOptions struct {
 	// Reconnect (HTTP) reconnects after a cut connection, a network error or a
 	// 5xx answer, and goes on reading at the same offset (up to ~10 s of waits).
 	Reconnect bool
+	// Progress, when set, counts every packet read from the container (the
+	// map and the decode): a cheap sign that the video is being read.
+	Progress *atomic.Int64
 }
 
 // Info describes a video's first video stream.
@@ -275,6 +279,9 @@ func (v *Video) readPackets(fn func(p *astiav.Packet) error) error {
 				return nil
 			}
 			return fmt.Errorf("%s: demux: %w", v.name, v.wrapIOErr(err))
+		}
+		if v.opts.Progress != nil {
+			v.opts.Progress.Add(1)
 		}
 		var err error
 		if p.StreamIndex() == idx {

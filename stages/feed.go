@@ -144,11 +144,20 @@ func (j *job) settle(interrupted bool) {
 	if j.lease == nil {
 		return
 	}
+	if j.unwatch != nil {
+		j.unwatch()
+	}
 	o := Outcome{Err: j.err, Permanent: j.err != nil && j.refused != nil, Written: j.written, Skipped: j.skipped}
 	if j.err == nil && (interrupted || j.written+len(j.lost) < j.wanted) { // (a salvaged video, partial, is done)
 		o.Interrupted = true
 	}
-	j.lease.Done(o)
+	j.leaseDone(o)
+}
+
+// leaseDone tells the feed how the video ended, only the first time: the
+// stall watchdog may have settled it already.
+func (j *job) leaseDone(o Outcome) {
+	j.leaseOnce.Do(func() { j.lease.Done(o) })
 }
 
 // freeSlot lets the feed take another video once this one is decoded.

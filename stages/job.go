@@ -3,6 +3,7 @@ package stages
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vpipe/vpipe/core"
@@ -51,8 +52,13 @@ type job struct {
 	status   string // set once the video is done, or the run is
 	onDone   func(*job)
 
-	lease Lease         // the feed's, when the video came from one
-	slot  chan struct{} // a decode worker's place in the feed, freed once decoded
+	lease Lease // the feed's, when the video came from one
+	// progress counts packets read, frames decoded and frames out: the stall
+	// watchdog's sign of life (stall.go); unwatch stops the watchdog.
+	progress  atomic.Int64
+	unwatch   func()
+	leaseOnce sync.Once
+	slot      chan struct{} // a decode worker's place in the feed, freed once decoded
 }
 
 // String names the video (in a recovered panic).
@@ -74,6 +80,7 @@ func (j *job) fail(err error) {
 }
 
 func (j *job) frameIn() {
+	j.progress.Add(1)
 	j.mu.Lock()
 	j.inflight++
 	j.mu.Unlock()
@@ -81,6 +88,7 @@ func (j *job) frameIn() {
 
 // frameOut counts a frame that left the pipeline; name is the image written, or "".
 func (j *job) frameOut(name string) {
+	j.progress.Add(1)
 	j.mu.Lock()
 	j.inflight--
 	if name != "" {

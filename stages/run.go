@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vpipe/vpipe/config"
@@ -95,6 +96,9 @@ type Runner struct {
 	// Feed, when set, hands the run its videos one at a time (a work queue)
 	// instead of every video of the source; see feed.go.
 	Feed Feed
+	// StallTimeout, when > 0 and with a Feed, gives up a leased video that
+	// makes no progress for this long once its decode began; see stall.go.
+	StallTimeout time.Duration
 
 	framesOnce sync.Once // reads sampling.frames_file
 	frames     *sampling.FramesFile
@@ -233,8 +237,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			hook("decode")
 			j.start = time.Now()
 			j.started = true
-			if err := r.decode(ctx, j, emit); err != nil && ctx.Err() == nil {
-				j.fail(err)
+			vctx := r.watchStall(ctx, j) // the video's own context
+			if err := r.decode(vctx, j, emit); err != nil && ctx.Err() == nil {
+				j.fail(err) // (a stall's error is recorded first)
 			}
 			j.seal()
 			j.freeSlot()
@@ -490,16 +495,20 @@ func (p *prepared) close() {
 }
 
 // open opens the item, fetching it first if it must be.
-func (r *Runner) open(ctx context.Context, it *core.Item) (*media.Video, *core.Input, error) {
+func (r *Runner) open(ctx context.Context, it *core.Item, progress *atomic.Int64) (*media.Video, *core.Input, error) {
 	if it.Fetch == nil {
-		v, err := media.Open(it.Open, it.OpenOptions)
+		o := it.OpenOptions
+		o.Progress = progress
+		v, err := media.Open(it.Open, o)
 		return v, nil, err
 	}
-	in, err := it.Fetch(ctx)
+	in, err := it.Fetch(core.WithProgress(ctx, progress))
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := media.Open(in.Open, in.Options)
+	o := in.Options
+	o.Progress = progress
+	v, err := media.Open(in.Open, o)
 	if err != nil {
 		if in.Release != nil {
 			in.Release()
@@ -511,8 +520,8 @@ func (r *Runner) open(ctx context.Context, it *core.Item) (*media.Video, *core.I
 
 // prepare opens and maps a video and selects its frames, leaving out those the
 // sink already has.
-func (r *Runner) prepare(ctx context.Context, it *core.Item) (*prepared, error) {
-	v, in, err := r.open(ctx, it)
+func (r *Runner) prepare(ctx context.Context, it *core.Item, progress *atomic.Int64) (*prepared, error) {
+	v, in, err := r.open(ctx, it, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -650,7 +659,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	if j.refused != nil {
 		return j.refused
 	}
-	p, err := r.prepare(ctx, j.item)
+	p, err := r.prepare(ctx, j.item, &j.progress)
 	if err != nil {
 		return err
 	}
@@ -783,7 +792,7 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 			row(PlanRow{Video: it.ID(), Err: err})
 			continue
 		}
-		p, err := r.prepare(ctx, it)
+		p, err := r.prepare(ctx, it, nil)
 		if err != nil {
 			row(PlanRow{Video: it.ID(), Err: err})
 			continue

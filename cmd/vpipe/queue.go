@@ -96,6 +96,7 @@ func workerCmd() *cobra.Command {
 	var qf queueFlags
 	var lf logFlags
 	var untilEmpty bool
+	var stallTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "worker [CONFIG] --nats URL",
 		Short: "Take videos from the NATS queue and sample them, one per decode worker, until stopped",
@@ -103,6 +104,9 @@ func workerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := lf.check(); err != nil {
 				return err
+			}
+			if stallTimeout < 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--stall-timeout %s: must be 0 (off) or more", stallTimeout)}
 			}
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
@@ -123,9 +127,10 @@ func workerCmd() *cobra.Command {
 			start := time.Now()
 			err = execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, func(e *execution) {
 				e.r.Feed = w
+				e.r.StallTimeout = stallTimeout
 				e.failuresRecorded = true
 				q.SetLog(e.r.Log)
-				e.r.Log.Info("worker", "queue", q.Describe(), "ack_wait", w.AckWait().String(), "until_empty", untilEmpty)
+				e.r.Log.Info("worker", "queue", q.Describe(), "ack_wait", w.AckWait().String(), "stall_timeout", stallTimeout.String(), "until_empty", untilEmpty)
 			})
 			fmt.Fprintf(cmd.ErrOrStderr(), "queue: %d taken, %d acked, %d to try again, %d given back, %d terminated; %s\n",
 				w.Taken.Load(), w.Acked.Load(), w.Retried.Load(), w.Returned.Load(), w.Terminated.Load(), time.Since(start).Round(time.Millisecond))
@@ -139,6 +144,7 @@ func workerCmd() *cobra.Command {
 	f.BoolVar(&untilEmpty, "until-empty", false, "exit 0 once the queue holds no video (none waiting, none held by any worker)")
 	f.IntVar(&qf.o.MaxDeliveries, "max-deliveries", queue.DefaultMaxDeliveries, "tries of one video before it is terminated and listed as failed")
 	f.DurationVar(&qf.o.RetryDelay, "retry-delay", queue.DefaultRetryDelay, "wait before a failed video's second try; doubles with each further try, up to 10m")
+	f.DurationVar(&stallTimeout, "stall-timeout", 5*time.Minute, "give up a try of a video that reads no packet and writes no image for this long once its decode began (a hung read or sink write): it is retried like a failed one; 0 = off")
 	lf.add(cmd)
 	return cmd
 }

@@ -298,3 +298,11 @@ func TestQueuedVideoNotInSource(t *testing.T) {
 		t.Fatalf("queue status --json: exit %d, %v\n%s", code, err, js)
 	}
 }
+
+// A negative --stall-timeout is refused before anything is opened.
+func TestWorkerStallTimeoutRefused(t *testing.T) {
+	log, code := vpipe(t, "worker", "pipeline.yaml", "--nats", "nats://127.0.0.1:1", "--stall-timeout", "-1s")
+	if code != 2 || !strings.Contains(log, "--stall-timeout -1s: must be 0 (off) or more") {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+}

@@ -23,6 +23,10 @@ const (
 	// through the object: through the request body of a PUT, or through the
 	// response body of a GET.
 	Reset
+	// Stall forwards the request, sends the answer's headers and then none of
+	// its body, without closing: a read that hangs until the client gives up
+	// (or the proxy closes).
+	Stall
 )
 
 // Proxy sits between a client and the server, forwards requests unchanged
@@ -41,6 +45,15 @@ type Proxy struct {
 	mu    sync.Mutex
 	read  map[string]int64 // response body bytes sent, per object path (/bucket/key)
 	calls map[string]int   // requests forwarded, per "METHOD /bucket/key"
+	// released counts the stalled requests the client gave up.
+	released int
+}
+
+// Released is how many stalled requests ended because the client gave up.
+func (p *Proxy) Released() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.released
 }
 
 // NewProxy starts a proxy to endpoint.
@@ -135,6 +148,16 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = vs
 	}
 	w.WriteHeader(resp.StatusCode)
+	if fault == Stall {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		<-r.Context().Done()
+		p.mu.Lock()
+		p.released++
+		p.mu.Unlock()
+		return
+	}
 	limit := int64(-1)
 	if fault == Reset && r.Method == http.MethodGet && resp.ContentLength > 1 {
 		limit = resp.ContentLength / 2

@@ -245,7 +245,7 @@ func (s *Source) download(ctx context.Context, id int64, name string) (*core.Inp
 	release := func() { once.Do(func() { os.Remove(path) }) }
 	// Ctrl-C: the context ends, the decode stage returns and releases; a copy
 	// still running is cut by the same context.
-	n, err := s.C.DownloadVideo(ctx, id, f)
+	n, err := s.C.DownloadVideo(ctx, id, core.ProgressWriter(ctx, f))
 	metrics.SourceBytes(n)
 	if cerr := f.Close(); err == nil {
 		err = cerr
