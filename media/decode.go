@@ -185,7 +185,7 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 	if last := want[len(want)-1]; last >= len(x.PTS) {
 		return &FrameError{Video: v.name, Index: last, Why: fmt.Sprintf("beyond the last frame (%d frames)", len(x.PTS))}
 	}
-	seek := x.Trusted
+	seek := x.Trusted || x.gopSeekable()
 	v.stats = DecodeStats{}
 	rest := want
 	emitted := map[int]bool{} // salvage: what went out, to take back what a later check finds unnumberable
@@ -296,7 +296,17 @@ func (x *Index) seekPoint(target int64) (keyframe, bool) {
 // new seek (errReseek). It returns how many frames of want it emitted.
 func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOptions, seek bool, emit func(*Picture) error) (int, error) {
 	seeked := false
-	if seek && want[0] > 0 {
+	startOrd := 0 // decode position of the first packet read (untrusted: a GOP seek)
+	if seek && !x.Trusted && want[0] > 0 {
+		// Numbered by packet: seek to a GOP's keyframe by byte (rawseek.go).
+		if d, pos, ok := x.gopSeekPoint(want[0]); ok {
+			v.fresh = false
+			if err := v.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)); err == nil {
+				seeked, startOrd = true, d
+			}
+		}
+	}
+	if seek && x.Trusted && want[0] > 0 {
 		if k, ok := x.seekPoint(x.PTS[want[0]]); ok && k.pts > x.PTS[0] {
 			// The keyframe's PTS: demuxers index by PTS (mov, after edit lists) or
 			// DTS <= PTS; with BACKWARD either lands on this keyframe or an earlier one.
@@ -366,13 +376,18 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	var gops *gopCounter // numbers frames when PTS are not trusted
 	if !x.Trusted {
 		gops = newGOPCounter(x.keyOrds, len(x.PTS))
+		gops.cur = gops.gop(startOrd)
 	}
 	finishing := false // every wanted frame is out; closing the last one's GOP (untrusted)
+	reseekAfter := -1  // untrusted: seek again once a frame past this GOP comes out
 
 	// check fails the wanted frames the GOP counter could not number.
 	check := func(bad []badRange) error {
 		for _, b := range bad {
 			if k := sort.SearchInts(want, b.first); k < len(want) && want[k] < b.end {
+				if seeked && emitted == 0 {
+					return errRestart
+				}
 				return &FrameError{Video: v.name, Index: want[k], First: b.first, End: b.end,
 					Why: fmt.Sprintf("frames %d-%d cannot be numbered: %s (damaged?)", b.first, b.end-1, b.why)}
 			}
@@ -383,6 +398,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	uncertain := func() error {
 		if gops == nil || finishing || gops.certain(want[next]) {
 			return nil
+		}
+		if seeked && emitted == 0 {
+			return errRestart
 		}
 		g := gops.gop(want[next])
 		return &FrameError{Video: v.name, Index: want[next], First: want[next], End: gops.end(g), Why: fmt.Sprintf(
@@ -467,6 +485,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			if err := check(bad); err != nil {
 				return err
 			}
+			if ok && reseekAfter >= 0 && gops.gop(i) > reseekAfter {
+				return errReseek // the last emitted frame's GOP closed whole
+			}
 			if !ok {
 				if err := uncertain(); err != nil {
 					return err
@@ -527,12 +548,19 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		if err := uncertain(); err != nil {
 			return err
 		}
-		if seek {
+		if seek && x.Trusted {
 			// Is the next wanted frame far past a keyframe we have not reached?
 			if k, ok := x.seekPoint(x.PTS[want[next]]); ok {
 				if ki, _ := x.Lookup(k.pts); ki-i > reseekGap {
 					return errReseek
 				}
+			}
+		}
+		if seek && !x.Trusted {
+			// The same by GOP, once this frame's GOP is known whole (the next
+			// frame numbered comes from a later one), as for the last wanted frame.
+			if d, _, ok := x.gopSeekPoint(want[next]); ok && d-i > reseekGap {
+				reseekAfter = gops.gop(i)
 			}
 		}
 		return ctx.Err()
@@ -555,7 +583,7 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 		}
 	}
 
-	ord := 0 // decode position among packets with PTS >= 0 (untrusted mode)
+	ord := startOrd // decode position among packets with PTS >= 0 (untrusted mode)
 	err := v.readPackets(func(p *astiav.Packet) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -568,7 +596,10 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 			if ts == astiav.NoPtsValue {
 				ts = p.Dts()
 			}
-			if ts >= 0 {
+			if ts >= 0 || ts == astiav.NoPtsValue { // none at all: a frame all the same (timeless.go)
+				if seeked && (ord >= len(x.pos) || p.Pos() != x.pos[ord]) {
+					return errRestart // not the packet the scan saw there: the numbers would shift
+				}
 				tag = int64(ord)
 				gops.send(ord)
 				ord++

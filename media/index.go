@@ -29,6 +29,9 @@ type Index struct {
 	// keyOrds are the keyframes' positions in decode order among the packets with
 	// PTS >= 0; set when !Trusted, to number frames by GOP (gopCounter).
 	keyOrds []int
+	// pos are the frame packets' byte positions in decode order, for seeking a
+	// stream numbered by packet (rawseek.go); nil when it cannot be seeked so.
+	pos []int64
 	// negative counts packets with PTS < 0, which are not frames (edit lists, priming).
 	negative int
 	// TimeBase converts PTS to seconds.
@@ -139,6 +142,7 @@ func (v *Video) scan(need int) (*Index, error) {
 		indexed = nil
 	}
 	var keyOrds []int
+	tl := v.newTimeless()
 	var sm *salvageMap
 	if v.Salvage {
 		sm = newSalvageMap()
@@ -164,7 +168,13 @@ func (v *Video) scan(need int) (*Index, error) {
 			allEqual = false
 		}
 		if pts == astiav.NoPtsValue {
-			return fmt.Errorf("%s: packet %d has neither PTS nor DTS", v.name, len(x.PTS))
+			// A raw elementary stream (.h264, .hevc) has no timestamps at all: the
+			// frame is numbered by packet (untrusted), its time made up from the
+			// frame rate as the ffmpeg CLI does (timeless.go).
+			pts = tl.next(p.Duration())
+			dts = astiav.NoPtsValue // none to look up in the container's index
+		} else {
+			tl.seen(pts, dts)
 		}
 		corrupt := p.Flags().Has(astiav.PacketFlagCorrupt)
 		if corrupt {
@@ -179,6 +189,7 @@ func (v *Video) scan(need int) (*Index, error) {
 			return nil
 		}
 		x.PTS = append(x.PTS, pts)
+		x.pos = append(x.pos, p.Pos())
 		if len(x.PTS) == 1 || pts >= maxPTS {
 			maxPTS, x.LastDuration = pts, p.Duration()
 		}
@@ -225,6 +236,9 @@ func (v *Video) scan(need int) (*Index, error) {
 	if missing || (allEqual && v.reorders()) {
 		x.Trusted = false
 		x.keyOrds = keyOrds
+	}
+	if x.Trusted || !v.gopSeek() || x.negative > 0 || sm != nil {
+		x.pos = nil
 	}
 	declared := v.declaredFrames()
 	if !stopped && declared > 0 && len(x.PTS)+x.negative < declared {

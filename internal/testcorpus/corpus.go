@@ -71,6 +71,18 @@ var All = []Video{
 		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "mpegts", "{out}"))}},
 	{Name: "hevc", File: "hevc.mp4", Frames: 60, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libx265", "-x265-params", "log-level=error:keyint=12:min-keyint=12:bframes=3:scenecut=0", "-tag:v", "hvc1", "-pix_fmt", "yuv420p", "{out}"))}},
+	// Raw elementary streams: no container, so no timestamps (.h264, .hevc: none
+	// at all; .m2v: DTS only on some packets), frames numbered by packet.
+	{Name: "h264_raw", File: "h264.h264", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-f", "h264", "{out}"))}},
+	{Name: "h264_raw_opengop", File: "h264_opengop.264", Frames: 75, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-x264-params", "open-gop=1:keyint=12:min-keyint=12:scenecut=0", "-pix_fmt", "yuv420p", "-f", "h264", "{out}"))}},
+	{Name: "hevc_raw", File: "hevc.hevc", Frames: 60, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libx265", "-x265-params", "log-level=error:keyint=12:min-keyint=12:bframes=3:scenecut=0", "-pix_fmt", "yuv420p", "-f", "hevc", "{out}"))}},
+	{Name: "mpeg4_raw", File: "mpeg4.m4v", Frames: 60, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2.4"), s("-c:v", "mpeg4", "-bf", "2", "-g", "12", "-q:v", "4", "-f", "m4v", "{out}"))}},
+	{Name: "mpeg2_raw", File: "mpeg2.m2v", Frames: 60, Exact: true, Steps: [][]string{
+		args(lavfi("160x120", "25", "2.4"), s("-c:v", "mpeg2video", "-bf", "2", "-g", "12", "-q:v", "4", "-f", "mpeg2video", "{out}"))}},
 	{Name: "vp9", File: "vp9.webm", Frames: 60, Exact: true, Steps: [][]string{
 		args(lavfi("160x120", "25", "2.4"), s("-c:v", "libvpx-vp9", "-g", "15", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "200k", "-pix_fmt", "yuv420p", "{out}"))}},
 	{Name: "mpeg4", File: "mpeg4.mp4", Frames: 60, Exact: true, Steps: [][]string{
@@ -121,6 +133,12 @@ func Dir() string {
 var Long = Video{Name: "long", File: "long.mp4", Frames: 1500, Exact: true, Steps: [][]string{
 	args(lavfi("320x180", "25", "60"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-keyint_min", "50",
 		"-sc_threshold", "0", "-b:v", "600k", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "{out}"))}}
+
+// LongRaw is Long as a raw H.264 elementary stream (no container, no
+// timestamps): for seeking by GOP (media/rawseek.go). Not in All.
+var LongRaw = Video{Name: "long_raw", File: "long.h264", Frames: 1500, Exact: true, Steps: [][]string{
+	args(lavfi("320x180", "25", "60"), s("-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-keyint_min", "50",
+		"-sc_threshold", "0", "-b:v", "600k", "-pix_fmt", "yuv420p", "-f", "h264", "{out}"))}}
 
 // LongOpenGOP is like Long with open GOPs (recovery-point I frames) and 3 B-frames.
 var LongOpenGOP = Video{Name: "long_opengop", File: "long_opengop.mp4", Frames: 500, Exact: true, Steps: [][]string{

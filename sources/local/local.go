@@ -22,10 +22,12 @@ import (
 const RootDataset = "ds0"
 
 // VideoExts are the extensions taken as videos (Supervisely's list, plus .ts,
-// .m2ts, .mpg, .mpeg, .m4v).
+// .m2ts, .mpg, .mpeg, .m4v, and raw elementary streams: .h264, .264, .hevc,
+// .h265, .265, .m2v).
 var VideoExts = map[string]bool{
 	".avi": true, ".mp4": true, ".3gp": true, ".flv": true, ".webm": true, ".wmv": true, ".mov": true, ".mkv": true,
 	".ts": true, ".m2ts": true, ".mpg": true, ".mpeg": true, ".m4v": true,
+	".h264": true, ".264": true, ".hevc": true, ".h265": true, ".265": true, ".m2v": true,
 }
 
 // Source reads videos from a path.
