@@ -147,6 +147,7 @@ func (v *Video) scan(need int) (*Index, error) {
 	if v.Salvage {
 		sm = newSalvageMap()
 	}
+	demuxErrors.Delete(v.fc) // only what reading the packets logs
 	err := v.readPackets(func(p *astiav.Packet) error {
 		pts, dts := p.Pts(), p.Dts()
 		key := p.Flags().Has(astiav.PacketFlagKey)
@@ -225,6 +226,13 @@ func (v *Video) scan(need int) (*Index, error) {
 	}
 	if _, cut := endedEarly.Load(v.fc); cut {
 		err := fmt.Errorf("%s: truncated: the file ends inside an element the demuxer was reading", v.name)
+		if sm == nil {
+			return nil, err
+		}
+		v.noteDamage(err)
+	}
+	if msg, bad := demuxErrors.Load(v.fc); bad {
+		err := fmt.Errorf("%s: broken container: the demuxer met %q and read on past it (frames may be lost there)", v.name, msg)
 		if sm == nil {
 			return nil, err
 		}

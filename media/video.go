@@ -23,11 +23,24 @@ import (
 // drops the cut block and reports a clean end of file.
 var endedEarly sync.Map // *astiav.FormatContext → struct{}
 
+// demuxErrors holds, per input, the first error its demuxer logged (and then
+// went past): a Matroska demuxer that meets a broken element ("Invalid
+// length", "invalid as first byte of an EBML number") resyncs at the next
+// cluster and reads on, handing out the packets after the hole as if none
+// were lost, so the frames after it would move up into the lost ones' indices.
+var demuxErrors sync.Map // *astiav.FormatContext → string
+
 func init() {
 	astiav.SetLogLevel(astiav.LogLevelWarning)
-	astiav.SetLogCallback(func(c astiav.Classer, _ astiav.LogLevel, _, msg string) {
-		if fc, ok := c.(*astiav.FormatContext); ok && strings.Contains(msg, "File ended prematurely") {
+	astiav.SetLogCallback(func(c astiav.Classer, l astiav.LogLevel, _, msg string) {
+		fc, ok := c.(*astiav.FormatContext)
+		if !ok {
+			return
+		}
+		if strings.Contains(msg, "File ended prematurely") {
 			endedEarly.Store(fc, struct{}{})
+		} else if l <= astiav.LogLevelError {
+			demuxErrors.LoadOrStore(fc, strings.TrimSpace(msg))
 		}
 	})
 }
@@ -232,6 +245,7 @@ func rotation(st *astiav.Stream) int {
 func (v *Video) Close() {
 	if v.fc != nil {
 		endedEarly.Delete(v.fc)
+		demuxErrors.Delete(v.fc)
 		v.fc.CloseInput()
 		v.fc.Free()
 		v.fc = nil
