@@ -284,6 +284,10 @@ func TestSalvageDamaged(t *testing.T) {
 		{"truncated_mp4", testcorpus.FastStart, cut(6, 10)},
 		{"truncated_mkv", testcorpus.MKV, cut(6, 10)},
 		{"ts_corrupt_middle", testcorpus.Get("mpegts"), overwrite(1, 2, 3000)},
+		// the demuxer resyncs past it silently: the frames after must keep their indices
+		{"mkv_cluster_overwritten", testcorpus.MKV, overwrite(1, 2, 3000)},
+		// the map is whole, only the decoder finds the damage: the damage is still said
+		{"mp4_mdat_overwritten", testcorpus.FastStart, overwrite(1, 2, 3000)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			intact := testcorpus.Path(t, c.video)
