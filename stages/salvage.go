@@ -39,6 +39,11 @@ func (j *job) lostFrame(l media.LostFrame) {
 	if l.Written {
 		j.retract = append(j.retract, l.Index)
 	}
+	if j.damage == "" {
+		// The map found nothing (an MP4's sample table survives its mdat being
+		// overwritten): the decoder did, so say that, not "".
+		j.damage = fmt.Sprintf("found while decoding: frame %d: %s", l.Index, l.Why)
+	}
 	if _, dup := j.lostWhy[l.Index]; !dup {
 		j.lost = append(j.lost, l.Index)
 		j.lostWhy[l.Index] = l.Why
@@ -77,7 +82,7 @@ func (r *Runner) settleSalvage(ctx context.Context, j *job) error {
 		j.names = kept
 		j.retract = nil
 	}
-	lost, written, skipped := len(j.lost), j.written, j.skipped
+	lost, written, skipped, damage := len(j.lost), j.written, j.skipped, j.damage
 	j.mu.Unlock()
 	if len(back) > 0 {
 		if err := r.Sink.Delete(ctx, j.item.DestDataset(), back); err != nil {
@@ -89,7 +94,7 @@ func (r *Runner) settleSalvage(ctx context.Context, j *job) error {
 	}
 	miss := j.missing()
 	custom := map[string]any{core.OutputKey: j.output,
-		MissingKey: map[string]any{"frames": ranges(miss), "count": len(miss), "damage": j.damage}}
+		MissingKey: map[string]any{"frames": ranges(miss), "count": len(miss), "damage": damage}}
 	for k, v := range j.meta {
 		custom[k] = v
 	}
