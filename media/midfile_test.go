@@ -3,7 +3,9 @@ package media_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,4 +64,48 @@ func TestMatroskaMidFileDamage(t *testing.T) {
 		}
 		t.Logf("fill %#x: lost %v", fill, lost)
 	}
+}
+
+// An MPEG-TS that lost a keyframe's transport packets (a cut in a recording
+// over UDP): the frames after it in its group of pictures are predicted from a
+// picture that is not there, and the decoder conceals them without a flag.
+// Salvage must not write them; the frames it writes equal the intact file's.
+func TestTSLostKeyframe(t *testing.T) {
+	intact := testcorpus.Path(t, testcorpus.Get("mpegts"))
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pos,flags",
+		"-of", "csv=p=0", intact).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(string(out))
+	var from, to int64 = -1, -1
+	for k := 1; k < len(lines)-1; k++ { // the second keyframe: one with frames before it
+		if strings.Contains(lines[k], "K") {
+			from, _ = strconv.ParseInt(strings.Split(lines[k], ",")[0], 10, 64)
+			to, _ = strconv.ParseInt(strings.Split(lines[k+1], ",")[0], 10, 64)
+			break
+		}
+	}
+	if from < 0 || (to-from)%188 != 0 {
+		t.Fatalf("keyframe packet at %d-%d in %s", from, to, lines)
+	}
+	if (to-from)/188%16 == 0 {
+		to += 188 // the continuity counters would not tell
+	}
+	src, _ := os.ReadFile(intact)
+	damaged := filepath.Join(t.TempDir(), "lost_key.ts")
+	if err := os.WriteFile(damaged, append(append([]byte(nil), src[:from]...), src[to:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := testcorpus.Get("mpegts").Frames
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	ref, w, h := testcorpus.Reference(t, intact, all, "", "bicubic")
+	got, lost := salvageDecode(t, damaged, all, ref, w, h)
+	if len(lost) == 0 || len(got)+len(lost) != n {
+		t.Fatalf("emitted %v, lost %v", got, lost)
+	}
+	t.Logf("lost %v", lost)
 }
