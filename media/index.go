@@ -199,7 +199,7 @@ func (v *Video) scan(need int) (*Index, error) {
 			keyOrds = append(keyOrds, len(x.PTS)-1)
 		}
 		if sm != nil {
-			sm.packet(pts, p.Duration(), len(x.PTS)-1, isKey, corrupt)
+			sm.packet(pts, dts, p.Duration(), len(x.PTS)-1, isKey, corrupt)
 		}
 		if key {
 			x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})

@@ -42,16 +42,39 @@ type salvageMap struct {
 }
 
 type salvagePacket struct {
-	pts, dur int64
-	ord      int // decode position among packets with PTS >= 0
-	key      bool
-	corrupt  bool
+	pts, dts, dur int64
+	ord           int // decode position among packets with PTS >= 0
+	key           bool
+	corrupt       bool
 }
 
 func newSalvageMap() *salvageMap { return &salvageMap{} }
 
-func (m *salvageMap) packet(pts, dur int64, ord int, key, corrupt bool) {
-	m.pkts = append(m.pkts, salvagePacket{pts: pts, dur: dur, ord: ord, key: key, corrupt: corrupt})
+func (m *salvageMap) packet(pts, dts, dur int64, ord int, key, corrupt bool) {
+	m.pkts = append(m.pkts, salvagePacket{pts: pts, dts: dts, dur: dur, ord: ord, key: key, corrupt: corrupt})
+}
+
+// dtsHoles are the decode positions of packets followed, in decode order, by
+// lost packets: a DTS gap of two frame periods or more. The frames decoded
+// after a hole until the next keyframe may be predicted from a picture that
+// is not there (a lost keyframe leaves its whole GOP to be concealed, without
+// any flag from the decoder). Call before index(), which sorts by PTS.
+func (m *salvageMap) dtsHoles() []int {
+	var d []salvagePacket
+	for _, p := range m.pkts {
+		if p.dts != astiav.NoPtsValue {
+			p.pts = p.dts
+			d = append(d, p)
+		}
+	}
+	period := framePeriod(d)
+	var holes []int
+	for k := 1; k < len(d) && period > 0; k++ {
+		if d[k].pts-d[k-1].pts >= 2*period {
+			holes = append(holes, d[k-1].ord)
+		}
+	}
+	return holes
 }
 
 // salvageIndex is what Decode needs to salvage a damaged video.
@@ -62,7 +85,8 @@ type salvageIndex struct {
 	// unplaced is the first frame index the map cannot place: frames from there
 	// to Count are lost (0 = every frame is placed).
 	unplaced int
-	held     int // frames the file holds, up to the first unplaced (the rest of PTS are the period's)
+	held     int   // frames the file holds, up to the first unplaced (the rest of PTS are the period's)
+	holes    []int // decode positions followed by lost packets (dtsHoles)
 }
 
 // noteDamage records the first damage a salvage scan goes past.
@@ -89,7 +113,14 @@ func (m *salvageMap) index() *salvageIndex {
 
 // placeFrames builds the map of a damaged video from the packets it holds.
 func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
+	var holes []int
+	if v.Info.Format != "matroska,webm" {
+		// (Matroska stores no DTS: FFmpeg makes them up from the PTS it has
+		// seen, so a hole shows a GOP late there.)
+		holes = m.dtsHoles()
+	}
 	si := m.index()
+	si.holes = holes
 	x.salvage = si
 	pk := m.pkts
 	period := framePeriod(pk)
@@ -210,7 +241,7 @@ type damageTracker struct {
 }
 
 func newDamageTracker(si *salvageIndex) *damageTracker {
-	return &damageTracker{si: si}
+	return &damageTracker{si: si, damaged: append([]int(nil), si.holes...)}
 }
 
 func (d *damageTracker) mark(pts int64) {
