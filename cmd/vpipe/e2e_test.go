@@ -513,3 +513,29 @@ func TestPlanMakesRunsChecks(t *testing.T) {
 		t.Fatal("plan wrote")
 	}
 }
+
+// TestSalvageUnknownCount: an AVI cut short keeps no frame count (its index
+// was at the end), so the frames past what it holds are missing, unlisted.
+// Salvaging it with a step that happens to miss the last, uncertain frame must
+// still exit 3 (partial), not 0 as if the video were whole; a window that ends
+// inside what the file holds is whole.
+func TestSalvageUnknownCount(t *testing.T) {
+	intact := testcorpus.Path(t, testcorpus.Get("h264_avi"))
+	b, err := os.ReadFile(intact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.avi")
+	if err := os.WriteFile(cut, b[:len(b)*6/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"5", "7"} {
+		log, code := vpipe(t, "frames", cut, "-o", t.TempDir(), "--on-damage", "salvage", "--step", step)
+		if code != 3 || !strings.Contains(log, "PARTIAL") || !strings.Contains(log, "does not say how many frames") {
+			t.Fatalf("--step %s: exit %d, want 3 and a PARTIAL line saying the count is unknown\n%s", step, code, log)
+		}
+	}
+	if log, code := vpipe(t, "frames", cut, "-o", t.TempDir(), "--on-damage", "salvage", "--end", "20"); code != 0 {
+		t.Fatalf("--end 20: exit %d, want 0\n%s", code, log)
+	}
+}
