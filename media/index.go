@@ -45,6 +45,10 @@ type Index struct {
 	// Damage is the first sign of damage a salvage scan found and went past
 	// ("" when none): then some frames may be lost (see salvage.go).
 	Damage string
+	// CountUnknown: the damaged file does not say how many frames it had, so
+	// any after Count-1 are missing too, unlisted (a salvaged video asking
+	// for them is partial).
+	CountUnknown bool
 	// salvage holds what a salvage scan of a damaged file learnt; nil otherwise.
 	salvage *salvageIndex
 }

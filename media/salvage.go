@@ -194,6 +194,7 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 		}
 	}
 	if !known {
+		x.CountUnknown = true
 		x.Damage += fmt.Sprintf("; the file does not say how many frames it had: any after frame %d are missing too, unlisted", x.Count-1)
 	}
 }

@@ -40,6 +40,9 @@ type job struct {
 	lostWhy map[int]string
 	retract []int
 	damage  string
+	// countUnknown: the damaged file's frame count is unknown and the window
+	// reaches past the frames it holds, so some wanted frames may be missing unlisted
+	countUnknown bool
 
 	mu       sync.Mutex
 	err      error

@@ -147,7 +147,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	var p *pipeline.Pipeline
 	account := func(j *job) {
 		stopped := p.Context().Err() != nil
-		if j.err == nil && len(j.lost)+len(j.retract) > 0 {
+		if j.err == nil && (len(j.lost)+len(j.retract) > 0 || j.countUnknown) {
 			if err := r.settleSalvage(context.WithoutCancel(ctx), j); err != nil {
 				j.err = err
 			}
@@ -174,12 +174,15 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			sum.VideosInterrupted++
 			r.Log.Warn("video interrupted", "video", j.item.ID(), "written", j.written, "of", j.wanted)
 			return // its bar is aborted when the reporter closes
-		case len(j.lost) > 0:
+		case len(j.lost) > 0 || j.countUnknown:
 			j.setStatus(StatusPartial)
 			sum.VideosPartial++
 			miss := j.missing()
 			sum.Partial = append(sum.Partial, Partial{Video: j.item.ID(), Missing: miss, Damage: j.damage})
-			first := miss[0]
+			first := -1
+			if len(miss) > 0 {
+				first = miss[0]
+			}
 			r.Log.Warn("video partial", "video", j.item.ID(), "written", j.written, "missing", len(miss),
 				"frames", ranges(miss), "damage", j.damage, "first_missing", first, "why", j.lostWhy[first])
 		default:
@@ -692,6 +695,7 @@ func (r *Runner) decode(ctx context.Context, j *job, emit pipeline.Emit[*frame])
 	j.sampler, j.meta, j.output = p.sampler, p.meta, p.output
 	j.fixedSize = r.resizes()
 	j.damage = p.index.Damage
+	j.countUnknown = p.index.CountUnknown && r.reachesPast(p.index.Count)
 	if p.skipped == 0 && len(p.want) == 0 {
 		sp := r.Config.Sampling
 		end := any(nil)

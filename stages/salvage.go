@@ -83,6 +83,9 @@ func (r *Runner) settleSalvage(ctx context.Context, j *job) error {
 		j.retract = nil
 	}
 	lost, written, skipped, damage := len(j.lost), j.written, j.skipped, j.damage
+	if j.countUnknown {
+		lost++ // the frames past what the file holds, unlisted: still recorded as damaged
+	}
 	j.mu.Unlock()
 	if len(back) > 0 {
 		if err := r.Sink.Delete(ctx, j.item.DestDataset(), back); err != nil {
@@ -99,6 +102,13 @@ func (r *Runner) settleSalvage(ctx context.Context, j *job) error {
 		custom[k] = v
 	}
 	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: j.item.DestDataset(), Custom: custom})
+}
+
+// reachesPast tells whether the sampling window reaches past frame count-1
+// (no end, or an end past it).
+func (r *Runner) reachesPast(count int) bool {
+	e := r.Config.Sampling.End
+	return e == nil || *e > count
 }
 
 // ranges writes increasing indices as "3,5-9,12".
