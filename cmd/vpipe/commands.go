@@ -337,6 +337,10 @@ func printSummary(w io.Writer, s stages.Summary) {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}
 	for _, p := range s.Partial {
+		if len(p.Missing) == 0 { // a damaged file of unknown length: only frames past what it holds
+			fmt.Fprintf(w, "  PARTIAL %s: no listed frame missing, later ones may be (damaged: %s)\n", p.Video, p.Damage)
+			continue
+		}
 		fmt.Fprintf(w, "  PARTIAL %s: %d frame(s) not written: %s (damaged: %s)\n", p.Video, len(p.Missing), p.Ranges(), p.Damage)
 	}
 }
