@@ -23,7 +23,11 @@ type PNGEncoder struct {
 	zw    *zlib.Writer
 	row   []byte // one filtered row: the filter byte, then 3*width bytes
 	out   outBuf
-	guess int // the largest image so far: where the next output buffer starts
+	// guess is, by image size, the largest output so far: where the next
+	// output buffer of that size starts. By size, because encoders are shared
+	// by every video of a run: a 1080p video's guess would put each frame of a
+	// small one in a buffer of megabytes.
+	guess map[[2]int]int
 }
 
 // NewPNGEncoder uses zlib level 0 (stored) to 9 (smallest); klauspost/compress
@@ -40,14 +44,19 @@ func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
 	if w <= 0 || h <= 0 || len(im.Pix) < stride*h {
 		return nil, fmt.Errorf("png: %dx%d image with %d bytes of pixels", w, h, len(im.Pix))
 	}
-	// The output buffer starts at the largest size seen so far (+1/8), or at a
-	// quarter of the raw size for the first image, so after the first frames
-	// every output comes from one size class and the pool holds no buffers of
-	// the classes it grew through.
-	if e.guess == 0 {
-		e.guess = stride * h / 4
+	// The output buffer starts at the largest output of this image size so far
+	// (+1/8), or at a quarter of the raw size for the first image, so after the
+	// first frames every output comes from one size class and the pool holds no
+	// buffers of the classes it grew through.
+	size := [2]int{w, h}
+	guess := e.guess[size]
+	if guess == 0 {
+		guess = stride * h / 4
+		if e.guess == nil || len(e.guess) >= 8 { // a few sizes at once: the videos being decoded
+			e.guess = map[[2]int]int{}
+		}
 	}
-	e.out.start(e.guess + e.guess/8)
+	e.out.start(guess + guess/8)
 	o := &e.out
 	o.Write(pngSignature)
 	var ihdr [13]byte
@@ -100,7 +109,7 @@ func (e *PNGEncoder) Encode(im *RGB) ([]byte, error) {
 	binary.BigEndian.PutUint32(crc[:], crc32.ChecksumIEEE(o.b[at+4:]))
 	o.Write(crc[:])
 	o.chunk("IEND", nil)
-	e.guess = max(e.guess, len(o.b))
+	e.guess[size] = max(guess, len(o.b))
 	return o.take(), nil
 }
 

@@ -182,7 +182,7 @@ func SinkBytes(n int64)   { sinkBytes.Add(n) }
 func Retry(c Client)       { retries[c].Add(1) }
 func ClientError(c Client) { clientErrors[c].Add(1) }
 
-// Video counts a video done with status (ok, failed, interrupted).
+// Video counts a video done with status (ok, failed, interrupted, partial).
 func Video(status string) {
 	v, _ := videos.LoadOrStore(status, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)

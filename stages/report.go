@@ -24,6 +24,10 @@ type VideoResult struct {
 	Written int    `json:"written"` // images written by this run (0 for a failed video: they are rolled back)
 	Skipped int    `json:"skipped"` // already in the sink
 	Error   string `json:"error,omitempty"`
+	// Missing and Damage, for a partial video: the selected frames not
+	// written ("45,47-74", as the summary lists them) and the damage found.
+	Missing string `json:"missing,omitempty"`
+	Damage  string `json:"damage,omitempty"`
 }
 
 // results fills in the per-video outcomes and the run's counters, once every
@@ -33,6 +37,9 @@ func (s *Summary) results(jobs []*job, p *pipeline.Pipeline, io0 metrics.IOStats
 		v := VideoResult{Video: j.item.ID(), Status: j.status, Written: j.written, Skipped: j.skipped}
 		if j.err != nil {
 			v.Error = j.err.Error()
+		}
+		if j.status == StatusPartial {
+			v.Missing, v.Damage = ranges(j.missing()), j.damage
 		}
 		s.Videos = append(s.Videos, v)
 	}

@@ -56,6 +56,7 @@ type Summary struct {
 	VideosPartial int
 	Partial       []Partial
 	Elapsed       time.Duration
+	CPU           time.Duration // the process's CPU time (user + system) during the run
 
 	// Videos is every video's outcome, in the source's order.
 	Videos []VideoResult
@@ -133,7 +134,7 @@ func hook(stage string) {
 // sink failing, a panic, or cancellation). The summary counts what was written
 // even then, and tells the videos cut short from those completed.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
-	begin := time.Now()
+	begin, cpu0 := time.Now(), processCPU()
 	io0 := metrics.IO()
 	var sum Summary
 	var mu sync.Mutex
@@ -363,7 +364,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	if cerr := r.Sink.Close(); err == nil {
 		err = cerr
 	}
-	sum.Elapsed = time.Since(begin)
+	sum.Elapsed, sum.CPU = time.Since(begin), processCPU()-cpu0
 	return sum, err
 }
 

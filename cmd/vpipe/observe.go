@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,21 +79,14 @@ func heldBack(w io.Writer, s stages.Summary) {
 	}
 }
 
-// cpuTime is the CPU time the process has used so far (user + system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// coresUsed is the process's CPU time over the run's time.
+// coresUsed is the CPU time the process used during the run over the run's
+// time (not its CPU time since it started: start-up and the FFmpeg libraries
+// loading would count, over a run that may be milliseconds long).
 func coresUsed(s stages.Summary) float64 {
 	if s.Elapsed <= 0 {
 		return 0
 	}
-	return round(cpuTime().Seconds()/s.Elapsed.Seconds()*10) / 10
+	return round(s.CPU.Seconds()/s.Elapsed.Seconds()*10) / 10
 }
 
 // printStages is one line per stage: where its workers' time went, what went
@@ -160,7 +152,7 @@ type Report struct {
 	ElapsedS          float64 `json:"elapsed_s"`
 	FPS               float64 `json:"frames_per_s"`
 	Bottleneck        string  `json:"bottleneck"`
-	// CPUS is the CPU time the process used (user + system); Cores the CPUs it may use (GOMAXPROCS at start).
+	// CPUS is the CPU time the process used during the run (user + system); Cores the CPUs it may use (GOMAXPROCS at start).
 	CPUS  float64 `json:"cpu_s"`
 	Cores int     `json:"cores"`
 
@@ -188,7 +180,7 @@ func report(s stages.Summary, runErr error) Report {
 	r := Report{Status: "ok", VideosOK: s.VideosOK, VideosFailed: s.VideosFailed, VideosInterrupted: s.VideosInterrupted,
 		VideosNotStarted: s.VideosNotStarted, VideosPartial: s.VideosPartial, Written: s.Written, Skipped: s.Skipped, Dropped: s.Dropped, ElapsedS: secs(s.Elapsed),
 		FPS: oneDecimal(s.FPS()), Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos,
-		CPUS: secs(cpuTime()), Cores: config.Cores()}
+		CPUS: secs(s.CPU), Cores: config.Cores()}
 	switch {
 	case errors.Is(runErr, context.Canceled):
 		r.Status = "interrupted"

@@ -47,7 +47,7 @@ var (
 	clientErrDesc = prometheus.NewDesc("vpipe_client_errors_total",
 		"Calls that failed for good (not retryable, or out of retries), by client.", []string{"client"}, nil)
 	videosDesc = prometheus.NewDesc("vpipe_videos_total",
-		"Videos done, by how they ended (ok, failed, interrupted).", []string{"status"}, nil)
+		"Videos done, by how they ended (ok, failed, interrupted, partial: damaged and salvaged).", []string{"status"}, nil)
 )
 
 // collector reads the current run's stages and the process-wide counters.
@@ -91,7 +91,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(clientErrDesc, float64(io.Errors[n]), n)
 	}
 	done := metrics.Videos()
-	for _, s := range []string{"ok", "failed", "interrupted"} {
+	for _, s := range []string{"ok", "failed", "interrupted", "partial"} {
 		counter(videosDesc, float64(done[s]), s)
 	}
 }
