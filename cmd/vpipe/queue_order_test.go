@@ -62,17 +62,7 @@ func TestEnqueueAfterWorkerSetsAckWait(t *testing.T) {
 // of a video: the worker reconnects, its heartbeats and its ack go through
 // after, the video is done once, and the queue ends empty.
 func TestWorkerSurvivesNATSRestart(t *testing.T) {
-	ns, err := natstest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Stop()
-	src := testcorpus.Folder(t, t.TempDir(), longVideo, "a/long.mp4")
-	out := t.TempDir()
-	args := func(cmd string, extra ...string) []string {
-		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--set", "sampling.step=1",
-			"--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1", "--nats", ns.URL}, extra...)
-	}
+	ns, args, out := longVideoQueue(t)
 	if log, code := vpipe(t, args("enqueue", "--ack-wait", "20s")...); code != 0 {
 		t.Fatalf("enqueue: exit %d\n%s", code, log)
 	}

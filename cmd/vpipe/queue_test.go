@@ -218,17 +218,7 @@ func TestQueueWorkers(t *testing.T) {
 // here, so a worker that did not give it back would hang this test) and
 // resumes from the images already written.
 func TestWorkerSIGTERMGivesBack(t *testing.T) {
-	ns, err := natstest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Stop()
-	src := testcorpus.Folder(t, t.TempDir(), longVideo, "a/long.mp4")
-	out := t.TempDir()
-	args := func(cmd string, extra ...string) []string {
-		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--set", "sampling.step=1",
-			"--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1", "--nats", ns.URL}, extra...)
-	}
+	_, args, out := longVideoQueue(t)
 	if log, code := vpipe(t, args("enqueue", "--ack-wait", "10m")...); code != 0 {
 		t.Fatalf("enqueue: exit %d\n%s", code, log)
 	}
@@ -305,4 +295,24 @@ func TestWorkerStallTimeoutRefused(t *testing.T) {
 	if code != 2 || !strings.Contains(log, "--stall-timeout -1s: must be 0 (off) or more") {
 		t.Fatalf("exit %d\n%s", code, log)
 	}
+}
+
+// longVideoQueue starts a nats-server (stopped at the test's end) for a queue
+// of one long video encoded slowly (a worker is observably mid-video for
+// seconds), and gives the command lines of enqueue and worker for it and the
+// sink's folder.
+func longVideoQueue(t *testing.T) (*natstest.Server, func(cmd string, extra ...string) []string, string) {
+	t.Helper()
+	ns, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Stop)
+	src := testcorpus.Folder(t, t.TempDir(), longVideo, "a/long.mp4")
+	out := t.TempDir()
+	args := func(cmd string, extra ...string) []string {
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--set", "sampling.step=1",
+			"--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1", "--nats", ns.URL}, extra...)
+	}
+	return ns, args, out
 }
