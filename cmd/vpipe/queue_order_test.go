@@ -91,6 +91,12 @@ func TestWorkerSurvivesNATSRestart(t *testing.T) {
 			t.Log(l)
 		}
 	}
+	// The outage is in the log: a WARN with the error when the connection
+	// dropped, an INFO when it came back.
+	if !regexpLine(log, `level=WARN msg="queue: NATS connection lost; reconnecting" .*err=`) ||
+		!regexpLine(log, `level=INFO msg="queue: NATS reconnected" server=nats://127\.0\.0\.1:\d+`) {
+		t.Fatalf("no disconnect and reconnect lines:\n%s", log)
+	}
 	st, code := vpipe(t, "queue", "status", "--nats", ns.URL)
 	if code != 0 || !strings.Contains(st, "pending:   0") || !strings.Contains(st, "in flight: 0") || !strings.Contains(st, "done:      1") {
 		t.Fatalf("queue status: exit %d\n%s", code, st)

@@ -3,8 +3,10 @@ package main_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -123,5 +125,35 @@ func TestSuperviselyBinary(t *testing.T) {
 				t.Fatal("the token was printed")
 			}
 		})
+	}
+}
+
+// TestUnreachableServerLogged: vpipe run against a server where nothing
+// listens says at once where it connects (INFO, the URL, never the token),
+// logs each retry (WARN: call, error, attempt k of n, next wait), then fails
+// with the transport's error.
+func TestUnreachableServerLogged(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, svArgs("run", 5, "--set", "supervisely.retries=3")...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "SERVER_ADDRESS="+addr, "API_TOKEN="+svToken)
+	out, err := cmd.CombinedOutput()
+	log := string(out)
+	t.Logf("%v\n%s", err, log)
+	if err == nil || !strings.Contains(log, "connection refused") || strings.Contains(log, svToken) {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	if !regexpLine(log, `level=INFO msg="supervisely: connecting" server=`+regexp.QuoteMeta(addr)) {
+		t.Fatalf("no INFO line naming %s", addr)
+	}
+	for k := 1; k <= 3; k++ {
+		if !regexpLine(log, fmt.Sprintf(`level=WARN msg="supervisely: call failed; retrying" call=\S+ err=".*connection refused" attempt=%d/4 next_wait=\S+`, k)) {
+			t.Errorf("no WARN line for attempt %d of 4", k)
+		}
 	}
 }

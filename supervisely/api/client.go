@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -41,6 +42,9 @@ type Options struct {
 	HTTP *http.Client
 	// TaskID, when set (SUPERVISELY_TASK_ID), is sent as x-task-id.
 	TaskID string
+	// Log gets the client's lines: the server it connects to (INFO, at the
+	// first call) and every failed attempt that is retried (WARN). nil = none.
+	Log *slog.Logger
 }
 
 // Env names (reference §1).

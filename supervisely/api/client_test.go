@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -172,5 +175,81 @@ func TestKeyStaysHome(t *testing.T) {
 	u, err := c.StorageURL("https://storage.example.com:9000/videos/1/a.mp4?x=1")
 	if err != nil || u != home.URL+"/videos/1/a.mp4?x=1" {
 		t.Fatalf("%s %v", u, err)
+	}
+}
+
+// logged makes a client whose log lines go to the returned buffer.
+func logged(t *testing.T, server string, retries int) (*api.Client, *bytes.Buffer) {
+	t.Helper()
+	var b bytes.Buffer
+	c, err := api.New(api.Options{Server: server, Token: token, Retries: retries, RetrySleep: time.Millisecond,
+		Timeout: 5 * time.Second, Log: slog.New(slog.NewTextHandler(&b, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &b
+}
+
+// checkRetryLines: one WARN line per retried attempt, each naming the call,
+// the error, attempt k of n and the wait before the next; the token nowhere.
+func checkRetryLines(t *testing.T, log, call, errText string, retried, attempts int) {
+	t.Helper()
+	var warns []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "level=WARN") {
+			warns = append(warns, l)
+		}
+	}
+	if len(warns) != retried {
+		t.Fatalf("%d WARN lines for %d retries:\n%s", len(warns), retried, log)
+	}
+	for k, l := range warns {
+		for _, w := range []string{"call=" + call, fmt.Sprintf("attempt=%d/%d", k+1, attempts), "next_wait=", errText} {
+			if !strings.Contains(l, w) {
+				t.Errorf("WARN line %d lacks %q: %s", k+1, w, l)
+			}
+		}
+	}
+	if strings.Contains(log, token) {
+		t.Fatalf("the token is in the log:\n%s", log)
+	}
+}
+
+// TestRetriesLogged: a server that refuses connections is not retried in
+// silence: the client says where it connects (INFO), then logs each retried
+// attempt (WARN) before giving up with the transport's error.
+func TestRetriesLogged(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	c, log := logged(t, addr, 3)
+	_, err = c.ProjectInfo(context.Background(), 1)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "retry limit exceeded: 4 attempts") {
+		t.Fatalf("%v", err)
+	}
+	t.Logf("log:\n%s", log)
+	if !strings.Contains(log.String(), "level=INFO") || !strings.Contains(log.String(), "server="+addr) {
+		t.Fatalf("no INFO line naming the server %s:\n%s", addr, log)
+	}
+	checkRetryLines(t, log.String(), "projects.info", "connection refused", 3, 4)
+}
+
+// TestRetriesLogged503: the fake server answers 503 twice, then the call
+// succeeds: two WARN lines, no error.
+func TestRetriesLogged503(t *testing.T) {
+	s := svtest.New(token, 3)
+	defer s.Close()
+	p := s.AddProject(7, "src", "videos", nil)
+	s.SetFaults(svtest.Faults{Fail: map[string]int{"projects.info": 2}})
+	c, log := logged(t, s.URL(), 5)
+	if _, err := c.ProjectInfo(context.Background(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	checkRetryLines(t, log.String(), "projects.info", "HTTP 503", 2, 6)
+	if n := s.Calls()["projects.info"]; n != 3 {
+		t.Fatalf("%d calls", n)
 	}
 }
