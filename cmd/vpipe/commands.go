@@ -157,6 +157,23 @@ func svClient(c *config.Config) (*api.Client, error) {
 	return api.New(o)
 }
 
+// logClient sends the Supervisely client's lines (the server it connects to,
+// each failed call it retries) to log.
+func logClient(src core.Source, sink core.Sink, log *slog.Logger) {
+	if s, ok := src.(*svsrc.Source); ok {
+		s.C.SetLog(log)
+	}
+	sinks := []core.Sink{sink}
+	if f, ok := sink.(*fanout.Sink); ok {
+		sinks = f.Sinks
+	}
+	for _, k := range sinks {
+		if s, ok := k.(*svsink.Sink); ok {
+			s.C.SetLog(log)
+		}
+	}
+}
+
 // setup loads the config and builds its source and sink.
 func setup(path string, sets []string) (*config.Config, core.Source, core.Sink, error) {
 	c, err := load(path, sets)
@@ -252,6 +269,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	if s, ok := src.(*localsrc.Source); ok { // its warnings (symlink loops, broken links) show on a terminal too, and in --log-file
 		s.Log = log
 	}
+	logClient(src, sink, log)
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	set := &metrics.Set{}
 	stopMetrics, err := lf.obs.serve(set, log)
@@ -384,6 +402,7 @@ func planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			logClient(src, sink, slog.New(progress.Handler(cmd.ErrOrStderr(), false)))
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
 			sf.apply(&execution{r: r})
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/progress"
 	"github.com/vpipe/vpipe/queue"
 )
 
@@ -50,10 +52,11 @@ func enqueueCmd() *cobra.Command {
 		Short: "Queue every video of the config's source on NATS JetStream, for vpipe worker",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, src, _, err := setup(configArg(args), sets)
+			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
 				return err
 			}
+			logClient(src, sink, slog.New(progress.Handler(cmd.ErrOrStderr(), false)))
 			var items []*core.Item
 			if err := src.Items(cmd.Context(), func(it *core.Item) error {
 				items = append(items, it)

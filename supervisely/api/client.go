@@ -20,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +98,8 @@ type Client struct {
 	timeout time.Duration
 	hc      *http.Client
 	calls   atomic.Int64
+	log     atomic.Pointer[slog.Logger]
+	hello   sync.Once // the INFO line naming the server, at the first request
 }
 
 // New checks the options and makes a client.
@@ -140,7 +143,39 @@ func New(o Options) (*Client, error) {
 		return nil
 	}
 	c.hc = &hc
+	if o.Log != nil {
+		c.log.Store(o.Log)
+	}
 	return c, nil
+}
+
+// SetLog sends the client's log lines to l (the server it connects to, each
+// retried failure); nil sends them nowhere.
+func (c *Client) SetLog(l *slog.Logger) { c.log.Store(l) }
+
+var discard = slog.New(slog.DiscardHandler)
+
+func (c *Client) logger() *slog.Logger {
+	if l := c.log.Load(); l != nil {
+		return l
+	}
+	return discard
+}
+
+// connecting says, once, before the first request goes out, where the client
+// connects and how long it keeps trying (the token is never logged).
+func (c *Client) connecting() {
+	c.hello.Do(func() {
+		c.logger().Info("supervisely: connecting", "server", c.base.String(), "retries", c.retries,
+			"retry_sleep", c.sleep.String(), "timeout", c.timeout.String())
+	})
+}
+
+// logRetry tells that a failed attempt (k from 0) is retried after d.
+func (c *Client) logRetry(call string, err error, k int, d time.Duration) {
+	msg := strings.TrimPrefix(c.redact(err.Error()), "supervisely "+call+": ")
+	c.logger().Warn("supervisely: call failed; retrying", "call", call, "err", msg,
+		"attempt", fmt.Sprintf("%d/%d", k+1, c.retries+1), "next_wait", d.String())
 }
 
 // NormalizeServer applies the SDK's rules: strip slashes at both ends, add
@@ -325,10 +360,13 @@ func (c *Client) backoff(ctx context.Context, attempt int, e *Error) error {
 		return e
 	}
 	metrics.Retry(metrics.Supervisely)
-	return sleep(ctx, c.wait(attempt, e))
+	d := c.wait(attempt, e)
+	c.logRetry(e.Method, e, attempt, d)
+	return sleep(ctx, d)
 }
 
 func (c *Client) request(ctx context.Context, method, contentType string, body []byte) (*http.Request, error) {
+	c.connecting()
 	u := c.base.String() + "/public/api/v3/" + method
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {

@@ -130,7 +130,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 				if failures > s.c.retries || s.ctx.Err() != nil {
 					return 0, fmt.Errorf("%s: %w", s.name, last)
 				}
-				if err := sleep(s.ctx, s.c.wait(failures-1, &Error{})); err != nil {
+				if err := s.retry(failures, last); err != nil {
 					return 0, err
 				}
 				continue
@@ -157,10 +157,17 @@ func (s *Stream) Read(p []byte) (int, error) {
 		if failures > s.c.retries {
 			return 0, fmt.Errorf("%s: the video stream failed %d times in a row at byte %d: %v", s.name, failures, s.pos, last)
 		}
-		if err := sleep(s.ctx, s.c.wait(failures-1, &Error{})); err != nil {
+		if err := s.retry(failures, fmt.Errorf("GET %s at byte %d: %w", s.name, s.pos, last)); err != nil {
 			return 0, err
 		}
 	}
+}
+
+// retry logs the failures-th failure in a row and waits before the next try.
+func (s *Stream) retry(failures int, err error) error {
+	d := s.c.wait(failures-1, &Error{})
+	s.c.logRetry("GET "+s.name, err, failures-1, d)
+	return sleep(s.ctx, d)
 }
 
 // readBody reads once from the body; a read that brings nothing within the
@@ -194,6 +201,7 @@ func (s *Stream) open() error {
 	}
 	req.Header.Set("x-api-key", s.c.token)
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", s.pos, end-1))
+	s.c.connecting()
 	s.c.calls.Add(1)
 	// The header must come within the timeout too.
 	t := time.AfterFunc(s.timeout, cancel)
