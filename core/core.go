@@ -163,8 +163,9 @@ type BatchSink interface {
 	Upload(ctx context.Context, b *Batch) ([]Registered, error)
 	// Annotate attaches the annotations (Image.Ann) of registered images of
 	// one dataset. With all false, annotations with no labels and no tags are
-	// not sent: a new image already has that empty annotation.
-	Annotate(ctx context.Context, dataset []string, imgs []Registered, all bool) error
+	// not sent: a new image already has that empty annotation. It returns how
+	// many it sent (on an error, those that arrived before it).
+	Annotate(ctx context.Context, dataset []string, imgs []Registered, all bool) (sent int, err error)
 	// Reannotate lists images already in a dataset whose annotation must be
 	// sent again (name → id): those an interrupted run registered but did not
 	// annotate, or all of them when the sink is told to overwrite (then all

@@ -159,7 +159,7 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 			var err error
 			if r.Config.Sampling.CopyAnnotations {
 				if err = ctx.Err(); err == nil {
-					err = bs.Annotate(ctx, j.item.DestDataset(), bt.regs, false)
+					_, err = bs.Annotate(ctx, j.item.DestDataset(), bt.regs, false)
 				}
 			}
 			// Uploaded and (when asked) annotated: written, even if the run stops now.
@@ -220,8 +220,11 @@ func (r *Runner) reannotate(ctx context.Context, j *job, p *prepared) error {
 	if len(regs) == 0 {
 		return nil
 	}
-	r.Log.Info("annotations re-sent", "video", j.item.ID(), "images", len(regs), "overwrite", all)
-	return bs.Annotate(ctx, j.item.DestDataset(), regs, all)
+	sent, err := bs.Annotate(ctx, j.item.DestDataset(), regs, all)
+	if sent > 0 { // empty annotations are not sent: a new image has one already
+		r.Log.Info("annotations re-sent", "video", j.item.ID(), "images", sent, "empty_not_sent", len(regs)-sent, "overwrite", all)
+	}
+	return err
 }
 
 // logFetched reports the bytes a remote video cost.

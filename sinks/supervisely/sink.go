@@ -490,19 +490,20 @@ func (s *Sink) Upload(ctx context.Context, b *core.Batch) ([]core.Registered, er
 	return regs, nil
 }
 
-// Annotate sends annotations in batches of 50, in subpixel coordinates. A
-// retry after a failure that may have been applied first leaves out the images
-// whose annotation arrived (they have labels or tags now).
-func (s *Sink) Annotate(ctx context.Context, dataset []string, imgs []core.Registered, all bool) error {
+// Annotate sends annotations in batches of 50, in subpixel coordinates, and
+// returns how many arrived. A retry after a failure that may have been applied
+// first leaves out the images whose annotation arrived (they have labels or
+// tags now).
+func (s *Sink) Annotate(ctx context.Context, dataset []string, imgs []core.Registered, all bool) (int, error) {
 	if len(imgs) == 0 {
-		return nil
+		return 0, nil
 	}
 	s.mu.Lock()
 	s.init()
 	id, err := s.dataset(ctx, dataset, true, nil)
 	s.mu.Unlock()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var anns []api.ImageAnnotation
 	for _, r := range imgs {
@@ -511,44 +512,56 @@ func (s *Sink) Annotate(ctx context.Context, dataset []string, imgs []core.Regis
 		}
 		sub, err := sv.ToSubpixel(r.Image.Ann)
 		if err != nil {
-			return fmt.Errorf("%s: annotation: %w", r.Image.Name, err)
+			return 0, fmt.Errorf("%s: annotation: %w", r.Image.Name, err)
 		}
 		anns = append(anns, api.ImageAnnotation{ImageID: r.ID, Annotation: sub})
 	}
 	for i := 0; i < len(anns); i += 50 {
-		part := anns[i:min(i+50, len(anns))]
-		err := s.C.CallEach(ctx, "annotations.bulk.add", func(attempt int) (any, bool, error) {
-			if attempt > 0 && !all {
-				ids := make([]any, len(part))
-				for k, a := range part {
-					ids[k] = a.ImageID
-				}
-				landed, err := s.C.Images(ctx, id, []api.Filter{{Field: "id", Operator: "in", Value: ids}})
-				if err != nil {
-					return nil, false, err
-				}
-				done := map[int64]bool{}
-				for _, im := range landed {
-					done[im.ID] = im.LabelsCount > 0 || len(im.Tags) > 0
-				}
-				var rest []api.ImageAnnotation
-				for _, a := range part {
-					if !done[a.ImageID] {
-						rest = append(rest, a)
-					}
-				}
-				part = rest
-			}
-			if len(part) == 0 {
-				return nil, true, nil
-			}
-			return map[string]any{"datasetId": id, "annotations": part, "skipBoundsValidation": false}, false, nil
-		}, nil)
-		if err != nil {
-			return err
+		if err := s.annotate(ctx, id, anns[i:min(i+50, len(anns))], all); err != nil {
+			return i, err
 		}
 	}
-	return nil
+	return len(anns), nil
+}
+
+// annotate sends one batch; a retry leaves out what arrived (unless all).
+func (s *Sink) annotate(ctx context.Context, id int64, part []api.ImageAnnotation, all bool) error {
+	return s.C.CallEach(ctx, "annotations.bulk.add", func(attempt int) (any, bool, error) {
+		if attempt > 0 && !all {
+			rest, err := s.notLanded(ctx, id, part)
+			if err != nil {
+				return nil, false, err
+			}
+			part = rest
+		}
+		if len(part) == 0 {
+			return nil, true, nil
+		}
+		return map[string]any{"datasetId": id, "annotations": part, "skipBoundsValidation": false}, false, nil
+	}, nil)
+}
+
+// notLanded leaves out of part the images that have labels or tags now.
+func (s *Sink) notLanded(ctx context.Context, id int64, part []api.ImageAnnotation) ([]api.ImageAnnotation, error) {
+	ids := make([]any, len(part))
+	for k, a := range part {
+		ids[k] = a.ImageID
+	}
+	landed, err := s.C.Images(ctx, id, []api.Filter{{Field: "id", Operator: "in", Value: ids}})
+	if err != nil {
+		return nil, err
+	}
+	done := map[int64]bool{}
+	for _, im := range landed {
+		done[im.ID] = im.LabelsCount > 0 || len(im.Tags) > 0
+	}
+	var rest []api.ImageAnnotation
+	for _, a := range part {
+		if !done[a.ImageID] {
+			rest = append(rest, a)
+		}
+	}
+	return rest, nil
 }
 
 // emptyAnn tells whether an annotation has no labels and no tags.
@@ -566,7 +579,8 @@ func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	if err != nil {
 		return err
 	}
-	return s.Annotate(ctx, img.Dataset, regs, false)
+	_, err = s.Annotate(ctx, img.Dataset, regs, false)
+	return err
 }
 
 // Delete leaves images on the server: the reference gives no call to remove
