@@ -27,6 +27,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -82,7 +83,9 @@ type Options struct {
 	// every message, and a worker refuses a message stamped with another
 	// (two pipelines sharing one stream), "" = unchecked.
 	Sink string
-	Log  *slog.Logger
+	// Log gets the queue's lines (the connection lost and back, videos taken,
+	// retried, terminated); nil = none. SetLog changes it.
+	Log *slog.Logger
 }
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
@@ -121,9 +124,6 @@ func (o *Options) defaults() error {
 	if o.Poll == 0 {
 		o.Poll = time.Second
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
 	return nil
 }
 
@@ -135,6 +135,11 @@ type Queue struct {
 	stream jetstream.Stream
 	done   jetstream.KeyValue // video key → doneRecord
 	failed jetstream.KeyValue // video key → Failure
+
+	log     atomic.Pointer[slog.Logger] // read by the connection's handlers, on their goroutine
+	closing atomic.Bool                 // Close was called: the connection's end is no news
+	lost    atomic.Int64                // when (unix ns) the connection was lost, 0 = connected
+	nagged  atomic.Int64                // when (unix ns) a failed reconnect was last logged
 }
 
 // Subject is where the stream's messages are published.
@@ -142,7 +147,11 @@ func (q *Queue) Subject() string { return "vpipe.queue." + q.o.Stream }
 
 // Describe names the queue for logs.
 func (q *Queue) Describe() string {
-	return fmt.Sprintf("stream %s on %s", q.o.Stream, q.nc.ConnectedUrlRedacted())
+	u := q.nc.ConnectedUrlRedacted()
+	if u == "" { // not connected now
+		u = redact(q.o.URL)
+	}
+	return fmt.Sprintf("stream %s on %s", q.o.Stream, u)
 }
 
 // Open connects and finds the stream, its consumer and buckets, making those
@@ -155,7 +164,9 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		return nil, errors.New("--nats: the NATS server's URL is needed, e.g. nats://127.0.0.1:4222")
 	}
 	host, _ := os.Hostname()
-	opts := []nats.Option{nats.Name("vpipe " + host), nats.MaxReconnects(-1)}
+	q := &Queue{o: o}
+	q.SetLog(o.Log)
+	opts := append([]nats.Option{nats.Name("vpipe " + host), nats.MaxReconnects(-1)}, q.handlers()...)
 	if o.Creds != "" {
 		if _, err := os.Stat(o.Creds); err != nil {
 			return nil, fmt.Errorf("--nats-creds: %w", err)
@@ -166,7 +177,7 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--nats %q: %w", redact(o.URL), err)
 	}
-	q := &Queue{o: o, nc: nc}
+	q.nc = nc
 	if err := q.ensure(ctx); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("%s: %w", q.Describe(), err)
@@ -183,11 +194,74 @@ func redact(u string) string {
 	return u
 }
 
-// SetLog sends the queue's log lines to l.
-func (q *Queue) SetLog(l *slog.Logger) { q.o.Log = l }
+// SetLog sends the queue's log lines to l (nil: nowhere).
+func (q *Queue) SetLog(l *slog.Logger) {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	q.log.Store(l)
+}
+
+func (q *Queue) logger() *slog.Logger { return q.log.Load() }
+
+// handlers log what happens to the connection: nats.go reconnects by itself
+// (without end), and without these lines an outage passes in silence.
+func (q *Queue) handlers() []nats.Option {
+	server := redact(q.o.URL)
+	return []nats.Option{
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if !q.closing.Load() {
+				q.lost.Store(time.Now().UnixNano())
+				q.nagged.Store(0)
+				q.logger().Warn("queue: NATS connection lost; reconnecting", "server", server, "err", errText(err))
+			}
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { q.stillDown(server, err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			q.logger().Info("queue: NATS reconnected", "server", nc.ConnectedUrlRedacted(), "down_for", q.downFor().String())
+			q.lost.Store(0)
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if !q.closing.Load() {
+				q.logger().Error("queue: NATS connection closed", "server", server, "err", errText(nc.LastError()))
+			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			q.logger().Warn("queue: NATS error", "server", server, "err", errText(err))
+		}),
+	}
+}
+
+// stillDown logs a failed reconnect: the first of an outage, then at most
+// one a minute (nats.go tries every 2 s or so, without end).
+func (q *Queue) stillDown(server string, err error) {
+	now := time.Now().UnixNano()
+	last := q.nagged.Load()
+	if last != 0 && now-last < int64(time.Minute) || !q.nagged.CompareAndSwap(last, now) {
+		return
+	}
+	q.logger().Warn("queue: NATS still unreachable; reconnecting", "server", server, "down_for", q.downFor().String(), "err", errText(err))
+}
+
+// downFor is how long the connection has been lost (0 if it is not).
+func (q *Queue) downFor() time.Duration {
+	t := q.lost.Load()
+	if t == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, t)).Round(time.Millisecond)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "none given"
+	}
+	return err.Error()
+}
 
 // Close lets go of the connection (after its pending acks are flushed).
 func (q *Queue) Close() {
+	q.closing.Store(true)
 	_ = q.nc.Drain()
 	for i := 0; i < 200 && !q.nc.IsClosed(); i++ {
 		time.Sleep(10 * time.Millisecond)

@@ -56,7 +56,7 @@ func (w *Worker) AckWait() time.Duration { return 3 * w.heartbeat }
 
 // Next takes the next video. It is stages.Feed's.
 func (w *Worker) Next(ctx context.Context) (stages.Lease, bool, error) {
-	log := w.q.o.Log
+	log := w.q.logger()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
@@ -121,7 +121,7 @@ func (w *Worker) take(msg jetstream.Msg, asked time.Time) *lease {
 		return nil
 	}
 	w.Taken.Add(1)
-	w.q.o.Log.Info("queue: took video", "video", m.Video, "delivery", n)
+	w.q.logger().Info("queue: took video", "video", m.Video, "delivery", n)
 	l := &lease{w: w, msg: msg, m: m, key: k, n: n, stop: make(chan struct{})}
 	l.confirmed.Store(asked.UnixNano())
 	go l.beat()
@@ -143,13 +143,13 @@ func (w *Worker) terminate(msg jetstream.Msg, k string, f Failure, overwrite boo
 			err = nil
 		}
 		if err != nil {
-			w.q.o.Log.Error("queue: recording a failure failed", "video", f.Video, "err", err)
+			w.q.logger().Error("queue: recording a failure failed", "video", f.Video, "err", err)
 		}
 	}
 	w.Terminated.Add(1)
-	w.q.o.Log.Error("queue: video terminated", "video", f.Video, "deliveries", f.Deliveries, "err", f.Error)
+	w.q.logger().Error("queue: video terminated", "video", f.Video, "deliveries", f.Deliveries, "err", f.Error)
 	if err := msg.TermWithReason(truncate(f.Error, 200)); err != nil {
-		w.q.o.Log.Error("queue: terminate failed", "video", f.Video, "err", err)
+		w.q.logger().Error("queue: terminate failed", "video", f.Video, "err", err)
 	}
 }
 
@@ -208,7 +208,7 @@ func (l *lease) beat() {
 			// Asked for an answer, so a lost heartbeat is known (see lapsed).
 			sent := time.Now()
 			if _, err := l.w.q.nc.Request(l.msg.Reply(), []byte("+WPI"), l.w.heartbeat); err != nil {
-				l.w.q.o.Log.Warn("queue: heartbeat failed", "video", l.m.Video, "err", err)
+				l.w.q.logger().Warn("queue: heartbeat failed", "video", l.m.Video, "err", err)
 			} else {
 				l.confirmed.Store(sent.UnixNano())
 			}
@@ -223,7 +223,7 @@ func (l *lease) Done(o stages.Outcome) {
 
 func (l *lease) done(o stages.Outcome) {
 	close(l.stop)
-	w, log := l.w, l.w.q.o.Log
+	w, log := l.w, l.w.q.logger()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if since, lapsed := l.lapsed(); lapsed && o.Err != nil || lapsed && o.Interrupted {
