@@ -76,7 +76,7 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 			ReadTimeout: time.Duration(c.Supervisely.ReadTimeoutS) * time.Second}
 		src = svSrc
 	case "s3":
-		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts))
+		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts, c.Source.TimeoutS))
 		if err != nil {
 			return nil, nil, fmt.Errorf("source: %w", err)
 		}
@@ -123,7 +123,7 @@ func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.So
 		sk.Fsync = c.Fsync
 		return sk, nil
 	case "s3":
-		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
+		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts, c.TimeoutS))
 	case "supervisely":
 		sk := &svsink.Sink{C: client, ProjectID: int64(c.ProjectID), WorkspaceID: int64(c.WorkspaceID),
 			Overwrite: c.OverwriteAnnotations, SourceProject: src.Project}
@@ -141,8 +141,9 @@ func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.So
 	return nil, fmt.Errorf("type: unknown %q", c.Type)
 }
 
-func s3Options(url, endpoint, region string, pathStyle bool, attempts int) s3conn.Options {
-	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts}
+func s3Options(url, endpoint, region string, pathStyle bool, attempts, timeoutS int) s3conn.Options {
+	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts,
+		Timeout: time.Duration(timeoutS) * time.Second}
 }
 
 // svClient makes the Supervisely client: address from the config or the

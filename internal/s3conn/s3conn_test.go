@@ -21,10 +21,10 @@ var srv *s3test.Server
 
 func TestMain(m *testing.M) { os.Exit(s3test.Main(m, &srv)) }
 
-// client is s3conn's client for s3://bucket/p through endpoint.
+// client is s3conn's client for s3://bucket/p through endpoint, with the
+// credentials of the environment (srv.Env).
 func client(t *testing.T, bucket, endpoint string, attempts int, timeout time.Duration) *s3conn.Client {
 	t.Helper()
-	srv.Env(t)
 	c, err := s3conn.New(context.Background(), s3conn.Options{URL: "s3://" + bucket + "/p", Endpoint: endpoint, PathStyle: true,
 		MaxAttempts: attempts, MaxBackoff: 50 * time.Millisecond, Timeout: timeout})
 	if err != nil {
@@ -55,6 +55,7 @@ func TestFrozenServerGivesUp(t *testing.T) {
 		}
 		return s3test.Pass
 	}
+	srv.Env(t)
 	c := client(t, bucket, p.URL, 2, 500*time.Millisecond)
 	err := put(c, "p/a.png", []byte("image"))
 	if err == nil {
@@ -92,6 +93,7 @@ func TestSlowUploadNotCut(t *testing.T) {
 	if total := time.Duration(len(data)/s3test.TrickleChunk) * s3test.TrickleEvery; total < 3*timeout {
 		t.Fatalf("the upload would take %s, not several timeouts", total)
 	}
+	srv.Env(t)
 	c := client(t, bucket, p.URL, 1, timeout)
 	if err := put(c, "p/big.png", data); err != nil {
 		t.Fatalf("a slow upload that makes progress was cut: %v", err)
@@ -130,7 +132,7 @@ func TestNoCredentials(t *testing.T) {
 		t.Fatal("a PUT without credentials succeeded")
 	}
 	msg := err.Error()
-	for _, w := range []string{"no AWS credentials", "bucket " + bucket, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
+	for _, w := range []string{"AWS credentials for bucket ", "bucket " + bucket, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
 		"~/.aws/credentials", "instance"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("missing %q in %q", w, msg)

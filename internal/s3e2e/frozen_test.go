@@ -115,7 +115,7 @@ func TestNoCredentialsRun(t *testing.T) {
 	if cmd.ProcessState.ExitCode() != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", cmd.ProcessState.ExitCode(), out)
 	}
-	for _, w := range []string{"no AWS credentials", "bucket " + bucket, "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "~/.aws/credentials"} {
+	for _, w := range []string{"AWS credentials for bucket ", "bucket " + bucket, "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "~/.aws/credentials"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("missing %q in:\n%s", w, out)
 		}
