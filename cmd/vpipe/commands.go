@@ -289,6 +289,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		if sum.VideosPartial > 0 {
 			done = append(done, "videos_partial", sum.VideosPartial)
 		}
+		if sum.NotRolledBack > 0 {
+			done = append(done, "not_rolled_back", sum.NotRolledBack)
+		}
 		fileLog.Info("run done", done...)
 		switch {
 		case errors.Is(err, context.Canceled):
@@ -334,6 +337,10 @@ func printSummary(w io.Writer, s stages.Summary) {
 	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
 		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
 	heldBack(w, s)
+	if s.NotRolledBack > 0 {
+		fmt.Fprintf(w, "  %d image(s) of failed videos may be left in the sink: their roll-back failed (see FAILED); "+
+			"a re-run skips them and completes those videos, or remove them\n", s.NotRolledBack)
+	}
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}

@@ -259,9 +259,9 @@ func (c *Client) Err(call, key string, err error) error {
 			call, c.Loc.Object(key), c.Loc.Bucket, err)
 	}
 	var se *StallError
-	if errors.As(err, &se) {
-		return fmt.Errorf("%s %s: no answer from %s: nothing sent or received for %s, on each of %d attempts (timeout_s, max_attempts): %w",
-			call, c.Loc.Object(key), c.server(), se.For, c.attempts, err)
+	if errors.As(err, &se) { // the SDK's text would only repeat it
+		return &callError{msg: fmt.Sprintf("%s %s: no answer from %s: nothing sent or received for %s, on each of %d attempts (timeout_s, max_attempts)",
+			call, c.Loc.Object(key), c.server(), se.For, c.attempts), err: err}
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -275,6 +275,15 @@ func (c *Client) Err(call, key string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", call, c.Loc.Object(key), err)
 }
+
+// callError is a failed call told in its own words, wrapping the SDK's error.
+type callError struct {
+	msg string
+	err error
+}
+
+func (e *callError) Error() string { return e.msg }
+func (e *callError) Unwrap() error { return e.err }
 
 // IsNotFound tells a missing object (or key) from other errors.
 func IsNotFound(err error) bool {
