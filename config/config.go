@@ -56,8 +56,12 @@ type Source struct {
 	Endpoint  string `mapstructure:"endpoint"`   // "" = AWS
 	Region    string `mapstructure:"region"`     // "" = AWS_REGION / the profile's
 	PathStyle bool   `mapstructure:"path_style"` // with an endpoint: ENDPOINT/BUCKET; false = BUCKET.ENDPOINT
-	// MaxAttempts per request, the first included (retries back off on 5xx, SlowDown, resets).
+	// MaxAttempts per request, the first included (retries back off on 5xx,
+	// SlowDown, resets, timeouts).
 	MaxAttempts int `mapstructure:"max_attempts"`
+	// TimeoutS gives up an attempt that makes no progress for this long (a
+	// server that stopped answering); it never cuts a transfer that moves.
+	TimeoutS int `mapstructure:"timeout_s"`
 	// ProjectID is the video project on the server (supervisely).
 	ProjectID int `mapstructure:"project_id"`
 	// DatasetIDs, if any, limit the datasets sampled (supervisely).
@@ -114,6 +118,7 @@ type Sink struct {
 	Region      string `mapstructure:"region"`
 	PathStyle   bool   `mapstructure:"path_style"`
 	MaxAttempts int    `mapstructure:"max_attempts"`
+	TimeoutS    int    `mapstructure:"timeout_s"`
 	// ProjectID writes into an existing image project (supervisely).
 	ProjectID int `mapstructure:"project_id"`
 	// WorkspaceID is where a new project goes when the source is not on the server.
@@ -204,6 +209,7 @@ func Defaults() map[string]any {
 		"source.region":             "",
 		"source.path_style":         true,
 		"source.max_attempts":       8,
+		"source.timeout_s":          60, // as the source's reads of a video body
 		"sampling.start":            0,
 		"sampling.end":              nil,
 		"sampling.step":             1,
@@ -229,6 +235,7 @@ func Defaults() map[string]any {
 		"sink.region":               "",
 		"sink.path_style":           true,
 		"sink.max_attempts":         8,
+		"sink.timeout_s":            30,
 		"sink.fsync":                false,
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       0, // frames: see q above

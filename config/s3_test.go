@@ -50,3 +50,43 @@ sinks:
 		t.Errorf("a secret in the URL is echoed:\n%s", msg)
 	}
 }
+
+// Credentials in an endpoint are refused for every endpoint key, without
+// echoing them; an endpoint must be an http(s) URL.
+func TestEndpointRules(t *testing.T) {
+	_, err := Load(write(t, `
+source: {type: s3, url: s3://v/raw, endpoint: "http://AKIA1:s3cr3t@127.0.0.1:7070"}
+sinks:
+  - {type: s3, url: s3://d/a, endpoint: "https://user@minio.local"}
+  - {type: s3, url: s3://d/b, endpoint: "127.0.0.1:7070"}
+  - {type: s3, url: s3://d/c, endpoint: "http://127.0.0.1:7070", timeout_s: 0}
+`), nil, nil)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	for _, w := range []string{"source.endpoint: credentials are not taken from the endpoint",
+		"sinks[0].endpoint: credentials are not taken from the endpoint", "sinks[1].endpoint: want http://HOST[:PORT] or https://",
+		"sinks[2].timeout_s: must be 1–3600"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("missing %q in:\n%s", w, msg)
+		}
+	}
+	for _, s := range []string{"s3cr3t", "AKIA1", "user@"} {
+		if strings.Contains(msg, s) {
+			t.Errorf("%q echoed:\n%s", s, msg)
+		}
+	}
+	_, err = Load(write(t, "source: {type: local, path: .}\nsink: {type: s3, url: s3://d/a, endpoint: \"http://u:p@h:1\"}\n"), []string{"sink.timeout_s=0"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "sink.endpoint: credentials are not taken from the endpoint") ||
+		!strings.Contains(err.Error(), "sink.timeout_s: must be 1–3600") || strings.Contains(err.Error(), "u:p") {
+		t.Fatalf("%v", err)
+	}
+	c, err := Load(write(t, "source: {type: s3, url: s3://v/raw}\nsink: {type: s3, url: s3://d/a, endpoint: \"http://127.0.0.1:7070\"}\n"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sink.TimeoutS != 30 || c.Source.TimeoutS != 60 {
+		t.Fatalf("timeouts: source %d, sink %d", c.Source.TimeoutS, c.Sink.TimeoutS)
+	}
+}

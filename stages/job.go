@@ -51,9 +51,11 @@ type job struct {
 	written  int
 	dropped  int      // frames the content rules left out
 	names    []string // written this run, for a roll-back if the video fails
-	finished bool
-	status   string // set once the video is done, or the run is
-	onDone   func(*job)
+	// notRolledBack is how many of names a failed roll-back may have left.
+	notRolledBack int
+	finished      bool
+	status        string // set once the video is done, or the run is
+	onDone        func(*job)
 
 	lease Lease // the feed's, when the video came from one
 	// progress counts packets read, frames decoded and frames out: the stall

@@ -23,7 +23,10 @@ type VideoResult struct {
 	Status  string `json:"status"`
 	Written int    `json:"written"` // images written by this run (0 for a failed video: they are rolled back)
 	Skipped int    `json:"skipped"` // already in the sink
-	Error   string `json:"error,omitempty"`
+	// NotRolledBack: a failed video's roll-back failed, and this many of its
+	// images (counted in Written) may still be in the sink.
+	NotRolledBack int    `json:"not_rolled_back,omitempty"`
+	Error         string `json:"error,omitempty"`
 	// Missing and Damage, for a partial video: the selected frames not
 	// written ("45,47-74", as the summary lists them) and the damage found.
 	Missing string `json:"missing,omitempty"`
@@ -34,7 +37,7 @@ type VideoResult struct {
 // goroutine of the run has ended.
 func (s *Summary) results(jobs []*job, p *pipeline.Pipeline, io0 metrics.IOStats) {
 	for _, j := range jobs {
-		v := VideoResult{Video: j.item.ID(), Status: j.status, Written: j.written, Skipped: j.skipped}
+		v := VideoResult{Video: j.item.ID(), Status: j.status, Written: j.written, Skipped: j.skipped, NotRolledBack: j.notRolledBack}
 		if j.err != nil {
 			v.Error = j.err.Error()
 		}

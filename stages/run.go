@@ -48,9 +48,12 @@ type Summary struct {
 	// VideosNotStarted were never reached before the run stopped.
 	VideosNotStarted int
 	Written          int // images written by this run (interrupted videos' included)
-	Skipped          int
-	Dropped          int // frames the content rules (scene_threshold, dedup) left out
-	Failures         []Failure
+	// NotRolledBack are images of failed videos whose roll-back failed: they
+	// may still be in the sink (counted in Written too).
+	NotRolledBack int
+	Skipped       int
+	Dropped       int // frames the content rules (scene_threshold, dedup) left out
+	Failures      []Failure
 	// VideosPartial are damaged videos salvaged (sampling.on_damage: salvage):
 	// every frame that decoded cleanly was written, the Partial list the rest.
 	VideosPartial int
@@ -164,6 +167,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		defer mu.Unlock()
 		sum.Skipped += j.skipped
 		sum.Written += j.written
+		sum.NotRolledBack += j.notRolledBack
 		sum.Dropped += j.dropped
 		switch {
 		case j.err != nil:
@@ -343,9 +347,11 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			j.setStatus(StatusFailed)
 			sum.VideosFailed++
 			sum.Failures = append(sum.Failures, Failure{Video: j.item.ID(), Err: j.err})
+			sum.Written += j.written // those kept (a failed roll-back, a feed)
+			sum.NotRolledBack += j.notRolledBack
 			sum.Skipped += j.skipped
 			sum.Dropped += j.dropped
-			r.Reporter.VideoDone(j.item.ID(), 0, j.skipped, j.err)
+			r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
 			j.settle(false)
 		case j.started:
 			j.setStatus(StatusInterrupted)
@@ -374,7 +380,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 // video (redelivered after an ack-wait expiry) and count these very names as
 // written or already there; deleting them could make it ack a video with
 // images missing. Each kept image is complete, and the next try resumes from
-// them.
+// them. A roll-back that fails (the sink is gone) keeps them too, and says so:
+// they may still be there.
 func (r *Runner) rollBack(ctx context.Context, j *job) bool {
 	if r.Feed != nil {
 		if len(j.names) > 0 {
@@ -382,10 +389,16 @@ func (r *Runner) rollBack(ctx context.Context, j *job) bool {
 		}
 		return false
 	}
-	if err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names); err != nil {
-		j.err = fmt.Errorf("%w (and removing its %d partial images failed: %v)", j.err, len(j.names), err)
+	err := r.Sink.Delete(context.WithoutCancel(ctx), j.item.DestDataset(), j.names)
+	if err == nil {
+		return true
 	}
-	return true
+	ds := strings.Join(j.item.DestDataset(), "/")
+	j.notRolledBack = len(j.names)
+	r.Log.Error("roll-back failed", "video", j.item.ID(), "images", len(j.names), "sink", r.Sink.Describe(), "dataset", ds, "err", err)
+	j.err = fmt.Errorf("%w; roll-back failed: the %d image(s) it wrote this run (each with its annotation and meta) may be left in %s, dataset %s: %v",
+		j.err, len(j.names), r.Sink.Describe(), ds, err)
+	return false
 }
 
 // writeStage is the end of the pipeline for a sink that stores one image at a time.

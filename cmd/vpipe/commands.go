@@ -76,7 +76,7 @@ func backends(c *config.Config) (core.Source, core.Sink, error) {
 			ReadTimeout: time.Duration(c.Supervisely.ReadTimeoutS) * time.Second}
 		src = svSrc
 	case "s3":
-		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts))
+		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts, c.Source.TimeoutS))
 		if err != nil {
 			return nil, nil, fmt.Errorf("source: %w", err)
 		}
@@ -123,7 +123,7 @@ func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.So
 		sk.Fsync = c.Fsync
 		return sk, nil
 	case "s3":
-		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts))
+		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts, c.TimeoutS))
 	case "supervisely":
 		sk := &svsink.Sink{C: client, ProjectID: int64(c.ProjectID), WorkspaceID: int64(c.WorkspaceID),
 			Overwrite: c.OverwriteAnnotations, SourceProject: src.Project}
@@ -141,8 +141,9 @@ func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.So
 	return nil, fmt.Errorf("type: unknown %q", c.Type)
 }
 
-func s3Options(url, endpoint, region string, pathStyle bool, attempts int) s3conn.Options {
-	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts}
+func s3Options(url, endpoint, region string, pathStyle bool, attempts, timeoutS int) s3conn.Options {
+	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts,
+		Timeout: time.Duration(timeoutS) * time.Second}
 }
 
 // svClient makes the Supervisely client: address from the config or the
@@ -306,6 +307,9 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		if sum.VideosPartial > 0 {
 			done = append(done, "videos_partial", sum.VideosPartial)
 		}
+		if sum.NotRolledBack > 0 {
+			done = append(done, "not_rolled_back", sum.NotRolledBack)
+		}
 		fileLog.Info("run done", done...)
 		switch {
 		case errors.Is(err, context.Canceled):
@@ -351,6 +355,10 @@ func printSummary(w io.Writer, s stages.Summary) {
 	fmt.Fprintf(w, "videos: %d ok, %d failed%s%s; frames: %d written, %d skipped (already there)%s; %s, %.1f frames/s\n",
 		s.VideosOK, s.VideosFailed, partial, stopped, s.Written, s.Skipped, dropped, s.Elapsed.Round(1e6), s.FPS())
 	heldBack(w, s)
+	if s.NotRolledBack > 0 {
+		fmt.Fprintf(w, "  %d image(s) of failed videos may be left in the sink: their roll-back failed (see FAILED); "+
+			"a re-run skips them and completes those videos, or remove them\n", s.NotRolledBack)
+	}
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}

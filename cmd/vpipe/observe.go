@@ -139,19 +139,22 @@ func round(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 type Report struct {
 	// Status is ok, failed (a video failed), partial (a damaged video salvaged),
 	// interrupted or error (the run stopped).
-	Status            string  `json:"status"`
-	Error             string  `json:"error,omitempty"`
-	VideosOK          int     `json:"videos_ok"`
-	VideosFailed      int     `json:"videos_failed"`
-	VideosInterrupted int     `json:"videos_interrupted"`
-	VideosNotStarted  int     `json:"videos_not_started"`
-	VideosPartial     int     `json:"videos_partial"` // salvaged damaged videos (exit code 3)
-	Written           int     `json:"frames_written"`
-	Skipped           int     `json:"frames_skipped"`
-	Dropped           int     `json:"frames_dropped"` // left out by scene_threshold / dedup
-	ElapsedS          float64 `json:"elapsed_s"`
-	FPS               float64 `json:"frames_per_s"`
-	Bottleneck        string  `json:"bottleneck"`
+	Status            string `json:"status"`
+	Error             string `json:"error,omitempty"`
+	VideosOK          int    `json:"videos_ok"`
+	VideosFailed      int    `json:"videos_failed"`
+	VideosInterrupted int    `json:"videos_interrupted"`
+	VideosNotStarted  int    `json:"videos_not_started"`
+	VideosPartial     int    `json:"videos_partial"` // salvaged damaged videos (exit code 3)
+	Written           int    `json:"frames_written"`
+	// NotRolledBack are images of failed videos whose roll-back failed: they
+	// may still be in the sink (counted in frames_written).
+	NotRolledBack int     `json:"frames_not_rolled_back,omitempty"`
+	Skipped       int     `json:"frames_skipped"`
+	Dropped       int     `json:"frames_dropped"` // left out by scene_threshold / dedup
+	ElapsedS      float64 `json:"elapsed_s"`
+	FPS           float64 `json:"frames_per_s"`
+	Bottleneck    string  `json:"bottleneck"`
 	// CPUS is the CPU time the process used during the run (user + system); Cores the CPUs it may use (GOMAXPROCS at start).
 	CPUS  float64 `json:"cpu_s"`
 	Cores int     `json:"cores"`
@@ -178,7 +181,7 @@ type ReportStage struct {
 
 func report(s stages.Summary, runErr error) Report {
 	r := Report{Status: "ok", VideosOK: s.VideosOK, VideosFailed: s.VideosFailed, VideosInterrupted: s.VideosInterrupted,
-		VideosNotStarted: s.VideosNotStarted, VideosPartial: s.VideosPartial, Written: s.Written, Skipped: s.Skipped, Dropped: s.Dropped, ElapsedS: secs(s.Elapsed),
+		VideosNotStarted: s.VideosNotStarted, VideosPartial: s.VideosPartial, Written: s.Written, NotRolledBack: s.NotRolledBack, Skipped: s.Skipped, Dropped: s.Dropped, ElapsedS: secs(s.Elapsed),
 		FPS: oneDecimal(s.FPS()), Bottleneck: s.Bottleneck, IO: s.IO, Videos: s.Videos,
 		CPUS: secs(s.CPU), Cores: config.Cores()}
 	switch {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -41,7 +42,15 @@ type Options struct {
 	// MaxBackoff caps the wait between attempts (0 = 10 s); waits grow as
 	// 100 ms × 2^attempt with full jitter.
 	MaxBackoff time.Duration
+	// Timeout gives up an attempt that makes no progress for this long
+	// (nothing of its body taken or acknowledged, no byte of the answer read
+	// while it is being read); then the retryer tries again (0 = 30 s). It
+	// never cuts a transfer that keeps moving, however slow.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is Options.Timeout's default.
+const DefaultTimeout = 30 * time.Second
 
 // Location is a bucket and a key prefix (no leading or trailing slash; "" = the bucket's root).
 type Location struct {
@@ -103,6 +112,9 @@ type Client struct {
 	Loc      Location
 	Endpoint string
 	Presign  *s3.PresignClient
+	// attempts and timeout are the retry budget, for errors.
+	attempts int
+	timeout  time.Duration
 	// PageSize is MaxKeys of each ListObjectsV2 page (0 = the server's, 1000).
 	PageSize int32
 }
@@ -114,12 +126,18 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	attempts, maxBackoff := o.MaxAttempts, o.MaxBackoff
+	if err := CheckEndpoint(o.Endpoint); err != nil {
+		return nil, err
+	}
+	attempts, maxBackoff, timeout := o.MaxAttempts, o.MaxBackoff, o.Timeout
 	if attempts <= 0 {
 		attempts = 8
 	}
 	if maxBackoff <= 0 {
 		maxBackoff = 10 * time.Second
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
@@ -149,27 +167,102 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		}
 		cfg.Region = "us-east-1"
 	}
+	// The loaded client (with AWS_CA_BUNDLE's roots, if set) under the watch
+	// that gives up an attempt making no progress.
+	next := cfg.HTTPClient
+	if next == nil {
+		next = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = stallClient{next: next, d: timeout}
+	if cfg.Credentials != nil {
+		cfg.Credentials = aws.NewCredentialsCache(marked{cfg.Credentials})
+	}
 	c := s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
 			so.UsePathStyle = o.PathStyle
 		}
 	})
-	return &Client{Client: c, Loc: loc, Endpoint: o.Endpoint, Presign: s3.NewPresignClient(c)}, nil
+	return &Client{Client: c, Loc: loc, Endpoint: o.Endpoint, Presign: s3.NewPresignClient(c), attempts: attempts, timeout: timeout}, nil
 }
+
+// CheckEndpoint refuses an endpoint that is not an http(s) URL, or that holds
+// credentials (user:secret@), without echoing them.
+func CheckEndpoint(e string) error {
+	if e == "" {
+		return nil
+	}
+	if msg := EndpointProblem(e); msg != "" {
+		return fmt.Errorf("endpoint: %s", msg)
+	}
+	return nil
+}
+
+// EndpointProblem is what is wrong with an endpoint, or "".
+func EndpointProblem(e string) string {
+	u, err := url.Parse(e)
+	switch {
+	case err == nil && u.User != nil, err != nil && strings.Contains(e, "@"):
+		return "credentials are not taken from the endpoint (they would show in logs): remove the user:secret@ part and give them by the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return "want http://HOST[:PORT] or https://HOST[:PORT]"
+	}
+	return ""
+}
+
+// marked tells a failure to get credentials from the other errors of a call.
+type marked struct{ aws.CredentialsProvider }
+
+func (m marked) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := m.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return c, &credentialsError{err}
+	}
+	return c, nil
+}
+
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return e.err.Error() }
+func (e *credentialsError) Unwrap() error { return e.err }
 
 // Describe names the location (and endpoint) for logs.
 func (c *Client) Describe() string {
 	if c.Endpoint != "" {
-		return c.Loc.String() + " at " + c.Endpoint
+		return c.Loc.String() + " at " + c.server()
 	}
 	return c.Loc.String()
 }
 
+// server names the endpoint (never with credentials: New refuses those).
+func (c *Client) server() string {
+	if c.Endpoint == "" {
+		return "AWS S3"
+	}
+	if u, err := url.Parse(c.Endpoint); err == nil {
+		u.User = nil
+		return u.String()
+	}
+	return "the endpoint"
+}
+
 // Err wraps a failed call with the call and the object, and explains the
-// errors that mean wrong credentials.
+// errors that mean missing or wrong credentials, or a server not answering.
 func (c *Client) Err(call, key string, err error) error {
 	metrics.ClientError(metrics.S3)
+	var ce *credentialsError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%s %s: no usable AWS credentials for bucket %s; tried the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), "+
+			"the profile AWS_PROFILE in the shared files (~/.aws/credentials and ~/.aws/config, or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), "+
+			"web identity (AWS_WEB_IDENTITY_TOKEN_FILE), SSO, the container role and the EC2 instance role: "+
+			"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE naming a profile of ~/.aws/credentials (%w)",
+			call, c.Loc.Object(key), c.Loc.Bucket, err)
+	}
+	var se *StallError
+	if errors.As(err, &se) { // the SDK's text would only repeat it
+		return &callError{msg: fmt.Sprintf("%s %s: no answer from %s: nothing sent or received for %s, on each of %d attempts (timeout_s, max_attempts)",
+			call, c.Loc.Object(key), c.server(), se.For, c.attempts), err: err}
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
@@ -182,6 +275,15 @@ func (c *Client) Err(call, key string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w", call, c.Loc.Object(key), err)
 }
+
+// callError is a failed call told in its own words, wrapping the SDK's error.
+type callError struct {
+	msg string
+	err error
+}
+
+func (e *callError) Error() string { return e.msg }
+func (e *callError) Unwrap() error { return e.err }
 
 // IsNotFound tells a missing object (or key) from other errors.
 func IsNotFound(err error) bool {

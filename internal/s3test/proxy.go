@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Fault is what the proxy does to one request.
@@ -27,6 +28,19 @@ const (
 	// its body, without closing: a read that hangs until the client gives up
 	// (or the proxy closes).
 	Stall
+	// Freeze answers nothing and reads no more of the request: the
+	// connection stays open, as with a server that was stopped (SIGSTOP),
+	// until the client gives up or the proxy closes.
+	Freeze
+	// Trickle forwards the request reading its body slowly (TrickleChunk
+	// bytes every TrickleEvery): a slow upload that keeps making progress.
+	Trickle
+)
+
+// The pace of Trickle.
+const (
+	TrickleChunk = 16 << 10
+	TrickleEvery = 100 * time.Millisecond
 )
 
 // Proxy sits between a client and the server, forwards requests unchanged
@@ -47,6 +61,15 @@ type Proxy struct {
 	calls map[string]int   // requests forwarded, per "METHOD /bucket/key"
 	// released counts the stalled requests the client gave up.
 	released int
+	frozen   int
+	closed   chan struct{}
+}
+
+// Frozen is how many requests got the Freeze fault.
+func (p *Proxy) Frozen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.frozen
 }
 
 // Released is how many stalled requests ended because the client gave up.
@@ -62,7 +85,8 @@ func NewProxy(endpoint string) *Proxy {
 	if err != nil {
 		panic(err)
 	}
-	p := &Proxy{target: u, tr: &http.Transport{MaxIdleConnsPerHost: 16}, read: map[string]int64{}, calls: map[string]int{}}
+	p := &Proxy{target: u, tr: &http.Transport{MaxIdleConnsPerHost: 16}, read: map[string]int64{}, calls: map[string]int{},
+		closed: make(chan struct{})}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	p.URL = p.srv.URL
 	return p
@@ -70,6 +94,7 @@ func NewProxy(endpoint string) *Proxy {
 
 // Close stops the proxy.
 func (p *Proxy) Close() {
+	close(p.closed)
 	p.srv.CloseClientConnections()
 	p.srv.Close()
 	p.tr.CloseIdleConnections()
@@ -120,7 +145,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, slowDownBody)
 		return
 	}
+	if fault == Freeze {
+		p.freeze(w, r)
+		return
+	}
 	path := r.URL.Path
+	if fault == Trickle && r.ContentLength > 0 {
+		r.Body = &trickle{r: r.Body}
+	}
 	if fault == Reset && r.ContentLength > 1 {
 		// Take half the upload, then drop the connection: the server never
 		// sees a complete request, so it stores nothing.
@@ -192,3 +224,27 @@ func reset(w http.ResponseWriter) {
 	}
 	conn.Close()
 }
+
+// freeze holds the connection without reading or answering until the proxy
+// closes (a client that gave up has closed its end by then).
+func (p *Proxy) freeze(w http.ResponseWriter, _ *http.Request) {
+	p.mu.Lock()
+	p.frozen++
+	p.mu.Unlock()
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		panic(fmt.Sprintf("s3test proxy: hijack: %v", err))
+	}
+	defer conn.Close()
+	<-p.closed
+}
+
+// trickle reads at most TrickleChunk bytes every TrickleEvery.
+type trickle struct{ r io.ReadCloser }
+
+func (t *trickle) Read(b []byte) (int, error) {
+	time.Sleep(TrickleEvery)
+	return t.r.Read(b[:min(len(b), TrickleChunk)])
+}
+
+func (t *trickle) Close() error { return t.r.Close() }

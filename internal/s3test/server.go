@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,6 +115,13 @@ func (s *Server) Stop() {
 	}
 	os.RemoveAll(s.dir)
 }
+
+// Freeze stops the server process (SIGSTOP): the kernel still accepts
+// connections and takes in bytes until its buffers fill, but nothing answers.
+func (s *Server) Freeze() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server (SIGCONT).
+func (s *Server) Thaw() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Env sets the standard AWS variables to the server's credentials for the test.
 func (s *Server) Env(t testing.TB) {
