@@ -3,7 +3,7 @@
 # footage (testsrc2 + temporal noise, x264 veryfast with B-frames at 8 Mb/s) and a
 # clean 1080p30 testsrc2 clip, and compares vpipe's peak RSS on the clean clip
 # and on one 5x longer. Run by hand (not in CI): bench/bench.sh [seconds, default 20]
-# Needs scripts/setup.sh (ffmpeg, GNU time).
+# Needs scripts/setup-tests.sh (the ffmpeg CLI, GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}

@@ -4,7 +4,7 @@
 # and 640x360) with the defaults and with each variant below, and prints
 # frames/s, the ratio to the default, and the stage --report names as the
 # bottleneck. Run by hand on a quiet machine (check `uptime`): bench/sweep.sh [seconds, default 10] [rounds, default 2]
-# Needs scripts/setup.sh (ffmpeg, GNU time).
+# Needs scripts/setup-tests.sh (the ffmpeg CLI, GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}

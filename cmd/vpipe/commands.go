@@ -198,6 +198,9 @@ func runCmd() *cobra.Command {
 		Use:   "run [CONFIG]",
 		Short: "Run a pipeline (default pipeline.yaml)",
 		Args:  cobra.MaximumNArgs(1),
+		Example: `  vpipe run                                    # pipeline.yaml: the bundled videos into ./out
+  vpipe run pipeline.yaml --set sampling.step=10 --set sampling.resize.width=160 --set sink.path=small
+  vpipe run big.yaml --shard 0/4 --log-file run.log --report report.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := lf.check(); err != nil {
 				return err
@@ -377,6 +380,8 @@ func validateCmd() *cobra.Command {
 		Use:   "validate CONFIG",
 		Short: "Check a config and list every problem",
 		Args:  cobra.ExactArgs(1),
+		Example: `  vpipe validate pipeline.yaml
+  VPIPE_SINK_PATH=/data/out vpipe validate pipeline.yaml --set sampling.fps=2   # with the environment and --set`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := config.Load(args[0], sets, os.Environ())
 			if err != nil {
@@ -402,6 +407,8 @@ func planCmd() *cobra.Command {
 		Use:   "plan [CONFIG]",
 		Short: "Show what a run would write, without writing",
 		Args:  cobra.MaximumNArgs(1),
+		Example: `  vpipe plan pipeline.yaml --set sampling.fps=1 --set sampling.step=1
+  vpipe plan pipeline.yaml --shard 0/2                # the videos of shard 0 of 2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := sf.check(cmd); err != nil {
 				return err
@@ -489,6 +496,8 @@ func framesCmd() *cobra.Command {
 		Use:   "frames VIDEO -o DIR",
 		Short: "Write one video's frames to DIR/frame_<index:06d>.png (or .jpg, .webp)",
 		Args:  cobra.ExactArgs(1),
+		Example: `  vpipe frames testdata/videos/traffic.mp4 -o frames --step 10
+  vpipe frames testdata/videos/traffic.mp4 -o thumbs --fps 1 --resize 160x0 --format jpeg --quality 85`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if outDir == "" {
 				return errors.New("-o DIR is required")

@@ -51,6 +51,8 @@ func enqueueCmd() *cobra.Command {
 		Use:   "enqueue [CONFIG] --nats URL [--retry-failed]",
 		Short: "Queue every video of the config's source on NATS JetStream, for vpipe worker",
 		Args:  cobra.MaximumNArgs(1),
+		Example: `  vpipe enqueue pipeline.yaml --nats nats://127.0.0.1:4222
+  vpipe enqueue pipeline.yaml --nats nats://127.0.0.1:4222 --retry-failed   # queue the failed videos again`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, src, sink, err := setup(configArg(args), sets)
 			if err != nil {
@@ -104,6 +106,8 @@ func workerCmd() *cobra.Command {
 		Use:   "worker [CONFIG] --nats URL",
 		Short: "Take videos from the NATS queue and sample them, one per decode worker, until stopped",
 		Args:  cobra.MaximumNArgs(1),
+		Example: `  vpipe worker pipeline.yaml --nats nats://127.0.0.1:4222
+  vpipe worker pipeline.yaml --nats nats://127.0.0.1:4222 --until-empty --log-file worker.log`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := lf.check(); err != nil {
 				return err
@@ -160,6 +164,8 @@ func queueCmd() *cobra.Command {
 		Use:   "status --nats URL",
 		Short: "Videos waiting, in flight, done and failed (with their errors)",
 		Args:  cobra.NoArgs,
+		Example: `  vpipe queue status --nats nats://127.0.0.1:4222
+  vpipe queue status --nats nats://127.0.0.1:4222 --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			qf.o.Existing = true
 			q, err := qf.open(cmd)

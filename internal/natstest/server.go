@@ -1,6 +1,6 @@
 // Package natstest runs a real NATS server for tests: nats-server with
 // JetStream on 127.0.0.1 on a free port and a temporary store, installed by
-// scripts/setup.sh (like internal/s3test's versitygw).
+// scripts/setup-tests.sh (like internal/s3test's versitygw).
 package natstest
 
 import (
@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Version is the nats-server release scripts/setup.sh installs.
+// Version is the nats-server release scripts/setup-tests.sh installs.
 const Version = "v2.15.2"
 
 // Binary finds nats-server: $VPIPE_NATS_SERVER, else the setup script's cache.
@@ -29,7 +29,7 @@ func Binary() (string, error) {
 		p = filepath.Join(home, ".cache", "vpipe-tools", "bin", "nats-server")
 	}
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
-		return "", fmt.Errorf("nats-server %s not found at %s: run scripts/setup.sh (it installs it there), or set VPIPE_NATS_SERVER", Version, p)
+		return "", fmt.Errorf("nats-server %s not found at %s: run scripts/setup-tests.sh (it installs it there), or set VPIPE_NATS_SERVER", Version, p)
 	}
 	return p, nil
 }

@@ -1,5 +1,5 @@
 // Package s3test runs a real S3 server for tests: versitygw (posix backend,
-// SigV4 enforced) on 127.0.0.1 on a free port, installed by scripts/setup.sh.
+// SigV4 enforced) on 127.0.0.1 on a free port, installed by scripts/setup-tests.sh.
 // It also gives an independent client (the SDK's raw calls, not vpipe's sink or
 // source code) to read what was stored, and a fault-injecting proxy.
 package s3test
@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// Version is the versitygw release scripts/setup.sh installs.
+// Version is the versitygw release scripts/setup-tests.sh installs.
 const Version = "v1.8.0"
 
 // Binary finds versitygw: $VPIPE_VERSITYGW, else the setup script's cache.
@@ -41,7 +41,7 @@ func Binary() (string, error) {
 		p = filepath.Join(home, ".cache", "vpipe-tools", "bin", "versitygw")
 	}
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
-		return "", fmt.Errorf("versitygw %s not found at %s: run scripts/setup.sh (it installs it there), or set VPIPE_VERSITYGW", Version, p)
+		return "", fmt.Errorf("versitygw %s not found at %s: run scripts/setup-tests.sh (it installs it there), or set VPIPE_VERSITYGW", Version, p)
 	}
 	return p, nil
 }

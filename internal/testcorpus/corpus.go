@@ -241,11 +241,11 @@ func Path(t testing.TB, v Video) string {
 	return out
 }
 
-// RequireFFmpeg fails the test when the ffmpeg CLI is missing (README's setup installs it).
+// RequireFFmpeg fails the test when the ffmpeg CLI is missing (scripts/setup-tests.sh installs it).
 func RequireFFmpeg(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Fatal("the ffmpeg CLI is needed by the tests: run the README's setup")
+		t.Fatal("the ffmpeg CLI is needed by the tests: run scripts/setup-tests.sh (README command 2)")
 	}
 }
 
