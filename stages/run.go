@@ -193,10 +193,17 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
 	}
 	onDone := func(j *job) { account(j); j.settle(false) }
+	failed := make(chan struct{}, 1) // a video failed: the batch stage lets go of its images
+	onFail := func() {
+		select {
+		case failed <- struct{}{}:
+		default: // one wake-up is pending already
+		}
+	}
 	var jobsMu sync.Mutex
 	var jobs []*job
 	add := func(j *job) *job {
-		j.onDone = onDone
+		j.onDone, j.onFail = onDone, onFail
 		jobsMu.Lock()
 		jobs = append(jobs, j)
 		jobsMu.Unlock()
@@ -317,7 +324,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		})
 
 	if bs, ok := r.Sink.(core.BatchSink); ok {
-		r.batchStages(p, encoded, bs)
+		r.batchStages(p, encoded, bs, failed)
 	} else {
 		r.writeStage(p, encoded)
 	}
