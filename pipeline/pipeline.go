@@ -288,9 +288,36 @@ func Source[T any](p *Pipeline, name string, queue int, fn func(ctx context.Cont
 		defer close(n.out)
 		c := newClock(st)
 		defer c.busy()
-		return p.failStage(st, safe(nil, func() error { return fn(ctx, sender[T](ctx, n.out, c)) }))
+		emit := sender[T](ctx, n.out, c)
+		ctx = context.WithValue(ctx, clockKey{}, c)
+		return p.failStage(st, safe(nil, func() error { return fn(ctx, emit) }))
 	})
 	return &Outlet[T]{p: p, out: n}
+}
+
+type clockKey struct{}
+
+// WaitingInput tells, from a Source's fn (ctx is the one it was given), that
+// it waits for what it hands out (a work queue with nothing ready) until end
+// is called: the time counts as waiting on its input, not as the stage's
+// work. WaitingOutput is a wait for room downstream. Elsewhere they do nothing.
+func WaitingInput(ctx context.Context) (end func()) { return waiting(ctx, (*metrics.Stage).AddWaitIn) }
+
+// WaitingOutput: see WaitingInput.
+func WaitingOutput(ctx context.Context) (end func()) {
+	return waiting(ctx, (*metrics.Stage).AddWaitOut)
+}
+
+func waiting(ctx context.Context, add func(*metrics.Stage, time.Duration)) func() {
+	c, _ := ctx.Value(clockKey{}).(*clock)
+	if c == nil {
+		return func() {}
+	}
+	t := c.busy()
+	return func() {
+		c.mark = time.Now()
+		add(c.st, c.mark.Sub(t))
+	}
 }
 
 // Stage runs fn on every input with o.Workers goroutines; each call may emit any

@@ -53,6 +53,7 @@ type job struct {
 	names    []string // written this run, for a roll-back if the video fails
 	finished bool
 	status   string // set once the video is done, or the run is
+	ended    int64  // when status was set, in order (see lastTries)
 	onDone   func(*job)
 	onFail   func() // told once, when the video fails
 

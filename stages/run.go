@@ -367,6 +367,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			j.settle(true)
 		}
 	}
+	if r.Feed != nil {
+		jobs = sum.lastTries(jobs)
+	}
 	sum.results(jobs, p, io0)
 	if cerr := r.Sink.Close(); err == nil {
 		err = cerr
