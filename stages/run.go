@@ -57,6 +57,9 @@ type Summary struct {
 	Partial       []Partial
 	Elapsed       time.Duration
 	CPU           time.Duration // the process's CPU time (user + system) during the run
+	// Started: the stages started. False when Run stopped at start-up (the
+	// source's project refused, the sink's Begin failed) before any video.
+	Started bool
 
 	// Videos is every video's outcome, in the source's order.
 	Videos []VideoResult
@@ -242,6 +245,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 	defer closeEncs()
 	p = pipeline.NewWithMetrics(ctx, r.Metrics)
+	sum.Started = true
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
 		if r.Feed != nil {
 			return r.feed(ctx, cat, st.Decode.Workers, add, emit)
@@ -480,6 +484,11 @@ func (r *Runner) begin(ctx context.Context) error {
 	_, err := r.Sink.Begin(ctx, r.project.Meta, custom)
 	return err
 }
+
+// Check makes the checks of the source's project that Run and Plan make
+// before any video (vpipe validate): it reads the project (a Supervisely
+// source's from the server).
+func (r *Runner) Check(ctx context.Context) error { return r.loadProject(ctx) }
 
 func (r *Runner) loadProject(ctx context.Context) error {
 	p, err := r.Source.Project(ctx)

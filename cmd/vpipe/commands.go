@@ -267,9 +267,11 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	sum, err := r.Run(ctx)
 	rep.Close()
-	printSummary(out, sum)
-	if lf.obs.stages {
-		printStages(out, sum)
+	if sum.Started { // a run refused at start-up has only its error to say
+		printSummary(out, sum)
+		if lf.obs.stages {
+			printStages(out, sum)
+		}
 	}
 	if lf.obs.report != "" {
 		if rerr := writeReport(lf.obs.report, sum, err); rerr != nil {
@@ -281,20 +283,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		}
 	}
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
-		logStages(fileLog, sum)
-		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5)) / 10,
-			"bottleneck", sum.Bottleneck}
-		if sum.VideosPartial > 0 {
-			done = append(done, "videos_partial", sum.VideosPartial)
-		}
-		fileLog.Info("run done", done...)
-		switch {
-		case errors.Is(err, context.Canceled):
-			fileLog.Warn("run interrupted")
-		case err != nil:
-			fileLog.Error("run stopped", "err", err)
-		}
+		fileSummary(fileLog, sum, err)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -312,6 +301,28 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
 	}
 	return nil
+}
+
+// fileSummary is the summary as log lines, for --log-file (the terminal has
+// it printed): the stages' counters and "run done", unless the run was
+// refused at start-up; then how the run ended.
+func fileSummary(fileLog *slog.Logger, sum stages.Summary, err error) {
+	if sum.Started {
+		logStages(fileLog, sum)
+		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5)) / 10,
+			"bottleneck", sum.Bottleneck}
+		if sum.VideosPartial > 0 {
+			done = append(done, "videos_partial", sum.VideosPartial)
+		}
+		fileLog.Info("run done", done...)
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		fileLog.Warn("run interrupted")
+	case err != nil:
+		fileLog.Error("run stopped", "err", err)
+	}
 }
 
 func printSummary(w io.Writer, s stages.Summary) {
@@ -357,7 +368,11 @@ func validateCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), err)
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
-			if _, _, err := backends(c); err != nil {
+			src, sink, err := backends(c)
+			if err == nil { // what run and plan refuse before any video
+				err = (&stages.Runner{Config: c, Source: src, Sink: sink}).Check(cmd.Context())
+			}
+			if err != nil {
 				fmt.Fprintln(cmd.OutOrStdout(), config.AsProblems(args[0], err))
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
