@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -573,31 +571,4 @@ func baseName(p string) string {
 		return p[i+1:]
 	}
 	return p
-}
-
-// Version is set at build time (-ldflags "-X main.Version=..."); otherwise the
-// module version or VCS revision is used.
-var Version = ""
-
-func versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print vpipe's and the FFmpeg libraries' versions",
-		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			v := Version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
-				v = bi.Main.Version
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						v += " (" + s.Value[:12] + ")"
-					}
-				}
-			}
-			if v == "" {
-				v = "(devel)"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "vpipe %s, %s\nFFmpeg: %s\n", v, runtime.Version(), media.Versions())
-		},
-	}
 }

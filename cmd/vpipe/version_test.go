@@ -9,11 +9,11 @@ import (
 )
 
 // A binary built by go build in a git checkout names its commit and the
-// commit's date: the repository's files are committed in a fresh repository
+// commit's date: the work tree's files (untracked ones too) are committed in a fresh repository
 // at a known date, and built there.
 func TestVersionNamesCommit(t *testing.T) {
 	repo := t.TempDir()
-	files, err := exec.Command("git", "-C", "../..", "ls-files").Output()
+	files, err := exec.Command("git", "-C", "../..", "ls-files", "--cached", "--others", "--exclude-standard").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
