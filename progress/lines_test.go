@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,38 @@ func TestTerminalLogLines(t *testing.T) {
 		if !strings.Contains(file.String(), w) {
 			t.Errorf("log file lacks %q:\n%s", w, file.String())
 		}
+	}
+}
+
+// TestRunProgressLine: without a terminal, each tick also logs the run's own
+// totals, so a run of many short videos says how far it is even when no video
+// is in progress at the tick: videos done (of those the run has, when told),
+// failed, frames written, frames/s and time since the start.
+func TestRunProgressLine(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	r := Start(Options{Out: &out, Tick: noTick, Now: func() time.Time { return t0 }})
+	tick := r.(*reporter).lines.progress
+	vc, ok := r.(interface{ Videos(int) })
+	if !ok {
+		t.Fatal("the reporter cannot be told how many videos the run has")
+	}
+	vc.Videos(5000)
+	for i := 0; i < 3; i++ {
+		id := fmt.Sprintf("ds0/v%d.mp4", i)
+		r.VideoStart(id, 2, 0)
+		r.FrameDone(id)
+		r.FrameDone(id)
+		var err error
+		if i == 1 {
+			err = errors.New("boom")
+		}
+		r.VideoDone(id, 2, 0, err)
+	}
+	tick(t0.Add(48 * time.Second))
+	r.Close()
+	want := `level=INFO msg="run progress" videos_done=3 videos_total=5000 videos_failed=1 written=6 fps=0.1 elapsed=48s`
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("no run progress line %q in:\n%s", want, out.String())
 	}
 }
