@@ -32,6 +32,12 @@ type Reporter interface {
 	VideoDone(id string, written, skipped int, err error)
 }
 
+// VideoCounter is a Reporter that is told, before the first video, how many
+// videos the run has (not with a Feed: a work queue's are not known).
+type VideoCounter interface {
+	Videos(n int)
+}
+
 // Failure is a video that could not be sampled.
 type Failure struct {
 	Video string
@@ -219,6 +225,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	} else {
 		for _, it := range items {
 			add(&job{item: it, refused: refused[it]})
+		}
+		if vc, ok := r.Reporter.(VideoCounter); ok {
+			vc.Videos(len(items))
 		}
 	}
 

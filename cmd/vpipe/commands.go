@@ -211,7 +211,7 @@ func (l *logFlags) add(cmd *cobra.Command) {
 	f.StringVar(&l.format, "log-format", "text", "log lines as text (logfmt) or json")
 	f.StringVar(&l.file, "log-file", "", "also append every log line (progress lines included) to `PATH`")
 	f.DurationVar(&l.interval, "progress-interval", progress.DefaultInterval,
-		"how often each video's progress is logged when not drawn as bars (and in --log-file)")
+		"how often each video's progress and the run's totals (videos done, frames written, frames/s, elapsed) are logged when not drawn as bars (and in --log-file)")
 	l.obs.add(cmd)
 }
 
