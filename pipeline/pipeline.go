@@ -228,6 +228,28 @@ func (c *clock) recv(in <-chan any) (any, bool) {
 	return v, ok
 }
 
+// recvOr is recv that also returns (woke true) when wake fires first.
+func (c *clock) recvOr(in <-chan any, wake <-chan struct{}) (v any, ok, woke bool) {
+	select {
+	case v, ok := <-in:
+		return v, ok, false
+	case <-wake:
+		return nil, true, true
+	default:
+	}
+	t := c.busy()
+	defer func() {
+		c.mark = time.Now()
+		c.st.AddWaitIn(c.mark.Sub(t))
+	}()
+	select {
+	case v, ok := <-in:
+		return v, ok, false
+	case <-wake:
+		return nil, true, true
+	}
+}
+
 // sender is a goroutine's Emit: it ends the busy stretch (so the counters move
 // during a long call, such as decoding a whole video) and counts time blocked on
 // a full queue as blocked on the output.
@@ -266,9 +288,36 @@ func Source[T any](p *Pipeline, name string, queue int, fn func(ctx context.Cont
 		defer close(n.out)
 		c := newClock(st)
 		defer c.busy()
-		return p.failStage(st, safe(nil, func() error { return fn(ctx, sender[T](ctx, n.out, c)) }))
+		emit := sender[T](ctx, n.out, c)
+		ctx = context.WithValue(ctx, clockKey{}, c)
+		return p.failStage(st, safe(nil, func() error { return fn(ctx, emit) }))
 	})
 	return &Outlet[T]{p: p, out: n}
+}
+
+type clockKey struct{}
+
+// WaitingInput tells, from a Source's fn (ctx is the one it was given), that
+// it waits for what it hands out (a work queue with nothing ready) until end
+// is called: the time counts as waiting on its input, not as the stage's
+// work. WaitingOutput is a wait for room downstream. Elsewhere they do nothing.
+func WaitingInput(ctx context.Context) (end func()) { return waiting(ctx, (*metrics.Stage).AddWaitIn) }
+
+// WaitingOutput: see WaitingInput.
+func WaitingOutput(ctx context.Context) (end func()) {
+	return waiting(ctx, (*metrics.Stage).AddWaitOut)
+}
+
+func waiting(ctx context.Context, add func(*metrics.Stage, time.Duration)) func() {
+	c, _ := ctx.Value(clockKey{}).(*clock)
+	if c == nil {
+		return func() {}
+	}
+	t := c.busy()
+	return func() {
+		c.mark = time.Now()
+		add(c.st, c.mark.Sub(t))
+	}
 }
 
 // Stage runs fn on every input with o.Workers goroutines; each call may emit any
@@ -295,6 +344,50 @@ func Sink[In any](p *Pipeline, name string, in *Outlet[In], o Options, fn func(c
 	p.workers(st, e.in, func(ctx context.Context, _ *clock) func(any) error {
 		return func(v any) error { return fn(ctx, v.(In)) }
 	}, func() { close(e.done) })
+}
+
+// Grouper is the state of a Group stage: Add takes each input, Flush is
+// called when the stage's wake channel fires and, with final true, once its
+// input has closed (also after a stop: emit then fails, and what is held must
+// be let go).
+type Grouper[In, Out any] interface {
+	Add(ctx context.Context, v In, emit Emit[Out]) error
+	Flush(ctx context.Context, emit Emit[Out], final bool) error
+}
+
+// Group runs g in one goroutine over in: a stage that holds values back (a
+// batcher), under the run's recovery, error path and counters like any
+// other. A send on wake (nil: never) calls g.Flush between two inputs.
+func Group[In, Out any](p *Pipeline, name string, in *Outlet[In], queue int, wake <-chan struct{}, g Grouper[In, Out]) *Outlet[Out] {
+	n := &node{p: p, in: make(chan any), out: make(chan any, max(queue, 0))}
+	p.connect(in.out, n)
+	st := p.metrics.NewStage(name, 1, in.out.Out())
+	p.pool.Go(func(ctx context.Context) error {
+		defer close(n.out)
+		c := newClock(st)
+		defer c.busy()
+		emit := sender[Out](ctx, n.out, c)
+		var first error
+		note := func(v any, fn func() error) {
+			if err := p.failStage(st, safe(v, fn)); err != nil && first == nil {
+				first = err
+			}
+		}
+		for {
+			v, ok, woke := c.recvOr(n.in, wake)
+			switch {
+			case woke:
+				note(nil, func() error { return g.Flush(ctx, emit, false) })
+			case !ok:
+				note(nil, func() error { return g.Flush(ctx, emit, true) })
+				return first
+			case ctx.Err() == nil:
+				st.In()
+				note(v, func() error { return g.Add(ctx, v.(In), emit) })
+			}
+		}
+	})
+	return &Outlet[Out]{p: p, out: n}
 }
 
 // workers starts n goroutines running work over in, each with its own handler

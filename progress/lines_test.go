@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,12 +46,15 @@ func TestProgressLines(t *testing.T) {
 		`level=INFO msg=video video=ds0/long.mp4 frames=100 already_there=7`,
 		`level=INFO msg=video video=ds0/short.mp4 frames=2 already_there=0`,
 		`level=INFO msg=progress video=ds0/long.mp4 done=30 to_write=100 fps=3 eta=23s`,
+		`level=INFO msg="run progress" videos_done=0 videos_failed=0 written=32 fps=3.2 elapsed=10s`,
 		`level=INFO msg="video done" video=ds0/short.mp4 written=2 skipped=0 elapsed=0s`,
 		`level=INFO msg=video video=ds0/stuck.mp4 frames=5 already_there=0`,
 		`level=INFO msg=progress video=ds0/long.mp4 done=50 to_write=100 fps=2.5 eta=20s`,
 		`level=INFO msg=progress video=ds0/stuck.mp4 done=0 to_write=5 fps=0 eta=unknown`,
+		`level=INFO msg="run progress" videos_done=1 videos_failed=0 written=52 fps=2.6 elapsed=20s`,
 		`level=ERROR msg="video failed" video=ds0/long.mp4 written=50 err=boom`,
 		`level=INFO msg=progress video=ds0/stuck.mp4 done=0 to_write=5 fps=0 eta=unknown`,
+		`level=INFO msg="run progress" videos_done=2 videos_failed=1 written=52 fps=1.7 elapsed=30s`,
 	}
 	for name, buf := range map[string]*bytes.Buffer{"terminal": &out, "log file": &file} {
 		var got []string
@@ -78,7 +82,7 @@ func TestProgressTicker(t *testing.T) {
 	}
 }
 
-// TestProgressJSON: JSON makes every line a JSON object, the progress line's
+// TestProgressJSON: JSON makes every line a JSON object, the progress lines'
 // fields included.
 func TestProgressJSON(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -90,8 +94,17 @@ func TestProgressJSON(t *testing.T) {
 	r.(*reporter).lines.progress(t0.Add(2 * time.Second))
 	r.Close()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 {
+	if len(lines) != 4 {
 		t.Fatalf("%d lines:\n%s", len(lines), out.String())
+	}
+	var run struct {
+		Msg     string
+		Done    int `json:"videos_done"`
+		Written int
+		Elapsed string
+	}
+	if err := json.Unmarshal([]byte(lines[3]), &run); err != nil || run.Msg != "run progress" || run.Written != 1 || run.Elapsed != "2s" {
+		t.Fatalf("run progress line %s: %+v %v", lines[3], run, err)
 	}
 	var p struct {
 		Msg, Video, Eta string
@@ -134,5 +147,38 @@ func TestTerminalLogLines(t *testing.T) {
 		if !strings.Contains(file.String(), w) {
 			t.Errorf("log file lacks %q:\n%s", w, file.String())
 		}
+	}
+}
+
+// TestRunProgressLine: without a terminal, each tick also logs the run's own
+// totals, so a run of many short videos says how far it is even when no video
+// is in progress at the tick: videos done (of those the run has, when told),
+// failed, frames written, frames/s and time since the start.
+func TestRunProgressLine(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	r := Start(Options{Out: &out, Tick: noTick, Now: func() time.Time { return t0 }})
+	tick := r.(*reporter).lines.progress
+	vc, ok := r.(interface{ Videos(int) })
+	if !ok {
+		t.Fatal("the reporter cannot be told how many videos the run has")
+	}
+	vc.Videos(5000)
+	for i := 0; i < 3; i++ {
+		id := fmt.Sprintf("ds0/v%d.mp4", i)
+		r.VideoStart(id, 2, 0)
+		r.FrameDone(id)
+		r.FrameDone(id)
+		var err error
+		if i == 1 {
+			err = errors.New("boom")
+		}
+		r.VideoDone(id, 2, 0, err)
+	}
+	tick(t0.Add(48 * time.Second))
+	r.Close()
+	want := `level=INFO msg="run progress" videos_done=3 videos_total=5000 videos_failed=1 written=6 fps=0.1 elapsed=48s`
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("no run progress line %q in:\n%s", want, out.String())
 	}
 }

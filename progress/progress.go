@@ -1,7 +1,7 @@
 // Package progress shows a run's progress and carries its log lines: on a
 // terminal a bar per video and one overall (mpb), with log lines printed above
-// the bars; otherwise plain log lines, with a progress line per video every
-// few seconds. A log file, if given, gets every line in either case.
+// the bars; otherwise plain log lines, with a progress line per video and one
+// of the run's totals every few seconds. A log file, if given, gets every line in either case.
 package progress
 
 import (
@@ -33,7 +33,8 @@ type Reporter interface {
 	Close()
 }
 
-// DefaultInterval is how often, without a terminal, each video's progress is logged.
+// DefaultInterval is how often, without a terminal, each video's progress and
+// the run's totals are logged.
 const DefaultInterval = 10 * time.Second
 
 // Options say where a run's progress and log lines go.
@@ -136,6 +137,13 @@ func (r *reporter) VideoDone(id string, written, skipped int, err error) {
 	}
 }
 
+// Videos tells how many videos the run has (not known with a work queue).
+func (r *reporter) Videos(n int) {
+	if r.lines != nil {
+		r.lines.Videos(n)
+	}
+}
+
 func (r *reporter) Log() *slog.Logger { return r.log }
 func (r *reporter) Writer() io.Writer { return r.out }
 
@@ -218,14 +226,25 @@ func (m multi) WithGroup(name string) slog.Handler {
 }
 
 // lines logs a line when a video starts and ends and, while it runs, its
-// progress every interval: frames done of those to write, frames/s, ETA.
+// progress every interval: frames done of those to write, frames/s, ETA; and
+// every interval a line of the run's totals.
 type lines struct {
 	log    *slog.Logger
 	now    func() time.Time
 	mu     sync.Mutex
 	videos map[string]*video
+	run    runTotals
 	stop   chan struct{}
 	done   chan struct{}
+}
+
+// runTotals are the run's own counts since the reporter started.
+type runTotals struct {
+	start   time.Time
+	total   int // videos the run has; 0: not known
+	done    int // videos ended (ok or failed)
+	failed  int
+	written int // frames
 }
 
 type video struct {
@@ -235,7 +254,8 @@ type video struct {
 }
 
 func newLines(log *slog.Logger, o Options) *lines {
-	l := &lines{log: log, now: o.Now, videos: map[string]*video{}, stop: make(chan struct{}), done: make(chan struct{})}
+	l := &lines{log: log, now: o.Now, videos: map[string]*video{}, run: runTotals{start: o.Now()},
+		stop: make(chan struct{}), done: make(chan struct{})}
 	tick := o.Tick
 	var ticker *time.Ticker
 	if tick == nil {
@@ -270,11 +290,19 @@ func (l *lines) VideoStart(id string, toWrite, skipped int) {
 	l.log.Info("video", "video", id, "frames", toWrite, "already_there", skipped)
 }
 
+// Videos tells how many videos the run has.
+func (l *lines) Videos(n int) {
+	l.mu.Lock()
+	l.run.total = n
+	l.mu.Unlock()
+}
+
 func (l *lines) FrameDone(id string) {
 	l.mu.Lock()
 	if v := l.videos[id]; v != nil {
 		v.done++
 	}
+	l.run.written++
 	l.mu.Unlock()
 }
 
@@ -290,6 +318,10 @@ func (l *lines) VideoDone(id string, written, skipped int, err error) {
 	l.mu.Lock()
 	v := l.videos[id]
 	delete(l.videos, id)
+	l.run.done++
+	if err != nil {
+		l.run.failed++
+	}
 	l.mu.Unlock()
 	el := time.Duration(0)
 	if v != nil {
@@ -315,7 +347,9 @@ func (l *lines) progress(now time.Time) {
 			rows = append(rows, row{id, *v})
 		}
 	}
+	run := l.run
 	l.mu.Unlock()
+	defer l.runLine(now, run)
 	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
 	for _, r := range rows {
 		el := now.Sub(r.v.start).Seconds()
@@ -327,6 +361,23 @@ func (l *lines) progress(now time.Time) {
 		l.log.Info("progress", "video", r.id, "done", r.v.done, "to_write", r.v.toWrite,
 			"fps", float64(int(fps*10+0.5))/10, "eta", eta)
 	}
+}
+
+// runLine logs the run's totals as of now: videos done (of the run's, when
+// known), failed, frames written, frames/s and time since the start.
+func (l *lines) runLine(now time.Time, run runTotals) {
+	el := now.Sub(run.start)
+	fps := 0.0
+	if el > 0 {
+		fps = float64(run.written) / el.Seconds()
+	}
+	attrs := []any{"videos_done", run.done}
+	if run.total > 0 {
+		attrs = append(attrs, "videos_total", run.total)
+	}
+	attrs = append(attrs, "videos_failed", run.failed, "written", run.written, "fps", float64(int(fps*10+0.5))/10,
+		"elapsed", el.Round(time.Second).String())
+	l.log.Info("run progress", attrs...)
 }
 
 // Close stops the ticker.

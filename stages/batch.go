@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/reugn/go-streams"
-
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/metrics"
@@ -23,85 +21,75 @@ type batch struct {
 // String names the batch's video (in a recovered panic).
 func (b *batch) String() string { return b.job.String() }
 
-// batcher is the batch stage: a go-streams Flow (spliced in with pipeline.Via)
-// that groups each video's encoded images into batches of size images, and
-// flushes a video's last, shorter batch as soon as its last frame arrives. It
-// is one goroutine: the work is bookkeeping.
+// batcher is the batch stage (a pipeline.Group): it groups each video's
+// encoded images into batches of size images, and flushes a video's last,
+// shorter batch as soon as its last frame arrives. A video that fails lets go
+// of the images it holds at once (Flush, woken by the failure): they are
+// counted out, so the video ends without waiting for other images. It is one
+// goroutine: the work is bookkeeping.
 type batcher struct {
-	in, out chan any
 	size    int
 	pending map[*job]*batch
 	arrived map[*job]int
 }
 
-func newBatcher(size, queue int) *batcher {
-	b := &batcher{in: make(chan any), out: make(chan any, max(queue, 0)), size: size,
-		pending: map[*job]*batch{}, arrived: map[*job]int{}}
-	go b.run()
-	return b
+func newBatcher(size int) *batcher {
+	return &batcher{size: size, pending: map[*job]*batch{}, arrived: map[*job]int{}}
 }
 
-func (b *batcher) In() chan<- any  { return b.in }
-func (b *batcher) Out() <-chan any { return b.out }
-
-// Via and To chain the go-streams way.
-func (b *batcher) Via(f streams.Flow) streams.Flow {
-	go func() {
-		for v := range b.out {
-			f.In() <- v
-		}
-		close(f.In())
-	}()
-	return f
-}
-
-func (b *batcher) To(s streams.Sink) {
-	for v := range b.out {
-		s.In() <- v
+func (b *batcher) Add(_ context.Context, o output, emit pipeline.Emit[*batch]) error {
+	hook("batch")
+	j := o.job
+	if j.failed() { // its frames are counted out unwritten
+		(&batch{job: j, imgs: []*core.Image{o.img}}).drop()
+		return b.flush(j, emit)
 	}
-	close(s.In())
-	s.AwaitCompletion()
+	b.arrived[j]++
+	p := b.pending[j]
+	if p == nil {
+		p = &batch{job: j}
+		b.pending[j] = p
+	}
+	p.imgs = append(p.imgs, o.img)
+	if len(p.imgs) >= b.size || b.arrived[j] >= j.toWrite() {
+		return b.flush(j, emit)
+	}
+	return nil
 }
 
-func (b *batcher) run() {
-	defer close(b.out)
-	for v := range b.in {
-		o := v.(output)
-		j := o.job
-		b.arrived[j]++
-		p := b.pending[j]
-		if p == nil {
-			p = &batch{job: j}
-			b.pending[j] = p
-		}
-		p.imgs = append(p.imgs, o.img)
-		want := j.toWrite()
-		if len(p.imgs) >= b.size || b.arrived[j] >= want {
-			b.flush(j)
-		}
-		if b.arrived[j] >= want {
-			delete(b.arrived, j)
-		}
-		// A failed video's frames stop coming: let its pending ones go now.
-		for fj := range b.pending {
-			if fj.failed() {
-				b.flush(fj)
+// Flush lets go of the failed videos' images, or of every video's at the end.
+func (b *batcher) Flush(_ context.Context, emit pipeline.Emit[*batch], final bool) error {
+	var first error
+	for j := range b.pending {
+		if final || j.failed() {
+			if err := b.flush(j, emit); err != nil && first == nil {
+				first = err
 			}
 		}
 	}
-	for j := range b.pending {
-		b.flush(j)
-	}
+	return first
 }
 
-// flush sends a job's pending batch downstream (the upload stage drops the
-// batches of failed videos, counting their frames out).
-func (b *batcher) flush(j *job) {
+// flush sends a job's pending batch downstream, or drops it when the video
+// has failed or the run is stopping.
+func (b *batcher) flush(j *job, emit pipeline.Emit[*batch]) error {
 	p := b.pending[j]
 	delete(b.pending, j)
-	if p != nil && len(p.imgs) > 0 {
-		b.out <- p // downstream reads until this channel closes, even when stopping
+	if j.failed() || b.arrived[j] >= j.toWrite() {
+		delete(b.arrived, j)
 	}
+	if p == nil || len(p.imgs) == 0 {
+		return nil
+	}
+	if j.failed() {
+		p.drop()
+		return nil
+	}
+	if err := emit(p); err != nil {
+		p.drop()
+		return err
+	}
+	return nil
 }
 
 // drop counts a batch's frames out unwritten and returns their buffers.
@@ -114,10 +102,12 @@ func (p *batch) drop() {
 }
 
 // batchStages are encode → batch → upload → annotate for a BatchSink.
-func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[output], bs core.BatchSink) {
+//
+// failed is sent on when a video fails: the batch stage then lets go of its
+// images at once.
+func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[output], bs core.BatchSink, failed <-chan struct{}) {
 	st := r.Config.Stages
-	b := newBatcher(st.Batch.BatchSize, st.Batch.Queue)
-	batches := pipeline.Via[output, *batch](encoded, b)
+	batches := pipeline.Group[output, *batch](p, "batch", encoded, st.Batch.Queue, failed, newBatcher(st.Batch.BatchSize))
 	uploaded := pipeline.Stage(p, "upload", batches, pipeline.Options{Workers: st.Upload.Workers, Queue: st.Upload.Queue},
 		func(ctx context.Context, bt *batch, emit pipeline.Emit[*batch]) error {
 			hook("upload")

@@ -110,12 +110,12 @@ func (r *Runner) feed(ctx context.Context, cat *catalog, workers int, add func(*
 	slots := make(chan struct{}, workers)
 	for {
 		hook("enumerate")
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := r.takeSlot(ctx, slots); err != nil {
+			return err
 		}
+		wait := pipeline.WaitingInput(ctx) // the queue's wait is not the stage's work
 		lease, ok, err := r.Feed.Next(ctx)
+		wait()
 		if err != nil || !ok {
 			return err
 		}
@@ -135,6 +135,23 @@ func (r *Runner) feed(ctx context.Context, cat *catalog, workers int, add func(*
 		if err := emit(j); err != nil {
 			return err
 		}
+	}
+}
+
+// takeSlot waits for a free decode worker (time counted as waiting on the
+// stage's output).
+func (r *Runner) takeSlot(ctx context.Context, slots chan struct{}) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	default:
+	}
+	defer pipeline.WaitingOutput(ctx)()
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

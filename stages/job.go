@@ -55,7 +55,9 @@ type job struct {
 	notRolledBack int
 	finished      bool
 	status        string // set once the video is done, or the run is
+	ended         int64  // when status was set, in order (see lastTries)
 	onDone        func(*job)
+	onFail        func() // told once, when the video fails
 
 	lease Lease // the feed's, when the video came from one
 	// progress counts packets read, frames decoded and frames out: the stall
@@ -78,10 +80,14 @@ func (j *job) failed() bool {
 // fail records the video's first error.
 func (j *job) fail(err error) {
 	j.mu.Lock()
-	if j.err == nil {
+	first := j.err == nil
+	if first {
 		j.err = err
 	}
 	j.mu.Unlock()
+	if first && j.onFail != nil {
+		j.onFail()
+	}
 }
 
 func (j *job) frameIn() {

@@ -2,7 +2,9 @@ package stages
 
 import (
 	"os"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/pipeline"
@@ -51,9 +53,59 @@ func (s *Summary) results(jobs []*job, p *pipeline.Pipeline, io0 metrics.IOStats
 	s.IO = metrics.IO().Since(io0)
 }
 
+// lastTries is, with a Feed, each video's last try: a queue delivers a failed
+// video again, and the summary counts each video once, by how it last ended.
+// The earlier tries are taken out of the video counts and the FAILED and
+// PARTIAL lists (the images they wrote stay counted as written).
+func (s *Summary) lastTries(jobs []*job) []*job {
+	last := map[string]*job{}
+	for _, j := range jobs {
+		if o := last[j.item.ID()]; o == nil || j.ended > o.ended {
+			last[j.item.ID()] = j
+		}
+	}
+	var out []*job
+	for _, j := range jobs {
+		if last[j.item.ID()] == j {
+			out = append(out, j)
+		} else {
+			s.forget(j)
+		}
+	}
+	return out
+}
+
+// forget takes an earlier try of a video out of the counts. Its FAILED or
+// PARTIAL entry is the video's first one: entries are added as tries end.
+func (s *Summary) forget(j *job) {
+	id := j.item.ID()
+	switch j.status {
+	case StatusOK:
+		s.VideosOK--
+	case StatusFailed:
+		s.VideosFailed--
+		if i := slices.IndexFunc(s.Failures, func(f Failure) bool { return f.Video == id }); i >= 0 {
+			s.Failures = slices.Delete(s.Failures, i, i+1)
+		}
+	case StatusPartial:
+		s.VideosPartial--
+		if i := slices.IndexFunc(s.Partial, func(p Partial) bool { return p.Video == id }); i >= 0 {
+			s.Partial = slices.Delete(s.Partial, i, i+1)
+		}
+	case StatusInterrupted:
+		s.VideosInterrupted--
+	case StatusNotStarted:
+		s.VideosNotStarted--
+	}
+}
+
+// ended orders the videos' outcomes as they are set (lastTries).
+var ended atomic.Int64
+
 // setStatus records how the video ended, and counts it (vpipe_videos_total).
 func (j *job) setStatus(s string) {
 	j.status = s
+	j.ended = ended.Add(1)
 	if s != StatusNotStarted {
 		metrics.Video(s)
 	}

@@ -32,6 +32,12 @@ type Reporter interface {
 	VideoDone(id string, written, skipped int, err error)
 }
 
+// VideoCounter is a Reporter that is told, before the first video, how many
+// videos the run has (not with a Feed: a work queue's are not known).
+type VideoCounter interface {
+	Videos(n int)
+}
+
 // Failure is a video that could not be sampled.
 type Failure struct {
 	Video string
@@ -60,6 +66,9 @@ type Summary struct {
 	Partial       []Partial
 	Elapsed       time.Duration
 	CPU           time.Duration // the process's CPU time (user + system) during the run
+	// Started: the stages started. False when Run stopped at start-up (the
+	// source's project refused, the sink's Begin failed) before any video.
+	Started bool
 
 	// Videos is every video's outcome, in the source's order.
 	Videos []VideoResult
@@ -197,10 +206,17 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		r.Reporter.VideoDone(j.item.ID(), j.written, j.skipped, j.err)
 	}
 	onDone := func(j *job) { account(j); j.settle(false) }
+	failed := make(chan struct{}, 1) // a video failed: the batch stage lets go of its images
+	onFail := func() {
+		select {
+		case failed <- struct{}{}:
+		default: // one wake-up is pending already
+		}
+	}
 	var jobsMu sync.Mutex
 	var jobs []*job
 	add := func(j *job) *job {
-		j.onDone = onDone
+		j.onDone, j.onFail = onDone, onFail
 		jobsMu.Lock()
 		jobs = append(jobs, j)
 		jobsMu.Unlock()
@@ -213,6 +229,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	} else {
 		for _, it := range items {
 			add(&job{item: it, refused: refused[it]})
+		}
+		if vc, ok := r.Reporter.(VideoCounter); ok {
+			vc.Videos(len(items))
 		}
 	}
 
@@ -239,6 +258,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 	defer closeEncs()
 	p = pipeline.NewWithMetrics(ctx, r.Metrics)
+	sum.Started = true
 	queued := pipeline.Source(p, "enumerate", st.Decode.Workers, func(ctx context.Context, emit pipeline.Emit[*job]) error {
 		if r.Feed != nil {
 			return r.feed(ctx, cat, st.Decode.Workers, add, emit)
@@ -321,7 +341,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		})
 
 	if bs, ok := r.Sink.(core.BatchSink); ok {
-		r.batchStages(p, encoded, bs)
+		r.batchStages(p, encoded, bs, failed)
 	} else {
 		r.writeStage(p, encoded)
 	}
@@ -365,6 +385,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 			sum.VideosNotStarted++
 			j.settle(true)
 		}
+	}
+	if r.Feed != nil {
+		jobs = sum.lastTries(jobs)
 	}
 	sum.results(jobs, p, io0)
 	if cerr := r.Sink.Close(); err == nil {
@@ -483,6 +506,11 @@ func (r *Runner) begin(ctx context.Context) error {
 	_, err := r.Sink.Begin(ctx, r.project.Meta, custom)
 	return err
 }
+
+// Check makes the checks of the source's project that Run and Plan make
+// before any video (vpipe validate): it reads the project (a Supervisely
+// source's from the server).
+func (r *Runner) Check(ctx context.Context) error { return r.loadProject(ctx) }
 
 func (r *Runner) loadProject(ctx context.Context) error {
 	p, err := r.Source.Project(ctx)

@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -234,7 +232,7 @@ func (l *logFlags) add(cmd *cobra.Command) {
 	f.StringVar(&l.format, "log-format", "text", "log lines as text (logfmt) or json")
 	f.StringVar(&l.file, "log-file", "", "also append every log line (progress lines included) to `PATH`")
 	f.DurationVar(&l.interval, "progress-interval", progress.DefaultInterval,
-		"how often each video's progress is logged when not drawn as bars (and in --log-file)")
+		"how often each video's progress and the run's totals (videos done, frames written, frames/s, elapsed) are logged when not drawn as bars (and in --log-file)")
 	l.obs.add(cmd)
 }
 
@@ -289,9 +287,11 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	sum, err := r.Run(ctx)
 	rep.Close()
-	printSummary(out, sum)
-	if lf.obs.stages {
-		printStages(out, sum)
+	if sum.Started { // a run refused at start-up has only its error to say
+		printSummary(out, sum)
+		if lf.obs.stages {
+			printStages(out, sum)
+		}
 	}
 	if lf.obs.report != "" {
 		if rerr := writeReport(lf.obs.report, sum, err); rerr != nil {
@@ -303,23 +303,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		}
 	}
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
-		logStages(fileLog, sum)
-		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
-			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5)) / 10,
-			"bottleneck", sum.Bottleneck}
-		if sum.VideosPartial > 0 {
-			done = append(done, "videos_partial", sum.VideosPartial)
-		}
-		if sum.NotRolledBack > 0 {
-			done = append(done, "not_rolled_back", sum.NotRolledBack)
-		}
-		fileLog.Info("run done", done...)
-		switch {
-		case errors.Is(err, context.Canceled):
-			fileLog.Warn("run interrupted")
-		case err != nil:
-			fileLog.Error("run stopped", "err", err)
-		}
+		fileSummary(fileLog, sum, err)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -337,6 +321,31 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
 	}
 	return nil
+}
+
+// fileSummary is the summary as log lines, for --log-file (the terminal has
+// it printed): the stages' counters and "run done", unless the run was
+// refused at start-up; then how the run ended.
+func fileSummary(fileLog *slog.Logger, sum stages.Summary, err error) {
+	if sum.Started {
+		logStages(fileLog, sum)
+		done := []any{"videos_ok", sum.VideosOK, "videos_failed", sum.VideosFailed, "written", sum.Written,
+			"skipped", sum.Skipped, "dropped", sum.Dropped, "elapsed", sum.Elapsed.Round(time.Millisecond).String(), "fps", float64(int(sum.FPS()*10+0.5)) / 10,
+			"bottleneck", sum.Bottleneck}
+		if sum.VideosPartial > 0 {
+			done = append(done, "videos_partial", sum.VideosPartial)
+		}
+		if sum.NotRolledBack > 0 {
+			done = append(done, "not_rolled_back", sum.NotRolledBack)
+		}
+		fileLog.Info("run done", done...)
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		fileLog.Warn("run interrupted")
+	case err != nil:
+		fileLog.Error("run stopped", "err", err)
+	}
 }
 
 func printSummary(w io.Writer, s stages.Summary) {
@@ -388,7 +397,11 @@ func validateCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), err)
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
-			if _, _, err := backends(c); err != nil {
+			src, sink, err := backends(c)
+			if err == nil { // what run and plan refuse before any video
+				err = (&stages.Runner{Config: c, Source: src, Sink: sink}).Check(cmd.Context())
+			}
+			if err != nil {
 				fmt.Fprintln(cmd.OutOrStdout(), config.AsProblems(args[0], err))
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
@@ -594,31 +607,4 @@ func baseName(p string) string {
 		return p[i+1:]
 	}
 	return p
-}
-
-// Version is set at build time (-ldflags "-X main.Version=..."); otherwise the
-// module version or VCS revision is used.
-var Version = ""
-
-func versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print vpipe's and the FFmpeg libraries' versions",
-		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			v := Version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
-				v = bi.Main.Version
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						v += " (" + s.Value[:12] + ")"
-					}
-				}
-			}
-			if v == "" {
-				v = "(devel)"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "vpipe %s, %s\nFFmpeg: %s\n", v, runtime.Version(), media.Versions())
-		},
-	}
 }

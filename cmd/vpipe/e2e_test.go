@@ -219,6 +219,25 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// only_annotated on a plain folder of videos (no annotations): run and plan
+// refuse it before anything runs, and validate says the same; the refused
+// run prints no summary (nothing ran).
+func TestOnlyAnnotatedPlainFolder(t *testing.T) {
+	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4")
+	out := t.TempDir()
+	args := []string{"pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--set", "sampling.only_annotated=true"}
+	const why = "sampling.only_annotated: local " // … has no annotations (it is not a Supervisely video project)
+	for _, cmd := range []string{"validate", "plan", "run"} {
+		log, code := vpipe(t, append([]string{cmd}, args...)...)
+		if code != 1 || !strings.Contains(log, why) || !strings.Contains(log, "has no annotations") || strings.Contains(log, ": OK") {
+			t.Errorf("%s: exit %d, want 1 and the refusal\n%s", cmd, code, log)
+		}
+		if strings.Contains(log, "videos: ") || strings.Contains(log, "frames/s") {
+			t.Errorf("%s: a summary of a run that never started:\n%s", cmd, log)
+		}
+	}
+}
+
 // Every problem of a config in one list, the missing source folder among them,
 // in the form `key: what (origin)`.
 func TestValidateOneList(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/creack/pty"
+
+	"github.com/vpipe/vpipe/internal/testcorpus"
 )
 
 // onTerminal runs the binary with stdout and stderr on a pseudo-terminal, as a
@@ -158,5 +160,21 @@ func TestProgressLinesWithoutTerminal(t *testing.T) {
 	}
 	if vpipeHelp, _ := vpipe(t, "run", "--help"); !strings.Contains(vpipeHelp, "--progress-interval") {
 		t.Errorf("--progress-interval is not in run's help:\n%s", vpipeHelp)
+	}
+}
+
+// Without a terminal the periodic progress names the run's own totals, not
+// only the videos in progress: videos done of the run's, frames written, rate
+// and elapsed time.
+func TestRunProgressLineE2E(t *testing.T) {
+	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4", "a/v2.mp4", "b/v3.mp4")
+	log, code := vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+src, "--set", "sink.path="+t.TempDir(),
+		"--set", "sampling.step=1", "--progress-interval", "1ms")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	re := regexp.MustCompile(`level=INFO msg="run progress" videos_done=[0-3] videos_total=3 videos_failed=0 written=\d+ fps=[\d.]+ elapsed=\S+`)
+	if !re.MatchString(log) {
+		t.Fatalf("no run progress line:\n%s", log)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,7 +31,7 @@ type obsFlags struct {
 
 func (o *obsFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics and profiles at /debug/pprof/ during the run (e.g. 127.0.0.1:9090; port 0 picks one, logged)")
+	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics and profiles at /debug/pprof/ during the run (e.g. 127.0.0.1:9090; port 0 picks one, logged); an address that is not loopback (0.0.0.0:9090, :9090) makes them reachable from other machines, with a warning")
 	f.StringVar(&o.report, "report", "", "write the summary, each stage's counters and every video's result as JSON to `FILE` (also when the run fails or is interrupted)")
 	f.BoolVar(&o.stages, "stages", false, "print each stage's counters after the summary")
 }
@@ -61,10 +62,21 @@ func (o obsFlags) serve(set *metrics.Set, log *slog.Logger) (stop func(), err er
 	}
 	addr := s.Addr.String()
 	log.Info("metrics", "url", "http://"+addr+"/metrics", "pprof", "http://"+addr+"/debug/pprof/")
+	if !loopback(s.Addr) {
+		log.Warn("pprof and metrics are reachable from other machines: nothing guards them; serve them on 127.0.0.1 unless that is meant",
+			"addr", addr)
+	}
 	if metricsListening != nil {
 		metricsListening(addr)
 	}
 	return func() { s.Close() }, nil
+}
+
+// loopback tells whether a listening address is reachable from this machine
+// only (an unspecified one, 0.0.0.0 or ::, is every interface).
+func loopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
 }
 
 // heldBack is the summary's line naming the stage that held the run back, and

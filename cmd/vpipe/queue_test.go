@@ -316,3 +316,36 @@ func longVideoQueue(t *testing.T) (*natstest.Server, func(cmd string, extra ...s
 	}
 	return ns, args, out
 }
+
+// A worker's summary counts videos, not tries: a bad video the queue delivers
+// three times is one failed video with one FAILED line (its last try's
+// error). Waiting on the queue is not work: the summary never names the
+// enumerate stage (the one that waits) as what held the run back.
+func TestWorkerSummaryCountsVideos(t *testing.T) {
+	ns, err := natstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Stop()
+	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/good.mp4")
+	if err := os.WriteFile(filepath.Join(src, "a", "bad.mp4"), []byte("not a video at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	args := func(cmd string, extra ...string) []string {
+		return append([]string{cmd, "pipeline.yaml", "--set", "source.path=" + src, "--set", "sink.path=" + out, "--nats", ns.URL}, extra...)
+	}
+	if log, code := vpipe(t, args("enqueue")...); code != 0 || !strings.Contains(log, "2 new") {
+		t.Fatalf("enqueue: exit %d\n%s", code, log)
+	}
+	log, code := vpipe(t, args("worker", "--until-empty", "--max-deliveries", "3", "--retry-delay", "50ms")...)
+	if code != 0 || !strings.Contains(log, "4 taken, 1 acked, 2 to try again, 0 given back, 1 terminated") {
+		t.Fatalf("worker: exit %d\n%s", code, log)
+	}
+	if !strings.Contains(log, "videos: 1 ok, 1 failed;") || strings.Count(log, "FAILED a/bad.mp4") != 1 {
+		t.Fatalf("want one video ok, one failed, one FAILED line:\n%s", log)
+	}
+	if strings.Contains(log, "held back by stage enumerate") {
+		t.Fatalf("the wait on the queue is counted as the enumerate stage's work:\n%s", log)
+	}
+}
