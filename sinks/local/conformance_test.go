@@ -45,8 +45,34 @@ func conformance(t *testing.T, fsync bool) {
 				})
 				return out
 			},
+			Block:  func(t *testing.T, path string) func() { return Block(t, root, path) },
+			Remove: func(t *testing.T, path string) { Remove(t, root, path) },
 		}
 	})
+}
+
+// Block makes the file root/path unwritable: an empty folder in its place, so
+// the rename of a finished temporary onto it fails (EISDIR) as a full disk
+// would fail the write: from below the sink. unblock removes the folder.
+func Block(t *testing.T, root, path string) (unblock func()) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(path))
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Remove deletes root/path, as a hand would.
+func Remove(t *testing.T, root, path string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(root, filepath.FromSlash(path))); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // readTree reads every file under dir as a reader of the project would: a
