@@ -37,7 +37,11 @@ func TestConformance(t *testing.T) {
 		parent := t.TempDir()
 		a, b := filepath.Join(parent, "a"), filepath.Join(parent, "b")
 		return &sinktest.Target{
-			Open: func(*testing.T) core.Sink { return fanout.New(local.New(a), local.New(b)) },
+			Open: func(*testing.T) core.Sink {
+				f := fanout.New(local.New(a), local.New(b))
+				f.SetWriter(core.Writer{Role: "conformance", Shared: true}) // as in sinks/local's suite
+				return f
+			},
 			Tree: func(t *testing.T) map[string][]byte {
 				ta, tb := readTree(t, a), readTree(t, b)
 				for k, v := range ta {
