@@ -153,6 +153,21 @@ type Registered struct {
 	ID    int64
 }
 
+// Writer says who a run is to the sinks it writes. An unsharded run writes a
+// sink alone; shards (--shard I/N) and queue workers write one sink together
+// by design (Shared).
+type Writer struct {
+	Role   string // "run", "shard 1/4", "worker"
+	Shared bool
+}
+
+// Admitting is a sink that admits writers (the local sink's lock file): told
+// who this run is before Begin, it refuses in Begin a run that another live
+// writer excludes.
+type Admitting interface {
+	SetWriter(Writer)
+}
+
 // BatchSink is a sink that stores images in batches, through the pipeline's
 // batch → upload → annotate stages (the Supervisely platform: bytes, then
 // registration, then annotations). Put still works, one image at a time.

@@ -86,7 +86,12 @@ func TestFeedDuplicateFailureKeepsOthersImages(t *testing.T) {
 	}
 	// A writes 3 images, lets B take the video, waits until B writes, then
 	// fails at its 6th image.
-	aSink := &gatedSink{Sink: localsink.New(out), gate: func(n int64) error {
+	worker := func() core.Sink { // a worker's sink (the wrapper hides SetWriter from the runner)
+		l := localsink.New(out)
+		l.SetWriter(core.Writer{Role: "queue worker", Shared: true})
+		return l
+	}
+	aSink := &gatedSink{Sink: worker(), gate: func(n int64) error {
 		switch {
 		case n == 4:
 			close(b.wait)
@@ -97,7 +102,7 @@ func TestFeedDuplicateFailureKeepsOthersImages(t *testing.T) {
 		return nil
 	}}
 	// B writes the rest; its last image waits until A has settled.
-	bSink := &gatedSink{Sink: localsink.New(out), gate: func(n int64) error {
+	bSink := &gatedSink{Sink: worker(), gate: func(n int64) error {
 		bOnce.Do(func() { close(bWrites) })
 		if n == 7 {
 			hang(a.settled)

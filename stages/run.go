@@ -110,6 +110,10 @@ type Runner struct {
 	// Feed, when set, hands the run its videos one at a time (a work queue)
 	// instead of every video of the source; see feed.go.
 	Feed Feed
+	// Writer is who this run is to a sink that admits writers (the local
+	// sink's lock file): zero for an unsharded run, which writes a sink
+	// alone; shards and queue workers set Shared.
+	Writer core.Writer
 	// StallTimeout, when > 0 and with a Feed, gives up a leased video that
 	// makes no progress for this long once its decode began; see stall.go.
 	StallTimeout time.Duration
@@ -155,6 +159,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	if err := r.begin(ctx); err != nil {
+		r.Sink.Close() // lets go of what a sink took before it refused (a fan-out's first sink's lock)
 		return sum, err
 	}
 	var p *pipeline.Pipeline
@@ -502,6 +507,13 @@ func (r *Runner) begin(ctx context.Context) error {
 		if v, ok := r.project.Provenance[k]; ok {
 			custom[k] = v
 		}
+	}
+	if a, ok := r.Sink.(core.Admitting); ok {
+		w := r.Writer
+		if w.Role == "" && r.Feed != nil {
+			w = core.Writer{Role: "queue worker", Shared: true}
+		}
+		a.SetWriter(w)
 	}
 	_, err := r.Sink.Begin(ctx, r.project.Meta, custom)
 	return err

@@ -134,6 +134,7 @@ func workerCmd() *cobra.Command {
 			start := time.Now()
 			err = execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, func(e *execution) {
 				e.r.Feed = w
+				e.r.Writer = core.Writer{Role: "queue worker", Shared: true}
 				e.r.StallTimeout = stallTimeout
 				e.failuresRecorded = true
 				q.SetLog(e.r.Log)

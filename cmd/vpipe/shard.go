@@ -49,6 +49,7 @@ func (f *shardFlag) apply(e *execution) {
 	if f.spec == nil {
 		return
 	}
+	e.r.Writer = core.Writer{Role: "shard " + f.spec.String(), Shared: true}
 	e.r.Keep = func(it *core.Item) bool {
 		f.seen++
 		if f.spec.Has(it) {

@@ -172,7 +172,9 @@ func (s *Sink) Existing(ctx context.Context, ds []string) (map[string]bool, erro
 }
 
 // Put hands the image to every sink that lacks it, at once, and returns when
-// all are done (the runner reuses img.Data then).
+// all are done (the runner reuses img.Data then). When a sink fails, the
+// frame is taken back from the sinks that took it, so a failed Put leaves
+// nothing (those where taking it back fails are rolled back with the video).
 func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	st := s.dataset(img.Dataset)
 	took := make([]bool, len(s.Sinks))
@@ -189,6 +191,13 @@ func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 		took[i] = true
 		return nil
 	})
+	if err != nil {
+		for i, ok := range took {
+			if ok && s.Sinks[i].Delete(context.WithoutCancel(ctx), img.Dataset, []string{img.Name}) == nil {
+				took[i] = false
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, ok := range took {
@@ -200,6 +209,15 @@ func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 		}
 	}
 	return err
+}
+
+// SetWriter tells every sink that admits writers who this run is.
+func (s *Sink) SetWriter(w core.Writer) {
+	for _, k := range s.Sinks {
+		if a, ok := k.(core.Admitting); ok {
+			a.SetWriter(w)
+		}
+	}
 }
 
 // Delete rolls images back in each sink this run wrote them to: the names

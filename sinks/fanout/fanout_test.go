@@ -37,7 +37,11 @@ func TestConformance(t *testing.T) {
 		parent := t.TempDir()
 		a, b := filepath.Join(parent, "a"), filepath.Join(parent, "b")
 		return &sinktest.Target{
-			Open: func(*testing.T) core.Sink { return fanout.New(local.New(a), local.New(b)) },
+			Open: func(*testing.T) core.Sink {
+				f := fanout.New(local.New(a), local.New(b))
+				f.SetWriter(core.Writer{Role: "conformance", Shared: true}) // as in sinks/local's suite
+				return f
+			},
 			Tree: func(t *testing.T) map[string][]byte {
 				ta, tb := readTree(t, a), readTree(t, b)
 				for k, v := range ta {
@@ -59,8 +63,30 @@ func TestConformance(t *testing.T) {
 				})
 				return out
 			},
+			// The second sink fails: the first took the frame, and the
+			// roll-back must take it back there.
+			Block: func(t *testing.T, path string) func() { return block(t, b, path) },
+			// Gone from the first sink: the frame counts as missing (not in every sink).
+			Remove: func(t *testing.T, path string) {
+				if err := os.Remove(filepath.Join(a, filepath.FromSlash(path))); err != nil {
+					t.Fatal(err)
+				}
+			},
 		}
 	})
+}
+
+// block makes root/path unwritable (an empty folder in its place).
+func block(t *testing.T, root, path string) (unblock func()) {
+	p := filepath.Join(root, filepath.FromSlash(path))
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // failing refuses every Put.

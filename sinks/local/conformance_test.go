@@ -26,6 +26,9 @@ func conformance(t *testing.T, fsync bool) {
 			Open: func(*testing.T) core.Sink {
 				s := local.New(root)
 				s.Fsync = fsync
+				// The suite opens sinks on one root without closing them (runs
+				// that died, shards starting at once): they write as shards do.
+				s.SetWriter(core.Writer{Role: "conformance", Shared: true})
 				return s
 			},
 			Tree: func(t *testing.T) map[string][]byte {
@@ -45,8 +48,34 @@ func conformance(t *testing.T, fsync bool) {
 				})
 				return out
 			},
+			Block:  func(t *testing.T, path string) func() { return Block(t, root, path) },
+			Remove: func(t *testing.T, path string) { Remove(t, root, path) },
 		}
 	})
+}
+
+// Block makes the file root/path unwritable: an empty folder in its place, so
+// the rename of a finished temporary onto it fails (EISDIR) as a full disk
+// would fail the write: from below the sink. unblock removes the folder.
+func Block(t *testing.T, root, path string) (unblock func()) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(path))
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Remove deletes root/path, as a hand would.
+func Remove(t *testing.T, root, path string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(root, filepath.FromSlash(path))); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // readTree reads every file under dir as a reader of the project would: a

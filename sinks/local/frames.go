@@ -143,7 +143,11 @@ func (f *Flat) checkRecord() error {
 			}
 		}
 	}
-	return writeJSON(path, f.Record, false)
+	b, err = marshalIndent(f.Record)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, b, false, "")
 }
 
 // frameFiles lists the folder's files named like vpipe's frames, sorted.

@@ -57,10 +57,14 @@ type Sink struct {
 	Fsync bool
 	dirs  sync.Map   // folders created (and cleaned of stale temporaries) this run
 	mu    sync.Mutex // serialises the first touch of a folder
+
+	id     string      // this writer, in its lock file's and temporaries' names
+	writer core.Writer // who this run is (SetWriter)
+	lock   *os.File    // this writer's lock file, held from Begin to Close
 }
 
 // New makes a sink rooted at path.
-func New(path string) *Sink { return &Sink{Root: path} }
+func New(path string) *Sink { return &Sink{Root: path, id: newID()} }
 
 // Describe names the sink.
 func (s *Sink) Describe() string { return "local " + s.Root }
@@ -69,8 +73,11 @@ func (s *Sink) Describe() string { return "local " + s.Root }
 // into the one already there. A conflict is an error, found before anything is
 // written. Unannotated input (meta nil) leaves an existing meta.json as it is.
 // The merge is read and written holding a lock on the project folder, so
-// shards starting at once never lose each other's classes.
-func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
+// shards starting at once never lose each other's classes. Before anything
+// is written, the run is admitted as a writer (see admit and LockPrefix): a
+// sink that another live run writes is refused unless both are shards or
+// queue workers.
+func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]any) (out *sv.ProjectMeta, err error) {
 	if _, _, err := s.merge(meta); err != nil { // before the folder is made
 		return nil, err
 	}
@@ -82,18 +89,26 @@ func (s *Sink) Begin(_ context.Context, meta *sv.ProjectMeta, custom map[string]
 		return nil, err
 	}
 	defer unlock()
-	removeTemps(s.Root) // only a writer holding the lock makes them here
+	if err := s.admit(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
+	s.removeTemps(s.Root)
 	out, metaJSON, err := s.merge(meta)
 	if err != nil {
 		return nil, err
 	}
 	if metaJSON != nil {
-		if err := writeAtomic(filepath.Join(s.Root, "meta.json"), metaJSON, s.Fsync); err != nil {
+		if err := s.writeAtomic(filepath.Join(s.Root, "meta.json"), metaJSON); err != nil {
 			return nil, err
 		}
 	}
 	if custom != nil {
-		if err := writeJSON(filepath.Join(s.Root, CustomDataFile), custom, s.Fsync); err != nil {
+		if err := s.writeJSON(filepath.Join(s.Root, CustomDataFile), custom); err != nil {
 			return nil, err
 		}
 	}
@@ -157,8 +172,8 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 		return err
 	}
 	defer unlock()
-	removeTemps(dir)
-	return writeJSON(filepath.Join(dir, CustomDataFile), info.Custom, s.Fsync)
+	s.removeTemps(dir)
+	return s.writeJSON(filepath.Join(dir, CustomDataFile), info.Custom)
 }
 
 // CheckDataset tells, writing nothing, whether a dataset can take this run's
@@ -210,12 +225,17 @@ func sameOutput(have, want any) error {
 	return nil
 }
 
-func writeJSON(path string, v any, fsync bool) error {
+func (s *Sink) writeJSON(path string, v any) error {
 	b, err := marshalIndent(v)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b, fsync)
+	return s.writeAtomic(path, b)
+}
+
+// writeAtomic writes a file of the project, its temporary named for this writer.
+func (s *Sink) writeAtomic(path string, data []byte) error {
+	return writeAtomic(path, data, s.Fsync, s.id)
 }
 
 // DatasetDir is the folder of a dataset path; names are checked so that no name
@@ -249,17 +269,36 @@ func checkName(name string) error {
 		return fmt.Errorf("a name may not contain / \\ or NUL")
 	case strings.HasPrefix(name, tmpPrefix):
 		return fmt.Errorf("names starting with %s are vpipe's temporary files", tmpPrefix)
+	case strings.HasPrefix(name, LockPrefix):
+		return fmt.Errorf("names starting with %s are vpipe's lock files", LockPrefix)
 	}
 	return nil
 }
 
-// Existing lists the images already complete in a dataset. It changes nothing.
+// Existing lists the images already complete in a dataset: those whose image,
+// annotation and meta are all there (an image that lost its annotation or
+// meta is missing, so a re-run writes it again). It changes nothing.
 func (s *Sink) Existing(_ context.Context, dataset []string) (map[string]bool, error) {
 	dir, err := DatasetDir(s.Root, dataset)
 	if err != nil {
 		return nil, err
 	}
-	return listImages(filepath.Join(dir, "img"))
+	imgs, err := listImages(filepath.Join(dir, "img"))
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"ann", "meta"} {
+		have, err := listImages(filepath.Join(dir, sub))
+		if err != nil {
+			return nil, err
+		}
+		for n := range imgs {
+			if !have[n+".json"] {
+				delete(imgs, n)
+			}
+		}
+	}
+	return imgs, nil
 }
 
 // listImages lists the complete image files of a folder (none if it does not exist).
@@ -280,7 +319,10 @@ func listImages(dir string) (map[string]bool, error) {
 	return out, nil
 }
 
-// Put writes meta, annotation, then the image.
+// Put writes meta, annotation, then the image. A write that fails (a full
+// disk, a refused permission) takes back the files this Put wrote before it,
+// so a frame whose Put failed leaves nothing: the runner rolls back only the
+// frames whose Put returned nil.
 func (s *Sink) Put(_ context.Context, img *core.Image) error {
 	if err := checkName(img.Name); err != nil {
 		return fmt.Errorf("image %q: %w", img.Name, err)
@@ -292,19 +334,33 @@ func (s *Sink) Put(_ context.Context, img *core.Image) error {
 	if err := s.mkdirs(dir); err != nil {
 		return err
 	}
+	var files []string
+	var datas [][]byte
 	if img.Meta != nil {
 		b, err := marshalIndent(img.Meta)
 		if err != nil {
 			return fmt.Errorf("%s: meta: %w", img.Name, err)
 		}
-		if err := writeAtomic(filepath.Join(dir, "meta", img.Name+".json"), b, s.Fsync); err != nil {
-			return err
+		files, datas = append(files, filepath.Join(dir, "meta", img.Name+".json")), append(datas, b)
+	}
+	files = append(files, filepath.Join(dir, "ann", img.Name+".json"), filepath.Join(dir, "img", img.Name))
+	datas = append(datas, sv.Indent(img.Ann), img.Data)
+	for i, p := range files {
+		if err := s.writeAtomic(p, datas[i]); err != nil {
+			return undo(err, files[:i])
 		}
 	}
-	if err := writeAtomic(filepath.Join(dir, "ann", img.Name+".json"), sv.Indent(img.Ann), s.Fsync); err != nil {
-		return err
+	return nil
+}
+
+// undo removes the files a failed Put wrote before its error.
+func undo(err error, written []string) error {
+	for _, p := range written {
+		if rerr := os.Remove(p); rerr != nil && !os.IsNotExist(rerr) {
+			return fmt.Errorf("%w (and removing %s, written before, failed: %v)", err, p, rerr)
+		}
 	}
-	return writeAtomic(filepath.Join(dir, "img", img.Name), img.Data, s.Fsync)
+	return err
 }
 
 // mkdirs creates a dataset's folders and removes temporaries an interrupted
@@ -322,7 +378,7 @@ func (s *Sink) mkdirs(dir string) error {
 		if err := s.mkdirAll(filepath.Join(dir, sub)); err != nil {
 			return err
 		}
-		removeTemps(filepath.Join(dir, sub))
+		s.removeTemps(filepath.Join(dir, sub))
 	}
 	s.dirs.Store(dir, true)
 	return nil
@@ -353,8 +409,9 @@ func (s *Sink) mkdirAll(dir string) error {
 	return nil
 }
 
-// removeTemps deletes temporary files an interrupted run left in a folder.
-func removeTemps(dir string) {
+// removeAllTemps deletes every temporary file in a folder (vpipe frames, whose
+// folder has no lock file).
+func removeAllTemps(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), tmpPrefix) {
@@ -389,15 +446,23 @@ func (s *Sink) Delete(_ context.Context, dataset []string, names []string) error
 	return first
 }
 
-// Close has nothing to flush: every Put is on disk when it returns.
-func (s *Sink) Close() error { return nil }
+// Close has nothing to flush (every Put is on disk when it returns); it
+// removes this writer's lock file and lets go of it.
+func (s *Sink) Close() error {
+	s.release()
+	return nil
+}
 
-// writeAtomic writes data to a temporary file beside path and renames it over
-// path. With fsync the file is synced before the rename (so the name never
+// writeAtomic writes data to a temporary file beside path, named for its
+// writer (owner, "" for none), and renames it over path. With fsync the file is synced before the rename (so the name never
 // points at bytes not yet on disk) and its folder after (so the rename itself
 // is on disk when writeAtomic returns).
-func writeAtomic(path string, data []byte, fsync bool) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+"*")
+func writeAtomic(path string, data []byte, fsync bool, owner string) (err error) {
+	pattern := tmpPrefix + "*"
+	if owner != "" {
+		pattern = tmpPrefix + owner + "-*"
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), pattern)
 	if err != nil {
 		return err
 	}
@@ -465,7 +530,7 @@ func (f *Flat) Begin(context.Context, *sv.ProjectMeta, map[string]any) (*sv.Proj
 	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	removeTemps(f.Dir)
+	removeAllTemps(f.Dir)
 	if f.Record != nil {
 		if err := f.checkRecord(); err != nil {
 			return nil, err
@@ -495,7 +560,7 @@ func (f *Flat) Put(_ context.Context, img *core.Image) error {
 	if err := checkName(img.Name); err != nil {
 		return fmt.Errorf("image %q: %w", img.Name, err)
 	}
-	return writeAtomic(filepath.Join(f.Dir, img.Name), img.Data, false)
+	return writeAtomic(filepath.Join(f.Dir, img.Name), img.Data, false, "")
 }
 
 // Delete removes image files, and the folder's record once no frame is left

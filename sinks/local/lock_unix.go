@@ -32,3 +32,28 @@ func lockDir(dir string) (unlock func(), err error) {
 		f.Close()
 	}, nil
 }
+
+// tryLock takes a flock on f without waiting (exclusive, or shared: a probe
+// that does not stop another probe): false when another open file holds it.
+// A shared probe that gets the lock lets go of it at once.
+func tryLock(f *os.File, exclusive bool) (bool, error) {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		switch err {
+		case nil:
+			if !exclusive {
+				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			}
+			return true, nil
+		case syscall.EWOULDBLOCK:
+			return false, nil
+		case syscall.EINTR:
+			continue
+		}
+		return false, err
+	}
+}

@@ -3,6 +3,12 @@
 // <dataset>/datasets/<child>/img|ann|meta/... . Every object is one PUT, so no
 // reader ever sees part of one, and a frame's image is its last object, so an
 // image that is listed always has its annotation and meta.
+//
+// Unlike sinks/local, the S3 sink takes no lease: two unsharded runs into one
+// prefix are not refused. What keeps such a prefix repairable is that a Put
+// that fails leaves none of its objects, and that Existing counts an image as
+// there only with its annotation and meta, so a re-run rewrites whatever one
+// run's roll-back took from under the other.
 package s3
 
 import (
@@ -216,38 +222,68 @@ func (s *Sink) keys(dataset []string, name string) (img, ann, meta string, err e
 	return img, ann, meta, nil
 }
 
-// Existing lists the images of a dataset (every page of ListObjectsV2).
+// Existing lists the complete images of a dataset: those whose image,
+// annotation and meta objects are all there (every page of ListObjectsV2 of
+// img/, ann/ and meta/). An image that lost its annotation or meta is
+// missing, so a re-run writes it again.
 func (s *Sink) Existing(ctx context.Context, dataset []string) (map[string]bool, error) {
 	dir, err := datasetDir(dataset)
 	if err != nil {
 		return nil, err
 	}
-	prefix := s.c.Loc.Key(dir + "/img/")
-	out := map[string]bool{}
-	err = s.c.List(ctx, prefix, "/", func(key string, _ int64) error {
-		out[strings.TrimPrefix(key, prefix)] = true
-		return nil
-	})
-	return out, err
+	list := func(sub, suffix string) (map[string]bool, error) {
+		prefix := s.c.Loc.Key(dir + "/" + sub + "/")
+		out := map[string]bool{}
+		err := s.c.List(ctx, prefix, "/", func(key string, _ int64) error {
+			if n, ok := strings.CutSuffix(strings.TrimPrefix(key, prefix), suffix); ok {
+				out[n] = true
+			}
+			return nil
+		})
+		return out, err
+	}
+	imgs, err := list("img", "")
+	if err != nil || len(imgs) == 0 {
+		return imgs, err
+	}
+	for _, sub := range []string{"ann", "meta"} {
+		have, err := list(sub, ".json")
+		if err != nil {
+			return nil, err
+		}
+		for n := range imgs {
+			if !have[n] {
+				delete(imgs, n)
+			}
+		}
+	}
+	return imgs, nil
 }
 
-// Put writes meta, annotation, then the image, one PUT each.
+// Put writes meta, annotation, then the image, one PUT each. A PUT that
+// fails takes back the objects this Put stored before it, so a frame whose
+// Put failed leaves nothing: the runner rolls back only the frames whose Put
+// returned nil.
 func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	ik, ak, mk, err := s.keys(img.Dataset, img.Name)
 	if err != nil {
 		return err
 	}
+	var keys []string
+	var datas [][]byte
 	if img.Meta != nil {
 		b, err := local.MarshalJSON(img.Meta)
 		if err != nil {
 			return fmt.Errorf("%s: meta: %w", img.Name, err)
 		}
-		if err := s.put(ctx, mk, b); err != nil {
-			return err
-		}
+		keys, datas = append(keys, mk), append(datas, b)
 	}
-	if err := s.put(ctx, ak, sv.Indent(img.Ann)); err != nil {
-		return err
+	keys, datas = append(keys, ak), append(datas, sv.Indent(img.Ann))
+	for i, k := range keys {
+		if err := s.put(ctx, k, datas[i]); err != nil {
+			// Take back this one too: a PUT cut off may still have been applied.
+			return s.undo(context.WithoutCancel(ctx), err, keys[:i+1])
+		}
 	}
 	// Once its annotation and meta are there, the image is finished even if the
 	// run is stopping: a PUT cut off by cancellation may still have been applied,
@@ -257,14 +293,17 @@ func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 		if s.stored(bg, ik, img.Data) {
 			return nil // applied, its answer lost: the object is whole (a PUT is atomic)
 		}
-		// The image is not there, so the runner will not list it for a roll-back:
-		// take its annotation and meta back here (a re-run rewrites them anyway).
-		if derr := s.deleteKeys(bg, []string{ak, mk}); derr != nil {
-			return fmt.Errorf("%w (and removing its annotation and meta failed: %v)", err, derr)
-		}
-		return err
+		return s.undo(bg, err, keys)
 	}
 	return nil
+}
+
+// undo removes the objects a failed Put stored before its error.
+func (s *Sink) undo(ctx context.Context, err error, keys []string) error {
+	if derr := s.deleteKeys(ctx, keys); derr != nil {
+		return fmt.Errorf("%w (and removing the annotation and meta written before failed: %v)", err, derr)
+	}
+	return err
 }
 
 // stored tells whether key holds exactly data (a single PUT's ETag is its MD5).

@@ -3,9 +3,14 @@ package s3
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
@@ -30,8 +35,37 @@ func open(t *testing.T, url, endpoint string) *Sink {
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) *sinktest.Target {
 		bucket := srv.Bucket(t)
+		// Writes go through a proxy that refuses the PUTs of blocked keys.
+		var mu sync.Mutex
+		blocked := map[string]bool{}
+		px := s3test.NewProxy(srv.Endpoint)
+		t.Cleanup(px.Close)
+		px.Rule = func(r *http.Request) s3test.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Method == http.MethodPut && blocked[r.URL.Path] {
+				return s3test.SlowDown
+			}
+			return s3test.Pass
+		}
 		return &sinktest.Target{
-			Open: func(t *testing.T) core.Sink { return open(t, "s3://"+bucket+"/proj/out", srv.Endpoint) },
+			Open: func(t *testing.T) core.Sink { return open(t, "s3://"+bucket+"/proj/out", px.URL) },
+			Block: func(t *testing.T, path string) func() {
+				k := "/" + bucket + "/proj/out/" + path
+				mu.Lock()
+				blocked[k] = true
+				mu.Unlock()
+				return func() {
+					mu.Lock()
+					delete(blocked, k)
+					mu.Unlock()
+				}
+			},
+			Remove: func(t *testing.T, path string) {
+				if _, err := srv.Client().DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("proj/out/" + path)}); err != nil {
+					t.Fatal(err)
+				}
+			},
 			Tree: func(t *testing.T) map[string][]byte { return srv.Tree(t, bucket, "proj/out") },
 			Outside: func(t *testing.T) []string {
 				var out []string

@@ -1,7 +1,9 @@
 // Package sinktest is the conformance suite every sink passes (as rclone runs
 // one suite against every backend): concurrent Put, Existing after Put, atomic
 // visibility, Delete of missing names, meta merge and conflict, custom data,
-// names that try to escape the root, and resume after a mid-video failure.
+// names that try to escape the root, resume after a mid-video failure, a
+// write that fails (a full disk) leaving nothing of its video, and resume
+// repairing an image whose annotation or meta is gone.
 //
 // A sink's test calls Run with a function that makes a Target on a fresh, empty
 // root; the suite only uses the core.Sink interface and what the Target reads
@@ -34,6 +36,14 @@ type Target struct {
 	Tree func(t *testing.T) map[string][]byte
 	// Outside lists what was written next to the root, outside it.
 	Outside func(t *testing.T) []string
+	// Block makes every write of one object (path relative to the root, /
+	// separators) fail from now on, as a full disk or a refused permission
+	// would, until unblock is called. The sink is not told: the error comes
+	// from below it (the file system, the server).
+	Block func(t *testing.T, path string) (unblock func())
+	// Remove deletes one object by another code path than the sink's (a file
+	// lost or deleted by hand).
+	Remove func(t *testing.T, path string)
 }
 
 // Run runs the suite; newTarget is called once per test.
@@ -51,6 +61,8 @@ func Run(t *testing.T, newTarget func(t *testing.T) *Target) {
 		{"CustomData", customData},
 		{"Names", names},
 		{"ResumeAfterFailure", resumeAfterFailure},
+		{"WriteFailure", writeFailure},
+		{"ResumeRepair", resumeRepair},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newTarget(t)) })
@@ -576,5 +588,110 @@ func resumeAfterFailure(t *testing.T, tg *Target) {
 	}
 	if got := existing(t, tg.Open(t), failed); len(got) != 0 {
 		t.Fatalf("a rolled-back video still has %v", got)
+	}
+}
+
+// under lists the objects of the tree under dir/.
+func under(tree map[string][]byte, dir string) []string {
+	var out []string
+	for k := range tree {
+		if strings.HasPrefix(k, dir+"/") {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// writeFailure: a write that fails (the image's, its annotation's or its
+// meta's) fails the Put and leaves none of that frame's objects; the runner's
+// roll-back of the frames written before then leaves nothing of the video;
+// a re-run once the fault is gone writes exactly what one clean run writes.
+func writeFailure(t *testing.T, tg *Target) {
+	if tg.Block == nil {
+		t.Fatal("Target.Block is not set: every sink must run this case")
+	}
+	ctx := context.Background()
+	for _, part := range []string{"meta", "ann", "img"} {
+		video := "full-" + part + ".mp4"
+		fds, dir := []string{"ds0", video}, "ds0/datasets/"+video
+		imgs := []*core.Image{Image(fds, name(0), 300, 0), Image(fds, name(1), 300, 1), Image(fds, name(2), 300, 2)}
+		s := tg.Open(t)
+		begin(t, s)
+		put(t, s, imgs[0])
+		put(t, s, imgs[1])
+		obj := dir + "/" + part + "/" + name(2)
+		if part != "img" {
+			obj += ".json"
+		}
+		unblock := tg.Block(t, obj)
+		if err := s.Put(ctx, imgs[2]); err == nil {
+			t.Fatalf("Put with %s unwritable succeeded", obj)
+		}
+		for _, k := range under(tg.Tree(t), dir) {
+			if strings.Contains(k, name(2)) {
+				t.Errorf("a failed Put (%s unwritable) left %s", obj, k)
+			}
+		}
+		if got := existing(t, s, fds); fmt.Sprint(got) != fmt.Sprint([]string{name(0), name(1)}) {
+			t.Errorf("Existing after a failed Put (%s unwritable): %v", obj, got)
+		}
+		if err := s.Delete(ctx, fds, []string{name(0), name(1)}); err != nil { // the runner's roll-back
+			t.Fatal(err)
+		}
+		if left := under(tg.Tree(t), dir); len(left) > 0 {
+			t.Errorf("a rolled-back video whose write failed (%s) left %q", obj, left)
+		}
+		s.Close()
+		unblock()
+		s2 := tg.Open(t)
+		begin(t, s2)
+		if got := existing(t, s2, fds); len(got) != 0 {
+			t.Errorf("a re-run sees %v of a rolled-back video", got)
+		}
+		for _, img := range imgs {
+			put(t, s2, img)
+		}
+		tree := tg.Tree(t)
+		for _, img := range imgs {
+			checkImage(t, tree, img)
+		}
+		if n := len(under(tree, dir)); n != 9 {
+			t.Errorf("after the re-run: %d objects in %s, want 9: %q", n, dir, under(tree, dir))
+		}
+		s2.Close()
+	}
+}
+
+// resumeRepair: an image whose annotation or meta is gone does not count as
+// existing, so a re-run writes it again and the dataset is whole.
+func resumeRepair(t *testing.T, tg *Target) {
+	if tg.Remove == nil {
+		t.Fatal("Target.Remove is not set: every sink must run this case")
+	}
+	imgs := []*core.Image{Image(ds, name(0), 200, 0), Image(ds, name(1), 200, 1), Image(ds, name(2), 200, 2)}
+	s := tg.Open(t)
+	begin(t, s)
+	for _, img := range imgs {
+		put(t, s, img)
+	}
+	s.Close()
+	tg.Remove(t, dsDir+"/ann/"+name(1)+".json")
+	tg.Remove(t, dsDir+"/meta/"+name(2)+".json")
+	s2 := tg.Open(t)
+	begin(t, s2)
+	have := existing(t, s2, ds)
+	if fmt.Sprint(have) != fmt.Sprint([]string{name(0)}) {
+		t.Fatalf("Existing with one annotation and one meta gone: %v, want only %s", have, name(0))
+	}
+	for _, img := range imgs[1:] {
+		put(t, s2, img)
+	}
+	tree := tg.Tree(t)
+	for _, img := range imgs {
+		checkImage(t, tree, img)
+	}
+	if n := len(under(tree, dsDir)); n != 9 {
+		t.Errorf("after the repair: %d objects, want 9: %q", n, under(tree, dsDir))
 	}
 }
