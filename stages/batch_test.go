@@ -42,7 +42,10 @@ func (s *batchSink) Upload(ctx context.Context, b *core.Batch) ([]core.Registere
 	return regs, nil
 }
 
-func (s *batchSink) Annotate(context.Context, []string, []core.Registered, bool) error { return nil }
+func (s *batchSink) Annotate(context.Context, []string, []core.Registered, bool) (int, error) { return 0, nil }
+
+// batchSink must stay a core.BatchSink, or the runner would silently take it as a plain sink.
+var _ core.BatchSink = (*batchSink)(nil)
 
 func (s *batchSink) Reannotate(context.Context, []string) (map[string]int64, bool, error) {
 	return nil, false, nil
