@@ -132,6 +132,9 @@ func (v *Video) open() error {
 	if st, err := os.Stat(v.src); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
 		return fmt.Errorf("%s: empty file (0 bytes)", v.name)
 	}
+	if err := v.checkSampleTables(); err != nil {
+		return err // before FFmpeg builds an index of what the file declares
+	}
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		return fmt.Errorf("%s: cannot allocate a format context", v.name)
