@@ -33,6 +33,9 @@ type customIO struct {
 	pos     int64
 	noData  bool
 	lastErr error
+	// limit, when > 0, is how many bytes may be read from since on (limitRaw).
+	limit, since int64
+	format       string // the demuxer's, for errGathered
 }
 
 func (v *Video) openCustomIO(fc *astiav.FormatContext) error {
@@ -56,6 +59,14 @@ func (c *customIO) read(b []byte) (int, error) {
 	size := c.in.Size()
 	if c.pos >= size {
 		return 0, astiav.ErrEof
+	}
+	if c.limit > 0 {
+		if c.since >= c.limit {
+			c.lastErr = errGathered{format: c.format}
+			return 0, astiav.ErrEio
+		}
+		b = b[:min(int64(len(b)), c.limit-c.since)]
+		c.since += int64(len(b)) // (what a short read leaves unread counts too: a bound)
 	}
 	if c.noData {
 		n := int(min(int64(len(b)), size-c.pos))

@@ -19,9 +19,10 @@ import (
 // lists) and keeps the packets that are there. Packets lost in the middle (an
 // MPEG-TS whose bytes were overwritten loses whole PES packets) leave holes
 // in the timestamps; the frame period (the most common gap between
-// consecutive PTS) tells how many frames each hole held, so the frames after
-// it keep their true indices. A hole that is not a whole number of periods
-// cannot be counted: no frame after it is numbered (they are listed as lost).
+// consecutive PTS, or the frame rate's where a coarse time base rounds the
+// times: 33.33 ms at 30 fps in Matroska's milliseconds) places each packet,
+// so the frames after a hole keep their true indices. A packet off that grid
+// cannot be placed: no frame from it on is numbered (they are listed as lost).
 // The frame count is the container's where it declares one (an MP4's sample
 // table; or the duration a Matroska header states, over the period), else
 // what the file holds.
@@ -122,30 +123,14 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 	si := m.index()
 	si.holes = holes
 	x.salvage = si
-	pk := m.pkts
-	period := framePeriod(pk)
+	g := v.frameGrid(m.pkts, x.TimeBase)
 	x.PTS = x.PTS[:0]
-	for k, p := range pk {
-		if k > 0 && x.Trusted && period > 0 {
-			gap := p.pts - pk[k-1].pts
-			switch {
-			case gap == period:
-			case gap > 0 && gap%period == 0:
-				// A hole of whole periods: frames lost to the damage, counted.
-				for t := pk[k-1].pts + period; t < p.pts; t += period {
-					si.lost[len(x.PTS)] = "no packet for it in the file (lost to the damage)"
-					x.PTS = append(x.PTS, t)
-				}
-			default:
-				// Not a whole number of periods (or two packets of one time): how many
-				// frames it held cannot be told.
-				si.unplaced = len(x.PTS)
-			}
+	if x.Trusted && g.period > 0 {
+		g.place(x, si, m.pkts)
+	} else {
+		for _, p := range m.pkts {
+			x.PTS = append(x.PTS, p.pts)
 		}
-		if si.unplaced > 0 {
-			break
-		}
-		x.PTS = append(x.PTS, p.pts)
 	}
 	sort.Slice(x.Keys, func(i, j int) bool { return x.Keys[i].pts < x.Keys[j].pts })
 	x.Complete = true
@@ -154,27 +139,8 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 	switch {
 	case declared > 0:
 		x.Count = max(x.Count, declared-x.negative)
-	case period > 0 && si.unplaced == 0 && v.Info.Format == "matroska,webm":
-		// Matroska/WebM: the duration its header states (written before the
-		// clusters, so a cut leaves it), in frame periods: the stream's, else
-		// the file's, which an audio track may stretch. (An AVI's header count
-		// is replaced by what FFmpeg finds when the index at the end is gone.)
-		secs := 0.0
-		if d := v.stream.Duration(); d > 0 && d != astiav.NoPtsValue {
-			secs = float64(d) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
-		} else if d := v.fc.Duration(); d > 0 {
-			secs = float64(d) / 1e6
-		}
-		if secs > 0 && x.TimeBase.Num() > 0 {
-			p := float64(period) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
-			if n := int(math.Round(secs / p)); n >= x.Count && n < 4*x.Count+1000 {
-				x.Count = n
-			} else {
-				known = false
-			}
-		} else {
-			known = false
-		}
+	case g.period > 0 && si.unplaced == 0 && v.Info.Format == "matroska,webm":
+		known = v.matroskaCount(x, g)
 	default:
 		known = false
 	}
@@ -188,14 +154,96 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 	// them, so that rules reading times (fps, times) see the whole video;
 	// every one of them is lost (unplaced).
 	si.held = len(x.PTS)
-	if period > 0 && len(x.PTS) > 0 {
+	if g.period > 0 && len(x.PTS) > 0 {
 		for len(x.PTS) < x.Count {
-			x.PTS = append(x.PTS, x.PTS[len(x.PTS)-1]+period)
+			x.PTS = append(x.PTS, g.at(x.PTS[0], len(x.PTS)))
 		}
 	}
 	if !known {
 		x.CountUnknown = true
 		x.Damage += fmt.Sprintf("; the file does not say how many frames it had: any after frame %d are missing too, unlisted", x.Count-1)
+	}
+}
+
+// matroskaCount sets the frame count of a damaged Matroska/WebM file from the
+// duration its header states (written before the clusters, so a cut leaves
+// it), in frame periods: the stream's, else the file's, which an audio track
+// may stretch. (An AVI's header count is replaced by what FFmpeg finds when
+// the index at the end is gone.) It tells whether the count is known.
+func (v *Video) matroskaCount(x *Index, g frameGrid) bool {
+	secs := 0.0
+	if d := v.stream.Duration(); d > 0 && d != astiav.NoPtsValue {
+		secs = float64(d) * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
+	} else if d := v.fc.Duration(); d > 0 {
+		secs = float64(d) / 1e6
+	}
+	if secs <= 0 || x.TimeBase.Num() <= 0 {
+		return false
+	}
+	p := g.period * float64(x.TimeBase.Num()) / float64(x.TimeBase.Den())
+	n := int(math.Round(secs / p))
+	if n < x.Count || n >= 4*x.Count+1000 {
+		return false
+	}
+	x.Count = n
+	return true
+}
+
+// frameGrid is the frame period by which the frames of a damaged file are
+// placed: frame i of a constant-rate stream is at PTS[0] + i periods, give or
+// take tol ticks. A time base whose tick does not divide the period rounds
+// every frame time: Matroska's millisecond at 30 fps stores 0, 33, 67, 100 …,
+// gaps of 33 and 34 ms that are no whole number of any period; the period is
+// then the stream's frame rate's (33.33 ms) and a time may be a tick off.
+type frameGrid struct {
+	period float64 // in ticks of the time base; 0 = none
+	tol    float64 // how far a frame's time may be off its place, in ticks
+}
+
+// frameGrid takes the most common gap between consecutive PTS as the period,
+// or the stream's frame rate when that is within a tick of it (rounded times).
+func (v *Video) frameGrid(pk []salvagePacket, tb astiav.Rational) frameGrid {
+	m := framePeriod(pk)
+	if m < 3 || tb.Num() <= 0 {
+		return frameGrid{period: float64(m)}
+	}
+	for _, r := range []astiav.Rational{v.stream.AvgFrameRate(), v.stream.RFrameRate()} {
+		if r.Num() <= 0 || r.Den() <= 0 {
+			continue
+		}
+		p := float64(r.Den()) * float64(tb.Den()) / (float64(r.Num()) * float64(tb.Num()))
+		if p != float64(m) && math.Abs(p-float64(m)) < 1 {
+			return frameGrid{period: p, tol: 1}
+		}
+	}
+	return frameGrid{period: float64(m)}
+}
+
+// at is the time the grid gives frame i, frame 0 being at base.
+func (g frameGrid) at(base int64, i int) int64 {
+	return base + int64(math.Round(float64(i)*g.period))
+}
+
+// place numbers the packets (sorted by PTS) by their places on the grid: a
+// packet i periods after the first is frame i. The places no packet takes are
+// frames lost to the damage; from a packet off the grid (or a second one in
+// the same place) on, no frame can be numbered (unplaced).
+func (g frameGrid) place(x *Index, si *salvageIndex, pk []salvagePacket) {
+	base := pk[0].pts
+	for _, p := range pk {
+		n := math.Round(float64(p.pts-base) / g.period)
+		if math.Abs(float64(p.pts-base)-n*g.period) > g.tol+1e-6 || int(n) < len(x.PTS) {
+			if len(x.PTS) > 0 {
+				si.unplaced = len(x.PTS)
+				return
+			}
+		}
+		for len(x.PTS) < int(n) {
+			// A hole of whole periods: frames lost to the damage, counted.
+			si.lost[len(x.PTS)] = "no packet for it in the file (lost to the damage)"
+			x.PTS = append(x.PTS, g.at(base, len(x.PTS)))
+		}
+		x.PTS = append(x.PTS, p.pts)
 	}
 }
 

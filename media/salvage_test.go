@@ -14,13 +14,20 @@ import (
 // against ref when given) and those lost; a frame taken back is not emitted.
 func salvageDecode(t *testing.T, path string, want []int, ref [][]byte, w, h int) (emitted, lost []int) {
 	t.Helper()
+	emitted, lost, _ = salvageMapDecode(t, path, want, ref, w, h)
+	return emitted, lost
+}
+
+// salvageMapDecode is salvageDecode that also returns the salvage map.
+func salvageMapDecode(t *testing.T, path string, want []int, ref [][]byte, w, h int) (emitted, lost []int, x *media.Index) {
+	t.Helper()
 	vid, err := media.Open(path, media.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer vid.Close()
 	vid.Salvage = true
-	x, err := vid.Scan(0)
+	x, err = vid.Scan(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +65,7 @@ func salvageDecode(t *testing.T, path string, want []int, ref [][]byte, w, h int
 	}
 	sort.Ints(emitted)
 	sort.Ints(lost)
-	return emitted, lost
+	return emitted, lost, x
 }
 
 // Salvage costs a healthy video nothing: every frame of every corpus video

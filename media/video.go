@@ -104,7 +104,8 @@ type Video struct {
 	// goes past the damage (Index.Damage says what it found) and Decode
 	// leaves out the frames it cannot vouch for, naming each (DecodeOptions.Lost).
 	Salvage bool
-	damage  string // the first damage Scan went past
+	damage  string   // the first damage Scan went past
+	local   *os.File // a local raw stream read through customIO (rawbudget.go)
 }
 
 // Redact strips credentials and query strings from a URL so it can be shown.
@@ -123,6 +124,7 @@ func Redact(s string) string {
 func Open(src string, opts OpenOptions) (*Video, error) {
 	v := &Video{src: src, name: Redact(src), opts: opts}
 	if err := v.open(); err != nil {
+		v.closeLocal()
 		return nil, err
 	}
 	return v, nil
@@ -131,6 +133,9 @@ func Open(src string, opts OpenOptions) (*Video, error) {
 func (v *Video) open() error {
 	if st, err := os.Stat(v.src); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
 		return fmt.Errorf("%s: empty file (0 bytes)", v.name)
+	}
+	if err := v.checkSampleTables(); err != nil {
+		return err // before FFmpeg builds an index of what the file declares
 	}
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
@@ -168,14 +173,27 @@ func (v *Video) open() error {
 		}
 		return fmt.Errorf("%s: not a readable media file: %w", v.name, v.wrapIOErr(err))
 	}
+	if v.readRawLocally(fc.InputFormat().Name()) {
+		fc.CloseInput()
+		fc.Free()
+		return v.open()
+	}
+	v.limitRaw(fc.InputFormat().Name())
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
 		fc.Free()
+		refused := v.refusal()
 		v.freeIO()
+		if refused != nil {
+			return refused
+		}
 		if terr := v.checkLength(); terr != nil {
 			return terr
 		}
 		return fmt.Errorf("%s: cannot read stream info: %w", v.name, v.wrapIOErr(err))
+	}
+	if v.cio != nil {
+		v.cio.limit = 0 // until readPackets
 	}
 	var st *astiav.Stream
 	for _, s := range fc.Streams() {
@@ -243,6 +261,11 @@ func rotation(st *astiav.Stream) int {
 
 // Close releases the input.
 func (v *Video) Close() {
+	v.closeInput()
+	v.closeLocal()
+}
+
+func (v *Video) closeInput() {
 	if v.fc != nil {
 		endedEarly.Delete(v.fc)
 		demuxErrors.Delete(v.fc)
@@ -269,7 +292,7 @@ func (v *Video) rewind() error {
 	if v.fresh {
 		return nil // already at the start: no second probe (for remote inputs, no second fetch)
 	}
-	v.Close()
+	v.closeInput()
 	return v.open()
 }
 
@@ -283,7 +306,11 @@ func (v *Video) readPackets(fn func(p *astiav.Packet) error) error {
 	idx := v.stream.Index()
 	v.fresh = false
 	for {
+		v.limitRaw(v.Info.Format)
 		if err := v.fc.ReadFrame(p); err != nil {
+			if r := v.refusal(); r != nil {
+				return r
+			}
 			if errors.Is(err, astiav.ErrEof) {
 				return nil
 			}

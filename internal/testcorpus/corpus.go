@@ -187,6 +187,19 @@ var MKV = Video{Name: "h264_mkv", File: "h264.mkv", Frames: 75, Exact: true, Ste
 	args(lavfi("160x120", "25", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "12", "-keyint_min", "12", "-sc_threshold", "0",
 		"-pix_fmt", "yuv420p", "{out}"))}}
 
+// MKV30, MKV30NoB and WebM30 are 3 s at 30 fps in Matroska/WebM, whose
+// millisecond time base rounds the frame times (0, 33, 67, 100 …): gaps of
+// 33 and 34 ms. Not in All.
+var MKV30 = Video{Name: "h264_mkv30", File: "h264_30.mkv", Frames: 90, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "30", "3"), s("-c:v", "libx264", "-bf", "3", "-g", "30", "-pix_fmt", "yuv420p", "{out}"))}}
+
+var MKV30NoB = Video{Name: "h264_mkv30_nob", File: "h264_30_nob.mkv", Frames: 90, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "30", "3"), s("-c:v", "libx264", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "{out}"))}}
+
+var WebM30 = Video{Name: "vp9_webm30", File: "vp9_30.webm", Frames: 90, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "30", "3"), s("-c:v", "libvpx-vp9", "-g", "30", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "200k",
+		"-pix_fmt", "yuv420p", "{out}"))}}
+
 var buildMu sync.Mutex
 
 // Path builds (or finds in the cache) the video and returns its path.

@@ -1,0 +1,53 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/vpipe/vpipe/internal/testcorpus"
+)
+
+// maxRSS runs the vpipe binary under GNU time and returns its output and peak
+// resident memory in KB.
+func maxRSS(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "maxrss_kb=%M", bin}, args...)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Run() // vpipe's exit code is not GNU time's to judge
+	i := strings.LastIndex(out.String(), "maxrss_kb=")
+	var kb int
+	if i < 0 {
+		t.Fatalf("no maxrss from /usr/bin/time:\n%s", out.String())
+	}
+	if _, err := fmt.Sscanf(out.String()[i:], "maxrss_kb=%d", &kb); err != nil {
+		t.Fatalf("maxrss: %v\n%s", err, out.String())
+	}
+	return out.String(), kb
+}
+
+// Issue 16: hostile input cannot make vpipe allocate what it likes. A 2.6 KB
+// MP4 declaring 60 or 82 million samples, and 160 MB of zeros named .h264
+// (whose parser, finding no frame boundary, gathered it all into one packet:
+// 2.2 times its size), are refused with an error naming the file while the
+// process's peak memory stays under 300 MB.
+func TestHostileInputBounded(t *testing.T) {
+	files := []string{
+		testcorpus.HostileMP4(t, 60_000_000),
+		testcorpus.HostileMP4(t, 82_000_000),
+		testcorpus.Zeros(t, "zeros.h264", 160<<20),
+	}
+	for _, f := range files {
+		log, kb := maxRSS(t, "frames", f, "-o", t.TempDir())
+		if !strings.Contains(log, "FAILED") || !strings.Contains(log, f+": refused: ") {
+			t.Errorf("%s: want it refused, named:\n%s", f, log)
+		}
+		if kb > 300<<10 {
+			t.Errorf("%s: peak RSS %d MB, want < 300 MB", f, kb>>10)
+		}
+		t.Logf("%s: peak RSS %d MB", f, kb>>10)
+	}
+}
