@@ -23,6 +23,7 @@ import (
 	"github.com/vpipe/vpipe/pipeline"
 	"github.com/vpipe/vpipe/sampling"
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 // Reporter is told how the run goes (progress bars, log lines).
@@ -698,7 +699,7 @@ func (r *Runner) sampler(ctx context.Context, it *core.Item, v *media.Video, x *
 		return nil, nil, err
 	}
 	s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
-		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
+		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate}, crop.GEOS{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
 	}
