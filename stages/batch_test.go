@@ -66,7 +66,7 @@ func TestBatchFailedVideoSettledAtOnce(t *testing.T) {
 	damaged := testcorpus.ZeroPacket(t, testcorpus.Path(t, testcorpus.Get("h264_avi")), 24)
 	copyFile(t, damaged, filepath.Join(src, "a", "bad.avi"))
 	out := t.TempDir()
-	f := &fakeFeed{videos: [][2]string{{"a", "bad.avi"}, {"a", "good.mp4"}}, ended: map[string]stages.Outcome{},
+	f := &fakeFeed{videos: [][2]string{{"a", "bad.avi"}, {"a", "good.mp4"}}, ended: map[string]core.Outcome{},
 		onDisk: map[string]int{}, out: out}
 	settledFirst := false
 	f.next = func(n int) {

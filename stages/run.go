@@ -110,7 +110,7 @@ type Runner struct {
 	Keep func(*core.Item) bool
 	// Feed, when set, hands the run its videos one at a time (a work queue)
 	// instead of every video of the source; see feed.go.
-	Feed Feed
+	Feed core.Feed
 	// StallTimeout, when > 0 and with a Feed, gives up a leased video that
 	// makes no progress for this long once its decode began; see stall.go.
 	StallTimeout time.Duration
