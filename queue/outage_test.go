@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/natstest"
+	"github.com/vpipe/vpipe/internal/testenv/natstest"
 )
 
 type syncBuffer struct {

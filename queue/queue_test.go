@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/natstest"
+	"github.com/vpipe/vpipe/internal/testenv/natstest"
 )
 
 var srv *natstest.Server
