@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -30,16 +31,21 @@ type pkg struct {
 	CgoFiles   []string
 }
 
-// list runs go list -json with args from the module's root and returns the
-// packages by import path.
-func list(t *testing.T, args ...string) map[string]*pkg {
-	t.Helper()
+// goCmd is the go command, run from the module's root.
+func goCmd(args ...string) *exec.Cmd {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	cmd := exec.Command(goBin, append([]string{"list", "-json"}, args...)...)
+	cmd := exec.Command(goBin, args...)
 	cmd.Dir = "../.."
+	return cmd
+}
+
+// list runs go list -json with args and returns the packages by import path.
+func list(t *testing.T, args ...string) map[string]*pkg {
+	t.Helper()
+	cmd := goCmd(append([]string{"list", "-json"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -121,6 +127,19 @@ func TestCgoFreePackages(t *testing.T) {
 		for _, path := range cgoPaths(pkgs, root) {
 			t.Errorf("%s must build without cgo, but imports %s", name, path)
 		}
+	}
+}
+
+// TestCgoFreeBuild: the same packages do build with CGO_ENABLED=0.
+func TestCgoFreeBuild(t *testing.T) {
+	args := []string{"build"}
+	for _, name := range cgoFree {
+		args = append(args, "./"+name)
+	}
+	cmd := goCmd(args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 
