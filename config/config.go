@@ -7,7 +7,7 @@ package config
 import (
 	"runtime"
 
-	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/media/mediaopt"
 )
 
 // Config is a whole pipeline.
@@ -161,7 +161,7 @@ type Decode struct {
 }
 
 // Encode: the image format (png, jpeg, webp); PNG zlib level 0 (none) – 9
-// (smallest); JPEG / lossy WebP quality 1–100 (0 = media.DefaultQuality);
+// (smallest); JPEG / lossy WebP quality 1–100 (0 = mediaopt.DefaultQuality);
 // lossless WebP.
 type Encode struct {
 	Workers     int    `mapstructure:"workers"`
@@ -173,8 +173,8 @@ type Encode struct {
 }
 
 // Options are the encoder's settings.
-func (e Encode) Options() media.EncodeOptions {
-	return media.EncodeOptions{Format: e.Format, Compression: e.Compression, Quality: e.Quality, Lossless: e.Lossless}
+func (e Encode) Options() mediaopt.EncodeOptions {
+	return mediaopt.EncodeOptions{Format: e.Format, Compression: e.Compression, Quality: e.Quality, Lossless: e.Lossless}
 }
 
 // cores is GOMAXPROCS as the runtime chose it at start (the CPUs the process

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/media/mediaopt"
 )
 
 // MaxSide is the largest output side accepted, in pixels (an RGB frame of
@@ -40,27 +40,27 @@ var rules = []rule{
 	{"sampling.step", between(1, -1)},
 	{"sampling.resize.height", between(0, MaxSide)},
 	{"sampling.resize.width", between(0, MaxSide)},
-	{"sampling.resize.filter", oneOf("filter", media.ScaleFilters)},
+	{"sampling.resize.filter", oneOf("filter", mediaopt.ScaleFilters)},
 	{"sampling.on_damage", oneOf("on_damage value", func() []string { return []string{"fail", "salvage"} })},
 	{"stages.*.workers", between(1, 256)},
 	{"stages.*.queue", between(0, 4096)},
 	{"stages.decode.threads", between(0, 64)},
 	{"stages.encode.compression", between(0, 9)},
-	{"stages.encode.format", oneOf("image format", media.Formats)},
+	{"stages.encode.format", oneOf("image format", mediaopt.Formats)},
 	{"stages.encode.quality", func(v reflect.Value, c *Config) string {
 		q, e := v.Int(), c.Stages.Encode
 		switch {
 		case q == 0: // the format's default
 			return ""
-		case e.Format == media.FormatPNG:
+		case e.Format == mediaopt.FormatPNG:
 			return fmt.Sprintf("only for jpeg and webp (stages.encode.format is png, whose size is set by stages.encode.compression), got %d", q)
-		case e.Format == media.FormatWebP && e.Lossless:
+		case e.Format == mediaopt.FormatWebP && e.Lossless:
 			return fmt.Sprintf("not for lossless webp (stages.encode.lossless is true), got %d", q)
 		}
 		return between(1, 100)(v, c)
 	}},
 	{"stages.encode.lossless", func(v reflect.Value, c *Config) string {
-		if v.Bool() && c.Stages.Encode.Format != media.FormatWebP {
+		if v.Bool() && c.Stages.Encode.Format != mediaopt.FormatWebP {
 			return fmt.Sprintf("only for webp (stages.encode.format is %q), got true", c.Stages.Encode.Format)
 		}
 		return ""

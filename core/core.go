@@ -9,7 +9,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/media/mediaopt"
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 
@@ -22,7 +22,7 @@ type Item struct {
 	// Open is what media.Open gets: a file path or URL.
 	Open string
 	// OpenOptions carry headers and timeouts for URLs.
-	OpenOptions media.OpenOptions
+	OpenOptions mediaopt.OpenOptions
 	// AnnotationPath names the video's annotation in errors ("" = none).
 	AnnotationPath string
 	// LoadAnnotation reads the video annotation; nil for unannotated sources.
@@ -41,7 +41,7 @@ type Item struct {
 // Input is a fetched video: what media.Open gets, and how to let it go.
 type Input struct {
 	Open    string
-	Options media.OpenOptions
+	Options mediaopt.OpenOptions
 	// Size is the file's length in bytes (0 = unknown).
 	Size int64
 	// Fetched reports the bytes received over the network so far; nil for files.

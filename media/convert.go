@@ -5,14 +5,10 @@ import (
 	"math"
 )
 
-// Scale filters, as in swscale (and the ffmpeg CLI's -sws_flags).
+// Scale filters, as in swscale (and the ffmpeg CLI's -sws_flags): one for
+// every name of ScaleFilters.
 var scaleFlags = map[string]int{
 	"fast_bilinear": 1, "bilinear": 2, "bicubic": 4, "neighbor": 0x10, "area": 0x20, "lanczos": 0x200,
-}
-
-// ScaleFilters lists the accepted filter names.
-func ScaleFilters() []string {
-	return []string{"fast_bilinear", "bilinear", "bicubic", "neighbor", "area", "lanczos"}
 }
 
 // RGB is a packed 8-bit RGB image (stride 3*Width) in a pooled buffer.

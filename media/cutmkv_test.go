@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // framePTS are the PTS of the frames the ffmpeg CLI decodes from path, sorted.

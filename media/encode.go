@@ -2,39 +2,8 @@ package media
 
 import "fmt"
 
-// Output image formats.
-const (
-	FormatPNG  = "png"
-	FormatJPEG = "jpeg"
-	FormatWebP = "webp"
-)
-
-// Formats lists the accepted output formats.
-func Formats() []string { return []string{FormatJPEG, FormatPNG, FormatWebP} }
-
-// DefaultQuality is the JPEG and lossy WebP quality when none is given.
-const DefaultQuality = 90
-
-// EncodeOptions say how images are written.
-type EncodeOptions struct {
-	Format      string // png ("" too), jpeg or webp
-	Compression int    // png: zlib level 0–9
-	Quality     int    // jpeg and lossy webp: 1–100; 0 = DefaultQuality
-	Lossless    bool   // webp: lossless (Quality is then unused)
-}
-
-// Ext is the file name extension images of this format get (".png", ".jpg", ".webp").
-func (o EncodeOptions) Ext() string {
-	switch o.Format {
-	case FormatJPEG:
-		return ".jpg"
-	case FormatWebP:
-		return ".webp"
-	}
-	return ".png"
-}
-
-func (o EncodeOptions) quality() int {
+// quality is o's JPEG / lossy WebP quality: DefaultQuality when none is given.
+func quality(o EncodeOptions) int {
 	if o.Quality <= 0 {
 		return DefaultQuality
 	}
@@ -54,9 +23,9 @@ func NewEncoder(o EncodeOptions) (Encoder, error) {
 	case "", FormatPNG:
 		return NewPNGEncoder(o.Compression), nil
 	case FormatJPEG:
-		return newJPEGEncoder(o.quality())
+		return newJPEGEncoder(quality(o))
 	case FormatWebP:
-		return &webpEncoder{quality: o.quality(), lossless: o.Lossless}, nil
+		return &webpEncoder{quality: quality(o), lossless: o.Lossless}, nil
 	}
 	return nil, fmt.Errorf("unknown image format %q (available: png, jpeg, webp)", o.Format)
 }

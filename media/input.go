@@ -8,15 +8,6 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
-// Input is a byte source FFmpeg reads instead of opening a path or URL itself:
-// an object on a server read with Range requests, say. vpipe owns the
-// transport (timeouts, reconnects, counting bytes); FFmpeg sees a seekable file.
-type Input interface {
-	io.ReadSeeker
-	// Size is the length in bytes.
-	Size() int64
-}
-
 // avseekSize is FFmpeg's AVSEEK_SIZE whence: report the size, do not seek.
 const (
 	avseekSize  = 0x10000

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	"github.com/vpipe/vpipe/media"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	"github.com/vpipe/vpipe/media"
 )
 

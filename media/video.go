@@ -12,8 +12,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/asticode/go-astiav"
 )
@@ -49,23 +47,6 @@ func init() {
 func Versions() string {
 	return fmt.Sprintf("libavformat %s, libavcodec %s, libswscale %s",
 		versionString(libavformatVersion()), versionString(libavcodecVersion()), versionString(libswscaleVersion()))
-}
-
-// OpenOptions tune how an input is opened.
-type OpenOptions struct {
-	// Headers are sent with HTTP(S) requests (e.g. an API key); never logged.
-	Headers map[string]string
-	// Timeout bounds each network read/write; 0 means FFmpeg's default.
-	Timeout time.Duration
-	// Input, when set, is read instead of opening the source (which then only
-	// names the video in errors).
-	Input Input
-	// Reconnect (HTTP) reconnects after a cut connection, a network error or a
-	// 5xx answer, and goes on reading at the same offset (up to ~10 s of waits).
-	Reconnect bool
-	// Progress, when set, counts every packet read from the container (the
-	// map and the decode): a cheap sign that the video is being read.
-	Progress *atomic.Int64
 }
 
 // Info describes a video's first video stream.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/natstest"
-	"github.com/vpipe/vpipe/stages"
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/testenv/natstest"
 )
 
 type syncBuffer struct {
@@ -73,7 +73,7 @@ func TestOutageLogged(t *testing.T) {
 			return
 		}
 		_, name := l.Video()
-		l.Done(stages.Outcome{Written: 1})
+		l.Done(core.Outcome{Written: 1})
 		got <- took{video: name}
 	}()
 	ns.Crash()

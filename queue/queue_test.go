@@ -12,8 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/natstest"
-	"github.com/vpipe/vpipe/stages"
+	"github.com/vpipe/vpipe/internal/testenv/natstest"
 )
 
 var srv *natstest.Server
@@ -104,7 +103,7 @@ func TestDeliveries(t *testing.T) {
 	w2, _ := q2.Worker(ctx, true)
 	l, _, _ := w2.Next(ctx)
 	ds, name := l.Video()
-	l.Done(stages.Outcome{Interrupted: true})
+	l.Done(core.Outcome{Interrupted: true})
 	l2, ok, err := w2.Next(ctx)
 	if err != nil || !ok {
 		t.Fatal(ok, err)
@@ -112,9 +111,9 @@ func TestDeliveries(t *testing.T) {
 	if ds2, name2 := l2.Video(); name2 != name && name2 != "b.mp4" || len(ds2) == 0 {
 		t.Fatalf("after giving %v/%s back: %v/%s", ds, name, ds2, name2)
 	}
-	l2.Done(stages.Outcome{Written: 3})
+	l2.Done(core.Outcome{Written: 3})
 	l3, _, _ := w2.Next(ctx)
-	l3.Done(stages.Outcome{Written: 1})
+	l3.Done(core.Outcome{Written: 1})
 	if _, ok, err := w2.Next(ctx); ok || err != nil {
 		t.Fatalf("all acked, until-empty: ok=%v err=%v", ok, err)
 	}
@@ -149,9 +148,9 @@ func TestFailures(t *testing.T) {
 		_, name := l.Video()
 		tries[name]++
 		if name == "a.mp4" {
-			l.Done(stages.Outcome{Err: stages.ErrNotInSource, Permanent: true})
+			l.Done(core.Outcome{Err: core.ErrNotInSource, Permanent: true})
 		} else {
-			l.Done(stages.Outcome{Err: errorf("try %d broke", tries[name])})
+			l.Done(core.Outcome{Err: errorf("try %d broke", tries[name])})
 		}
 	}
 	if tries["a.mp4"] != 1 || tries["b.mp4"] != 3 {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/stages"
+	"github.com/vpipe/vpipe/core"
 )
 
 // A worker cut off from the server past the ack wait (its heartbeats lost)
@@ -38,7 +38,7 @@ func TestStaleLeaseLeavesTheVideoToItsHolder(t *testing.T) {
 	if err != nil || !ok || l2.(*lease).n != 2 {
 		t.Fatal(ok, err)
 	}
-	l1.Done(stages.Outcome{Err: errors.New("disk full (simulated)")})
+	l1.Done(core.Outcome{Err: errors.New("disk full (simulated)")})
 	// The second still holds it: nothing may be delivered meanwhile.
 	wctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
@@ -54,12 +54,12 @@ func TestStaleLeaseLeavesTheVideoToItsHolder(t *testing.T) {
 	if since, lapsed := l2.(*lease).lapsed(); lapsed {
 		t.Fatalf("a heartbeating lease lapsed: no heartbeat confirmed for %s", since)
 	}
-	l2.Done(stages.Outcome{Err: errors.New("transient")})
+	l2.Done(core.Outcome{Err: errors.New("transient")})
 	l3, ok, err := w.Next(ctx)
 	if err != nil || !ok || l3.(*lease).n != 3 || w.Retried.Load() != 1 {
 		t.Fatal(ok, err, w.Retried.Load())
 	}
-	l3.Done(stages.Outcome{Written: 3})
+	l3.Done(core.Outcome{Written: 3})
 	st, err := q.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

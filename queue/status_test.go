@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/stages"
 )
 
 // Status tells apart the videos not yet taken, those held by a worker or
@@ -47,7 +46,7 @@ func TestStatusCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var held []stages.Lease
+	var held []core.Lease
 	for range 3 {
 		l, ok, err := w.Next(ctx)
 		if err != nil || !ok {
@@ -56,10 +55,10 @@ func TestStatusCounts(t *testing.T) {
 		held = append(held, l)
 	}
 	check("three taken", 1, 3, 0, 0)
-	held[0].Done(stages.Outcome{Written: 2})
+	held[0].Done(core.Outcome{Written: 2})
 	check("one acked", 1, 2, 1, 0)
-	held[1].Done(stages.Outcome{Err: errors.New("transient")}) // back in a minute
+	held[1].Done(core.Outcome{Err: errors.New("transient")}) // back in a minute
 	check("one waiting for its retry", 1, 2, 1, 0)
-	held[2].Done(stages.Outcome{Err: stages.ErrNotInSource, Permanent: true})
+	held[2].Done(core.Outcome{Err: core.ErrNotInSource, Permanent: true})
 	check("one terminated", 1, 1, 1, 1)
 }

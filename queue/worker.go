@@ -14,10 +14,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/vpipe/vpipe/stages"
+	"github.com/vpipe/vpipe/core"
 )
 
-// Worker takes videos from the queue for a stages.Runner (it is its Feed).
+// Worker takes videos from the queue for a stages.Runner (it is its core.Feed).
 type Worker struct {
 	q          *Queue
 	cons       jetstream.Consumer
@@ -54,8 +54,8 @@ func (q *Queue) Worker(ctx context.Context, untilEmpty bool) (*Worker, error) {
 // AckWait is the consumer's (what the heartbeats are sent for).
 func (w *Worker) AckWait() time.Duration { return 3 * w.heartbeat }
 
-// Next takes the next video. It is stages.Feed's.
-func (w *Worker) Next(ctx context.Context) (stages.Lease, bool, error) {
+// Next takes the next video. It is core.Feed's.
+func (w *Worker) Next(ctx context.Context) (core.Lease, bool, error) {
 	log := w.q.logger()
 	for {
 		if err := ctx.Err(); err != nil {
@@ -216,12 +216,12 @@ func (l *lease) beat() {
 	}
 }
 
-// Done acks, retries or terminates the message. It is stages.Lease's.
-func (l *lease) Done(o stages.Outcome) {
+// Done acks, retries or terminates the message. It is core.Lease's.
+func (l *lease) Done(o core.Outcome) {
 	l.once.Do(func() { l.done(o) })
 }
 
-func (l *lease) done(o stages.Outcome) {
+func (l *lease) done(o core.Outcome) {
 	close(l.stop)
 	w, log := l.w, l.w.q.logger()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -7,7 +7,7 @@
 #   nats-server  the JetStream server of the work-queue tests (VPIPE_NATS_SERVER overrides)
 # A new test tool is one more line below: apt_need for a Debian package,
 # go_tool for a Go-written server (its version must match the Go helper's that
-# starts it, e.g. internal/s3test.Version).
+# starts it, e.g. internal/testenv/s3test.Version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh

@@ -16,7 +16,7 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	"github.com/vpipe/vpipe/pipeline"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	localsrc "github.com/vpipe/vpipe/sources/local"
@@ -69,7 +69,7 @@ func TestBatchFailedVideoSettledAtOnce(t *testing.T) {
 	damaged := testcorpus.ZeroPacket(t, testcorpus.Path(t, testcorpus.Get("h264_avi")), 24)
 	copyFile(t, damaged, filepath.Join(src, "a", "bad.avi"))
 	out := t.TempDir()
-	f := &fakeFeed{videos: [][2]string{{"a", "bad.avi"}, {"a", "good.mp4"}}, ended: map[string]stages.Outcome{},
+	f := &fakeFeed{videos: [][2]string{{"a", "bad.avi"}, {"a", "good.mp4"}}, ended: map[string]core.Outcome{},
 		onDisk: map[string]int{}, out: out}
 	settledFirst := false
 	f.next = func(n int) {

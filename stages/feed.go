@@ -12,44 +12,6 @@ import (
 	"github.com/vpipe/vpipe/pipeline"
 )
 
-// Feed hands a run its videos one at a time, as a work queue does, instead of
-// every video of the source. The run asks for the next video only when a
-// decode worker is free, so it holds at most one video per decode worker that
-// it has not finished decoding.
-type Feed interface {
-	// Next blocks until there is a video to sample. ok false means none is
-	// left: the run ends once the videos it holds are finished. An error stops
-	// the run.
-	Next(ctx context.Context) (lease Lease, ok bool, err error)
-}
-
-// Lease is a video taken from a feed.
-type Lease interface {
-	// Video names the video in the source: its dataset path and file name.
-	Video() (dataset []string, name string)
-	// Done is told, exactly once, how the video ended. A nil Err and not
-	// Interrupted means every image of the video is committed in the sink.
-	Done(Outcome)
-}
-
-// Outcome is how a leased video ended.
-type Outcome struct {
-	// Err is why the video failed. The images it wrote stay (another worker
-	// may hold the video too and count them; see Runner.rollBack).
-	Err error
-	// Permanent tells that Err will be the same on every try (the video is
-	// not in the source, or its destination clashes with another's).
-	Permanent bool
-	// Interrupted: the run stopped before the video was finished (its images
-	// so far stay complete, and the next try resumes from them).
-	Interrupted bool
-	Written     int // images written by this try
-	Skipped     int // images already in the sink
-}
-
-// ErrNotInSource is a leased video the source does not list.
-var ErrNotInSource = errors.New("not in the source")
-
 // catalog finds a leased video among the source's videos, listing the source
 // again (at most every relistEvery) for one it does not know: videos may have
 // been added since the run started.
@@ -101,7 +63,7 @@ func (c *catalog) find(ctx context.Context, dataset []string, name string) (*cor
 		}
 	}
 	return nil, nil, fmt.Errorf("%s: %w %s (was it removed, or was it queued with another config?)",
-		strings.Join(append(append([]string{}, dataset...), name), "/"), ErrNotInSource, c.r.Source.Describe())
+		strings.Join(append(append([]string{}, dataset...), name), "/"), core.ErrNotInSource, c.r.Source.Describe())
 }
 
 // feed is the enumerate stage of a run with a Feed: it takes a video from the
@@ -124,11 +86,11 @@ func (r *Runner) feed(ctx context.Context, cat *catalog, workers int, add func(*
 		if err != nil {
 			<-slots
 			if ctx.Err() != nil {
-				lease.Done(Outcome{Interrupted: true})
+				lease.Done(core.Outcome{Interrupted: true})
 				return ctx.Err()
 			}
 			r.Log.Error("video failed", "video", strings.Join(append(append([]string{}, ds...), name), "/"), "err", err)
-			lease.Done(Outcome{Err: err, Permanent: errors.Is(err, ErrNotInSource)})
+			lease.Done(core.Outcome{Err: err, Permanent: errors.Is(err, core.ErrNotInSource)})
 			continue
 		}
 		j := add(&job{item: it, refused: refused, lease: lease, slot: slots})
@@ -164,7 +126,7 @@ func (j *job) settle(interrupted bool) {
 	if j.unwatch != nil {
 		j.unwatch()
 	}
-	o := Outcome{Err: j.err, Permanent: j.err != nil && j.refused != nil, Written: j.written, Skipped: j.skipped}
+	o := core.Outcome{Err: j.err, Permanent: j.err != nil && j.refused != nil, Written: j.written, Skipped: j.skipped}
 	if j.err == nil && (interrupted || j.written+len(j.lost) < j.wanted) { // (a salvaged video, partial, is done)
 		o.Interrupted = true
 	}
@@ -173,7 +135,7 @@ func (j *job) settle(interrupted bool) {
 
 // leaseDone tells the feed how the video ended, only the first time: the
 // stall watchdog may have settled it already.
-func (j *job) leaseDone(o Outcome) {
+func (j *job) leaseDone(o core.Outcome) {
 	j.leaseOnce.Do(func() { j.lease.Done(o) })
 }
 

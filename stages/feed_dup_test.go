@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 	"github.com/vpipe/vpipe/stages"
@@ -23,13 +23,13 @@ import (
 type oneFeed struct {
 	wait    chan struct{} // closed when it may hand the video out
 	given   atomic.Bool
-	outcome stages.Outcome
+	outcome core.Outcome
 	onDisk  int // images of the video's dataset when it was settled
 	dir     string
 	settled chan struct{}
 }
 
-func (f *oneFeed) Next(ctx context.Context) (stages.Lease, bool, error) {
+func (f *oneFeed) Next(ctx context.Context) (core.Lease, bool, error) {
 	if f.given.Swap(true) {
 		return nil, false, nil
 	}
@@ -43,7 +43,7 @@ func (f *oneFeed) Next(ctx context.Context) (stages.Lease, bool, error) {
 
 func (f *oneFeed) Video() ([]string, string) { return []string{"a"}, "v1.mp4" }
 
-func (f *oneFeed) Done(o stages.Outcome) {
+func (f *oneFeed) Done(o core.Outcome) {
 	f.outcome = o
 	e, _ := os.ReadDir(filepath.Join(f.dir, "img"))
 	f.onDisk = len(e)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 	"github.com/vpipe/vpipe/stages"
@@ -24,7 +24,7 @@ import (
 type fakeFeed struct {
 	mu     sync.Mutex
 	videos [][2]string // dataset, name
-	ended  map[string]stages.Outcome
+	ended  map[string]core.Outcome
 	onDisk map[string]int
 	out    string
 	next   func(n int) // called before the n-th video is handed out
@@ -41,7 +41,7 @@ type fakeLease struct {
 
 func (l *fakeLease) Video() ([]string, string) { return l.ds, l.name }
 
-func (l *fakeLease) Done(o stages.Outcome) {
+func (l *fakeLease) Done(o core.Outcome) {
 	l.doneMu.Lock()
 	l.done++
 	l.doneMu.Unlock()
@@ -57,7 +57,7 @@ func (l *fakeLease) Done(o stages.Outcome) {
 	l.f.onDisk[id] = len(e)
 }
 
-func (f *fakeFeed) Next(ctx context.Context) (stages.Lease, bool, error) {
+func (f *fakeFeed) Next(ctx context.Context) (core.Lease, bool, error) {
 	f.mu.Lock()
 	f.n++
 	n := f.n
@@ -100,7 +100,7 @@ func TestFeed(t *testing.T) {
 	src := testcorpus.Folder(t, t.TempDir(), testcorpus.Small, "a/v1.mp4", "a/v2.mp4", "b/v3.mp4", "top.mp4", "ds0/top.mp4", "b/unfed.mp4")
 	out := t.TempDir()
 	f := &fakeFeed{videos: [][2]string{{"a", "v1.mp4"}, {"b", "v3.mp4"}, {"a", "ghost.mp4"}, {"ds0", "top.mp4"}, {"a", "v2.mp4"}},
-		ended: map[string]stages.Outcome{}, onDisk: map[string]int{}, out: out}
+		ended: map[string]core.Outcome{}, onDisk: map[string]int{}, out: out}
 	sum, err := feedRun(t, context.Background(), f, src, localsink.New(out))
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestFeed(t *testing.T) {
 			t.Errorf("%s: %+v, %d images on disk when settled", id, o, f.onDisk[id])
 		}
 	}
-	if o := f.ended["a/ghost.mp4"]; !errors.Is(o.Err, stages.ErrNotInSource) || !o.Permanent {
+	if o := f.ended["a/ghost.mp4"]; !errors.Is(o.Err, core.ErrNotInSource) || !o.Permanent {
 		t.Errorf("ghost: %+v", o)
 	}
 	if o := f.ended["ds0/top.mp4"]; o.Err == nil || !o.Permanent || !strings.Contains(o.Err.Error(), "rename one of them") {
@@ -134,7 +134,7 @@ func TestFeedStopped(t *testing.T) {
 	defer cancel()
 	sink := &slowSink{Sink: localsink.New(out), seen: map[string]int{}, delay: 5 * time.Millisecond}
 	f := &fakeFeed{videos: [][2]string{{"a", "v1.mp4"}, {"a", "v2.mp4"}, {"a", "v3.mp4"}, {"a", "v4.mp4"}},
-		ended: map[string]stages.Outcome{}, onDisk: map[string]int{}, out: out}
+		ended: map[string]core.Outcome{}, onDisk: map[string]int{}, out: out}
 	var once sync.Once
 	stopAt := &cancelOnPut{slowSink: sink, after: 3, cancel: func() { once.Do(cancel) }}
 	_, err := feedRun(t, ctx, f, src, stopAt)

@@ -59,7 +59,7 @@ type job struct {
 	onDone        func(*job)
 	onFail        func() // told once, when the video fails
 
-	lease Lease // the feed's, when the video came from one
+	lease core.Lease // the feed's, when the video came from one
 	// progress counts packets read, frames decoded and frames out: the stall
 	// watchdog's sign of life (stall.go); unwatch stops the watchdog.
 	progress  atomic.Int64

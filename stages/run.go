@@ -23,6 +23,7 @@ import (
 	"github.com/vpipe/vpipe/pipeline"
 	"github.com/vpipe/vpipe/sampling"
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 // Reporter is told how the run goes (progress bars, log lines).
@@ -109,7 +110,7 @@ type Runner struct {
 	Keep func(*core.Item) bool
 	// Feed, when set, hands the run its videos one at a time (a work queue)
 	// instead of every video of the source; see feed.go.
-	Feed Feed
+	Feed core.Feed
 	// Writer is who this run is to a sink that admits writers (the local
 	// sink's lock file): zero for an unsharded run, which writes a sink
 	// alone; shards and queue workers set Shared.
@@ -710,7 +711,7 @@ func (r *Runner) sampler(ctx context.Context, it *core.Item, v *media.Video, x *
 		return nil, nil, err
 	}
 	s, err := sv.NewSampler(ann, r.project.Meta, r.project.Keys, sv.Video{Frames: x.Count, Width: v.Info.Width,
-		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate})
+		Height: v.Info.Height, Rotation: v.Info.Rotation, Upright: r.Config.Sampling.Autorotate}, crop.GEOS{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", it.AnnotationPath, err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	"github.com/vpipe/vpipe/pipeline"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	localsrc "github.com/vpipe/vpipe/sources/local"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/vpipe/vpipe/core"
 )
 
 // ErrStalled is the error of a leased video given up by the stall watchdog.
@@ -58,7 +60,7 @@ func (r *Runner) watchStall(ctx context.Context, j *job) context.Context {
 				j.fail(err)
 				cancel()
 				j.mu.Lock()
-				o := Outcome{Err: err, Written: j.written}
+				o := core.Outcome{Err: err, Written: j.written}
 				j.mu.Unlock()
 				if r.Log != nil {
 					r.Log.Error("video stalled: giving it up", "video", j.item.ID(), "err", err)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 	"github.com/vpipe/vpipe/stages"
@@ -40,7 +40,7 @@ func TestStallWatchdogStuckSink(t *testing.T) {
 	out := t.TempDir()
 	sink := &stuckSink{Sink: localsink.New(out), video: "v2.mp4", release: make(chan struct{})}
 	f := &fakeFeed{videos: [][2]string{{"a", "v1.mp4"}, {"a", "v2.mp4"}},
-		ended: map[string]stages.Outcome{}, onDisk: map[string]int{}, out: out}
+		ended: map[string]core.Outcome{}, onDisk: map[string]int{}, out: out}
 	// v2 is handed out once v1 is settled: a stuck write holds a write
 	// worker, so frames of another video queued behind it would stall too.
 	f.next = func(n int) {

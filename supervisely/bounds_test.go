@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 // fullMask is a w×h mask with every pixel set, in the SDK's encoding.
@@ -63,7 +64,7 @@ func TestHostileBitmapAnnotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := sv.NewSampler(ann, meta, nil, video)
+		s, err := sv.NewSampler(ann, meta, nil, video, crop.GEOS{})
 		if err == nil {
 			t.Fatalf("%d-byte annotation of size %dx%d accepted", len(js), c.w, c.h)
 		}
@@ -88,7 +89,7 @@ func TestMaskBoundedByOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 1, Width: 160, Height: 120})
+	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 1, Width: 160, Height: 120}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestMasksDecodedPerFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 500, Width: 192, Height: 108})
+	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 500, Width: 192, Height: 108}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestBitmapTransformMatchesNaive(t *testing.T) {
 		}
 		fx, fy := []float64{0.13, 0.5, 1, 1.5, 3.7}[rng.Intn(5)], []float64{0.2, 0.5, 1, 2, 4.3}[rng.Intn(5)]
 		w, h := 1+rng.Intn(40), 1+rng.Intn(40)
-		pieces, err := g.Transform(&sv.Transform{SrcW: 20, SrcH: 20, FX: fx, FY: fy, W: w, H: h})
+		pieces, err := g.Transform(&sv.Transform{SrcW: 20, SrcH: 20, FX: fx, FY: fy, W: w, H: h, Crop: crop.GEOS{}})
 		wantO, want, vanished := naiveScaleCrop(m, origin, fx, fy, w, h)
 		var lo *sv.LeftOut
 		switch {
@@ -282,7 +283,7 @@ func TestAnnotationSizeAndRotation(t *testing.T) {
 		{"upright labels, stored output", 100, 200, sv.Video{Frames: 1, Width: 200, Height: 100, Rotation: 90}, 200, 100, "[10 69]", "[10 67] 2x3"},
 		{"180°: the size cannot tell, taken as the output's", 200, 100, sv.Video{Frames: 1, Width: 200, Height: 100, Rotation: 180, Upright: true}, 200, 100, "[30 10]", "[30 10] 3x2"},
 	} {
-		s, err := sv.NewSampler(pointAnn(c.annW, c.annH), meta, nil, c.video)
+		s, err := sv.NewSampler(pointAnn(c.annW, c.annH), meta, nil, c.video, crop.GEOS{})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -299,7 +300,7 @@ func TestAnnotationSizeAndRotation(t *testing.T) {
 			t.Errorf("%s: bitmap at %s, want %s", c.name, got, c.bitmap)
 		}
 	}
-	_, err := sv.NewSampler(pointAnn(150, 100), meta, nil, phone)
+	_, err := sv.NewSampler(pointAnn(150, 100), meta, nil, phone, crop.GEOS{})
 	if err == nil || err.Error() != "size: 150x100 (width x height) is not the video's size 200x100 (upright 100x200)" {
 		t.Errorf("size mismatch: %v", err)
 	}
@@ -328,7 +329,7 @@ func TestNonFiniteGeometry(t *testing.T) {
 		Objects: []sv.VideoObject{{Key: "a", ClassTitle: "road"}},
 		Frames:  []sv.Frame{{Index: 0, Figures: []sv.Figure{{ObjectKey: "a", Geometry: &sv.Polygon{Exterior: []sv.Pt{{0, 0}, {math.MaxFloat64, 0}, {5, 5}}}}}}},
 	}
-	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 1, Width: 10, Height: 10})
+	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 1, Width: 10, Height: 10}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +346,7 @@ func TestNonFiniteGeometry(t *testing.T) {
 	}
 	// scaled uncropped, the point overflows: an error, not a label lost
 	g := ann.Frames[0].Figures[0].Geometry
-	if _, err := g.Transform(&sv.Transform{SrcW: 10, SrcH: 10, FX: 2, FY: 2, W: 20, H: 20}); err == nil || !strings.HasPrefix(err.Error(), "point [1.7976931348623157e+308, 0] becomes [+Inf, 0]") {
+	if _, err := g.Transform(&sv.Transform{SrcW: 10, SrcH: 10, FX: 2, FY: 2, W: 20, H: 20, Crop: crop.GEOS{}}); err == nil || !strings.HasPrefix(err.Error(), "point [1.7976931348623157e+308, 0] becomes [+Inf, 0]") {
 		t.Fatalf("got %v", err)
 	}
 }

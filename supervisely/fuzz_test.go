@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 // FuzzVideoAnnotation: no input makes parsing, checking or sampling panic, and
@@ -34,7 +35,7 @@ func FuzzVideoAnnotation(f *testing.F) {
 		if _, err := sv.ParseVideoAnnotation(out); err != nil {
 			t.Fatalf("written annotation does not parse: %v\n%s", err, out)
 		}
-		s, err := sv.NewSampler(ann, &meta, nil, sv.Video{Frames: 30, Width: 200, Height: 100})
+		s, err := sv.NewSampler(ann, &meta, nil, sv.Video{Frames: 30, Width: 200, Height: 100}, crop.GEOS{})
 		if err != nil {
 			return
 		}
@@ -74,7 +75,7 @@ func FuzzGeometry(f *testing.F) {
 		if !(fx > 0.01 && fx < 100 && fy > 0.01 && fy < 100) {
 			fx, fy = 1, 1
 		}
-		pieces, err := (&sv.Transform{SrcW: 200, SrcH: 100, FX: fx, FY: fy, W: 200, H: 100}).Apply(g)
+		pieces, err := (&sv.Transform{SrcW: 200, SrcH: 100, FX: fx, FY: fy, W: 200, H: 100, Crop: crop.GEOS{}}).Apply(g)
 		if err != nil {
 			return
 		}
@@ -121,7 +122,7 @@ func FuzzSampler(f *testing.F) {
 			return
 		}
 		video := sv.Video{Frames: 30, Width: 1 + int(vw)%1024, Height: 1 + int(vh)%1024, Rotation: 90 * int(rot%4), Upright: upright}
-		s, err := sv.NewSampler(ann, &meta, nil, video)
+		s, err := sv.NewSampler(ann, &meta, nil, video, crop.GEOS{})
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("an error without a message")

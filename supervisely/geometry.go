@@ -33,12 +33,14 @@ type Geometry interface {
 // Transform takes a geometry from the frame it was drawn on (SrcW×SrcH) to an
 // output image of W×H: turned clockwise by Turn degrees (0, 90, 180 or 270),
 // scaled by FX on columns (x) and FY on rows (y), each coordinate rounded half
-// to even (no rounding when both are 1), then cropped to the image.
+// to even (no rounding when both are 1), then cropped to the image; Crop
+// crops the polygons and lines that cross the image's border.
 type Transform struct {
 	SrcW, SrcH int
 	Turn       int
 	FX, FY     float64
 	W, H       int
+	Crop       Cropper
 }
 
 func (t *Transform) identity() bool { return t.Turn == 0 && t.FX == 1 && t.FY == 1 }
@@ -60,8 +62,8 @@ func (t *Transform) Apply(g Geometry) ([]Geometry, error) {
 	if t.Turn == 90 || t.Turn == 270 {
 		fw, fh = fh, fw
 	}
-	frame := &Transform{SrcW: t.SrcW, SrcH: t.SrcH, Turn: t.Turn, FX: 1, FY: 1, W: fw, H: fh}
-	scale := &Transform{SrcW: fw, SrcH: fh, FX: t.FX, FY: t.FY, W: t.W, H: t.H}
+	frame := &Transform{SrcW: t.SrcW, SrcH: t.SrcH, Turn: t.Turn, FX: 1, FY: 1, W: fw, H: fh, Crop: t.Crop}
+	scale := &Transform{SrcW: fw, SrcH: fh, FX: t.FX, FY: t.FY, W: t.W, H: t.H, Crop: t.Crop}
 	pieces, err := g.Transform(frame)
 	if err != nil {
 		return nil, err
@@ -345,10 +347,10 @@ func (p *Polygon) keys(o *object) error {
 	return nil
 }
 
-// Transform turns and scales the polygon, then crops it to the image (crop.go).
+// Transform turns and scales the polygon, then crops it to the image (cropper.go).
 func (p *Polygon) Transform(t *Transform) ([]Geometry, error) {
 	if t.identity() {
-		return p.crop(t.W, t.H)
+		return p.crop(t)
 	}
 	ext, err := t.pts(p.Exterior)
 	if err != nil {
@@ -362,7 +364,7 @@ func (p *Polygon) Transform(t *Transform) ([]Geometry, error) {
 		}
 		out.Interior = append(out.Interior, ring)
 	}
-	return out.crop(t.W, t.H)
+	return out.crop(t)
 }
 
 // Line is a polyline.
@@ -371,16 +373,16 @@ type Line struct{ Points []Pt }
 func (l *Line) Type() string         { return TypeLine }
 func (l *Line) keys(o *object) error { o.add("points", pointsJSON(l.Points, nil)); return nil }
 
-// Transform turns and scales the line, then crops it to the image (crop.go).
+// Transform turns and scales the line, then crops it to the image (cropper.go).
 func (l *Line) Transform(t *Transform) ([]Geometry, error) {
 	if t.identity() {
-		return l.crop(t.W, t.H)
+		return l.crop(t)
 	}
 	ps, err := t.pts(l.Points)
 	if err != nil {
 		return nil, err
 	}
-	return (&Line{ps}).crop(t.W, t.H)
+	return (&Line{ps}).crop(t)
 }
 
 // Node is a graph (keypoint) node.

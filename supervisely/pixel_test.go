@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 // fractional reads testdata/fractional.mp4.json, a 200x100 video annotation
@@ -31,7 +32,7 @@ func sampleAll(t *testing.T, b []byte, sizes [][2]int) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 2, Width: 200, Height: 100})
+	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 2, Width: 200, Height: 100}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestFractionalEqualsFloored(t *testing.T) {
 // upright 10x20 frame: Apply drops it there, as the SDK's annotation at the
 // video's size would, where scaling first would round it back to [0, 0].
 func TestApplyCropsAtTheTurnedFrame(t *testing.T) {
-	tf := &sv.Transform{SrcW: 20, SrcH: 10, Turn: 90, FX: 0.4, FY: 0.4, W: 4, H: 8}
+	tf := &sv.Transform{SrcW: 20, SrcH: 10, Turn: 90, FX: 0.4, FY: 0.4, W: 4, H: 8, Crop: crop.GEOS{}}
 	p := &sv.Point{P: sv.Pt{0, 10}}
 	if got, err := tf.Apply(p); err != nil || len(got) != 0 {
 		t.Errorf("Apply: %v %v, want the point dropped", got, err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 func sameJSON(t *testing.T, name string, a, b []byte) {
@@ -63,7 +64,7 @@ func TestRoundTrip(t *testing.T) {
 	// image annotations vpipe writes parse and write back equal, every geometry
 	// (bitmap data included) and the unknown one.
 	vann, m, keys := load(t)
-	s, err := sv.NewSampler(vann, &meta, keys, sv.Video{Frames: 30, Width: 200, Height: 100})
+	s, err := sv.NewSampler(vann, &meta, keys, sv.Video{Frames: 30, Width: 200, Height: 100}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestRoundTrip(t *testing.T) {
 		sameJSON(t, "image annotation", a, b)
 	}
 	// the server form's object id is the object_id tag
-	s, err = sv.NewSampler(ann, &meta, nil, sv.Video{Frames: 30, Width: 200, Height: 100})
+	s, err = sv.NewSampler(ann, &meta, nil, sv.Video{Frames: 30, Width: 200, Height: 100}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}

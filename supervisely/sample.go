@@ -65,6 +65,7 @@ type Sampler struct {
 	srcW, srcH int // the frame the coordinates are drawn on
 	turn       int // clockwise degrees from that frame to the output's orientation
 	preW, preH int // the output frames before resizing
+	crop       Cropper
 	objects    map[string]*objRef
 	byFrame    map[int][]figRef
 }
@@ -86,8 +87,9 @@ type figRef struct {
 // coordinates are then in that orientation), and every bitmap's mask fits in
 // that frame. keys may be nil. Errors carry the JSON path. An annotation
 // without a size is taken to be drawn on the output frames before resizing.
-func NewSampler(ann *VideoAnnotation, meta *ProjectMeta, keys *KeyIdMap, v Video) (*Sampler, error) {
-	s := &Sampler{ann: ann, objects: map[string]*objRef{}, byFrame: map[int][]figRef{}}
+// c crops the polygons and lines that cross an image's border (Cropper).
+func NewSampler(ann *VideoAnnotation, meta *ProjectMeta, keys *KeyIdMap, v Video, c Cropper) (*Sampler, error) {
+	s := &Sampler{ann: ann, crop: c, objects: map[string]*objRef{}, byFrame: map[int][]figRef{}}
 	s.preW, s.preH = v.size()
 	s.srcW, s.srcH = s.preW, s.preH
 	if ann.Size.Width != nil && ann.Size.Height != nil {
@@ -197,7 +199,7 @@ func (s *Sampler) Image(i, w, h int) (ann *ImageAnnotation, skipped []string, er
 			ann.Tags = append(ann.Tags, Tag{Name: t.Name, Value: t.Value, LabelerLogin: t.LabelerLogin})
 		}
 	}
-	tf := &Transform{SrcW: s.srcW, SrcH: s.srcH, Turn: s.turn, FX: float64(w) / float64(s.preW), FY: float64(h) / float64(s.preH), W: w, H: h}
+	tf := &Transform{SrcW: s.srcW, SrcH: s.srcH, Turn: s.turn, FX: float64(w) / float64(s.preW), FY: float64(h) / float64(s.preH), W: w, H: h, Crop: s.crop}
 	for _, fr := range s.byFrame[i] {
 		g := fr.fig
 		o := s.objects[g.ref()]

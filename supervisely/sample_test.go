@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files (then check them by hand)")
@@ -102,7 +103,7 @@ func golden(t *testing.T, name string, got []byte) {
 // an unknown geometry, and resizing by 1.5 (up) and 0.4 (down).
 func TestFrameAnnotations(t *testing.T) {
 	ann, meta, keys := load(t)
-	s, err := sv.NewSampler(ann, meta, keys, sv.Video{Frames: 30, Width: 200, Height: 100})
+	s, err := sv.NewSampler(ann, meta, keys, sv.Video{Frames: 30, Width: 200, Height: 100}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestSamplerErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 30, Width: 10, Height: 10}); err == nil || err.Error() != c.want {
+		if _, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 30, Width: 10, Height: 10}, crop.GEOS{}); err == nil || err.Error() != c.want {
 			t.Errorf("got %v, want %s", err, c.want)
 		}
 	}
@@ -179,7 +180,7 @@ func TestNestedDatasetAnnotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sv.NewSampler(ann, meta, keys, sv.Video{Frames: 20, Width: 128, Height: 72})
+	s, err := sv.NewSampler(ann, meta, keys, sv.Video{Frames: 20, Width: 128, Height: 72}, crop.GEOS{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +198,35 @@ func TestLegacyMetaTags(t *testing.T) {
 	mixed := `{"classes":[],"tags":[],"tags_images":[]}`
 	if err := json.Unmarshal([]byte(mixed), &m); err == nil {
 		t.Fatal("mixing tags and tags_images is not an error")
+	}
+}
+
+// TestSplitPolygonLabels: a polygon split by the border gives one label per
+// piece, each with the figure's class and tags, object_id included (the SDK
+// clones the label for every piece).
+func TestSplitPolygonLabels(t *testing.T) {
+	_, meta, _ := load(t)
+	js := `{"size":{"height":100,"width":100},"objects":[{"key":"a","classTitle":"road","tags":[]}],
+		"frames":[{"index":0,"figures":[{"objectKey":"a","geometryType":"polygon","geometry":{"points":
+		{"exterior":[[10,-20],[90,-20],[90,50],[70,50],[70,-10],[30,-10],[30,50],[10,50]],"interior":[]}}}]}]}`
+	ann, err := sv.ParseVideoAnnotation([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 1, Width: 100, Height: 100}, crop.GEOS{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := s.Image(0, 100, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img.Objects) != 2 {
+		t.Fatalf("%d labels, want 2", len(img.Objects))
+	}
+	for i, l := range img.Objects {
+		if l.ClassTitle != "road" || fmt.Sprint(l.Tags) != fmt.Sprint(img.Objects[0].Tags) || len(l.Tags) != 1 || l.Tags[0].Name != "object_id" || string(l.Tags[0].Value) != "1" {
+			t.Errorf("label %d: %s %v", i, l.ClassTitle, l.Tags)
+		}
 	}
 }

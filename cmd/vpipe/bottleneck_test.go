@@ -10,7 +10,7 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	"github.com/vpipe/vpipe/progress"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // Issue 16: an MKV or WebM at 30 fps (frame times rounded to the millisecond)

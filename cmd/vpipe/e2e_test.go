@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 var bin string

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // withoutRecord is a frames folder's tree less vpipe's record of what made it.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // maxRSS runs the vpipe binary under GNU time and returns its output and peak

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // --metrics on an address other machines reach (every interface) serves pprof

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/vpipe/vpipe/internal/natstest"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/natstest"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // A worker started before the enqueue (kubectl apply of workers.yaml starts

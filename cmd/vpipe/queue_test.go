@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/natstest"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/natstest"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // lockedBuffer is a process's output, read while it runs.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // TestRawElementaryStreams: a folder holding raw H.264 and HEVC streams (no

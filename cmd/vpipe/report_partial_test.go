@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // TestReportPartial: a salvaged video's entry in --report lists the frames

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // startAll starts one vpipe process per argument list at once and waits for

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // mountTmpfs mounts a tmpfs of size at a new folder and unmounts it when the

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/svtest"
+	"github.com/vpipe/vpipe/internal/testenv/svtest"
 )
 
 const svToken = "bin-token-0a9b8c7d6e5f"

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vpipe/vpipe/internal/s3conn"
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 var srv *s3test.Server

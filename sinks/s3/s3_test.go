@@ -14,7 +14,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 	"github.com/vpipe/vpipe/sinks/sinktest"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/svtest"
+	"github.com/vpipe/vpipe/internal/testenv/svtest"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	svsink "github.com/vpipe/vpipe/sinks/supervisely"
 	localsrc "github.com/vpipe/vpipe/sources/local"

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/svtest"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/svtest"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	svsrc "github.com/vpipe/vpipe/sources/supervisely"
 	sv "github.com/vpipe/vpipe/supervisely"
 )

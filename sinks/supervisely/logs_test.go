@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/config"
-	"github.com/vpipe/vpipe/internal/svtest"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/svtest"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 )
 

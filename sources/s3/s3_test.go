@@ -10,7 +10,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 var srv *s3test.Server

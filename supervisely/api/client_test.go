@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/svtest"
+	"github.com/vpipe/vpipe/internal/testenv/svtest"
 	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/supervisely/api"
 )

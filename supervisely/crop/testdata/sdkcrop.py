@@ -1,6 +1,6 @@
 # Cross-check only, never run by the tests: `python3 sdkcrop.py < cases.jsonl` with
 # shapely installed prints the SDK's crop of each case, to compare with vpipe's
-# (supervisely/crop_test.go states the rules and its expected values).
+# (supervisely/crop/crop_test.go states the rules and its expected values).
 # The SDK's Polygon.crop / Polyline.crop / Label.crop, copied from
 # supervisely/geometry/{polygon,polyline,conversions,point_location}.py (v6.74.28),
 # with PointLocation reduced to floor(). Input/Output in JSON [x, y] form.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/natstest"
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/natstest"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 // A queued video whose S3 body stalls forever (headers sent, then no byte,

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 // Three shards run at once into one S3 prefix store exactly the tree of one

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 var (
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 		defer os.RemoveAll(dir)
-		root, _ = filepath.Abs("../..")
+		root, _ = filepath.Abs("../../..")
 		bin = filepath.Join(dir, "vpipe")
 		build := exec.Command("go", "build", "-o", bin, "./cmd/vpipe")
 		build.Dir = root

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 // A run writing to S3 whose server freezes mid-run (versitygw stopped with

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 // longVideo is 200 frames, enough for a run to be cut in its middle.

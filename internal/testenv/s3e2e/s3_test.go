@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/s3test"
-	"github.com/vpipe/vpipe/internal/testcorpus"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
 )
 
 var inputs = []string{"testdata/videos", "testdata/svproject"}

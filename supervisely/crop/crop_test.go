@@ -1,13 +1,13 @@
-package supervisely_test
+package crop_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
 
 	sv "github.com/vpipe/vpipe/supervisely"
+	"github.com/vpipe/vpipe/supervisely/crop"
 )
 
 // piecesJSON is what the pieces write as their "points" ([x, y] = [col, row]).
@@ -112,7 +112,7 @@ func TestCropAsThePlatform(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		pieces, err := g.Transform(&sv.Transform{SrcW: 100, SrcH: 100, FX: 1, FY: 1, W: 100, H: 100})
+		pieces, err := g.Transform(&sv.Transform{SrcW: 100, SrcH: 100, FX: 1, FY: 1, W: 100, H: 100, Crop: crop.GEOS{}})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -122,38 +122,8 @@ func TestCropAsThePlatform(t *testing.T) {
 	}
 }
 
-// TestSplitPolygonLabels: a polygon split by the border gives one label per
-// piece, each with the figure's class and tags, object_id included (the SDK
-// clones the label for every piece).
-func TestSplitPolygonLabels(t *testing.T) {
-	_, meta, _ := load(t)
-	js := `{"size":{"height":100,"width":100},"objects":[{"key":"a","classTitle":"road","tags":[]}],
-		"frames":[{"index":0,"figures":[{"objectKey":"a","geometryType":"polygon","geometry":{"points":
-		{"exterior":[[10,-20],[90,-20],[90,50],[70,50],[70,-10],[30,-10],[30,50],[10,50]],"interior":[]}}}]}]}`
-	ann, err := sv.ParseVideoAnnotation([]byte(js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sv.NewSampler(ann, meta, nil, sv.Video{Frames: 1, Width: 100, Height: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _, err := s.Image(0, 100, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(img.Objects) != 2 {
-		t.Fatalf("%d labels, want 2", len(img.Objects))
-	}
-	for i, l := range img.Objects {
-		if l.ClassTitle != "road" || fmt.Sprint(l.Tags) != fmt.Sprint(img.Objects[0].Tags) || len(l.Tags) != 1 || l.Tags[0].Name != "object_id" || string(l.Tags[0].Value) != "1" {
-			t.Errorf("label %d: %s %v", i, l.ClassTitle, l.Tags)
-		}
-	}
-}
-
 // Cost of one crop through GEOS (a label crossing the border; one inside costs
-// only the bounds check). go test -bench Crop -run ^$ ./supervisely/
+// only the bounds check). go test -bench Crop -run ^$ ./supervisely/crop/
 func BenchmarkCrop(b *testing.B) {
 	u := &sv.Polygon{Exterior: []sv.Pt{{10, -20}, {90, -20}, {90, 50}, {70, 50}, {70, -10}, {30, -10}, {30, 50}, {10, 50}}}
 	circle := &sv.Polygon{}
@@ -162,7 +132,7 @@ func BenchmarkCrop(b *testing.B) {
 		circle.Exterior = append(circle.Exterior, sv.Pt{float64(int(90 + 40*math.Cos(a))), float64(int(50 + 40*math.Sin(a)))})
 	}
 	line := &sv.Line{Points: []sv.Pt{{10, 10}, {120, 30}, {120, 60}, {10, 80}}}
-	tf := &sv.Transform{FX: 1, FY: 1, W: 100, H: 100}
+	tf := &sv.Transform{FX: 1, FY: 1, W: 100, H: 100, Crop: crop.GEOS{}}
 	for _, c := range []struct {
 		name string
 		g    sv.Geometry

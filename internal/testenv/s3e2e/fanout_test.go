@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vpipe/vpipe/internal/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 func fanSinks(localPath, url, endpoint string, extra string) string {

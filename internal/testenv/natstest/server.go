@@ -1,6 +1,6 @@
 // Package natstest runs a real NATS server for tests: nats-server with
 // JetStream on 127.0.0.1 on a free port and a temporary store, installed by
-// scripts/setup-tests.sh (like internal/s3test's versitygw).
+// scripts/setup-tests.sh (like internal/testenv/s3test's versitygw).
 package natstest
 
 import (
