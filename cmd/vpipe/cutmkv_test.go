@@ -16,7 +16,7 @@ import (
 // cut at half its size, salvaged by `vpipe frames`: every frame the CLI
 // decodes from the cut file is written under its true index, byte-identical
 // to the CLI's frame of that index in the intact file, and every other frame
-// is listed in the PARTIAL line (exit 3). A window inside what the file holds
+// is listed in the PARTIAL line (exit 3), by `vpipe frames` and `vpipe run`. A window inside what the file holds
 // (--start 21 --end 28) is written whole (exit 0).
 func TestSalvageCutMatroskaFrames(t *testing.T) {
 	for _, v := range []testcorpus.Video{testcorpus.MKV30, testcorpus.WebM30} {
@@ -63,6 +63,22 @@ func TestSalvageCutMatroskaFrames(t *testing.T) {
 				t.Fatalf("--start 21 --end 28: exit %d, want 0\n%s", code, log)
 			}
 			checkWritten(t, out, ref, map[int]bool{21: true, 22: true, 23: true, 24: true, 25: true, 26: true, 27: true})
+
+			// The same through `vpipe run` into a dataset: the frames the file
+			// holds written under their indices, the rest listed, exit 3.
+			out = t.TempDir()
+			log, code = vpipe(t, "run", "pipeline.yaml", "--set", "source.path="+video, "--set", "sink.path="+out,
+				"--set", "sampling.step=1", "--set", "sampling.on_damage=salvage")
+			name := filepath.Base(video)
+			line = fmt.Sprintf("PARTIAL ds0/%s: %d frame(s) not written: %s (damaged: ", name, len(missing), rangesOf(missing))
+			if code != 3 || !strings.Contains(log, line) {
+				t.Fatalf("run: exit %d, want 3 and %q\n%s", code, line, log)
+			}
+			imgs, _ := filepath.Glob(filepath.Join(out, "*", "datasets", name, "img", "*.png"))
+			anns, _ := filepath.Glob(filepath.Join(out, "*", "datasets", name, "ann", "*.json"))
+			if len(imgs) != len(held) || len(anns) != len(held) {
+				t.Fatalf("run wrote %d images and %d annotations, want %d of each", len(imgs), len(anns), len(held))
+			}
 		})
 	}
 }
