@@ -164,20 +164,7 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 	}
 	salv := v.salvaging(x, o)
 	if salv {
-		// Frames the map already knows to be lost are not looked for.
-		var keep []int
-		for _, i := range want {
-			why := x.lostWhy(i)
-			if why == "" && i >= len(x.PTS) {
-				why = "past what the damaged file holds"
-			}
-			if why != "" {
-				o.Lost(LostFrame{Index: i, Why: why})
-				continue
-			}
-			keep = append(keep, i)
-		}
-		want = keep
+		want = knownLost(x, want, o)
 		if len(want) == 0 {
 			return nil
 		}
@@ -213,38 +200,61 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 		}
 		var fe *FrameError
 		if salv && errors.As(err, &fe) {
-			// Leave the frames it names out, and go on with the others.
-			first, end := fe.Index, fe.Index+1
-			if fe.End > fe.First {
-				first, end = fe.First, fe.End
-			}
-			var keep []int
-			for _, i := range rest {
-				if i >= first && i < end {
-					o.Lost(LostFrame{Index: i, Why: fe.Why})
-				} else {
-					keep = append(keep, i)
-				}
-			}
-			took := false
-			for i := first; i < end; i++ {
-				if emitted[i] {
-					delete(emitted, i)
-					o.Lost(LostFrame{Index: i, Why: fe.Why, Written: true})
-					took = true
-				}
-			}
-			if !took && len(keep) == len(rest) && len(rest) > 0 {
-				// It names no frame still wanted: the next one cannot be had either.
-				o.Lost(LostFrame{Index: rest[0], Why: fe.Why})
-				keep = keep[1:]
-			}
-			rest = keep
+			rest = loseNamed(fe, rest, emitted, o)
 			continue
 		}
 		return err
 	}
 	return nil
+}
+
+// knownLost reports the wanted frames the salvage map already knows to be
+// lost, which are not looked for, and returns the others.
+func knownLost(x *Index, want []int, o DecodeOptions) []int {
+	var keep []int
+	for _, i := range want {
+		why := x.lostWhy(i)
+		if why == "" && i >= len(x.PTS) {
+			why = "past what the damaged file holds"
+		}
+		if why != "" {
+			o.Lost(LostFrame{Index: i, Why: why})
+			continue
+		}
+		keep = append(keep, i)
+	}
+	return keep
+}
+
+// loseNamed, salvaging, leaves out the frames fe names (taking back those
+// already emitted) and returns the frames still to decode.
+func loseNamed(fe *FrameError, rest []int, emitted map[int]bool, o DecodeOptions) []int {
+	first, end := fe.Index, fe.Index+1
+	if fe.End > fe.First {
+		first, end = fe.First, fe.End
+	}
+	var keep []int
+	for _, i := range rest {
+		if i >= first && i < end {
+			o.Lost(LostFrame{Index: i, Why: fe.Why})
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	took := false
+	for i := first; i < end; i++ {
+		if emitted[i] {
+			delete(emitted, i)
+			o.Lost(LostFrame{Index: i, Why: fe.Why, Written: true})
+			took = true
+		}
+	}
+	if !took && len(keep) == len(rest) && len(rest) > 0 {
+		// It names no frame still wanted: the next one cannot be had either.
+		o.Lost(LostFrame{Index: rest[0], Why: fe.Why})
+		keep = keep[1:]
+	}
+	return keep
 }
 
 // salvaging tells whether this decode salvages: a Salvage video, mapped by a
