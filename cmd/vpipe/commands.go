@@ -287,6 +287,13 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	sum, err := r.Run(ctx)
 	rep.Close()
+	err = tellSummary(out, fileLog, lf, sum, err)
+	return exitFor(ctx, sum, err, e.failuresRecorded)
+}
+
+// tellSummary prints the run's summary, writes --report and --log-file's
+// summary; it returns the run's error, or else the report's.
+func tellSummary(out io.Writer, fileLog *slog.Logger, lf logFlags, sum stages.Summary, err error) error {
 	if sum.Started { // a run refused at start-up has only its error to say
 		printSummary(out, sum)
 		if lf.obs.stages {
@@ -305,6 +312,12 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		fileSummary(fileLog, sum, err)
 	}
+	return err
+}
+
+// exitFor is the exit status of a run that ended with sum and err;
+// failuresRecorded: failed videos do not fail the command (a queue worker).
+func exitFor(ctx context.Context, sum stages.Summary, err error, failuresRecorded bool) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		code, why := exitInterrupted, "interrupted"
@@ -315,7 +328,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
-	case sum.VideosFailed > 0 && !e.failuresRecorded:
+	case sum.VideosFailed > 0 && !failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
 	case sum.VideosPartial > 0:
 		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
@@ -433,43 +446,7 @@ func planCmd() *cobra.Command {
 			logClient(src, sink, slog.New(progress.Handler(cmd.ErrOrStderr(), false)))
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
 			sf.apply(&execution{r: r})
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			perSink := ""
-			if len(c.Sinks) > 0 {
-				for i, sc := range c.Sinks {
-					perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
-				}
-				for i, k := range sink.(*fanout.Sink).Sinks {
-					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
-				}
-			}
-			rules := ""
-			if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
-				rules = "\tRULES"
-			}
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
-			var videos, failed, frames, sel, ex int
-			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
-				videos++
-				if row.Err != nil {
-					failed++
-					fmt.Fprintf(tw, "%s\tERROR: %v\n", row.Video, row.Err)
-					return
-				}
-				frames += row.Frames
-				sel += row.Selected
-				ex += row.Existing
-				each := ""
-				for _, n := range row.PerSink {
-					each += fmt.Sprintf("\t%d", n)
-				}
-				if rules != "" {
-					each += "\t" + row.Rules
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
-			})
-			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
-			tw.Flush()
+			failed, err := printPlan(cmd.Context(), cmd.OutOrStdout(), c, sink, r)
 			if sf.spec != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "shard %s: %d of the source's %d videos\n", sf.spec, sf.kept, sf.seen)
 			}
@@ -488,6 +465,49 @@ func planCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
 	sf.add(cmd)
 	return cmd
+}
+
+// printPlan prints the plan's table, a row a video and the total; failed
+// counts the videos that would fail, err what would stop the run.
+func printPlan(ctx context.Context, out io.Writer, c *config.Config, sink core.Sink, r *stages.Runner) (failed int, err error) {
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	perSink := ""
+	if len(c.Sinks) > 0 {
+		for i, sc := range c.Sinks {
+			perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
+		}
+		for i, k := range sink.(*fanout.Sink).Sinks {
+			fmt.Fprintf(out, "sink %d: %s\n", i+1, k.Describe())
+		}
+	}
+	rules := ""
+	if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
+		rules = "\tRULES"
+	}
+	fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
+	var videos, frames, sel, ex int
+	err = r.Plan(ctx, func(row stages.PlanRow) {
+		videos++
+		if row.Err != nil {
+			failed++
+			fmt.Fprintf(tw, "%s\tERROR: %v\n", row.Video, row.Err)
+			return
+		}
+		frames += row.Frames
+		sel += row.Selected
+		ex += row.Existing
+		each := ""
+		for _, n := range row.PerSink {
+			each += fmt.Sprintf("\t%d", n)
+		}
+		if rules != "" {
+			each += "\t" + row.Rules
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
+	})
+	fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
+	tw.Flush()
+	return failed, err
 }
 
 // framesFlags are vpipe frames' settings.
