@@ -42,7 +42,9 @@ func (s *batchSink) Upload(ctx context.Context, b *core.Batch) ([]core.Registere
 	return regs, nil
 }
 
-func (s *batchSink) Annotate(context.Context, []string, []core.Registered, bool) error { return nil }
+func (s *batchSink) Annotate(_ context.Context, _ []string, regs []core.Registered, _ bool) (int, error) {
+	return len(regs), nil
+}
 
 func (s *batchSink) Reannotate(context.Context, []string) (map[string]int64, bool, error) {
 	return nil, false, nil
@@ -149,3 +151,5 @@ func TestPanicInBatchStage(t *testing.T) {
 		t.Fatalf("Run = %v, want a panic of stage batch naming the video", err)
 	}
 }
+
+var _ core.BatchSink = (*batchSink)(nil) // or the batch stage is never run
