@@ -87,8 +87,8 @@ func (j *job) outcome() string {
 	return StatusOK
 }
 
-// tally sets a video's status and counts it in the summary; a failed video
-// written counts the images it kept (a failed roll-back, a feed).
+// tally sets a video's status and counts it in the summary (a failed video's
+// written images are those it kept: a failed roll-back, a feed).
 func (s *Summary) tally(j *job, status string) {
 	j.setStatus(status)
 	s.Skipped += j.skipped
