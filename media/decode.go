@@ -164,20 +164,7 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 	}
 	salv := v.salvaging(x, o)
 	if salv {
-		// Frames the map already knows to be lost are not looked for.
-		var keep []int
-		for _, i := range want {
-			why := x.lostWhy(i)
-			if why == "" && i >= len(x.PTS) {
-				why = "past what the damaged file holds"
-			}
-			if why != "" {
-				o.Lost(LostFrame{Index: i, Why: why})
-				continue
-			}
-			keep = append(keep, i)
-		}
-		want = keep
+		want = knownLost(x, want, o)
 		if len(want) == 0 {
 			return nil
 		}
@@ -213,38 +200,61 @@ func (v *Video) Decode(ctx context.Context, x *Index, want []int, o DecodeOption
 		}
 		var fe *FrameError
 		if salv && errors.As(err, &fe) {
-			// Leave the frames it names out, and go on with the others.
-			first, end := fe.Index, fe.Index+1
-			if fe.End > fe.First {
-				first, end = fe.First, fe.End
-			}
-			var keep []int
-			for _, i := range rest {
-				if i >= first && i < end {
-					o.Lost(LostFrame{Index: i, Why: fe.Why})
-				} else {
-					keep = append(keep, i)
-				}
-			}
-			took := false
-			for i := first; i < end; i++ {
-				if emitted[i] {
-					delete(emitted, i)
-					o.Lost(LostFrame{Index: i, Why: fe.Why, Written: true})
-					took = true
-				}
-			}
-			if !took && len(keep) == len(rest) && len(rest) > 0 {
-				// It names no frame still wanted: the next one cannot be had either.
-				o.Lost(LostFrame{Index: rest[0], Why: fe.Why})
-				keep = keep[1:]
-			}
-			rest = keep
+			rest = loseNamed(fe, rest, emitted, o)
 			continue
 		}
 		return err
 	}
 	return nil
+}
+
+// knownLost reports the wanted frames the salvage map already knows to be
+// lost, which are not looked for, and returns the others.
+func knownLost(x *Index, want []int, o DecodeOptions) []int {
+	var keep []int
+	for _, i := range want {
+		why := x.lostWhy(i)
+		if why == "" && i >= len(x.PTS) {
+			why = "past what the damaged file holds"
+		}
+		if why != "" {
+			o.Lost(LostFrame{Index: i, Why: why})
+			continue
+		}
+		keep = append(keep, i)
+	}
+	return keep
+}
+
+// loseNamed, salvaging, leaves out the frames fe names (taking back those
+// already emitted) and returns the frames still to decode.
+func loseNamed(fe *FrameError, rest []int, emitted map[int]bool, o DecodeOptions) []int {
+	first, end := fe.Index, fe.Index+1
+	if fe.End > fe.First {
+		first, end = fe.First, fe.End
+	}
+	var keep []int
+	for _, i := range rest {
+		if i >= first && i < end {
+			o.Lost(LostFrame{Index: i, Why: fe.Why})
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	took := false
+	for i := first; i < end; i++ {
+		if emitted[i] {
+			delete(emitted, i)
+			o.Lost(LostFrame{Index: i, Why: fe.Why, Written: true})
+			took = true
+		}
+	}
+	if !took && len(keep) == len(rest) && len(rest) > 0 {
+		// It names no frame still wanted: the next one cannot be had either.
+		o.Lost(LostFrame{Index: rest[0], Why: fe.Why})
+		keep = keep[1:]
+	}
+	return keep
 }
 
 // salvaging tells whether this decode salvages: a Salvage video, mapped by a
@@ -289,376 +299,6 @@ func (x *Index) seekPoint(target int64) (keyframe, bool) {
 		return keyframe{}, false
 	}
 	return x.Keys[i-1], true
-}
-
-// decodeRun decodes one segment: from a seek (or the first frame) until every
-// frame of want is out, or until the next wanted frame is better reached by a
-// new seek (errReseek). It returns how many frames of want it emitted.
-func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOptions, seek bool, emit func(*Picture) error) (int, error) {
-	seeked := false
-	startOrd := 0 // decode position of the first packet read (untrusted: a GOP seek)
-	if seek && !x.Trusted && want[0] > 0 {
-		// Numbered by packet: seek to a GOP's keyframe by byte (rawseek.go).
-		if d, pos, ok := x.gopSeekPoint(want[0]); ok {
-			v.fresh = false
-			if err := v.fc.SeekFrame(-1, pos, astiav.NewSeekFlags(astiav.SeekFlagByte)); err == nil {
-				seeked, startOrd = true, d
-			}
-		}
-	}
-	if seek && x.Trusted && want[0] > 0 {
-		if k, ok := x.seekPoint(x.PTS[want[0]]); ok && k.pts > x.PTS[0] {
-			// The keyframe's PTS: demuxers index by PTS (mov, after edit lists) or
-			// DTS <= PTS; with BACKWARD either lands on this keyframe or an earlier one.
-			var err error
-			v.fresh = false
-			if v.byteSeek() && k.pos >= 0 {
-				// No index to seek by time (MPEG-TS/PS overshoot); the scan recorded
-				// where the keyframe's packet starts.
-				err = v.fc.SeekFrame(-1, k.pos, astiav.NewSeekFlags(astiav.SeekFlagByte))
-			} else {
-				err = v.fc.SeekFrame(v.stream.Index(), k.pts, astiav.NewSeekFlags(astiav.SeekFlagBackward))
-			}
-			seeked = err == nil
-		}
-	}
-	if !seeked {
-		if err := v.rewind(); err != nil {
-			return 0, err
-		}
-	}
-
-	codec := astiav.FindDecoder(v.stream.CodecParameters().CodecID())
-	if codec == nil {
-		return 0, fmt.Errorf("%s: no decoder for codec %s", v.name, v.Info.Codec)
-	}
-	cc := astiav.AllocCodecContext(codec)
-	if cc == nil {
-		return 0, fmt.Errorf("%s: cannot allocate a decoder", v.name)
-	}
-	defer cc.Free()
-	if err := v.stream.CodecParameters().ToCodecContext(cc); err != nil {
-		return 0, fmt.Errorf("%s: decoder parameters: %w", v.name, err)
-	}
-	cc.SetTimeBase(v.stream.TimeBase())
-	cc.SetThreadCount(o.Threads)
-	if x.Trusted && !v.salvaging(x, o) {
-		cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
-	} else {
-		// (Salvage: so that a damaged packet's error comes back with it, and
-		// what follows it is known to be suspect.)
-		// Numbering by packet needs a damaged packet's error to come back with that
-		// packet, not threads later (gopCounter).
-		cc.SetThreadType(astiav.ThreadTypeSlice)
-	}
-	skipping := o.KeyframesOnly && x.Trusted
-	if skipping {
-		skipNonKey(cc)
-	}
-	if err := cc.Open(codec, nil); err != nil {
-		return 0, fmt.Errorf("%s: open decoder %s: %w", v.name, v.Info.Codec, err)
-	}
-
-	f := astiav.AllocFrame()
-	defer f.Free()
-	next := 0 // position in want
-	emitted := 0
-	salv := v.salvaging(x, o)
-	var dt *damageTracker
-	if salv {
-		dt = newDamageTracker(x.salvage)
-	}
-	lostN := 0 // wanted frames this run reported lost
-	lose := func(i int, why string) {
-		o.Lost(LostFrame{Index: i, Why: why})
-		lostN++
-	}
-	var gops *gopCounter // numbers frames when PTS are not trusted
-	if !x.Trusted {
-		gops = newGOPCounter(x.keyOrds, len(x.PTS))
-		gops.cur = gops.gop(startOrd)
-	}
-	finishing := false // every wanted frame is out; closing the last one's GOP (untrusted)
-	reseekAfter := -1  // untrusted: seek again once a frame past this GOP comes out
-
-	// check fails the wanted frames the GOP counter could not number.
-	check := func(bad []badRange) error {
-		for _, b := range bad {
-			if k := sort.SearchInts(want, b.first); k < len(want) && want[k] < b.end {
-				if seeked && emitted == 0 {
-					return errRestart
-				}
-				return &FrameError{Video: v.name, Index: want[k], First: b.first, End: b.end,
-					Why: fmt.Sprintf("frames %d-%d cannot be numbered: %s (damaged?)", b.first, b.end-1, b.why)}
-			}
-		}
-		return nil
-	}
-	// uncertain fails the next wanted frame when a lost packet of its GOP hides which frame it is.
-	uncertain := func() error {
-		if gops == nil || finishing || gops.certain(want[next]) {
-			return nil
-		}
-		if seeked && emitted == 0 {
-			return errRestart
-		}
-		g := gops.gop(want[next])
-		return &FrameError{Video: v.name, Index: want[next], First: want[next], End: gops.end(g), Why: fmt.Sprintf(
-			"a packet of frames %d-%d produced no frame (damaged?), so which of them the decoder's frames are cannot be told",
-			gops.starts[g], gops.end(g)-1)}
-	}
-
-	// take handles one decoded frame; it returns errStop when every wanted frame is out.
-	take := func() error {
-		defer f.Unref()
-		v.stats.Decoded++
-		var i int
-		if x.Trusted {
-			pts := frameTimestamp(f)
-			if pts == astiav.NoPtsValue {
-				if emitted == 0 && lostN == 0 && seek {
-					return errRestart
-				}
-				if salv {
-					return nil // no index to give it
-				}
-				return &FrameError{Video: v.name, Index: want[next], Why: "decoder produced a frame without a timestamp"}
-			}
-			if pts < 0 {
-				return nil
-			}
-			var ok bool
-			if i, ok = x.Lookup(pts); !ok {
-				if emitted == 0 && lostN == 0 && seek {
-					return errRestart
-				}
-				if salv {
-					return nil
-				}
-				return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf("decoder produced PTS %d, which no packet had", pts)}
-			}
-			if salv {
-				// Leave out what cannot be vouched for (salvage.go), and report the
-				// wanted frames the decoder skipped.
-				why := x.lostWhy(i)
-				if why == "" {
-					if why = frameDamage(f); why != "" {
-						dt.mark(pts)
-					} else if dt.tainted(pts) {
-						why = "decoded after damage in its group of pictures (it may be predicted from damaged pixels)"
-					}
-				}
-				for next < len(want) && want[next] < i {
-					if seeked && emitted == 0 && lostN == 0 {
-						return errRestart
-					}
-					lose(want[next], "not produced by the decoder (damaged?)")
-					next++
-				}
-				if next == len(want) {
-					return errStop
-				}
-				if want[next] != i {
-					return nil
-				}
-				if why != "" {
-					lose(i, why)
-					next++
-					if next == len(want) {
-						return errStop
-					}
-					return ctx.Err()
-				}
-			}
-		} else {
-			// The tag the packet was sent with: its position in decode order.
-			d := f.Pts()
-			if d == astiav.NoPtsValue {
-				return &FrameError{Video: v.name, Index: want[min(next, len(want)-1)], Why: "the decoder dropped the packet tag of a frame"}
-			}
-			if d < 0 {
-				return nil // a packet with PTS < 0: not a frame
-			}
-			var ok bool
-			var bad []badRange
-			i, ok, bad = gops.number(int(d), reorderDelay(cc))
-			if err := check(bad); err != nil {
-				return err
-			}
-			if ok && reseekAfter >= 0 && gops.gop(i) > reseekAfter {
-				return errReseek // the last emitted frame's GOP closed whole
-			}
-			if !ok {
-				if err := uncertain(); err != nil {
-					return err
-				}
-			}
-			if finishing {
-				if ok && gops.gop(i) > gops.gop(want[len(want)-1]) {
-					return errStop // the last wanted frame's GOP closed whole
-				}
-				return nil
-			}
-			if !ok {
-				return nil
-			}
-			if salv && i == want[next] {
-				if why := frameDamage(f); why != "" {
-					lose(i, why)
-					next++
-					if next == len(want) {
-						finishing = true
-					}
-					return nil
-				}
-			}
-		}
-		switch {
-		case i < want[next]:
-			return nil
-		case i > want[next]:
-			if skipping {
-				return errScrambled
-			}
-			if seeked && emitted == 0 {
-				return errRestart
-			}
-			return &FrameError{Video: v.name, Index: want[next], Why: fmt.Sprintf("not produced by the decoder (it went on with frame %d)", i)}
-		}
-		pic, err := v.picture(f, x, i)
-		if err != nil {
-			return err
-		}
-		if err := emit(pic); err != nil {
-			return err
-		}
-		emitted++
-		if emitted == 1 && seeked {
-			v.stats.Seeks++
-			v.stats.Seeked = true
-		}
-		next++
-		if next == len(want) {
-			if gops != nil {
-				finishing = true // go on until its GOP is known to be whole
-				return nil
-			}
-			return errStop
-		}
-		if err := uncertain(); err != nil {
-			return err
-		}
-		if seek && x.Trusted {
-			// Is the next wanted frame far past a keyframe we have not reached?
-			if k, ok := x.seekPoint(x.PTS[want[next]]); ok {
-				if ki, _ := x.Lookup(k.pts); ki-i > reseekGap {
-					return errReseek
-				}
-			}
-		}
-		if seek && !x.Trusted {
-			// The same by GOP, once this frame's GOP is known whole (the next
-			// frame numbered comes from a later one), as for the last wanted frame.
-			if d, _, ok := x.gopSeekPoint(want[next]); ok && d-i > reseekGap {
-				reseekAfter = gops.gop(i)
-			}
-		}
-		return ctx.Err()
-	}
-
-	drain := func() error {
-		for {
-			if err := cc.ReceiveFrame(f); err != nil {
-				if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-					return nil
-				}
-				if salv && errors.Is(err, astiav.ErrInvaliddata) {
-					return nil // a damaged frame: its index is reported as not produced
-				}
-				return fmt.Errorf("%s: decode: %w", v.name, err)
-			}
-			if err := take(); err != nil {
-				return err
-			}
-		}
-	}
-
-	ord := startOrd // decode position among packets with PTS >= 0 (untrusted mode)
-	err := v.readPackets(func(p *astiav.Packet) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		tag := int64(-1)
-		if gops != nil {
-			// Tag the packet with its decode position: the decoder carries a packet's
-			// PTS to the frame it becomes, through reordering.
-			ts := p.Pts()
-			if ts == astiav.NoPtsValue {
-				ts = p.Dts()
-			}
-			if ts >= 0 || ts == astiav.NoPtsValue { // none at all: a frame all the same (timeless.go)
-				if seeked && (ord >= len(x.pos) || p.Pos() != x.pos[ord]) {
-					return errRestart // not the packet the scan saw there: the numbers would shift
-				}
-				tag = int64(ord)
-				gops.send(ord)
-				ord++
-			}
-			p.SetPts(tag)
-		}
-		for {
-			err := cc.SendPacket(p)
-			switch {
-			case err == nil:
-				return drain()
-			case errors.Is(err, astiav.ErrEagain):
-				if err := drain(); err != nil {
-					return err
-				}
-			case errors.Is(err, astiav.ErrInvaliddata):
-				// A damaged packet: a wanted frame it held is reported as missing below.
-				if dt != nil && gops == nil {
-					dt.mark(p.Pts()) // what is decoded after it until the next keyframe is suspect
-				}
-				if gops != nil && tag >= 0 {
-					gops.lose(int(tag))
-					return uncertain()
-				}
-				return nil
-			default:
-				return fmt.Errorf("%s: decode: %w", v.name, err)
-			}
-		}
-	})
-	if err == nil && (next < len(want) || finishing) {
-		if err = cc.SendPacket(nil); err == nil || errors.Is(err, astiav.ErrEof) {
-			err = drain()
-		}
-		if err == nil && gops != nil {
-			err = check(gops.finish())
-		}
-	}
-	switch {
-	case errors.Is(err, errStop):
-		return next, nil
-	case err != nil:
-		return next, err
-	case next < len(want):
-		if skipping {
-			return next, errScrambled
-		}
-		if seeked && emitted == 0 && lostN == 0 {
-			return next, errRestart
-		}
-		if salv {
-			for _, i := range want[next:] {
-				lose(i, "not produced by the decoder before the end of the stream (damaged?)")
-			}
-			return len(want), nil
-		}
-		return next, &FrameError{Video: v.name, Index: want[next], Why: "not produced by the decoder before the end of the stream"}
-	}
-	return next, nil
 }
 
 // picture copies a decoded frame into Go memory.

@@ -287,6 +287,13 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	}
 	sum, err := r.Run(ctx)
 	rep.Close()
+	err = tellSummary(out, fileLog, lf, sum, err)
+	return exitFor(ctx, sum, err, e.failuresRecorded)
+}
+
+// tellSummary prints the run's summary, writes --report and --log-file's
+// summary; it returns the run's error, or else the report's.
+func tellSummary(out io.Writer, fileLog *slog.Logger, lf logFlags, sum stages.Summary, err error) error {
 	if sum.Started { // a run refused at start-up has only its error to say
 		printSummary(out, sum)
 		if lf.obs.stages {
@@ -305,6 +312,12 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 	if fileLog != nil { // the terminal has the summary; the file gets it as a line
 		fileSummary(fileLog, sum, err)
 	}
+	return err
+}
+
+// exitFor is the exit status of a run that ended with sum and err;
+// failuresRecorded: failed videos do not fail the command (a queue worker).
+func exitFor(ctx context.Context, sum stages.Summary, err error, failuresRecorded bool) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		code, why := exitInterrupted, "interrupted"
@@ -315,7 +328,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
-	case sum.VideosFailed > 0 && !e.failuresRecorded:
+	case sum.VideosFailed > 0 && !failuresRecorded:
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d video(s) failed", sum.VideosFailed)}
 	case sum.VideosPartial > 0:
 		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
@@ -433,43 +446,7 @@ func planCmd() *cobra.Command {
 			logClient(src, sink, slog.New(progress.Handler(cmd.ErrOrStderr(), false)))
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
 			sf.apply(&execution{r: r})
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			perSink := ""
-			if len(c.Sinks) > 0 {
-				for i, sc := range c.Sinks {
-					perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
-				}
-				for i, k := range sink.(*fanout.Sink).Sinks {
-					fmt.Fprintf(cmd.OutOrStdout(), "sink %d: %s\n", i+1, k.Describe())
-				}
-			}
-			rules := ""
-			if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
-				rules = "\tRULES"
-			}
-			fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
-			var videos, failed, frames, sel, ex int
-			err = r.Plan(cmd.Context(), func(row stages.PlanRow) {
-				videos++
-				if row.Err != nil {
-					failed++
-					fmt.Fprintf(tw, "%s\tERROR: %v\n", row.Video, row.Err)
-					return
-				}
-				frames += row.Frames
-				sel += row.Selected
-				ex += row.Existing
-				each := ""
-				for _, n := range row.PerSink {
-					each += fmt.Sprintf("\t%d", n)
-				}
-				if rules != "" {
-					each += "\t" + row.Rules
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
-			})
-			fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
-			tw.Flush()
+			failed, err := printPlan(cmd.Context(), cmd.OutOrStdout(), c, sink, r)
 			if sf.spec != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "shard %s: %d of the source's %d videos\n", sf.spec, sf.kept, sf.seen)
 			}
@@ -490,21 +467,67 @@ func planCmd() *cobra.Command {
 	return cmd
 }
 
+// printPlan prints the plan's table, a row a video and the total; failed
+// counts the videos that would fail, err what would stop the run.
+func printPlan(ctx context.Context, out io.Writer, c *config.Config, sink core.Sink, r *stages.Runner) (failed int, err error) {
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	perSink := ""
+	if len(c.Sinks) > 0 {
+		for i, sc := range c.Sinks {
+			perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
+		}
+		for i, k := range sink.(*fanout.Sink).Sinks {
+			fmt.Fprintf(out, "sink %d: %s\n", i+1, k.Describe())
+		}
+	}
+	rules := ""
+	if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
+		rules = "\tRULES"
+	}
+	fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
+	var videos, frames, sel, ex int
+	err = r.Plan(ctx, func(row stages.PlanRow) {
+		videos++
+		if row.Err != nil {
+			failed++
+			fmt.Fprintf(tw, "%s\tERROR: %v\n", row.Video, row.Err)
+			return
+		}
+		frames += row.Frames
+		sel += row.Selected
+		ex += row.Existing
+		each := ""
+		for _, n := range row.PerSink {
+			each += fmt.Sprintf("\t%d", n)
+		}
+		if rules != "" {
+			each += "\t" + row.Rules
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
+	})
+	fmt.Fprintf(tw, "TOTAL (%d videos)\t%d\t%d\t%d\t%d\t\n", videos, frames, sel, ex, sel-ex)
+	tw.Flush()
+	return failed, err
+}
+
+// framesFlags are vpipe frames' settings.
+type framesFlags struct {
+	outDir           string
+	start, end, step int
+	resize, filter   string
+	compression      int
+	format           string
+	quality          int
+	lossless         bool
+	noAutorotate     bool
+	overwrite        bool
+	onDamage         string
+	lf               logFlags
+	sel              selectFlags
+}
+
 func framesCmd() *cobra.Command {
-	var (
-		outDir           string
-		start, end, step int
-		resize, filter   string
-		compression      int
-		format           string
-		quality          int
-		lossless         bool
-		noAutorotate     bool
-		overwrite        bool
-		onDamage         string
-		lf               logFlags
-		sel              selectFlags
-	)
+	var ff framesFlags
 	cmd := &cobra.Command{
 		Use:   "frames VIDEO -o DIR",
 		Short: "Write one video's frames to DIR/frame_<index:06d>.png (or .jpg, .webp)",
@@ -512,83 +535,107 @@ func framesCmd() *cobra.Command {
 		Example: `  vpipe frames testdata/videos/traffic.mp4 -o frames --step 10
   vpipe frames testdata/videos/traffic.mp4 -o thumbs --fps 1 --resize 160x0 --format jpeg --quality 85`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if outDir == "" {
+			if ff.outDir == "" {
 				return errors.New("-o DIR is required")
 			}
-			if err := lf.check(); err != nil {
+			if err := ff.lf.check(); err != nil {
 				return err
 			}
-			c := &config.Config{}
-			c.Source = config.Source{Type: "local", Path: args[0]}
-			c.Sink = config.Sink{Type: "local", Path: outDir}
-			c.Sampling = config.Sampling{Start: start, Step: step, Autorotate: !noAutorotate,
-				Resize: config.Resize{Filter: filter}, OnDamage: onDamage}
-			if cmd.Flags().Changed("end") {
-				c.Sampling.End = &end
-			}
-			sel.apply(cmd, &c.Sampling)
-			if resize != "" {
-				if _, err := fmt.Sscanf(strings.ToLower(resize), "%dx%d", &c.Sampling.Resize.Width, &c.Sampling.Resize.Height); err != nil {
-					return fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", resize)
-				}
-			}
-			d := config.Defaults()
-			n, q := d["stages.encode.workers"].(int), d["stages.write.queue"].(int)
-			fq := func(stage string) int { return d["stages."+stage+".queue"].(int) }
-			c.Stages = config.Stages{
-				Decode: config.Decode{Workers: 1, Queue: fq("decode")},
-				Resize: config.Pool{Workers: d["stages.resize.workers"].(int), Queue: fq("resize")},
-				Encode: config.Encode{Workers: n, Queue: fq("encode"), Compression: compression, Format: format, Quality: quality, Lossless: lossless},
-				Write:  config.Pool{Workers: 2, Queue: q},
-				// unused by frames (a local sink), but checked like every stage
-				Batch: config.Batch{BatchSize: 50, Queue: 2}, Upload: config.Pool{Workers: 2, Queue: 2}, Annotate: config.Pool{Workers: 1, Queue: 2},
-			}
-			if err := config.Check(c); err != nil {
-				return &exitError{code: exitUsage, err: err}
+			c, err := ff.config(cmd, args[0])
+			if err != nil {
+				return err
 			}
 			st, err := os.Stat(args[0])
 			if err == nil && st.IsDir() {
 				return fmt.Errorf("%s is a folder; vpipe frames takes one video (use vpipe run for folders)", args[0])
 			}
-			id := localsink.URLVideo(media.Redact(args[0]))
-			if !strings.Contains(args[0], "://") {
-				if id, err = localsink.IdentifyVideo(args[0]); err != nil {
-					return &exitError{code: exitFailed, err: err}
-				}
-			}
-			// What decides the pixels of frame_<i>.png: a folder made otherwise is
-			// refused (or, with --overwrite, cleared) rather than half-kept.
-			rec := &localsink.FramesRecord{Video: id, Output: map[string]any{
-				"resize":     fmt.Sprintf("%dx%d", c.Sampling.Resize.Width, c.Sampling.Resize.Height),
-				"filter":     c.Sampling.Resize.Filter,
-				"autorotate": c.Sampling.Autorotate,
-			}}
-			for k, v := range stages.OutputFormat(c.Stages.Encode.Options()) {
-				rec.Output[k] = v
+			rec, err := framesRecord(c, args[0])
+			if err != nil {
+				return err
 			}
 			ext := c.Stages.Encode.Options().Ext()
 			src := &single{path: args[0]}
-			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: outDir, Record: rec, Overwrite: overwrite},
-				func(_ string, i, _ int) string { return localsink.FrameName(i, ext) }, cmd.ErrOrStderr(), lf)
+			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: ff.outDir, Record: rec, Overwrite: ff.overwrite},
+				func(_ string, i, _ int) string { return localsink.FrameName(i, ext) }, cmd.ErrOrStderr(), ff.lf)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&outDir, "out", "o", "", "output folder")
-	f.IntVar(&start, "start", 0, "first frame index (inclusive)")
-	f.IntVar(&end, "end", 0, "last frame index (exclusive); default: to the end")
-	f.IntVar(&step, "step", 1, "take every step-th frame")
-	f.StringVar(&resize, "resize", "", "output WxH; 0 on one side keeps the aspect ratio")
-	f.StringVar(&filter, "filter", "bicubic", "resize filter: "+strings.Join(media.ScaleFilters(), ", "))
-	f.IntVar(&compression, "compression", 1, "PNG zlib level 0-9")
-	f.StringVar(&format, "format", "png", "image format: png, jpeg, webp")
-	f.IntVar(&quality, "quality", 0, "jpeg and lossy webp quality 1-100 (default 90)")
-	f.BoolVar(&lossless, "lossless", false, "lossless webp")
-	f.BoolVar(&noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
-	f.BoolVar(&overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
-	f.StringVar(&onDamage, "on-damage", "fail", "a damaged video: fail (write nothing) or salvage (write the frames that decode cleanly, list the rest)")
-	sel.add(cmd)
-	lf.add(cmd)
+	ff.add(cmd)
 	return cmd
+}
+
+// config is the run vpipe frames makes of video: a local source and sink,
+// the flags' sampling and encoding, the default stages.
+func (ff *framesFlags) config(cmd *cobra.Command, video string) (*config.Config, error) {
+	c := &config.Config{}
+	c.Source = config.Source{Type: "local", Path: video}
+	c.Sink = config.Sink{Type: "local", Path: ff.outDir}
+	c.Sampling = config.Sampling{Start: ff.start, Step: ff.step, Autorotate: !ff.noAutorotate,
+		Resize: config.Resize{Filter: ff.filter}, OnDamage: ff.onDamage}
+	if cmd.Flags().Changed("end") {
+		c.Sampling.End = &ff.end
+	}
+	ff.sel.apply(cmd, &c.Sampling)
+	if ff.resize != "" {
+		if _, err := fmt.Sscanf(strings.ToLower(ff.resize), "%dx%d", &c.Sampling.Resize.Width, &c.Sampling.Resize.Height); err != nil {
+			return nil, fmt.Errorf("--resize %q: want WxH, e.g. 640x360 or 640x0", ff.resize)
+		}
+	}
+	d := config.Defaults()
+	n, q := d["stages.encode.workers"].(int), d["stages.write.queue"].(int)
+	fq := func(stage string) int { return d["stages."+stage+".queue"].(int) }
+	c.Stages = config.Stages{
+		Decode: config.Decode{Workers: 1, Queue: fq("decode")},
+		Resize: config.Pool{Workers: d["stages.resize.workers"].(int), Queue: fq("resize")},
+		Encode: config.Encode{Workers: n, Queue: fq("encode"), Compression: ff.compression, Format: ff.format, Quality: ff.quality, Lossless: ff.lossless},
+		Write:  config.Pool{Workers: 2, Queue: q},
+		// unused by frames (a local sink), but checked like every stage
+		Batch: config.Batch{BatchSize: 50, Queue: 2}, Upload: config.Pool{Workers: 2, Queue: 2}, Annotate: config.Pool{Workers: 1, Queue: 2},
+	}
+	if err := config.Check(c); err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return c, nil
+}
+
+// framesRecord is what decides the pixels of frame_<i>.png: a folder made
+// otherwise is refused (or, with --overwrite, cleared) rather than half-kept.
+func framesRecord(c *config.Config, video string) (*localsink.FramesRecord, error) {
+	id := localsink.URLVideo(media.Redact(video))
+	if !strings.Contains(video, "://") {
+		var err error
+		if id, err = localsink.IdentifyVideo(video); err != nil {
+			return nil, &exitError{code: exitFailed, err: err}
+		}
+	}
+	rec := &localsink.FramesRecord{Video: id, Output: map[string]any{
+		"resize":     fmt.Sprintf("%dx%d", c.Sampling.Resize.Width, c.Sampling.Resize.Height),
+		"filter":     c.Sampling.Resize.Filter,
+		"autorotate": c.Sampling.Autorotate,
+	}}
+	for k, v := range stages.OutputFormat(c.Stages.Encode.Options()) {
+		rec.Output[k] = v
+	}
+	return rec, nil
+}
+
+// add declares vpipe frames' flags.
+func (ff *framesFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&ff.outDir, "out", "o", "", "output folder")
+	f.IntVar(&ff.start, "start", 0, "first frame index (inclusive)")
+	f.IntVar(&ff.end, "end", 0, "last frame index (exclusive); default: to the end")
+	f.IntVar(&ff.step, "step", 1, "take every step-th frame")
+	f.StringVar(&ff.resize, "resize", "", "output WxH; 0 on one side keeps the aspect ratio")
+	f.StringVar(&ff.filter, "filter", "bicubic", "resize filter: "+strings.Join(media.ScaleFilters(), ", "))
+	f.IntVar(&ff.compression, "compression", 1, "PNG zlib level 0-9")
+	f.StringVar(&ff.format, "format", "png", "image format: png, jpeg, webp")
+	f.IntVar(&ff.quality, "quality", 0, "jpeg and lossy webp quality 1-100 (default 90)")
+	f.BoolVar(&ff.lossless, "lossless", false, "lossless webp")
+	f.BoolVar(&ff.noAutorotate, "no-autorotate", false, "keep the stored orientation (ignore the display matrix)")
+	f.BoolVar(&ff.overwrite, "overwrite", false, "replace frames DIR holds from another video or other settings")
+	f.StringVar(&ff.onDamage, "on-damage", "fail", "a damaged video: fail (write nothing) or salvage (write the frames that decode cleanly, list the rest)")
+	ff.sel.add(cmd)
+	ff.lf.add(cmd)
 }
 
 // single is a source of exactly one video, whatever its extension.

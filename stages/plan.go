@@ -1,0 +1,71 @@
+package stages
+
+import (
+	"context"
+)
+
+// PlanRow is what a run would do with one video.
+type PlanRow struct {
+	Video    string
+	Frames   int // in the video
+	Selected int // by the sampling settings
+	Existing int // of those, already in the sink
+	Width    int // output size
+	Height   int
+	Err      error
+
+	// PerSink counts, with several sinks, the selected frames each one has
+	// (Existing is then those every sink has).
+	PerSink []int
+	// Rules is what each selection rule leaves, in order of application.
+	Rules string
+}
+
+// Plan works out what Run would write, without decoding or writing anything. It
+// makes Run's checks: a video Run would refuse or fail before writing gets a
+// row with its error; a problem that stops the whole run (the sink's meta.json
+// unreadable or in conflict) is returned after the rows.
+func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
+	items, refused, err := r.items(ctx)
+	if err != nil {
+		return err
+	}
+	stop := r.Sink.Check(ctx, r.project.Meta)
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := refused[it]; err != nil {
+			row(PlanRow{Video: it.ID(), Err: err})
+			continue
+		}
+		p, err := r.prepare(ctx, it, nil)
+		if err != nil {
+			row(PlanRow{Video: it.ID(), Err: err})
+			continue
+		}
+		p.close()
+		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH,
+			Rules: p.selection.Describe(r.contentRules())}
+		if each, ok := r.Sink.(interface {
+			ExistingEach(context.Context, []string) ([]map[string]bool, error)
+		}); ok {
+			have, err := each.ExistingEach(ctx, it.DestDataset())
+			if err != nil {
+				row(PlanRow{Video: it.ID(), Err: err})
+				continue
+			}
+			for _, h := range have {
+				n := 0
+				for _, name := range p.names {
+					if h[name] {
+						n++
+					}
+				}
+				pr.PerSink = append(pr.PerSink, n)
+			}
+		}
+		row(pr)
+	}
+	return stop
+}
