@@ -42,7 +42,9 @@ func (s *batchSink) Upload(ctx context.Context, b *core.Batch) ([]core.Registere
 	return regs, nil
 }
 
-func (s *batchSink) Annotate(context.Context, []string, []core.Registered, bool) (int, error) { return 0, nil }
+func (s *batchSink) Annotate(context.Context, []string, []core.Registered, bool) (int, error) {
+	return 0, nil
+}
 
 // batchSink must stay a core.BatchSink, or the runner would silently take it as a plain sink.
 var _ core.BatchSink = (*batchSink)(nil)
