@@ -129,131 +129,197 @@ func (v *Video) Scan(need int) (*Index, error) {
 var errNotIndexed = errors.New("the container index does not list the packets")
 
 func (v *Video) scan(need int) (*Index, error) {
-	x := &Index{TimeBase: v.stream.TimeBase(), Trusted: true}
-	var h maxHeap
-	allEqual, missing := true, false
-	stopped := false
-	fromIndex := v.cio != nil && v.cio.noData
-	k := 0 // video packets so far
-	var maxPTS int64
+	s := v.newScanner(need)
+	demuxErrors.Delete(v.fc) // only what reading the packets logs
+	if err := v.readPackets(s.packet); err != nil {
+		return nil, err
+	}
+	if err := s.demuxerLogs(); err != nil {
+		return nil, err
+	}
+	if len(s.x.PTS) == 0 {
+		return nil, fmt.Errorf("%s: the video stream has no frames", v.name)
+	}
+	return s.finish()
+}
+
+// scanner is the state of one scan over the video's packets.
+type scanner struct {
+	v         *Video
+	need      int
+	x         *Index
+	h         maxHeap // the need smallest PTS so far
+	allEqual  bool    // every PTS equals its DTS so far
+	missing   bool    // a packet had no PTS
+	stopped   bool    // the first need frames were certain before the end
+	fromIndex bool    // mapping from the sample table, without the payload
+	k         int     // video packets so far
+	maxPTS    int64
 	// Keyframes in decode order (for numbering by GOP): flagged by the parser or
 	// by the container's index, which survives damage to the keyframe's bytes.
-	// Taken before reading: the demuxer adds entries as it reads.
-	indexed := indexKeys(v.stream)
+	indexed map[int64]bool
+	keyOrds []int
+	tl      *timeless
+	sm      *salvageMap // when salvaging
+}
+
+func (v *Video) newScanner(need int) *scanner {
+	s := &scanner{
+		v:         v,
+		need:      need,
+		x:         &Index{TimeBase: v.stream.TimeBase(), Trusted: true},
+		allEqual:  true,
+		fromIndex: v.cio != nil && v.cio.noData,
+		// Taken before reading: the demuxer adds entries as it reads.
+		indexed: indexKeys(v.stream),
+	}
 	if v.damage != "" {
 		// A file cut short has lost its index (an AVI's idx1 is at the end), and
 		// what the demuxer made up instead marks every chunk a keyframe.
-		indexed = nil
+		s.indexed = nil
 	}
-	var keyOrds []int
-	tl := v.newTimeless()
-	var sm *salvageMap
+	s.tl = v.newTimeless()
 	if v.Salvage {
-		sm = newSalvageMap()
+		s.sm = newSalvageMap()
 	}
-	demuxErrors.Delete(v.fc) // only what reading the packets logs
-	err := v.readPackets(func(p *astiav.Packet) error {
-		pts, dts := p.Pts(), p.Dts()
-		key := p.Flags().Has(astiav.PacketFlagKey)
-		if fromIndex {
-			// Without the payload a parser cannot tell keyframes; the sample
-			// table (stss) does. Packet k is index entry k while nothing seeks.
-			pos, kf, ok := indexEntry(v.stream, k)
-			if !ok || pos != p.Pos() {
-				return errNotIndexed
-			}
-			key = kf
-		}
-		k++
-		if pts == astiav.NoPtsValue {
-			missing = true
-			pts = dts
-		}
-		if pts != dts {
-			allEqual = false
-		}
-		if pts == astiav.NoPtsValue {
-			// A raw elementary stream (.h264, .hevc) has no timestamps at all: the
-			// frame is numbered by packet (untrusted), its time made up from the
-			// frame rate as the ffmpeg CLI does (timeless.go).
-			pts = tl.next(p.Duration())
-			dts = astiav.NoPtsValue // none to look up in the container's index
-		} else {
-			tl.seen(pts, dts)
-		}
-		corrupt := p.Flags().Has(astiav.PacketFlagCorrupt)
-		if corrupt {
-			err := fmt.Errorf("%s: damaged or truncated at video packet %d", v.name, len(x.PTS)+x.negative)
-			if sm == nil {
-				return err
-			}
-			v.noteDamage(err)
-		}
-		if pts < 0 {
-			x.negative++
-			return nil
-		}
-		x.PTS = append(x.PTS, pts)
-		x.pos = append(x.pos, p.Pos())
-		if len(x.PTS) == 1 || pts >= maxPTS {
-			maxPTS, x.LastDuration = pts, p.Duration()
-		}
-		isKey := key || (dts != astiav.NoPtsValue && indexed[dts])
-		if isKey {
-			keyOrds = append(keyOrds, len(x.PTS)-1)
-		}
-		if sm != nil {
-			sm.packet(pts, dts, p.Duration(), len(x.PTS)-1, isKey, corrupt)
-		}
-		if key {
-			x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})
-		}
-		if need > 0 {
-			if h.Len() < need {
-				heap.Push(&h, pts)
-			} else if pts < h[0] {
-				h[0] = pts
-				heap.Fix(&h, 0)
-			}
-			if h.Len() == need && dts != astiav.NoPtsValue && dts > h[0] && v.damage == "" {
-				// Not when PTS look untrustworthy so far: numbering by GOP needs every keyframe.
-				if n := v.declaredFrames(); n > 0 && !missing && !(allEqual && v.reorders()) {
-					stopped = true
-					return errStop
-				}
-			}
-		}
-		return nil
-	})
+	return s
+}
+
+// packet takes one video packet into the map; errStop once the first need
+// frames are certain.
+func (s *scanner) packet(p *astiav.Packet) error {
+	pts, dts, key, err := s.stamps(p)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	x := s.x
+	corrupt := p.Flags().Has(astiav.PacketFlagCorrupt)
+	if corrupt {
+		err := fmt.Errorf("%s: damaged or truncated at video packet %d", s.v.name, len(x.PTS)+x.negative)
+		if s.sm == nil {
+			return err
+		}
+		s.v.noteDamage(err)
+	}
+	if pts < 0 {
+		x.negative++
+		return nil
+	}
+	s.record(p, pts, dts, key, corrupt)
+	if s.need > 0 && s.enough(pts, dts) {
+		s.stopped = true
+		return errStop
+	}
+	return nil
+}
+
+// stamps reads a packet's PTS, DTS and keyframe flag, noting missing and
+// reordered timestamps.
+func (s *scanner) stamps(p *astiav.Packet) (pts, dts int64, key bool, err error) {
+	pts, dts = p.Pts(), p.Dts()
+	key = p.Flags().Has(astiav.PacketFlagKey)
+	if s.fromIndex {
+		// Without the payload a parser cannot tell keyframes; the sample
+		// table (stss) does. Packet k is index entry k while nothing seeks.
+		pos, kf, ok := indexEntry(s.v.stream, s.k)
+		if !ok || pos != p.Pos() {
+			return 0, 0, false, errNotIndexed
+		}
+		key = kf
+	}
+	s.k++
+	if pts == astiav.NoPtsValue {
+		s.missing = true
+		pts = dts
+	}
+	if pts != dts {
+		s.allEqual = false
+	}
+	if pts == astiav.NoPtsValue {
+		// A raw elementary stream (.h264, .hevc) has no timestamps at all: the
+		// frame is numbered by packet (untrusted), its time made up from the
+		// frame rate as the ffmpeg CLI does (timeless.go).
+		pts = s.tl.next(p.Duration())
+		dts = astiav.NoPtsValue // none to look up in the container's index
+	} else {
+		s.tl.seen(pts, dts)
+	}
+	return pts, dts, key, nil
+}
+
+// record adds a packet of PTS >= 0 to the map.
+func (s *scanner) record(p *astiav.Packet, pts, dts int64, key, corrupt bool) {
+	x := s.x
+	x.PTS = append(x.PTS, pts)
+	x.pos = append(x.pos, p.Pos())
+	if len(x.PTS) == 1 || pts >= s.maxPTS {
+		s.maxPTS, x.LastDuration = pts, p.Duration()
+	}
+	isKey := key || (dts != astiav.NoPtsValue && s.indexed[dts])
+	if isKey {
+		s.keyOrds = append(s.keyOrds, len(x.PTS)-1)
+	}
+	if s.sm != nil {
+		s.sm.packet(pts, dts, p.Duration(), len(x.PTS)-1, isKey, corrupt)
+	}
+	if key {
+		x.Keys = append(x.Keys, keyframe{pts: pts, dts: dts, pos: p.Pos()})
+	}
+}
+
+// enough keeps the need smallest PTS and tells whether the first need frames
+// are certain: the packet's DTS passed the need-th smallest PTS, and the
+// container declares the frame count.
+func (s *scanner) enough(pts, dts int64) bool {
+	if s.h.Len() < s.need {
+		heap.Push(&s.h, pts)
+	} else if pts < s.h[0] {
+		s.h[0] = pts
+		heap.Fix(&s.h, 0)
+	}
+	if s.h.Len() == s.need && dts != astiav.NoPtsValue && dts > s.h[0] && s.v.damage == "" {
+		// Not when PTS look untrustworthy so far: numbering by GOP needs every keyframe.
+		if n := s.v.declaredFrames(); n > 0 && !s.missing && !(s.allEqual && s.v.reorders()) {
+			return true
+		}
+	}
+	return false
+}
+
+// demuxerLogs fails the scan on what the demuxer logged while reading (a cut
+// element, a broken one it read past), or notes it as damage when salvaging.
+func (s *scanner) demuxerLogs() error {
+	v := s.v
 	if _, cut := endedEarly.Load(v.fc); cut {
 		err := fmt.Errorf("%s: truncated: the file ends inside an element the demuxer was reading", v.name)
-		if sm == nil {
-			return nil, err
+		if s.sm == nil {
+			return err
 		}
 		v.noteDamage(err)
 	}
 	if msg, bad := demuxErrors.Load(v.fc); bad {
 		err := fmt.Errorf("%s: broken container: the demuxer met %q and read on past it (frames may be lost there)", v.name, msg)
-		if sm == nil {
-			return nil, err
+		if s.sm == nil {
+			return err
 		}
 		v.noteDamage(err)
 	}
-	if len(x.PTS) == 0 {
-		return nil, fmt.Errorf("%s: the video stream has no frames", v.name)
-	}
-	if missing || (allEqual && v.reorders()) {
+	return nil
+}
+
+// finish judges the map read: trusted or not, whole or cut short, damaged
+// (placed by salvage.go) or not.
+func (s *scanner) finish() (*Index, error) {
+	v, x, sm := s.v, s.x, s.sm
+	if s.missing || (s.allEqual && v.reorders()) {
 		x.Trusted = false
-		x.keyOrds = keyOrds
+		x.keyOrds = s.keyOrds
 	}
 	if x.Trusted || !v.gopSeek() || x.negative > 0 || sm != nil {
 		x.pos = nil
 	}
 	declared := v.declaredFrames()
-	if !stopped && declared > 0 && len(x.PTS)+x.negative < declared {
+	if !s.stopped && declared > 0 && len(x.PTS)+x.negative < declared {
 		err := fmt.Errorf("%s: truncated: the container lists %d video frames, the file holds %d",
 			v.name, declared, len(x.PTS)+x.negative)
 		if sm == nil {
@@ -264,24 +330,31 @@ func (v *Video) scan(need int) (*Index, error) {
 	if sm != nil && v.damage != "" {
 		// A damaged file: place the frames by their timestamps (salvage.go).
 		x.Damage = v.damage
-		x.keyOrds = keyOrds
+		x.keyOrds = s.keyOrds
 		v.placeFrames(x, sm, declared)
 		return x, nil
 	}
 	if sm != nil {
 		x.salvage = sm.index() // nothing found yet: the decoder may still find damage
 	}
+	s.complete()
+	return x, nil
+}
+
+// complete sorts the map and counts the frames (the container's count when
+// the scan stopped early).
+func (s *scanner) complete() {
+	x := s.x
 	sortInt64(x.PTS)
 	sort.Slice(x.Keys, func(i, j int) bool { return x.Keys[i].pts < x.Keys[j].pts })
-	x.Complete = !stopped
+	x.Complete = !s.stopped
 	x.Count = len(x.PTS)
-	if stopped {
-		x.Count = v.declaredFrames() - x.negative
+	if s.stopped {
+		x.Count = s.v.declaredFrames() - x.negative
 		if x.Count < len(x.PTS) {
 			x.Count = len(x.PTS)
 		}
 	}
-	return x, nil
 }
 
 // declaredFrames is the frame count the container declares, 0 if none can be

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 
@@ -137,37 +136,15 @@ func (v *Video) indexedMP4() bool {
 		return false
 	}
 	// Walk the top-level boxes (a handful of 16-byte reads).
-	var off int64
-	size := in.Size()
-	for n := 0; off+8 <= size; n++ {
-		if n > 32 {
-			return false
+	size, n, ok := in.Size(), 0, true
+	eachBox(inputReaderAt{in}, 0, size, func(b mp4Box) bool {
+		switch n++; {
+		case b.cut: // a file ending inside a header's 8 bytes is whole; a failed read is not
+			ok = b.typ == "" && b.end() > size
+		case n > 33, b.typ == "moof", b.typ == "mfra", b.size < 8:
+			ok = false
 		}
-		var h [16]byte
-		if _, err := in.Seek(off, io.SeekStart); err != nil {
-			return false
-		}
-		if _, err := io.ReadFull(in, h[:8]); err != nil {
-			return false
-		}
-		box := int64(binary.BigEndian.Uint32(h[:4]))
-		typ := string(h[4:8])
-		if typ == "moof" || typ == "mfra" {
-			return false
-		}
-		switch box {
-		case 0:
-			return true // to the end of the file
-		case 1:
-			if _, err := io.ReadFull(in, h[8:16]); err != nil {
-				return false
-			}
-			box = int64(binary.BigEndian.Uint64(h[8:16]))
-		}
-		if box < 8 {
-			return false
-		}
-		off += box
-	}
-	return true
+		return ok
+	})
+	return ok
 }

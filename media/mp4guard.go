@@ -101,16 +101,6 @@ func (v *Video) rawReader() (r io.ReaderAt, size int64, done func()) {
 	return f, st.Size(), func() { f.Close() }
 }
 
-// inputReaderAt reads an Input at offsets (the caller seeks it back to 0 before use).
-type inputReaderAt struct{ in Input }
-
-func (r inputReaderAt) ReadAt(b []byte, off int64) (int, error) {
-	if _, err := r.in.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return io.ReadFull(r.in, b)
-}
-
 // findMoov walks the top-level boxes of an MP4/MOV and returns where the
 // moov's children start and end; ok is false when the file is no MP4 or has
 // no whole moov.
@@ -127,36 +117,6 @@ func findMoov(r io.ReaderAt, size int64) (start, end int64, ok bool) {
 		return nil
 	})
 	return start, end, ok && err == io.EOF
-}
-
-// walkBoxes calls f with each box of [from, to): its type and where its
-// content starts and ends. It stops at the first box that does not parse or
-// runs past to, and at an error from f (returned).
-func walkBoxes(r io.ReaderAt, from, to int64, f func(typ string, off, end int64) error) error {
-	var h [16]byte
-	for pos, n := from, 0; pos+8 <= to && n < 100000; n++ {
-		if k, _ := r.ReadAt(h[:8], pos); k < 8 {
-			return nil
-		}
-		bs, hl := int64(binary.BigEndian.Uint32(h[:4])), int64(8)
-		switch bs {
-		case 0:
-			bs = to - pos
-		case 1:
-			if k, _ := r.ReadAt(h[8:16], pos+8); k < 8 {
-				return nil
-			}
-			bs, hl = int64(binary.BigEndian.Uint64(h[8:16])), 16
-		}
-		if bs < hl || bs > to-pos {
-			return nil
-		}
-		if err := f(string(h[4:8]), pos+hl, pos+bs); err != nil {
-			return err
-		}
-		pos += bs
-	}
-	return nil
 }
 
 // readTrak reads the counts of one trak's sample tables into t (a table it

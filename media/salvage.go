@@ -134,8 +134,20 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 	}
 	sort.Slice(x.Keys, func(i, j int) bool { return x.Keys[i].pts < x.Keys[j].pts })
 	x.Complete = true
+	known := v.countFrames(x, si, g, declared)
+	padFrames(x, si, g)
+	if !known {
+		x.CountUnknown = true
+		x.Damage += fmt.Sprintf("; the file does not say how many frames it had: any after frame %d are missing too, unlisted", x.Count-1)
+	}
+}
+
+// countFrames sets the frame count of a damaged video: what the container
+// declares, else (Matroska) its duration in periods, at least the frames
+// placed and the one that could not be. It tells whether the count is known.
+func (v *Video) countFrames(x *Index, si *salvageIndex, g frameGrid, declared int) (known bool) {
 	x.Count = len(x.PTS)
-	known := true // the frame count
+	known = true
 	switch {
 	case declared > 0:
 		x.Count = max(x.Count, declared-x.negative)
@@ -150,18 +162,18 @@ func (v *Video) placeFrames(x *Index, m *salvageMap, declared int) {
 	if si.unplaced == 0 && x.Count > len(x.PTS) {
 		si.unplaced = len(x.PTS)
 	}
-	// The frames past what the file holds get the times the period gives
-	// them, so that rules reading times (fps, times) see the whole video;
-	// every one of them is lost (unplaced).
+	return known
+}
+
+// padFrames gives the frames past what the file holds the times the period
+// gives them, so that rules reading times (fps, times) see the whole video;
+// every one of them is lost (unplaced).
+func padFrames(x *Index, si *salvageIndex, g frameGrid) {
 	si.held = len(x.PTS)
 	if g.period > 0 && len(x.PTS) > 0 {
 		for len(x.PTS) < x.Count {
 			x.PTS = append(x.PTS, g.at(x.PTS[0], len(x.PTS)))
 		}
-	}
-	if !known {
-		x.CountUnknown = true
-		x.Damage += fmt.Sprintf("; the file does not say how many frames it had: any after frame %d are missing too, unlisted", x.Count-1)
 	}
 }
 

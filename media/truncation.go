@@ -62,34 +62,19 @@ var mp4Start = map[string]bool{"ftyp": true, "moov": true, "mdat": true, "free":
 
 // mp4BoxesEnd walks the top-level boxes and returns the first one that ends
 // past the file (or the end of the last), by their declared sizes.
-func mp4BoxesEnd(f *os.File, size int64) (box string, end int64) {
-	var h [16]byte
-	pos := int64(0)
-	for i := 0; i < 100000 && pos < size; i++ {
-		n, _ := f.ReadAt(h[:], pos)
-		if n < 8 {
-			return "header", pos + 8
-		}
-		typ := string(h[4:8])
-		bs := int64(binary.BigEndian.Uint32(h[:4]))
+func mp4BoxesEnd(r io.ReaderAt, size int64) (box string, end int64) {
+	eachBox(r, 0, size, func(b mp4Box) bool {
+		box, end = b.typ, b.end()
 		switch {
-		case bs == 0: // to the end of the file
-			return typ, size
-		case bs == 1:
-			if n < 16 {
-				return typ, pos + 16
-			}
-			bs = int64(binary.BigEndian.Uint64(h[8:16]))
+		case b.cut && b.typ == "":
+			box = "header"
+		case b.cut:
+		case b.size < 8:
+			end = size // not a box size: leave it to the demuxer
 		}
-		if bs < 8 {
-			return typ, size // not a box size: leave it to the demuxer
-		}
-		if pos+bs > size {
-			return typ, pos + bs
-		}
-		pos += bs
-	}
-	return "", pos
+		return end <= size
+	})
+	return box, end
 }
 
 // matroskaSegmentEnd reads the EBML header and the Segment element's header at

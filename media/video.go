@@ -111,19 +111,75 @@ func Open(src string, opts OpenOptions) (*Video, error) {
 	return v, nil
 }
 
+// open opens the input and finds its video stream: the checks made before
+// FFmpeg reads it, the demuxer (a second time through customIO for a local raw
+// stream, whose reads are then bounded), the stream-info probe, the stream.
 func (v *Video) open() error {
+	if err := v.guard(); err != nil {
+		return err
+	}
+	fc, err := v.openFormat()
+	if err != nil {
+		return err
+	}
+	if v.readRawLocally(fc.InputFormat().Name()) {
+		fc.CloseInput()
+		fc.Free()
+		if fc, err = v.openFormat(); err != nil {
+			return err
+		}
+	}
+	if err := v.probe(fc); err != nil {
+		return err
+	}
+	st, err := v.videoStream(fc)
+	if err != nil {
+		return err
+	}
+	v.fc, v.stream = fc, st
+	v.fresh = true
+	v.Info = streamInfo(fc, st)
+	return nil
+}
+
+// guard refuses, before FFmpeg reads a byte, an empty local file and an MP4
+// whose sample tables declare more than it can hold (before FFmpeg builds an
+// index of what the file declares).
+func (v *Video) guard() error {
 	if st, err := os.Stat(v.src); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
 		return fmt.Errorf("%s: empty file (0 bytes)", v.name)
 	}
-	if err := v.checkSampleTables(); err != nil {
-		return err // before FFmpeg builds an index of what the file declares
-	}
+	return v.checkSampleTables()
+}
+
+// openFormat opens the demuxer (over customIO when reading an Input).
+func (v *Video) openFormat() (*astiav.FormatContext, error) {
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
-		return fmt.Errorf("%s: cannot allocate a format context", v.name)
+		return nil, fmt.Errorf("%s: cannot allocate a format context", v.name)
 	}
-	d := astiav.NewDictionary()
+	d := v.openOptions()
 	defer d.Free()
+	if v.opts.Input != nil {
+		if err := v.openCustomIO(fc); err != nil {
+			fc.Free()
+			return nil, fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
+	if err := fc.OpenInput(v.src, nil, d); err != nil {
+		fc.Free()
+		v.freeIO()
+		if terr := v.checkLength(); terr != nil {
+			return nil, terr // say why it cannot be read, when it can be told
+		}
+		return nil, fmt.Errorf("%s: not a readable media file: %w", v.name, v.wrapIOErr(err))
+	}
+	return fc, nil
+}
+
+// openOptions are the demuxer's (network) options from OpenOptions.
+func (v *Video) openOptions() *astiav.Dictionary {
+	d := astiav.NewDictionary()
 	if len(v.opts.Headers) > 0 {
 		var b strings.Builder
 		for k, val := range v.opts.Headers {
@@ -140,25 +196,12 @@ func (v *Video) open() error {
 		_ = d.Set("reconnect_on_http_error", "5xx", 0)
 		_ = d.Set("reconnect_delay_max", "7", 0) // waits of 0, 1, 3, 7 s
 	}
-	if v.opts.Input != nil {
-		if err := v.openCustomIO(fc); err != nil {
-			fc.Free()
-			return fmt.Errorf("%s: %w", v.name, err)
-		}
-	}
-	if err := fc.OpenInput(v.src, nil, d); err != nil {
-		fc.Free()
-		v.freeIO()
-		if terr := v.checkLength(); terr != nil {
-			return terr // say why it cannot be read, when it can be told
-		}
-		return fmt.Errorf("%s: not a readable media file: %w", v.name, v.wrapIOErr(err))
-	}
-	if v.readRawLocally(fc.InputFormat().Name()) {
-		fc.CloseInput()
-		fc.Free()
-		return v.open()
-	}
+	return d
+}
+
+// probe reads the stream info (a raw stream's reads bounded by limitRaw),
+// closing fc when it fails.
+func (v *Video) probe(fc *astiav.FormatContext) error {
 	v.limitRaw(fc.InputFormat().Name())
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
@@ -176,6 +219,12 @@ func (v *Video) open() error {
 	if v.cio != nil {
 		v.cio.limit = 0 // until readPackets
 	}
+	return nil
+}
+
+// videoStream finds the first video stream, closing fc when there is none
+// with a picture size.
+func (v *Video) videoStream(fc *astiav.FormatContext) (*astiav.Stream, error) {
 	var st *astiav.Stream
 	for _, s := range fc.Streams() {
 		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
@@ -188,20 +237,23 @@ func (v *Video) open() error {
 		fc.Free()
 		v.freeIO()
 		if terr := v.checkLength(); terr != nil {
-			return terr
+			return nil, terr
 		}
-		return fmt.Errorf("%s: no video stream", v.name)
+		return nil, fmt.Errorf("%s: no video stream", v.name)
 	}
-	cp := st.CodecParameters()
-	if cp.Width() <= 0 || cp.Height() <= 0 {
+	if cp := st.CodecParameters(); cp.Width() <= 0 || cp.Height() <= 0 {
 		fc.CloseInput()
 		fc.Free()
 		v.freeIO()
-		return fmt.Errorf("%s: video stream has no picture size", v.name)
+		return nil, fmt.Errorf("%s: video stream has no picture size", v.name)
 	}
-	v.fc, v.stream = fc, st
-	v.fresh = true
-	v.Info = Info{
+	return st, nil
+}
+
+// streamInfo describes the video stream st of fc.
+func streamInfo(fc *astiav.FormatContext, st *astiav.Stream) Info {
+	cp := st.CodecParameters()
+	info := Info{
 		Codec:    cp.CodecID().Name(),
 		Width:    cp.Width(),
 		Height:   cp.Height(),
@@ -210,11 +262,11 @@ func (v *Video) open() error {
 		Format:   fc.InputFormat().Name(),
 	}
 	if r := st.AvgFrameRate(); r.Den() != 0 && r.Num() != 0 {
-		v.Info.FrameRate = r.Float64()
+		info.FrameRate = r.Float64()
 	} else if r := st.RFrameRate(); r.Den() != 0 {
-		v.Info.FrameRate = r.Float64()
+		info.FrameRate = r.Float64()
 	}
-	return nil
+	return info
 }
 
 // rotation reads the display matrix the way the ffmpeg CLI's autorotate does.
