@@ -15,6 +15,7 @@ func TestRedact(t *testing.T) {
 		{"nats://a:pw1@h1,nats://a:pw2@h2", "nats://h1,nats://h2"},
 		{"nats://a:pw1@h1, nats://tok@h2:4223", "nats://h1,nats://h2:4223"},
 		{"h1:4222", "h1:4222"},
+		{"nats://u:pw1%zz@h", "nats://h"}, // unparsable: still cut
 	} {
 		got := redact(c.in)
 		if got != c.want {
