@@ -105,7 +105,8 @@ type Runner struct {
 	Feed core.Feed
 	// Writer is who this run is to a sink that admits writers (the local
 	// sink's lock file): zero for an unsharded run, which writes a sink
-	// alone; shards and queue workers set Shared.
+	// alone; shards set Shared. A run with a Feed is a queue worker (see
+	// begin): it need not set it.
 	Writer core.Writer
 	// StallTimeout, when > 0 and with a Feed, gives up a leased video that
 	// makes no progress for this long once its decode began; see stall.go.

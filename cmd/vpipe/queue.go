@@ -136,7 +136,6 @@ func workerCmd() *cobra.Command {
 			start := time.Now()
 			err = executeWith(cmd.Context(), rl, c, src, sink, nil, cmd.ErrOrStderr(), lf, func(e *execution) {
 				e.r.Feed = w
-				e.r.Writer = core.Writer{Role: "queue worker", Shared: true}
 				e.r.StallTimeout = stallTimeout
 				e.failuresRecorded = true
 				q.SetLog(e.r.Log)
