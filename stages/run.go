@@ -154,6 +154,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		r.Sink.Close() // lets go of what a sink took before it refused (a fan-out's first sink's lock)
 		return Summary{}, err
 	}
+	closeSink := sync.OnceValue(r.Sink.Close) // whatever happens from here (a pool not made, a panic), the sink is closed
+	defer closeSink()
 	s := &runState{r: r, ctx: ctx, failed: make(chan struct{}, 1)}
 	s.enlist(items, refused)
 	if err := s.openPools(); err != nil {
@@ -166,7 +168,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		s.jobs = s.sum.lastTries(s.jobs)
 	}
 	s.sum.results(s.jobs, s.p, io0)
-	if cerr := r.Sink.Close(); err == nil {
+	if cerr := closeSink(); err == nil {
 		err = cerr
 	}
 	s.sum.Elapsed, s.sum.CPU = time.Since(begin), processCPU()-cpu0
