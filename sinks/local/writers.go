@@ -91,7 +91,7 @@ func (s *Sink) admit() error {
 	if ok, err := tryLock(f, true); err != nil || !ok {
 		f.Close()
 		os.Remove(f.Name())
-		return fmt.Errorf("sink.path: lock %s: %v", f.Name(), err)
+		return lockError(f.Name(), ok, err)
 	}
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		s.lock = f
@@ -100,6 +100,15 @@ func (s *Sink) admit() error {
 	}
 	s.lock = f
 	return nil
+}
+
+// lockError says why this writer's new lock file could not be locked: an
+// error, or (ok false) another process that took it first.
+func lockError(name string, ok bool, err error) error {
+	if err != nil {
+		return fmt.Errorf("sink.path: lock %s: %w", name, err)
+	}
+	return fmt.Errorf("sink.path: lock %s: held by another process", name)
 }
 
 func (s *Sink) writerOrRun() core.Writer {

@@ -151,3 +151,11 @@ func TestShardCountsExclude(t *testing.T) {
 		}
 	}
 }
+
+// A lock file another process holds is refused with words, not "<nil>".
+func TestLockHeldSaid(t *testing.T) {
+	err := lockError("/out/.vpipe-lock-1.ab", false, nil)
+	if err == nil || strings.Contains(err.Error(), "nil") || !strings.Contains(err.Error(), "/out/.vpipe-lock-1.ab") {
+		t.Fatalf("lock held: %v", err)
+	}
+}
