@@ -207,7 +207,7 @@ func runCmd() *cobra.Command {
 				rl.end()
 				return err
 			}
-			return executeWith(cmd.Context(), rl, c, src, sink, nil, cmd.ErrOrStderr(), lf, sf.apply)
+			return executeWith(cmd.Context(), rl, c, src, holdForTest(sink), nil, cmd.ErrOrStderr(), lf, sf.apply)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
