@@ -70,7 +70,12 @@ type Image struct {
 	Data    []byte   // encoded image
 	// Ann is the image annotation JSON (Supervisely §6.1).
 	Ann json.RawMessage
-	// Meta is the image meta (what images.bulk.add gets as "meta").
+	// Meta is the image meta (what images.bulk.add gets as "meta"). It is
+	// required in an image given to Sink.Put: a sink's Existing counts an
+	// image as there only with its meta, so one put without it would be
+	// written again by every run. The runner always sets it (stages'
+	// Runner.image: the video's meta, frame_index, pts, time_s); only the
+	// Registered images a BatchSink annotates, never put, go without.
 	Meta map[string]any
 }
 

@@ -4,8 +4,9 @@
 //
 // The topology is go-streams': every stage is a streams.Flow (a source a
 // streams.Source, the end a streams.Sink) and stages are joined the go-streams
-// way, by forwarding one's Out to the next one's In and closing it. Any
-// go-streams operator can be spliced in through Outlet.Streams and Via.
+// way, by forwarding one's Out to the next one's In and closing it. No bare
+// go-streams operator is spliced in: it would run outside the panic recovery,
+// the error path and the counters that every stage here has.
 // go-streams itself is untyped, unbuffered, has no error path and no context, and
 // its forwarding goroutines block for good if a consumer stops reading. This
 // package adds what it lacks, once:
@@ -131,13 +132,6 @@ type Outlet[T any] struct {
 
 // Streams is the untyped go-streams outlet, to feed a go-streams operator.
 func (o *Outlet[T]) Streams() streams.Outlet { return o.out }
-
-// Via splices a go-streams flow into the pipeline; what it emits must be Out.
-// The flow must close its output when its input closes (every go-streams flow does).
-func Via[In, Out any](o *Outlet[In], f streams.Flow) *Outlet[Out] {
-	o.p.connect(o.out, f)
-	return &Outlet[Out]{p: o.p, out: f}
-}
 
 // node is a stage as a go-streams Flow: its workers read In, its queue is Out.
 type node struct {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reugn/go-streams/flow"
 	"go.uber.org/goleak"
 
 	"github.com/vpipe/vpipe/pipeline"
@@ -127,33 +126,6 @@ func TestCancelWhileBlocked(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, cancel)
 	if err := p.Wait(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait = %v", err)
-	}
-}
-
-// TestGoStreamsOperator: a go-streams flow spliced into the pipeline (here its
-// Filter, parallelism 2) runs between typed stages, and stops cleanly with them.
-func TestGoStreamsOperator(t *testing.T) {
-	for _, cancelEarly := range []bool{false, true} {
-		ctx, cancel := context.WithCancel(context.Background())
-		p := pipeline.New(ctx)
-		src := pipeline.Source(p, "src", 2, numbers(1000))
-		even := pipeline.Via[int, int](src, flow.NewFilter(func(v int) bool { return v%2 == 0 }, 2))
-		var n atomic.Int64
-		pipeline.Sink(p, "count", even, pipeline.Options{Workers: 2}, func(ctx context.Context, v int) error {
-			if n.Add(1) == 10 && cancelEarly {
-				cancel()
-			}
-			return nil
-		})
-		err := p.Wait()
-		if cancelEarly {
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("Wait = %v", err)
-			}
-		} else if err != nil || n.Load() != 500 {
-			t.Fatalf("Wait = %v, %d even numbers", err, n.Load())
-		}
-		cancel()
 	}
 }
 

@@ -43,7 +43,7 @@ func waitFor(t *testing.T, log *syncBuffer, want string) {
 
 // TestOutageLogged: a worker waiting for videos while its NATS server goes
 // down and comes back logs the connection lost (WARN, with the error) and back
-// (INFO), and the first failed reconnect (not every one), then takes the video enqueued after the restart; its own Close is
+// (INFO), and the failed reconnects (at most one a minute), then takes the video enqueued after the restart; its own Close is
 // no news.
 func TestOutageLogged(t *testing.T) {
 	ns, err := natstest.Start()
@@ -86,13 +86,18 @@ func TestOutageLogged(t *testing.T) {
 	if res, err := q.Enqueue(ctx, items[:1], "test"); err != nil || res.Added != 1 {
 		t.Fatalf("enqueue after the restart: %+v %v", res, err)
 	}
-	if r := <-got; r.err != nil || r.video != items[0].Name {
-		t.Fatalf("took %+v", r)
+	select {
+	case r := <-got:
+		if r.err != nil || r.video != items[0].Name {
+			t.Fatalf("took %+v", r)
+		}
+	case <-time.After(time.Minute): // a guard against a hang, not a timed assertion
+		t.Fatalf("the worker took nothing after the restart:\n%s", log)
 	}
 	q.Close()
 	t.Logf("log:\n%s", log)
 	if n := strings.Count(log.String(), "NATS connection lost"); n != 1 || strings.Contains(log.String(), "connection closed") ||
-		strings.Count(log.String(), "still unreachable") != 1 {
+		strings.Count(log.String(), "still unreachable") < 1 { // one a minute: a slow machine may log more
 		t.Fatalf("%d disconnect lines, or the Close was logged:\n%s", n, log)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -185,13 +186,30 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	return q, nil
 }
 
-func redact(u string) string {
-	if i := strings.Index(u, "@"); i >= 0 {
-		if j := strings.Index(u, "://"); j >= 0 && j < i {
-			return u[:j+3] + "***" + u[i:]
-		}
+// redact drops the user info (user, password, token) of every server in
+// a comma-separated --nats list, so that the list can be logged.
+func redact(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		parts[i] = redactOne(strings.TrimSpace(p))
 	}
-	return u
+	return strings.Join(parts, ",")
+}
+
+func redactOne(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		u.User = nil
+		return u.String()
+	}
+	at := strings.LastIndex(s, "@") // unparsable: keep only what follows the user info
+	if at < 0 {
+		return s
+	}
+	scheme := ""
+	if j := strings.Index(s, "://"); j >= 0 && j < at {
+		scheme = s[:j+3]
+	}
+	return scheme + s[at+1:]
 }
 
 // SetLog sends the queue's log lines to l (nil: nowhere).

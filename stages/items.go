@@ -51,10 +51,20 @@ func (r *Runner) begin(ctx context.Context) error {
 	return err
 }
 
-// Check makes the checks of the source's project that Run and Plan make
-// before any video (vpipe validate): it reads the project (a Supervisely
-// source's from the server).
-func (r *Runner) Check(ctx context.Context) error { return r.loadProject(ctx) }
+// Check makes the checks that Run and Plan make before any video (vpipe
+// validate): it reads the source's project (a Supervisely source's from the
+// server), then checks the sink against it (its meta.json readable and not
+// in conflict).
+func (r *Runner) Check(ctx context.Context) error {
+	if err := r.loadProject(ctx); err != nil {
+		return err
+	}
+	return r.checkSink(ctx)
+}
+
+// checkSink is the sink's start-up check against the loaded project (Plan
+// and Check; Run's Begin makes it too).
+func (r *Runner) checkSink(ctx context.Context) error { return r.Sink.Check(ctx, r.project.Meta) }
 
 func (r *Runner) loadProject(ctx context.Context) error {
 	p, err := r.Source.Project(ctx)

@@ -30,7 +30,7 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 	if err != nil {
 		return err
 	}
-	stop := r.Sink.Check(ctx, r.project.Meta)
+	stop := r.checkSink(ctx)
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -105,7 +105,8 @@ type Runner struct {
 	Feed core.Feed
 	// Writer is who this run is to a sink that admits writers (the local
 	// sink's lock file): zero for an unsharded run, which writes a sink
-	// alone; shards and queue workers set Shared.
+	// alone; shards set Shared. A run with a Feed is a queue worker (see
+	// begin): it need not set it.
 	Writer core.Writer
 	// StallTimeout, when > 0 and with a Feed, gives up a leased video that
 	// makes no progress for this long once its decode began; see stall.go.
@@ -153,6 +154,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		r.Sink.Close() // lets go of what a sink took before it refused (a fan-out's first sink's lock)
 		return Summary{}, err
 	}
+	closeSink := sync.OnceValue(r.Sink.Close) // whatever happens from here (a pool not made, a panic), the sink is closed
+	defer closeSink()
 	s := &runState{r: r, ctx: ctx, failed: make(chan struct{}, 1)}
 	s.enlist(items, refused)
 	if err := s.openPools(); err != nil {
@@ -165,7 +168,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		s.jobs = s.sum.lastTries(s.jobs)
 	}
 	s.sum.results(s.jobs, s.p, io0)
-	if cerr := r.Sink.Close(); err == nil {
+	if cerr := closeSink(); err == nil {
 		err = cerr
 	}
 	s.sum.Elapsed, s.sum.CPU = time.Since(begin), processCPU()-cpu0

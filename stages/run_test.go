@@ -363,3 +363,27 @@ func TestFailedThenStoppedIsRolledBack(t *testing.T) {
 		t.Fatalf("%d images on disk, summary %+v", got, sum)
 	}
 }
+
+// TestPoolsFailReleaseSink: a run whose pools cannot be made (an unknown
+// scale filter) after the sink began lets go of the sink: its lock file is
+// gone and the next run may write.
+func TestPoolsFailReleaseSink(t *testing.T) {
+	src, err := localsrc.New(twoVideos(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	c := cfg()
+	c.Sampling.Resize.Filter = "no-such-filter"
+	r := &stages.Runner{Config: c, Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := r.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "no-such-filter") {
+		t.Fatalf("run with an unknown filter: %v", err)
+	}
+	if locks, _ := filepath.Glob(filepath.Join(out, localsink.LockPrefix+"*")); len(locks) != 0 {
+		t.Fatalf("lock file(s) left: %v", locks)
+	}
+	r = &stages.Runner{Config: cfg(), Source: src, Sink: localsink.New(out), Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatalf("the next run: %v", err)
+	}
+}

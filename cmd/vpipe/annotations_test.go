@@ -236,6 +236,31 @@ func TestMetaConflictWritesNothing(t *testing.T) {
 	}
 }
 
+// TestValidateMetaConflict: validate makes run's start-up checks: a sink
+// meta.json with a class of the source's name but another shape, or one that
+// does not parse, fails it (exit 1) naming the file and the class, and it
+// writes nothing.
+func TestValidateMetaConflict(t *testing.T) {
+	out := t.TempDir()
+	meta := filepath.Join(out, "meta.json")
+	for _, c := range []struct{ meta, want string }{
+		{`{"classes":[{"title":"car","shape":"polygon","color":"#000000","geometry_config":{},"hotkey":"","description":""}],"tags":[]}`, `class "car": shape polygon`},
+		{`{"classes": [`, meta},
+	} {
+		os.WriteFile(meta, []byte(c.meta), 0o644)
+		log, code := vpipe(t, "validate", "pipeline.yaml", "--set", "source.path=testdata/svproject", "--set", "sink.path="+out)
+		if code != 1 || !strings.Contains(log, c.want) || !strings.Contains(log, meta) || strings.Contains(log, ": OK") {
+			t.Errorf("meta.json %s: exit %d, want 1 naming %q\n%s", c.meta, code, c.want, log)
+		}
+		if b, _ := os.ReadFile(meta); string(b) != c.meta {
+			t.Error("meta.json was changed")
+		}
+		if entries, _ := os.ReadDir(out); len(entries) != 1 {
+			t.Errorf("wrote %d entries", len(entries))
+		}
+	}
+}
+
 func TestMalformedAnnotationNamed(t *testing.T) {
 	src, out := t.TempDir(), t.TempDir()
 	copyTree(t, "../../testdata/svproject", src)

@@ -43,7 +43,7 @@ func TestBottleneckSinkBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	source, sink, err := backends(c)
+	source, sink, err := backends(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

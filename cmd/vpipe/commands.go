@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -47,13 +48,14 @@ func load(path string, sets []string) (*config.Config, error) {
 	return c, nil
 }
 
-// backends builds the configured source and sink.
-func backends(c *config.Config) (core.Source, core.Sink, error) {
+// backends builds the configured source and sink; log gets the Supervisely
+// client's lines (nil: nowhere).
+func backends(c *config.Config, log *slog.Logger) (core.Source, core.Sink, error) {
 	var src core.Source
 	var client *api.Client
 	if c.Source.Type == "supervisely" || slices.ContainsFunc(c.SinkList(), func(s config.Sink) bool { return s.Type == "supervisely" }) {
 		var err error
-		if client, err = svClient(c); err != nil {
+		if client, err = svClient(c, log); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -145,45 +147,35 @@ func s3Options(url, endpoint, region string, pathStyle bool, attempts, timeoutS 
 }
 
 // svClient makes the Supervisely client: address from the config or the
-// environment, the token from the environment only.
-func svClient(c *config.Config) (*api.Client, error) {
+// environment, the token from the environment only; log gets its lines.
+func svClient(c *config.Config, log *slog.Logger) (*api.Client, error) {
 	o := api.FromEnv(api.Options{
 		Server:     c.Supervisely.ServerAddress,
 		Retries:    c.Supervisely.Retries,
 		RetrySleep: time.Duration(c.Supervisely.RetrySleepMs) * time.Millisecond,
 		Timeout:    time.Duration(c.Supervisely.TimeoutS) * time.Second,
+		Log:        log,
 	}, os.Getenv)
 	return api.New(o)
 }
 
-// logClient sends the Supervisely client's lines (the server it connects to,
-// each failed call it retries) to log.
-func logClient(src core.Source, sink core.Sink, log *slog.Logger) {
-	if s, ok := src.(*svsrc.Source); ok {
-		s.C.SetLog(log)
-	}
-	sinks := []core.Sink{sink}
-	if f, ok := sink.(*fanout.Sink); ok {
-		sinks = f.Sinks
-	}
-	for _, k := range sinks {
-		if s, ok := k.(*svsink.Sink); ok {
-			s.C.SetLog(log)
-		}
-	}
-}
-
-// setup loads the config and builds its source and sink.
-func setup(path string, sets []string) (*config.Config, core.Source, core.Sink, error) {
+// setup loads the config and builds its source and sink; log gets the
+// Supervisely client's lines (the server, each retried call).
+func setup(path string, sets []string, log *slog.Logger) (*config.Config, core.Source, core.Sink, error) {
 	c, err := load(path, sets)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	src, sink, err := backends(c)
+	src, sink, err := backends(c, log)
 	if err != nil {
 		return nil, nil, nil, &exitError{code: exitFailed, err: config.AsProblems(path, err)}
 	}
 	return c, src, sink, nil
+}
+
+// stderrLog is the log of a command without a run's reporter.
+func stderrLog(cmd *cobra.Command) *slog.Logger {
+	return slog.New(progress.Handler(cmd.ErrOrStderr(), false))
 }
 
 func isTTY(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
@@ -206,11 +198,16 @@ func runCmd() *cobra.Command {
 			if err := sf.check(cmd); err != nil {
 				return err
 			}
-			c, src, sink, err := setup(configArg(args), sets)
+			rl, err := startLog(cmd.ErrOrStderr(), lf)
 			if err != nil {
 				return err
 			}
-			return execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, sf.apply)
+			c, src, sink, err := setup(configArg(args), sets, rl.rep.Log())
+			if err != nil {
+				rl.end()
+				return err
+			}
+			return executeWith(cmd.Context(), rl, c, src, holdForTest(sink), nil, cmd.ErrOrStderr(), lf, sf.apply)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set sampling.step=5 (repeatable)")
@@ -247,36 +244,72 @@ func (l logFlags) check() error {
 	return l.obs.check()
 }
 
-// execute runs the pipeline with a reporter and prints the summary. Log lines
-// go to out (above the bars on a terminal) and, with --log-file, to that file.
-func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
-	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
+// runLog is a run's reporter and, with --log-file, that file's logger.
+type runLog struct {
+	once    sync.Once
+	rep     progress.Reporter
+	file    *os.File
+	fileLog *slog.Logger
+}
+
+// startLog makes a run's reporter: log lines go to out (above the bars on a
+// terminal) and, with --log-file, to that file. It exists before the source
+// and sink are made, so that their clients log to it from the start.
+func startLog(out io.Writer, lf logFlags) (*runLog, error) {
 	tty := false
 	if f, ok := out.(*os.File); ok {
 		tty = isTTY(f)
 	}
 	opts := progress.Options{Out: out, TTY: tty, JSON: lf.format == "json", Interval: lf.interval}
-	var fileLog *slog.Logger
+	rl := &runLog{}
 	if lf.file != "" {
 		f, err := os.OpenFile(lf.file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
-			return &exitError{code: exitFailed, err: fmt.Errorf("--log-file: %w", err)}
+			return nil, &exitError{code: exitFailed, err: fmt.Errorf("--log-file: %w", err)}
 		}
-		defer f.Close()
 		opts.File = f
-		fileLog = slog.New(progress.Handler(f, opts.JSON))
+		rl.file, rl.fileLog = f, slog.New(progress.Handler(f, opts.JSON))
 	}
-	rep := progress.Start(opts)
+	rl.rep = progress.Start(opts)
+	return rl, nil
+}
+
+// close stops the reporter (once; later calls do nothing).
+func (rl *runLog) close() { rl.once.Do(rl.rep.Close) }
+
+// end stops the reporter and closes the log file, after the summary.
+func (rl *runLog) end() {
+	rl.close()
+	if rl.file != nil {
+		rl.file.Close()
+	}
+}
+
+// execute runs the pipeline with a reporter and prints the summary (see
+// startLog).
+func execute(ctx context.Context, c *config.Config, src core.Source, sink core.Sink,
+	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
+	rl, err := startLog(out, lf)
+	if err != nil {
+		return err
+	}
+	return executeWith(ctx, rl, c, src, sink, name, out, lf, with...)
+}
+
+// executeWith is execute with a reporter already started; it closes it.
+func executeWith(ctx context.Context, rl *runLog, c *config.Config, src core.Source, sink core.Sink,
+	name func(string, int, int) string, out io.Writer, lf logFlags, with ...option) error {
+	defer rl.end()
+	rep, fileLog := rl.rep, rl.fileLog
 	log := rep.Log()
 	if s, ok := src.(*localsrc.Source); ok { // its warnings (symlink loops, broken links) show on a terminal too, and in --log-file
 		s.Log = log
 	}
-	logClient(src, sink, log)
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	set := &metrics.Set{}
 	stopMetrics, err := lf.obs.serve(set, log)
 	if err != nil {
-		rep.Close()
+		rl.close()
 		return err
 	}
 	defer stopMetrics()
@@ -286,7 +319,7 @@ func execute(ctx context.Context, c *config.Config, src core.Source, sink core.S
 		w(e)
 	}
 	sum, err := r.Run(ctx)
-	rep.Close()
+	rl.close() // the bars stop before the summary
 	err = tellSummary(out, fileLog, lf, sum, err)
 	return exitFor(ctx, sum, err, e.failuresRecorded)
 }
@@ -410,7 +443,7 @@ func validateCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), err)
 				return &exitError{code: exitFailed, err: errors.New("")}
 			}
-			src, sink, err := backends(c)
+			src, sink, err := backends(c, stderrLog(cmd))
 			if err == nil { // what run and plan refuse before any video
 				err = (&stages.Runner{Config: c, Source: src, Sink: sink}).Check(cmd.Context())
 			}
@@ -439,11 +472,10 @@ func planCmd() *cobra.Command {
 			if err := sf.check(cmd); err != nil {
 				return err
 			}
-			c, src, sink, err := setup(configArg(args), sets)
+			c, src, sink, err := setup(configArg(args), sets, stderrLog(cmd))
 			if err != nil {
 				return err
 			}
-			logClient(src, sink, slog.New(progress.Handler(cmd.ErrOrStderr(), false)))
 			r := &stages.Runner{Config: c, Source: src, Sink: sink}
 			sf.apply(&execution{r: r})
 			failed, err := printPlan(cmd.Context(), cmd.OutOrStdout(), c, sink, r)

@@ -113,7 +113,7 @@ func TestMetricsMidRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	source, sink, err := backends(c)
+	source, sink, err := backends(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

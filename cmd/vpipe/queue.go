@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/progress"
 	"github.com/vpipe/vpipe/queue"
 )
 
@@ -54,11 +52,10 @@ func enqueueCmd() *cobra.Command {
 		Example: `  vpipe enqueue pipeline.yaml --nats nats://127.0.0.1:4222
   vpipe enqueue pipeline.yaml --nats nats://127.0.0.1:4222 --retry-failed   # queue the failed videos again`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, src, sink, err := setup(configArg(args), sets)
+			c, src, _, err := setup(configArg(args), sets, stderrLog(cmd))
 			if err != nil {
 				return err
 			}
-			logClient(src, sink, slog.New(progress.Handler(cmd.ErrOrStderr(), false)))
 			var items []*core.Item
 			if err := src.Items(cmd.Context(), func(it *core.Item) error {
 				items = append(items, it)
@@ -115,7 +112,12 @@ func workerCmd() *cobra.Command {
 			if stallTimeout < 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--stall-timeout %s: must be 0 (off) or more", stallTimeout)}
 			}
-			c, src, sink, err := setup(configArg(args), sets)
+			rl, err := startLog(cmd.ErrOrStderr(), lf)
+			if err != nil {
+				return err
+			}
+			defer rl.end()
+			c, src, sink, err := setup(configArg(args), sets, rl.rep.Log())
 			if err != nil {
 				return err
 			}
@@ -132,9 +134,8 @@ func workerCmd() *cobra.Command {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", q.Describe(), err)}
 			}
 			start := time.Now()
-			err = execute(cmd.Context(), c, src, sink, nil, cmd.ErrOrStderr(), lf, func(e *execution) {
+			err = executeWith(cmd.Context(), rl, c, src, sink, nil, cmd.ErrOrStderr(), lf, func(e *execution) {
 				e.r.Feed = w
-				e.r.Writer = core.Writer{Role: "queue worker", Shared: true}
 				e.r.StallTimeout = stallTimeout
 				e.failuresRecorded = true
 				q.SetLog(e.r.Log)

@@ -82,12 +82,13 @@ func TestDiskFullLeavesNothing(t *testing.T) {
 }
 
 // Two unsharded runs of one config into one local sink, the second started
-// while the first writes: the second refuses up front, naming the first
+// while the first writes (held after its first image by VPIPE_TEST_HOLD_AFTER_FIRST_IMAGE until
+// the second has ended): the second refuses up front, naming the first
 // (pid, since when), and writes nothing; the first ends with exactly the
 // tree of one clean run.
 func TestSecondRunRefused(t *testing.T) {
 	long := filepath.Join(t.TempDir(), "long.mp4")
-	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=6",
+	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=2",
 		"-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p", long).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, o)
 	}
@@ -99,9 +100,10 @@ func TestSecondRunRefused(t *testing.T) {
 	if log, code := vpipe(t, args(clean)...); code != 0 {
 		t.Fatalf("clean run: %d\n%s", code, log)
 	}
-	out := t.TempDir()
+	out, hold := t.TempDir(), filepath.Join(t.TempDir(), "release")
 	first := exec.Command(bin, args(out)...)
 	first.Dir = "../.."
+	first.Env = append(os.Environ(), "VPIPE_TEST_HOLD_AFTER_FIRST_IMAGE="+hold) // test-only: it holds after its first image until hold exists
 	var log1 bytes.Buffer
 	first.Stdout, first.Stderr = &log1, &log1
 	if err := first.Start(); err != nil {
@@ -109,20 +111,41 @@ func TestSecondRunRefused(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- first.Wait() }()
+	defer func() { // never leave the first run held, whatever failed
+		os.WriteFile(hold, nil, 0o644)
+	}()
 	imgDir := filepath.Join(out, "ds0/datasets/long.mp4/img")
+	guard := time.After(2 * time.Minute) // against a hang, not a timed assertion
 	for e, _ := os.ReadDir(imgDir); len(e) == 0; e, _ = os.ReadDir(imgDir) {
 		select {
 		case err := <-done:
 			t.Fatalf("the first run ended before writing an image: %v\n%s", err, log1.String())
+		case <-guard:
+			first.Process.Kill()
+			t.Fatalf("the first run wrote no image:\n%s", log1.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	log2, code2 := vpipe(t, args(out)...)
-	err1 := <-done
+	select {
+	case err := <-done:
+		t.Fatalf("the first run ended while held: %v\n%s", err, log1.String())
+	default:
+	}
+	if err := os.WriteFile(hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var err1 error
+	select {
+	case err1 = <-done:
+	case <-time.After(5 * time.Minute): // against a hang, not a timed assertion
+		first.Process.Kill()
+		t.Fatalf("the first run did not end once released:\n%s", log1.String())
+	}
 	if err1 != nil {
 		t.Fatalf("first run: %v\n%s", err1, log1.String())
 	}
-	if !strings.Contains(log1.String(), "videos: 1 ok, 0 failed; frames: 150 written") {
+	if !strings.Contains(log1.String(), "videos: 1 ok, 0 failed; frames: 50 written") {
 		t.Fatalf("first run:\n%s", log1.String())
 	}
 	pid := strconv.Itoa(first.Process.Pid)

@@ -128,25 +128,33 @@ func TestSuperviselyBinary(t *testing.T) {
 	}
 }
 
-// TestUnreachableServerLogged: vpipe run against a server where nothing
+// TestUnreachableServerLogged: vpipe run, validate and plan against a server where nothing
 // listens says at once where it connects (INFO, the URL, never the token),
 // logs each retry (WARN: call, error, attempt k of n, next wait), then fails
 // with the transport's error.
 func TestUnreachableServerLogged(t *testing.T) {
+	for _, sub := range []string{"run", "validate", "plan"} {
+		t.Run(sub, func(t *testing.T) { unreachableLogged(t, sub) })
+	}
+}
+
+// unreachableLogged: vpipe sub (run, validate, plan) against a server that
+// refuses connections logs the server and each retried call.
+func unreachableLogged(t *testing.T, sub string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := "http://" + ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, svArgs("run", 5, "--set", "supervisely.retries=3")...)
+	cmd := exec.Command(bin, svArgs(sub, 5, "--set", "supervisely.retries=3")...)
 	cmd.Dir = "../.."
 	cmd.Env = append(os.Environ(), "SERVER_ADDRESS="+addr, "API_TOKEN="+svToken)
 	out, err := cmd.CombinedOutput()
 	log := string(out)
 	t.Logf("%v\n%s", err, log)
 	if err == nil || !strings.Contains(log, "connection refused") || strings.Contains(log, svToken) {
-		t.Fatalf("run: %v\n%s", err, log)
+		t.Fatalf("%s: %v\n%s", sub, err, log)
 	}
 	if !regexpLine(log, `level=INFO msg="supervisely: connecting" server=`+regexp.QuoteMeta(addr)) {
 		t.Fatalf("no INFO line naming %s", addr)

@@ -52,7 +52,7 @@ func versionOf(stamped string, bi *debug.BuildInfo) string {
 	}
 	rev := vcs["vcs.revision"]
 	if rev == "" {
-		return "(devel)"
+		return moduleVersion(bi.Main.Version)
 	}
 	var about []string
 	if t := vcs["vcs.time"]; t != "" {
@@ -64,6 +64,15 @@ func versionOf(stamped string, bi *debug.BuildInfo) string {
 	v := "commit " + rev[:min(12, len(rev))]
 	if len(about) > 0 {
 		v += " (" + strings.Join(about, ", ") + ")"
+	}
+	return v
+}
+
+// moduleVersion is the module's version when it says something: a
+// pseudo-version names the commit and its date.
+func moduleVersion(v string) string {
+	if v == "" {
+		return "(devel)"
 	}
 	return v
 }

@@ -30,7 +30,11 @@ func TestVersionOf(t *testing.T) {
 		{"", vcs("v0.0.0-20261202020221-5d9fe1140346", "vcs.revision", rev, "vcs.time", at, "vcs.modified", "false"), "commit 5d9fe1140346 (" + at + ")"},
 		{"", vcs("v0.0.0-20261202020221-5d9fe1140346+dirty", "vcs.revision", rev, "vcs.time", at, "vcs.modified", "true"), "commit 5d9fe1140346 (" + at + ", with uncommitted changes)"},
 		{"", vcs("(devel)", "vcs.revision", rev), "commit 5d9fe1140346"},
+		// go install …/cmd/vpipe@<commit>: no VCS stamp, but the pseudo-version holds the commit and its date
+		{"", vcs("v0.0.0-20261202020221-5d9fe1140346"), "v0.0.0-20261202020221-5d9fe1140346"},
+		{"", vcs("v1.3.3-0.20261202020221-5d9fe1140346"), "v1.3.3-0.20261202020221-5d9fe1140346"},
 		{"", vcs("(devel)"), "(devel)"},
+		{"", vcs(""), "(devel)"},
 		{"", nil, "(devel)"},
 	} {
 		if got := versionOf(c.stamped, c.bi); got != c.want {

@@ -35,10 +35,22 @@ func (h Holder) String() string {
 }
 
 // excludes tells whether a writer and a live holder may not write one sink
-// together: an unsharded run writes alone, and one shard twice (overlapping
-// runs of one shard) is refused like two unsharded runs.
+// together: an unsharded run writes alone; shards share only with the other
+// shards of their count (one shard twice, or shards of two counts, whose
+// videos overlap, are refused like two unsharded runs).
 func excludes(w core.Writer, h Holder) bool {
-	return !w.Shared || !h.Shared || (w.Role == h.Role && strings.HasPrefix(w.Role, "shard"))
+	if !w.Shared || !h.Shared {
+		return true
+	}
+	wi, wn, wok := shardOf(w.Role)
+	hi, hn, hok := shardOf(h.Role)
+	return wok && hok && (wn != hn || wi == hi)
+}
+
+// shardOf reads a shard's role, "shard I/N".
+func shardOf(role string) (i, n int, ok bool) {
+	_, err := fmt.Sscanf(role, "shard %d/%d", &i, &n)
+	return i, n, err == nil
 }
 
 // newID names a writer: its pid and a random part, so that its temporaries
@@ -65,7 +77,7 @@ func (s *Sink) admit() error {
 	}
 	for _, h := range live {
 		if excludes(s.writerOrRun(), h) {
-			return fmt.Errorf("sink.path %s is being written by another vpipe %s; this %s would delete its files and it yours: wait for it to end or stop it (shards, --shard I/N, and queue workers may share a sink; one shard twice may not)",
+			return fmt.Errorf("sink.path %s is being written by another vpipe %s; this %s would delete its files and it yours: wait for it to end or stop it (shards, --shard I/N, and queue workers may share a sink; one shard twice, or shards of different counts, may not)",
 				s.Root, h, s.writerOrRun().Role)
 		}
 	}
@@ -79,7 +91,7 @@ func (s *Sink) admit() error {
 	if ok, err := tryLock(f, true); err != nil || !ok {
 		f.Close()
 		os.Remove(f.Name())
-		return fmt.Errorf("sink.path: lock %s: %v", f.Name(), err)
+		return lockError(f.Name(), ok, err)
 	}
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		s.lock = f
@@ -88,6 +100,15 @@ func (s *Sink) admit() error {
 	}
 	s.lock = f
 	return nil
+}
+
+// lockError says why this writer's new lock file could not be locked: an
+// error, or (ok false) another process that took it first.
+func lockError(name string, ok bool, err error) error {
+	if err != nil {
+		return fmt.Errorf("sink.path: lock %s: %w", name, err)
+	}
+	return fmt.Errorf("sink.path: lock %s: held by another process", name)
 }
 
 func (s *Sink) writerOrRun() core.Writer {

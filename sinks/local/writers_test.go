@@ -116,3 +116,46 @@ func TestTempsOfLiveWritersKept(t *testing.T) {
 		}
 	}
 }
+
+// Shards of one count share a sink; shards of different counts (0/2 and 0/4
+// hold videos in common) do not, and the refusal names both.
+func TestShardCountsExclude(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "out")
+	half := New(root)
+	half.SetWriter(core.Writer{Role: "shard 0/2", Shared: true})
+	if err := begin(t, half); err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	quarter := New(root)
+	quarter.SetWriter(core.Writer{Role: "shard 0/4", Shared: true})
+	err := begin(t, quarter)
+	if err == nil || !strings.Contains(err.Error(), "shard 0/2, pid") || !strings.Contains(err.Error(), "this shard 0/4") {
+		t.Fatalf("shard 0/4 beside shard 0/2: %v, want a refusal naming both", err)
+	}
+	if quarter.lock != nil {
+		quarter.Close()
+	}
+	for _, c := range []struct {
+		w, h string
+		want bool
+	}{
+		{"shard 1/2", "shard 0/2", false},
+		{"shard 0/2", "shard 0/2", true},
+		{"shard 1/4", "shard 0/2", true},
+		{"queue worker", "shard 0/2", false},
+		{"queue worker", "queue worker", false},
+	} {
+		if got := excludes(core.Writer{Role: c.w, Shared: true}, Holder{Role: c.h, Shared: true}); got != c.want {
+			t.Errorf("excludes(%s, %s) = %v, want %v", c.w, c.h, got, c.want)
+		}
+	}
+}
+
+// A lock file another process holds is refused with words, not "<nil>".
+func TestLockHeldSaid(t *testing.T) {
+	err := lockError("/out/.vpipe-lock-1.ab", false, nil)
+	if err == nil || strings.Contains(err.Error(), "nil") || !strings.Contains(err.Error(), "/out/.vpipe-lock-1.ab") {
+		t.Fatalf("lock held: %v", err)
+	}
+}
