@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/vpipe/vpipe/internal/s3conn/endpoint"
 	"github.com/vpipe/vpipe/metrics"
 )
 
@@ -199,25 +200,10 @@ func New(ctx context.Context, o Options) (*Client, error) {
 // CheckEndpoint refuses an endpoint that is not an http(s) URL, or that holds
 // credentials (user:secret@), without echoing them.
 func CheckEndpoint(e string) error {
-	if e == "" {
-		return nil
-	}
-	if msg := EndpointProblem(e); msg != "" {
+	if msg := endpoint.Problem(e); msg != "" {
 		return fmt.Errorf("endpoint: %s", msg)
 	}
 	return nil
-}
-
-// EndpointProblem is what is wrong with an endpoint, or "".
-func EndpointProblem(e string) string {
-	u, err := url.Parse(e)
-	switch {
-	case err == nil && u.User != nil, err != nil && strings.Contains(e, "@"):
-		return "credentials are not taken from the endpoint (they would show in logs): remove the user:secret@ part and give them by the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return "want http://HOST[:PORT] or https://HOST[:PORT]"
-	}
-	return ""
 }
 
 // marked tells a failure to get credentials from the other errors of a call.
