@@ -2,12 +2,12 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/vpipe/vpipe/internal/s3conn/endpoint"
 	"github.com/vpipe/vpipe/media/mediaopt"
 )
 
@@ -71,8 +71,8 @@ var rules = []rule{
 	{"sink.max_attempts", forS3(func(c *Config) string { return c.Sink.Type }, between(1, 100))},
 	{"source.timeout_s", forS3(func(c *Config) string { return c.Source.Type }, between(1, 3600))},
 	{"sink.timeout_s", forS3(func(c *Config) string { return c.Sink.Type }, between(1, 3600))},
-	{"source.endpoint", forS3(func(c *Config) string { return c.Source.Type }, endpoint)},
-	{"sink.endpoint", forS3(func(c *Config) string { return c.Sink.Type }, endpoint)},
+	{"source.endpoint", forS3(func(c *Config) string { return c.Source.Type }, checkEndpoint)},
+	{"sink.endpoint", forS3(func(c *Config) string { return c.Sink.Type }, checkEndpoint)},
 	{"source.download", func(v reflect.Value, c *Config) string {
 		if c.Source.Type != "supervisely" {
 			return ""
@@ -175,22 +175,9 @@ func forS3(typ func(*Config) string, check func(reflect.Value, *Config) string) 
 	}
 }
 
-// endpoint wants an http(s) URL without credentials (user:secret@), which
+// checkEndpoint wants an http(s) URL without credentials (user:secret@), which
 // would be printed with it; they are refused without being echoed.
-func endpoint(v reflect.Value, _ *Config) string {
-	e := v.String()
-	if e == "" {
-		return "" // AWS
-	}
-	u, err := url.Parse(e)
-	switch {
-	case (err == nil && u.User != nil) || (err != nil && strings.Contains(e, "@")):
-		return "credentials are not taken from the endpoint (they would show in logs): remove the user:secret@ part and give them by the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return "want http://HOST[:PORT] or https://HOST[:PORT]"
-	}
-	return ""
-}
+func checkEndpoint(v reflect.Value, _ *Config) string { return endpoint.Problem(v.String()) }
 
 func checkS3URL(u string) string {
 	switch {
@@ -238,7 +225,7 @@ func (c *Config) checkSinkList(ps *Problems) {
 		if msg := between(1, 3600)(reflect.ValueOf(s.TimeoutS), c); msg != "" {
 			ps.add(key+".timeout_s", "%s", msg)
 		}
-		if msg := endpoint(reflect.ValueOf(s.Endpoint), c); msg != "" {
+		if msg := endpoint.Problem(s.Endpoint); msg != "" {
 			ps.add(key+".endpoint", "%s", msg)
 		}
 	}

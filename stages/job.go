@@ -57,7 +57,7 @@ type job struct {
 	status        string // set once the video is done, or the run is
 	ended         int64  // when status was set, in order (see lastTries)
 	onDone        func(*job)
-	onFail        func() // told once, when the video fails
+	onFail        func(error) // told once, when the video fails, its error
 
 	lease core.Lease // the feed's, when the video came from one
 	// progress counts packets read, frames decoded and frames out: the stall
@@ -86,7 +86,7 @@ func (j *job) fail(err error) {
 	}
 	j.mu.Unlock()
 	if first && j.onFail != nil {
-		j.onFail()
+		j.onFail(err)
 	}
 }
 

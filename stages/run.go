@@ -6,6 +6,7 @@ package stages
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -156,13 +157,18 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 	closeSink := sync.OnceValue(r.Sink.Close) // whatever happens from here (a pool not made, a panic), the sink is closed
 	defer closeSink()
-	s := &runState{r: r, ctx: ctx, failed: make(chan struct{}, 1)}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	s := &runState{r: r, ctx: ctx, stop: stop, failed: make(chan struct{}, 1)}
 	s.enlist(items, refused)
 	if err := s.openPools(); err != nil {
 		return Summary{}, err
 	}
 	defer s.closePools()
 	err = s.run()
+	if serr := s.stopped(); serr != nil {
+		err = serr
+	}
 	s.endUnfinished()
 	if r.Feed != nil {
 		s.jobs = s.sum.lastTries(s.jobs)
@@ -178,9 +184,13 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 // runState is one Run: its videos, the summary they are counted in, the
 // pipeline and the stages' resource pools.
 type runState struct {
-	r   *Runner
-	ctx context.Context
-	p   *pipeline.Pipeline
+	r    *Runner
+	ctx  context.Context
+	stop context.CancelCauseFunc
+	p    *pipeline.Pipeline
+
+	stopMu  sync.Mutex
+	stopErr error // why the run stopped before its videos were done
 
 	mu  sync.Mutex // guards sum while the pipeline runs
 	sum Summary
@@ -213,19 +223,35 @@ func (s *runState) enlist(items []*core.Item, refused map[*core.Item]error) {
 
 // add makes j one of the run's videos.
 func (s *runState) add(j *job) *job {
-	j.onDone, j.onFail = s.done, s.videoFailed
+	j.onDone, j.onFail = s.done, func(err error) { s.videoFailed(j, err) }
 	s.jobsMu.Lock()
 	s.jobs = append(s.jobs, j)
 	s.jobsMu.Unlock()
 	return j
 }
 
-// videoFailed wakes the batch stage to let go of a failed video's images.
-func (s *runState) videoFailed() {
+// videoFailed wakes the batch stage to let go of a failed video's images,
+// and stops the run when the video failed because a server stopped answering.
+func (s *runState) videoFailed(j *job, err error) {
 	select {
 	case s.failed <- struct{}{}:
 	default: // one wake-up is pending already
 	}
+	if core.Unreachable(err) {
+		s.stopMu.Lock()
+		defer s.stopMu.Unlock()
+		if s.stopErr == nil {
+			s.stopErr = fmt.Errorf("a server stopped answering: the run stops and starts no other video; %s: %w", j.item.ID(), err)
+			s.stop(s.stopErr)
+		}
+	}
+}
+
+// stopped is why the run stopped early (a server stopped answering), or nil.
+func (s *runState) stopped() error {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	return s.stopErr
 }
 
 // openPools makes the converters and encoders the stages share.

@@ -3,6 +3,7 @@ package stages_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -386,4 +387,60 @@ func TestPoolsFailReleaseSink(t *testing.T) {
 	if _, err := r.Run(context.Background()); err != nil {
 		t.Fatalf("the next run: %v", err)
 	}
+}
+
+// downErr is a sink call whose server stopped answering.
+type downErr struct{}
+
+func (downErr) Error() string     { return "no answer from http://sink.example (simulated)" }
+func (downErr) Unreachable() bool { return true }
+
+// downSink fails from the nth image on with an error whose server stopped
+// answering; it counts the calls made after that.
+type downSink struct {
+	*localsink.Sink
+	at    int64
+	puts  atomic.Int64
+	after atomic.Int64
+}
+
+func (s *downSink) Put(ctx context.Context, img *core.Image) error {
+	time.Sleep(5 * time.Millisecond) // the writes hold the decoding back
+	if s.puts.Add(1) >= s.at {
+		s.after.Add(1)
+		return fmt.Errorf("PutObject %s: %w", img.Name, downErr{})
+	}
+	return s.Sink.Put(ctx, img)
+}
+
+// TestUnreachableSinkStopsRun: a video failing because the sink's server
+// stopped answering stops the run: no other video is started, the run's error
+// says why, the failed video is rolled back, and the videos not reached are
+// counted as not started.
+func TestUnreachableSinkStopsRun(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	b, err := os.ReadFile(testcorpus.Path(t, testcorpus.Get("h264_bframes")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a.mp4", "b.mp4", "c.mp4"} {
+		os.WriteFile(filepath.Join(dir, n), b, 0o644)
+	}
+	src, _ := localsrc.New(dir)
+	sink := &downSink{Sink: localsink.New(out), at: 5}
+	c := cfg()
+	c.Stages.Decode.Workers, c.Stages.Write.Workers = 1, 1
+	r := &stages.Runner{Config: c, Source: src, Sink: sink, Reporter: quiet{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sum, err := r.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "stopped answering") || !strings.Contains(err.Error(), "ds0/a.mp4") ||
+		errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want the run stopped naming the video and why", err)
+	}
+	if sum.VideosFailed != 1 || sum.VideosOK != 0 || sum.VideosNotStarted < 1 || sum.VideosFailed+sum.VideosInterrupted+sum.VideosNotStarted != 3 {
+		t.Fatalf("%d failed, %d ok, %d interrupted, %d not started", sum.VideosFailed, sum.VideosOK, sum.VideosInterrupted, sum.VideosNotStarted)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ds0/datasets/a.mp4/img")); !os.IsNotExist(err) {
+		t.Fatalf("the failed video was not rolled back: %v", err)
+	}
+	t.Logf("%d write calls after the server stopped answering; %+v", sink.after.Load(), err)
 }

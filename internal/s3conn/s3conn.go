@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/vpipe/vpipe/internal/s3conn/endpoint"
 	"github.com/vpipe/vpipe/metrics"
 )
 
@@ -47,6 +48,10 @@ type Options struct {
 	// while it is being read); then the retryer tries again (0 = 30 s). It
 	// never cuts a transfer that keeps moving, however slow.
 	Timeout time.Duration
+	// Cooldown is how long calls fail at once (DownError) once a call got no
+	// answer on its last attempt, before each is given one attempt again
+	// (0 = DefaultCooldown).
+	Cooldown time.Duration
 }
 
 // DefaultTimeout is Options.Timeout's default.
@@ -177,7 +182,13 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if cfg.Credentials != nil {
 		cfg.Credentials = aws.NewCredentialsCache(marked{cfg.Credentials})
 	}
+	cool := o.Cooldown
+	if cool <= 0 {
+		cool = DefaultCooldown
+	}
+	b := &breaker{server: server(o.Endpoint), cool: cool}
 	c := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		so.APIOptions = append(so.APIOptions, b.add)
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
 			so.UsePathStyle = o.PathStyle
@@ -189,25 +200,10 @@ func New(ctx context.Context, o Options) (*Client, error) {
 // CheckEndpoint refuses an endpoint that is not an http(s) URL, or that holds
 // credentials (user:secret@), without echoing them.
 func CheckEndpoint(e string) error {
-	if e == "" {
-		return nil
-	}
-	if msg := EndpointProblem(e); msg != "" {
+	if msg := endpoint.Problem(e); msg != "" {
 		return fmt.Errorf("endpoint: %s", msg)
 	}
 	return nil
-}
-
-// EndpointProblem is what is wrong with an endpoint, or "".
-func EndpointProblem(e string) string {
-	u, err := url.Parse(e)
-	switch {
-	case err == nil && u.User != nil, err != nil && strings.Contains(e, "@"):
-		return "credentials are not taken from the endpoint (they would show in logs): remove the user:secret@ part and give them by the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return "want http://HOST[:PORT] or https://HOST[:PORT]"
-	}
-	return ""
 }
 
 // marked tells a failure to get credentials from the other errors of a call.
@@ -234,12 +230,14 @@ func (c *Client) Describe() string {
 	return c.Loc.String()
 }
 
-// server names the endpoint (never with credentials: New refuses those).
-func (c *Client) server() string {
-	if c.Endpoint == "" {
+func (c *Client) server() string { return server(c.Endpoint) }
+
+// server names an endpoint (never with credentials: New refuses those).
+func server(endpoint string) string {
+	if endpoint == "" {
 		return "AWS S3"
 	}
-	if u, err := url.Parse(c.Endpoint); err == nil {
+	if u, err := url.Parse(endpoint); err == nil {
 		u.User = nil
 		return u.String()
 	}
@@ -258,10 +256,14 @@ func (c *Client) Err(call, key string, err error) error {
 			"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE naming a profile of ~/.aws/credentials (%w)",
 			call, c.Loc.Object(key), c.Loc.Bucket, err)
 	}
+	var de *DownError
+	if errors.As(err, &de) { // the SDK's text would only repeat it
+		return &callError{msg: fmt.Sprintf("%s %s: %s", call, c.Loc.Object(key), de), err: err}
+	}
 	var se *StallError
-	if errors.As(err, &se) { // the SDK's text would only repeat it
-		return &callError{msg: fmt.Sprintf("%s %s: no answer from %s: nothing sent or received for %s, on each of %d attempts (timeout_s, max_attempts)",
-			call, c.Loc.Object(key), c.server(), se.For, c.attempts), err: err}
+	if errors.As(err, &se) {
+		return &callError{msg: fmt.Sprintf("%s %s: no answer from %s: nothing sent or received for %s, %s (timeout_s, max_attempts)",
+			call, c.Loc.Object(key), c.server(), se.For, c.stalled(se)), err: err}
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -379,4 +381,17 @@ func (c *Client) Get(ctx context.Context, key string) (data []byte, etag string,
 		}
 		metrics.Retry(metrics.S3)
 	}
+}
+
+// stalled says how many attempts of a call got no answer.
+func (c *Client) stalled(se *StallError) string {
+	switch {
+	case se.Stalled == 0: // a body read
+		return "while reading the answer"
+	case se.single:
+		return "on its one attempt (the server had stopped answering before)"
+	case se.Stalled >= c.attempts:
+		return fmt.Sprintf("on each of its %d attempts", c.attempts)
+	}
+	return fmt.Sprintf("on %d of its %d attempts, the last included", se.Stalled, c.attempts)
 }

@@ -16,15 +16,33 @@ import (
 // nothing of its body taken, no byte of it acknowledged by the server's TCP
 // stack, no byte of the answer read. The SDK's retryer retries it (it is a
 // timeout).
-type StallError struct{ For time.Duration }
+type StallError struct {
+	For time.Duration
+	// Stalled is how many of the call's attempts got no answer (set when the
+	// call ends; 0 for a body read).
+	Stalled int
+	// single: the breaker is open and this attempt is the call's only one.
+	single bool
+}
 
 func (e *StallError) Error() string {
 	return fmt.Sprintf("no answer: nothing sent or received for %s", e.For)
 }
 
-// Timeout and Temporary make the SDK's retryer treat it as retryable.
-func (e *StallError) Timeout() bool   { return true }
-func (e *StallError) Temporary() bool { return true }
+// Timeout and Temporary say it is a timeout; RetryableError makes the SDK's
+// retryer try again, unless the breaker allows the call one attempt only.
+func (e *StallError) Timeout() bool        { return true }
+func (e *StallError) Temporary() bool      { return true }
+func (e *StallError) RetryableError() bool { return !e.single }
+
+// Unreachable tells the run the server is gone (see core.Unreachable): a
+// call gives up with a StallError only when its last attempt got no answer.
+func (e *StallError) Unreachable() bool { return true }
+
+// stallCount counts a call's attempts that got no answer.
+type stallCount struct{ n atomic.Int32 }
+
+type stallKey struct{}
 
 // HTTPClient is what the SDK sends requests with.
 type HTTPClient interface {
@@ -61,7 +79,10 @@ func (c stallClient) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		w.stop()
 		if w.fired.Load() {
-			return resp, &StallError{For: c.d}
+			if n, ok := req.Context().Value(stallKey{}).(*stallCount); ok {
+				n.n.Add(1)
+			}
+			return resp, &StallError{For: c.d, single: isSingle(req.Context())}
 		}
 		return resp, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -20,8 +19,9 @@ import (
 // mapped from its sample table without fetching the payload (media.Scan), about
 // one pass over the bytes instead of two. Ranges start small and double while
 // reading runs forward (a seek starts small again). The SDK's retryer handles
-// errors before a body arrives; a body that is cut or stalls for Timeout is
-// resumed from the byte reached, up to maxResumes times in a row.
+// errors before a body arrives; a body that is cut, or stalls for the client's
+// timeout (source.timeout_s), is resumed from the byte reached, up to
+// maxResumes times in a row.
 //
 // FFmpeg reads some regions more than once (the probe, then the map, then the
 // decode pass each read the head and the moov), so the bytes fetched are also
@@ -137,21 +137,17 @@ func (r *objectReader) skipTo(off int64) error {
 	return nil
 }
 
-// readBody reads once from the body; a read that brings nothing within
-// Timeout cancels the request.
+// readBody reads once from the body. A read that brings nothing for the
+// client's timeout (source.timeout_s) is given up by the client's stall watch
+// (s3conn), with a StallError: no timer of its own here.
 func (r *objectReader) readBody(p []byte) (int, error) {
-	t := time.AfterFunc(Timeout, r.cancel)
 	n, err := io.ReadFull(r.body, p)
-	stalled := !t.Stop()
 	r.keep(r.bodyPos, p[:n])
 	r.bodyPos += int64(n)
 	r.fetched.Add(int64(n))
 	metrics.SourceBytes(int64(n))
 	if n > 0 && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
 		return n, nil
-	}
-	if stalled {
-		return n, fmt.Errorf("no data for %s", Timeout)
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
@@ -24,10 +23,6 @@ import (
 	"github.com/vpipe/vpipe/sources/local"
 	sv "github.com/vpipe/vpipe/supervisely"
 )
-
-// Timeout bounds each read of a video's bytes: a body that brings nothing for
-// that long is dropped and resumed.
-const Timeout = 60 * time.Second
 
 // reserved are the folder names of a video project that are never datasets (§8.2).
 var reserved = map[string]bool{"video": true, "ann": true, "video_info": true, "metadata": true,

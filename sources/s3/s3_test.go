@@ -1,12 +1,16 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
@@ -112,5 +116,52 @@ func TestProject(t *testing.T) {
 	srv.Put(t, b, "p/proj/ds1/datasets/child/ann/w.mp4.json", []byte(`{"frames": 3}`))
 	if _, err := its[1].LoadAnnotation(context.Background()); err == nil || !strings.Contains(err.Error(), its[1].AnnotationPath) {
 		t.Fatalf("a bad annotation: %v, want its s3:// path named", err)
+	}
+}
+
+// A body that pauses longer than a minute, but less than the configured
+// timeout (source.timeout_s), is read on, not dropped and asked for again:
+// the configured stall watch is the only timer on a body read.
+func TestBodyPauseWithinTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pauses a read for over a minute")
+	}
+	b := srv.Bucket(t)
+	data := make([]byte, 300<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	srv.Put(t, b, "in/v.mp4", data)
+	p := s3test.NewProxy(srv.Endpoint)
+	defer p.Close()
+	p.StallFor = 65 * time.Second // beyond the fixed 60 s body timeout there was
+	var first atomic.Bool
+	p.Rule = func(r *http.Request) s3test.Fault {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/v.mp4") && first.CompareAndSwap(false, true) {
+			return s3test.Stall
+		}
+		return s3test.Pass
+	}
+	srv.Env(t)
+	s, err := New(context.Background(), s3conn.Options{URL: "s3://" + b + "/in", Endpoint: p.URL, PathStyle: true, Timeout: 90 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var its []*core.Item
+	if err := s.Items(context.Background(), func(it *core.Item) error { its = append(its, it); return nil }); err != nil || len(its) != 1 {
+		t.Fatalf("items %d, %v", len(its), err)
+	}
+	in, err := its[0].Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Release()
+	got, err := io.ReadAll(in.Options.Input)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, %v", len(got), err)
+	}
+	gets := p.Calls(http.MethodGet, func(path string) bool { return strings.HasSuffix(path, "/v.mp4") })
+	if first := 1; p.Released() != 0 || gets > first+(len(data)>>16) {
+		t.Fatalf("the paused body was dropped (%d released, %d GETs)", p.Released(), gets)
 	}
 }

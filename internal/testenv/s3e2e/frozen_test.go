@@ -40,7 +40,12 @@ func TestFrozenServerEndsRun(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	before := 0
-	for before < 20 { // wait for some images, then freeze the server
+	deadline := time.Now().Add(3 * time.Minute) // a hang guard, not a timing assertion
+	for before < 20 {                           // wait for some images, then freeze the server
+		if time.Now().After(deadline) {
+			t.Fatalf("no 20 images stored in time:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 		n := 0
 		for _, k := range own.Keys(t, bucket, "o/") {
 			if strings.Contains(k, "/img/") {

@@ -51,6 +51,9 @@ type Proxy struct {
 	// Rule picks the fault for a request (nil = Pass). It may be called from
 	// several goroutines.
 	Rule func(r *http.Request) Fault
+	// StallFor, if set, ends a Stall after this long: the answer's body then
+	// goes on (a server that paused). Set before the first request.
+	StallFor time.Duration
 
 	srv    *httptest.Server
 	target *url.URL
@@ -184,11 +187,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
-		<-r.Context().Done()
-		p.mu.Lock()
-		p.released++
-		p.mu.Unlock()
-		return
+		if !p.pause(r) {
+			return
+		}
 	}
 	limit := int64(-1)
 	if fault == Reset && r.Method == http.MethodGet && resp.ContentLength > 1 {
@@ -207,6 +208,26 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if limit >= 0 {
 		reset(w)
+	}
+}
+
+// pause holds a stalled answer until the client gives up (false) or, with
+// StallFor, until that has passed (true: the body goes on).
+func (p *Proxy) pause(r *http.Request) bool {
+	var after <-chan time.Time
+	if p.StallFor > 0 {
+		t := time.NewTimer(p.StallFor)
+		defer t.Stop()
+		after = t.C
+	}
+	select {
+	case <-after:
+		return true
+	case <-r.Context().Done():
+		p.mu.Lock()
+		p.released++
+		p.mu.Unlock()
+		return false
 	}
 }
 
