@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/sinks/sinktest"
+	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
 func begin(t *testing.T, s *Sink) error {
@@ -45,7 +46,7 @@ func TestWritersAdmitted(t *testing.T) {
 	worker.SetWriter(core.Writer{Role: "queue worker", Shared: true})
 	for _, s := range []*Sink{other, worker} {
 		if err := begin(t, s); err != nil {
-			t.Fatalf("%s beside shard 0/2: %v", s.writer.Role, err)
+			t.Fatalf("%s beside shard 0/2: %v", s.st.ID(), err)
 		}
 	}
 	again := New(root)
@@ -88,7 +89,7 @@ func TestTempsOfLiveWritersKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	temps := map[string]bool{ // name → kept
-		tmpPrefix + live.id + "-123":  true,
+		tmpPrefix + live.st.ID() + "-123":  true,
 		tmpPrefix + dead + "-456":     false,
 		tmpPrefix + "789":             false, // an older vpipe's, unnamed
 		tmpPrefix + newID() + "-1011": false, // a writer with no lock file
@@ -116,3 +117,6 @@ func TestTempsOfLiveWritersKept(t *testing.T) {
 		}
 	}
 }
+
+// newID names a writer as the store does.
+func newID() string { return localstore.New("").ID() }
