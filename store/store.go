@@ -59,7 +59,9 @@ type Features struct {
 	// stored (a request cut off after the server took it).
 	MaybeApplied bool
 	// Admit makes w a writer of the store until Release, refusing it when a
-	// live writer excludes it (writer locks, leases).
+	// live writer excludes it (writer locks, leases). Where a store has it,
+	// every writer is admitted before it writes: the local store's clean-up
+	// of temporaries keeps only those of admitted writers.
 	Admit func(w core.Writer) error
 	// Release ends what Admit began.
 	Release func()
