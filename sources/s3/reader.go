@@ -3,16 +3,14 @@ package s3
 import (
 	"context"
 	"fmt"
-	"io"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/store/rangeread"
+	s3store "github.com/vpipe/vpipe/stores/s3"
 )
 
-// objectReader reads one object with ranged GetObject calls (store/rangeread):
+// objectReader reads one object with the S3 store's ranged GetObject calls
+// (stores/s3, store/rangeread):
 // a seekable media.Input, so FFmpeg reads it through vpipe's own I/O and an
 // MP4/MOV is mapped from its sample table without fetching the payload
 // (media.Scan), about one pass over the bytes instead of two. The SDK's
@@ -32,14 +30,8 @@ const (
 )
 
 func newObjectReader(ctx context.Context, c *s3conn.Client, key string, size int64) *objectReader {
-	open := func(ctx context.Context, start, end int64) (io.ReadCloser, int64, error) {
-		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.Loc.Bucket), Key: aws.String(key),
-			Range: aws.String(fmt.Sprintf("bytes=%d-%d", start, end-1))})
-		if err != nil {
-			return nil, 0, c.Err("GetObject", key, err)
-		}
-		return out.Body, end, nil
-	}
+	// The store's keys are relative to its prefix; key is the object's full key.
+	open := rangeread.FromStore(s3store.New(c), c.Loc.Rel(key))
 	policy := rangeread.Policy{
 		Open: func(_ int, _ int64, err error) error { return err }, // the SDK has retried already
 		Read: func(failures int, pos int64, err error) error {

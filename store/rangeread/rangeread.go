@@ -260,3 +260,17 @@ func (r *Reader) Close() error {
 	r.closeBody()
 	return nil
 }
+
+// Ranger is what a store offers for ranged reads (store.Store has it).
+type Ranger interface {
+	NewRangeReader(ctx context.Context, key string, off, n int64) (io.ReadCloser, error)
+}
+
+// FromStore is the Opener of key in a store: a new store gets resumable
+// ranged reads by implementing NewRangeReader.
+func FromStore(st Ranger, key string) Opener {
+	return func(ctx context.Context, start, end int64) (io.ReadCloser, int64, error) {
+		body, err := st.NewRangeReader(ctx, key, start, end-start)
+		return body, end, err
+	}
+}

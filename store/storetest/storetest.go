@@ -1,5 +1,6 @@
 // Package storetest is the conformance suite every store.Store passes (as
-// rclone's fstests run against every backend): Put and Get, ranged reads,
+// rclone's fstests run against every backend): Put and Get, ranged reads
+// (and the resumable reader over them),
 // atomic visibility, concurrent Puts, listing across pages, Update under six
 // concurrent writers losing nothing, Delete of missing keys, hostile names,
 // and faults from below the store where its Target can make them. A store's
@@ -17,8 +18,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vpipe/vpipe/store"
+	"github.com/vpipe/vpipe/store/rangeread"
 )
 
 // Target is a fresh, empty root and ways to reach it.
@@ -131,6 +134,20 @@ func rangeRead(t *testing.T, tg *Target) {
 		if err != nil || !bytes.Equal(b, data[r[0]:end]) {
 			t.Fatalf("range %v: %d bytes, %v", r, len(b), err)
 		}
+	}
+	// The resumable reader works on any store through NewRangeReader.
+	rr := rangeread.New(ctx, rangeread.FromStore(s, "v/video.mp4"), rangeread.Options{Size: int64(len(data)), Timeout: time.Minute,
+		MinChunk: 1 << 10, MaxChunk: 16 << 10, Policy: rangeread.Policy{
+			Open: func(_ int, _ int64, err error) error { return err },
+			Read: func(f int, _ int64, err error) error {
+				if f > 3 {
+					return err
+				}
+				return nil
+			}}})
+	defer rr.Close()
+	if b, err := io.ReadAll(rr); err != nil || !bytes.Equal(b, data) || rr.Fetched() != int64(len(data)) {
+		t.Fatalf("rangeread over the store: %d bytes (fetched %d), %v", len(b), rr.Fetched(), err)
 	}
 }
 
