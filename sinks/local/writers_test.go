@@ -89,10 +89,10 @@ func TestTempsOfLiveWritersKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	temps := map[string]bool{ // name → kept
-		tmpPrefix + live.st.ID() + "-123":  true,
-		tmpPrefix + dead + "-456":     false,
-		tmpPrefix + "789":             false, // an older vpipe's, unnamed
-		tmpPrefix + newID() + "-1011": false, // a writer with no lock file
+		tmpPrefix + live.st.ID() + "-123": true,
+		tmpPrefix + dead + "-456":         false,
+		tmpPrefix + "789":                 false, // an older vpipe's, unnamed
+		tmpPrefix + newID() + "-1011":     false, // a writer with no lock file
 	}
 	for n := range temps {
 		if err := os.WriteFile(filepath.Join(img, n), []byte("x"), 0o644); err != nil {
