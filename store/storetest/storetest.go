@@ -295,6 +295,17 @@ func deleteMissing(t *testing.T, tg *Target) {
 	if got := list(t, s, "d/"); !slices.Equal(got, []string{"d/ann/a.png.json"}) {
 		t.Fatalf("List after Delete: %v", got)
 	}
+	// Emptied by Delete (a folder store removes the folders), then written again.
+	if err := s.Delete(ctx, "d/ann/a.png.json"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "d/img/b.png", []byte("b"))
+	if err := s.Update(ctx, "d/ann/b.png.json", func([]byte, bool) ([]byte, error) { return []byte("{}"), nil }); err != nil {
+		t.Fatalf("Update in a folder emptied by Delete: %v", err)
+	}
+	if got := list(t, s, "d/"); !slices.Equal(got, []string{"d/ann/b.png.json", "d/img/b.png"}) {
+		t.Fatalf("List after writing again: %v", got)
+	}
 }
 
 // Names with spaces, non-ASCII letters, and the characters URLs and shells

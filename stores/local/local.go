@@ -121,8 +121,18 @@ func (s *Store) Put(_ context.Context, key string, data []byte) error {
 
 // Update reads, changes and writes a file holding a flock on its folder, so
 // concurrent writers (shards) never lose each other's changes; the stale
-// temporaries of its folder are removed under that lock.
+// temporaries of its folder are removed under that lock. A folder removed
+// meanwhile (emptied by a Delete) is made again.
 func (s *Store) Update(_ context.Context, key string, fn func([]byte, bool) ([]byte, error)) error {
+	err := s.update(key, fn)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.dirs.Delete(filepath.Dir(s.Name(key)))
+		err = s.update(key, fn)
+	}
+	return err
+}
+
+func (s *Store) update(key string, fn func([]byte, bool) ([]byte, error)) error {
 	p := s.Name(key)
 	dir := filepath.Dir(p)
 	if err := s.mkdirAll(dir); err != nil {
