@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/layouts/project"
+	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
 // FramesRecordFile, in a vpipe frames folder, says what made its images: which
@@ -143,11 +145,11 @@ func (f *Flat) checkRecord() error {
 			}
 		}
 	}
-	b, err = marshalIndent(f.Record)
+	b, err = project.MarshalJSON(f.Record)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b, false, "")
+	return localstore.WriteAtomic(path, b, false, "")
 }
 
 // frameFiles lists the folder's files named like vpipe's frames, sorted.

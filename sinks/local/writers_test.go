@@ -9,6 +9,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/sinks/sinktest"
+	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
 func begin(t *testing.T, s *Sink) error {
@@ -45,7 +46,7 @@ func TestWritersAdmitted(t *testing.T) {
 	worker.SetWriter(core.Writer{Role: "queue worker", Shared: true})
 	for _, s := range []*Sink{other, worker} {
 		if err := begin(t, s); err != nil {
-			t.Fatalf("%s beside shard 0/2: %v", s.writer.Role, err)
+			t.Fatalf("%s beside shard 0/2: %v", s.st.ID(), err)
 		}
 	}
 	again := New(root)
@@ -88,10 +89,10 @@ func TestTempsOfLiveWritersKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	temps := map[string]bool{ // name → kept
-		tmpPrefix + live.id + "-123":  true,
-		tmpPrefix + dead + "-456":     false,
-		tmpPrefix + "789":             false, // an older vpipe's, unnamed
-		tmpPrefix + newID() + "-1011": false, // a writer with no lock file
+		tmpPrefix + live.st.ID() + "-123": true,
+		tmpPrefix + dead + "-456":         false,
+		tmpPrefix + "789":                 false, // an older vpipe's, unnamed
+		tmpPrefix + newID() + "-1011":     false, // a writer with no lock file
 	}
 	for n := range temps {
 		if err := os.WriteFile(filepath.Join(img, n), []byte("x"), 0o644); err != nil {
@@ -133,29 +134,8 @@ func TestShardCountsExclude(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "shard 0/2, pid") || !strings.Contains(err.Error(), "this shard 0/4") {
 		t.Fatalf("shard 0/4 beside shard 0/2: %v, want a refusal naming both", err)
 	}
-	if quarter.lock != nil {
-		quarter.Close()
-	}
-	for _, c := range []struct {
-		w, h string
-		want bool
-	}{
-		{"shard 1/2", "shard 0/2", false},
-		{"shard 0/2", "shard 0/2", true},
-		{"shard 1/4", "shard 0/2", true},
-		{"queue worker", "shard 0/2", false},
-		{"queue worker", "queue worker", false},
-	} {
-		if got := excludes(core.Writer{Role: c.w, Shared: true}, Holder{Role: c.h, Shared: true}); got != c.want {
-			t.Errorf("excludes(%s, %s) = %v, want %v", c.w, c.h, got, c.want)
-		}
-	}
+	quarter.Close()
 }
 
-// A lock file another process holds is refused with words, not "<nil>".
-func TestLockHeldSaid(t *testing.T) {
-	err := lockError("/out/.vpipe-lock-1.ab", false, nil)
-	if err == nil || strings.Contains(err.Error(), "nil") || !strings.Contains(err.Error(), "/out/.vpipe-lock-1.ab") {
-		t.Fatalf("lock held: %v", err)
-	}
-}
+// newID names a writer as the store does.
+func newID() string { return localstore.New("").ID() }

@@ -1,9 +1,11 @@
-// Package sinktest is the conformance suite every sink passes (as rclone runs
-// one suite against every backend): concurrent Put, Existing after Put, atomic
-// visibility, Delete of missing names, meta merge and conflict, custom data,
-// names that try to escape the root, resume after a mid-video failure, a
-// write that fails (a full disk) leaving nothing of its video, and resume
-// repairing an image whose annotation or meta is gone.
+// Package sinktest is the layout conformance suite: the project layout
+// (layouts/project) passes it on every store (sinks/local, sinks/s3), and
+// fan-out passes it too, as rclone runs one suite against every backend.
+// It covers concurrent Put, Existing after Put, atomic visibility, Delete of
+// missing names, meta merge and conflict, custom data, names that try to
+// escape the root, resume after a mid-video failure, a write that fails (a
+// full disk) leaving nothing of its video, and resume repairing an image
+// whose annotation or meta is gone.
 //
 // A sink's test calls Run with a function that makes a Target on a fresh, empty
 // root; the suite only uses the core.Sink interface and what the Target reads

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/store"
 )
 
 // LockPrefix names the lock file each writer holds in the sink root while it
@@ -18,7 +19,7 @@ import (
 // writer until Close (the kernel lets go of it when the process ends, SIGKILL
 // included). A file that nobody holds is a dead writer's, removed by the next
 // writer to come in.
-const LockPrefix = ".vpipe-lock-"
+const LockPrefix = store.LockPrefix
 
 // Holder is who holds a lock file.
 type Holder struct {
@@ -61,13 +62,10 @@ func newID() string {
 	return fmt.Sprintf("%d.%s", os.Getpid(), hex.EncodeToString(b))
 }
 
-// SetWriter says who this run is (core.Admitting); call it before Begin.
-func (s *Sink) SetWriter(w core.Writer) { s.writer = w }
-
-// admit, called in Begin holding lockDir(Root), removes the lock files of dead
+// admit, called holding lockDir(Root), removes the lock files of dead
 // writers, refuses this writer when a live one excludes it, and makes and
 // locks this writer's lock file. Nothing else is written before it.
-func (s *Sink) admit() error {
+func (s *Store) admit(w core.Writer) error {
 	if s.lock != nil {
 		return nil
 	}
@@ -76,13 +74,12 @@ func (s *Sink) admit() error {
 		return err
 	}
 	for _, h := range live {
-		if excludes(s.writerOrRun(), h) {
+		if excludes(w, h) {
 			return fmt.Errorf("sink.path %s is being written by another vpipe %s; this %s would delete its files and it yours: wait for it to end or stop it (shards, --shard I/N, and queue workers may share a sink; one shard twice, or shards of different counts, may not)",
-				s.Root, h, s.writerOrRun().Role)
+				s.Root, h, w.Role)
 		}
 	}
 	host, _ := os.Hostname()
-	w := s.writerOrRun()
 	b, _ := json.Marshal(Holder{PID: os.Getpid(), Host: host, Since: time.Now().UTC().Truncate(time.Second), Role: w.Role, Shared: w.Shared})
 	f, err := os.OpenFile(filepath.Join(s.Root, LockPrefix+s.id), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -111,15 +108,8 @@ func lockError(name string, ok bool, err error) error {
 	return fmt.Errorf("sink.path: lock %s: held by another process", name)
 }
 
-func (s *Sink) writerOrRun() core.Writer {
-	if s.writer.Role == "" {
-		return core.Writer{Role: "run"}
-	}
-	return s.writer
-}
-
 // release removes this writer's lock file and lets go of it.
-func (s *Sink) release() {
+func (s *Store) release() {
 	if s.lock == nil {
 		return
 	}
@@ -130,7 +120,7 @@ func (s *Sink) release() {
 
 // holders lists the live writers of the sink other than this one; with
 // clean, it removes the lock files of dead ones (only under lockDir(Root)).
-func (s *Sink) holders(clean bool) ([]Holder, error) {
+func (s *Store) holders(clean bool) ([]Holder, error) {
 	entries, err := os.ReadDir(s.Root)
 	if err != nil {
 		return nil, err
@@ -154,7 +144,7 @@ func (s *Sink) holders(clean bool) ([]Holder, error) {
 
 // probe tells whether writer id holds its lock file, and who it is; a file
 // nobody holds is removed when clean is set.
-func (s *Sink) probe(id string, clean bool) (Holder, bool, error) {
+func (s *Store) probe(id string, clean bool) (Holder, bool, error) {
 	p := filepath.Join(s.Root, LockPrefix+id)
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if os.IsNotExist(err) {
@@ -184,7 +174,7 @@ func (s *Sink) probe(id string, clean bool) (Holder, bool, error) {
 // removeTemps deletes the temporary files in a folder that no live writer
 // owns: those of this writer and of writers that hold their lock file stay
 // (they are writes in flight).
-func (s *Sink) removeTemps(dir string) {
+func (s *Store) removeTemps(dir string) {
 	entries, _ := os.ReadDir(dir)
 	alive := map[string]bool{}
 	for _, e := range entries {
@@ -205,7 +195,7 @@ func (s *Sink) removeTemps(dir string) {
 // tempOwner reads the writer id from a temporary's name (.vpipe-tmp-<id>-<random>);
 // "" for a temporary of a vpipe that did not name its writer.
 func tempOwner(name string) (string, bool) {
-	rest, ok := strings.CutPrefix(name, tmpPrefix)
+	rest, ok := strings.CutPrefix(name, TmpPrefix)
 	if !ok {
 		return "", false
 	}

@@ -1,0 +1,35 @@
+package local
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vpipe/vpipe/core"
+)
+
+// Shards share a store only with the other shards of their count: 0/2 and 0/4
+// hold videos in common, one shard twice writes the same videos.
+func TestExcludes(t *testing.T) {
+	for _, c := range []struct {
+		w, h string
+		want bool
+	}{
+		{"shard 1/2", "shard 0/2", false},
+		{"shard 0/2", "shard 0/2", true},
+		{"shard 1/4", "shard 0/2", true},
+		{"queue worker", "shard 0/2", false},
+		{"queue worker", "queue worker", false},
+	} {
+		if got := excludes(core.Writer{Role: c.w, Shared: true}, Holder{Role: c.h, Shared: true}); got != c.want {
+			t.Errorf("excludes(%s, %s) = %v, want %v", c.w, c.h, got, c.want)
+		}
+	}
+}
+
+// A lock file another process holds is refused with words, not "<nil>".
+func TestLockHeldSaid(t *testing.T) {
+	err := lockError("/out/.vpipe-lock-1.ab", false, nil)
+	if err == nil || strings.Contains(err.Error(), "nil") || !strings.Contains(err.Error(), "/out/.vpipe-lock-1.ab") {
+		t.Fatalf("lock held: %v", err)
+	}
+}
