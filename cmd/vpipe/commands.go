@@ -587,7 +587,7 @@ func framesCmd() *cobra.Command {
 			}
 			ext := c.Stages.Encode.Options().Ext()
 			src := &single{path: args[0]}
-			return execute(cmd.Context(), c, src, &localsink.Flat{Dir: ff.outDir, Record: rec, Overwrite: ff.overwrite},
+			return execute(cmd.Context(), c, src, holdForTest(&localsink.Flat{Dir: ff.outDir, Record: rec, Overwrite: ff.overwrite}),
 				func(_ string, i, _ int) string { return localsink.FrameName(i, ext) }, cmd.ErrOrStderr(), ff.lf)
 		},
 	}

@@ -310,6 +310,9 @@ func TestContentRulesInterrupted(t *testing.T) {
 	}
 	out := t.TempDir()
 	cmd := exec.Command(bin, append([]string{"frames", path, "-o", out}, flags...)...)
+	// Held after its first image until interrupted, so the SIGINT surely
+	// comes in the middle however fast the machine.
+	cmd.Env = append(os.Environ(), "VPIPE_TEST_HOLD_AFTER_FIRST_IMAGE="+filepath.Join(t.TempDir(), "never"))
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {

@@ -12,7 +12,8 @@ import (
 // testHoldEnv is for vpipe's own tests only (not a user setting): set to a
 // file's path, a run holds after its first image is written until that file
 // exists, so that a test can start a second process while the first is
-// surely writing (TestSecondRunRefused).
+// surely writing (TestSecondRunRefused), or interrupt one that surely has
+// not finished (TestContentRulesInterrupted). run and frames read it.
 const testHoldEnv = "VPIPE_TEST_HOLD_AFTER_FIRST_IMAGE"
 
 // holdForTest wraps sink as testHoldEnv asks; without it, sink is returned.
