@@ -105,49 +105,45 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 		return sel, nil
 	}
 	sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("window %d-%d", s.Start, limit-1), limit - s.Start})
+	cand, err := s.choose(tl, limit, &sel)
+	if err != nil {
+		return sel, err
+	}
+	if s.OnlyAnnotated {
+		cand = onlyAnnotated(cand, annotated)
+		sel.Rules = append(sel.Rules, Rule{"only_annotated", len(cand)})
+	}
+	if s.Step > 1 {
+		cand = everyStep(cand, s.Step)
+		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("step %d", s.Step), len(cand)})
+	}
+	sel.Indices = cand
+	return sel, nil
+}
+
+// choose applies the chooser to the window [s.Start, limit), adding its rule
+// to sel (none without a chooser: every frame of the window).
+func (s Spec) choose(tl Timeline, limit int, sel *Selection) ([]int, error) {
 	var cand []int
-	in := func(i int) bool { return i >= s.Start && i < limit }
 	switch {
 	case s.FPS > 0:
 		cand = fpsFrames(tl, s.FPS, s.Start, limit)
 		sel.Rules = append(sel.Rules, Rule{"fps " + fmtRate(s.FPS), len(cand)})
 	case s.MaxFPS > 0:
 		rate := tl.Rate()
-		if rate > s.MaxFPS*(1+maxFPSSlack) {
-			cand = fpsFrames(tl, s.MaxFPS, s.Start, limit)
-		} else {
-			for i := s.Start; i < limit; i++ {
-				cand = append(cand, i)
-			}
-		}
+		cand = s.maxFPSFrames(tl, rate, limit)
 		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("max_fps %s (video %.5g fps)", fmtRate(s.MaxFPS), rate), len(cand)})
 	case s.List != nil && len(s.List.Times) > 0:
-		seen := map[int]bool{}
-		for k, t := range s.List.Times {
-			i, err := tl.FrameAt(t)
-			if err != nil {
-				return sel, fmt.Errorf("%s[%d]: %w", s.List.Key, k, err)
-			}
-			if in(i) && !seen[i] {
-				seen[i] = true
-				cand = append(cand, i)
-			}
+		var err error
+		if cand, err = s.timeFrames(tl, limit); err != nil {
+			return nil, err
 		}
-		sort.Ints(cand)
 		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("times (%d listed)", len(s.List.Times)), len(cand)})
 	case s.List != nil:
-		seen := map[int]bool{}
-		for k, i := range s.List.Frames {
-			if i < 0 || i >= tl.Count {
-				return sel, fmt.Errorf("%s[%d]: frame %d is out of range: the video has %d frames (0-%d)%s",
-					s.List.Key, k, i, tl.Count, tl.Count-1, tl.durationNote())
-			}
-			if in(i) && !seen[i] {
-				seen[i] = true
-				cand = append(cand, i)
-			}
+		var err error
+		if cand, err = s.listFrames(tl, limit); err != nil {
+			return nil, err
 		}
-		sort.Ints(cand)
 		name := fmt.Sprintf("frames (%d listed)", len(s.List.Frames))
 		if s.List.Missing {
 			name = "frames_file: no entry"
@@ -155,38 +151,96 @@ func (s Spec) Select(tl Timeline, annotated func(int) bool) (Selection, error) {
 		sel.Rules = append(sel.Rules, Rule{name, len(cand)})
 	case s.KeyframesOnly:
 		for _, i := range tl.Keyframes {
-			if in(i) {
+			if s.in(i, limit) {
 				cand = append(cand, i)
 			}
 		}
 		sel.Rules = append(sel.Rules, Rule{"keyframes_only", len(cand)})
 	default:
-		for i := s.Start; i < limit; i++ {
+		cand = window(s.Start, limit)
+	}
+	return cand, nil
+}
+
+// in tells whether frame i is in the window [s.Start, limit).
+func (s Spec) in(i, limit int) bool { return i >= s.Start && i < limit }
+
+// window is every frame of [start, limit).
+func window(start, limit int) []int {
+	var cand []int
+	for i := start; i < limit; i++ {
+		cand = append(cand, i)
+	}
+	return cand
+}
+
+// maxFPSFrames are the window's frames at fps max_fps when the video's rate
+// (above the slack) exceeds it, else all of them.
+func (s Spec) maxFPSFrames(tl Timeline, rate float64, limit int) []int {
+	if rate > s.MaxFPS*(1+maxFPSSlack) {
+		return fpsFrames(tl, s.MaxFPS, s.Start, limit)
+	}
+	return window(s.Start, limit)
+}
+
+// timeFrames are the frames shown at the list's times, in the window, each
+// once, increasing.
+func (s Spec) timeFrames(tl Timeline, limit int) ([]int, error) {
+	var cand []int
+	seen := map[int]bool{}
+	for k, t := range s.List.Times {
+		i, err := tl.FrameAt(t)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", s.List.Key, k, err)
+		}
+		if s.in(i, limit) && !seen[i] {
+			seen[i] = true
 			cand = append(cand, i)
 		}
 	}
-	if s.OnlyAnnotated {
-		kept := cand[:0:0]
-		for _, i := range cand {
-			if annotated != nil && annotated(i) {
-				kept = append(kept, i)
-			}
+	sort.Ints(cand)
+	return cand, nil
+}
+
+// listFrames are the list's frame indices in the window, each once,
+// increasing; one past the video's end is an error.
+func (s Spec) listFrames(tl Timeline, limit int) ([]int, error) {
+	var cand []int
+	seen := map[int]bool{}
+	for k, i := range s.List.Frames {
+		if i < 0 || i >= tl.Count {
+			return nil, fmt.Errorf("%s[%d]: frame %d is out of range: the video has %d frames (0-%d)%s",
+				s.List.Key, k, i, tl.Count, tl.Count-1, tl.durationNote())
 		}
-		cand = kept
-		sel.Rules = append(sel.Rules, Rule{"only_annotated", len(cand)})
-	}
-	if s.Step > 1 {
-		kept := cand[:0:0]
-		for k, i := range cand {
-			if k%s.Step == 0 {
-				kept = append(kept, i)
-			}
+		if s.in(i, limit) && !seen[i] {
+			seen[i] = true
+			cand = append(cand, i)
 		}
-		cand = kept
-		sel.Rules = append(sel.Rules, Rule{fmt.Sprintf("step %d", s.Step), len(cand)})
 	}
-	sel.Indices = cand
-	return sel, nil
+	sort.Ints(cand)
+	return cand, nil
+}
+
+// onlyAnnotated keeps the frames that have an annotation.
+func onlyAnnotated(cand []int, annotated func(int) bool) []int {
+	kept := cand[:0:0]
+	for _, i := range cand {
+		if annotated != nil && annotated(i) {
+			kept = append(kept, i)
+		}
+	}
+	return kept
+}
+
+// everyStep keeps every step-th frame, the first included.
+func everyStep(cand []int, step int) []int {
+	kept := cand[:0:0]
+	for k, i := range cand {
+		if k%step == 0 {
+			kept = append(kept, i)
+		}
+	}
+	return kept
 }
 
 // maxFPSSlack is how far (a fraction) a video's mean rate may exceed max_fps

@@ -121,25 +121,11 @@ func (s *Sink) resolve(ctx context.Context, custom map[string]any, create bool) 
 		return nil
 	}
 	if s.ProjectID != 0 {
-		p, err := s.C.ProjectInfo(ctx, s.ProjectID)
-		if err != nil {
-			return fmt.Errorf("sink.project_id %d: %w", s.ProjectID, err)
-		}
-		if p.Type != "" && p.Type != "images" {
-			return fmt.Errorf("sink.project_id %d (%s) is a %s project, not an images project", p.ID, p.Name, p.Type)
-		}
-		s.project, s.resolved = p, true
-		return nil
+		return s.resolveGiven(ctx)
 	}
-	ws := s.WorkspaceID
-	if ws == 0 && s.SourceWorkspace != nil {
-		var err error
-		if ws, err = s.SourceWorkspace(ctx); err != nil {
-			return err
-		}
-	}
-	if ws == 0 {
-		return errors.New("sink: no workspace for the new project (set sink.workspace_id or sink.project_id)")
+	ws, err := s.workspace(ctx)
+	if err != nil {
+		return err
 	}
 	if custom == nil && s.SourceProject != nil {
 		p, err := s.SourceProject(ctx)
@@ -148,36 +134,84 @@ func (s *Sink) resolve(ctx context.Context, custom map[string]any, create bool) 
 		}
 		custom = p.Provenance
 	}
-	srcName, _ := custom["video_project_name"].(string)
-	if srcName == "" {
-		srcName = "videos"
-	}
-	base := srcName + "(images)"
-	find := func() (*api.ProjectInfo, map[string]bool, error) {
-		all, err := s.C.Projects(ctx, ws, "")
-		if err != nil {
-			return nil, nil, err
-		}
-		taken := map[string]bool{}
-		for i, p := range all {
-			taken[p.Name] = true
-			if p.Name != base && !(strings.HasPrefix(p.Name, base) && suffix.MatchString(p.Name[len(base):])) {
-				continue
-			}
-			c := p.CustomData
-			if c[CreatedBy] == "vpipe" && fmt.Sprint(c["video_project_id"]) == fmt.Sprint(custom["video_project_id"]) &&
-				c["video_project_name"] == custom["video_project_name"] {
-				return &all[i], taken, nil
-			}
-		}
-		return nil, taken, nil
-	}
-	p, taken, err := find()
+	base := sampleBase(custom)
+	p, taken, err := s.findSample(ctx, ws, base, custom)
 	s.resolved = true
 	if err != nil || p != nil || !create {
 		s.project = p
 		return err
 	}
+	if p, err = s.createSample(ctx, ws, base, taken, custom); err != nil {
+		return err
+	}
+	s.project = p
+	return nil
+}
+
+// resolveGiven sets s.project to sink.project_id, which must be an images project.
+func (s *Sink) resolveGiven(ctx context.Context) error {
+	p, err := s.C.ProjectInfo(ctx, s.ProjectID)
+	if err != nil {
+		return fmt.Errorf("sink.project_id %d: %w", s.ProjectID, err)
+	}
+	if p.Type != "" && p.Type != "images" {
+		return fmt.Errorf("sink.project_id %d (%s) is a %s project, not an images project", p.ID, p.Name, p.Type)
+	}
+	s.project, s.resolved = p, true
+	return nil
+}
+
+// workspace is where a new project goes: sink.workspace_id, else the source
+// project's.
+func (s *Sink) workspace(ctx context.Context) (int64, error) {
+	ws := s.WorkspaceID
+	if ws == 0 && s.SourceWorkspace != nil {
+		var err error
+		if ws, err = s.SourceWorkspace(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if ws == 0 {
+		return 0, errors.New("sink: no workspace for the new project (set sink.workspace_id or sink.project_id)")
+	}
+	return ws, nil
+}
+
+// sampleBase is the name of the project made from the source: "<source>(images)".
+func sampleBase(custom map[string]any) string {
+	srcName, _ := custom["video_project_name"].(string)
+	if srcName == "" {
+		srcName = "videos"
+	}
+	return srcName + "(images)"
+}
+
+// findSample finds, in workspace ws, the project vpipe made from this source
+// (named base or base_NNN), and lists the names taken.
+func (s *Sink) findSample(ctx context.Context, ws int64, base string, custom map[string]any) (*api.ProjectInfo, map[string]bool, error) {
+	all, err := s.C.Projects(ctx, ws, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	taken := map[string]bool{}
+	for i, p := range all {
+		taken[p.Name] = true
+		if p.Name != base && !(strings.HasPrefix(p.Name, base) && suffix.MatchString(p.Name[len(base):])) {
+			continue
+		}
+		c := p.CustomData
+		if c[CreatedBy] == "vpipe" && fmt.Sprint(c["video_project_id"]) == fmt.Sprint(custom["video_project_id"]) &&
+			c["video_project_name"] == custom["video_project_name"] {
+			return &all[i], taken, nil
+		}
+	}
+	return nil, taken, nil
+}
+
+// createSample makes the project for this source under the first free name
+// of base, base_001, …; a name taken meanwhile (or by a lost answer to our
+// own call) is looked up again.
+func (s *Sink) createSample(ctx context.Context, ws int64, base string, taken map[string]bool, custom map[string]any) (*api.ProjectInfo, error) {
 	name := base
 	for n := 1; taken[name]; n++ {
 		name = fmt.Sprintf("%s_%03d", base, n)
@@ -187,18 +221,14 @@ func (s *Sink) resolve(ctx context.Context, custom map[string]any, create bool) 
 		cd[k] = custom[k]
 	}
 	desc := fmt.Sprintf("Sample project made from project #%v", custom["video_project_id"])
-	p, err = s.C.CreateProject(ctx, ws, name, desc, cd)
+	p, err := s.C.CreateProject(ctx, ws, name, desc, cd)
 	if api.IsNonUnique(err) {
 		// A lost answer to our own request, or a race: find it again.
-		if p, _, err = find(); err == nil && p == nil {
+		if p, _, err = s.findSample(ctx, ws, base, custom); err == nil && p == nil {
 			err = fmt.Errorf("projects.add %q: the name is taken by a project vpipe did not make from this source", name)
 		}
 	}
-	if err != nil {
-		return err
-	}
-	s.project = p
-	return nil
+	return p, err
 }
 
 // dataset resolves a dataset path to its id; with create, missing datasets are

@@ -103,6 +103,26 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 	if err != nil {
 		return err
 	}
+	nodes, roots := datasetTree(all)
+	listed, err := s.whitelist(nodes)
+	if err != nil {
+		return err
+	}
+	w := &walker{s: s, emit: emit, listed: listed}
+	for _, r := range roots {
+		if err := w.walk(ctx, r, nil, nil); err != nil {
+			return err
+		}
+	}
+	if w.found == 0 {
+		return fmt.Errorf("supervisely project %d (%s): no videos to sample", s.ProjectID, s.info.Name)
+	}
+	return nil
+}
+
+// datasetTree links the datasets through parentId: a dataset whose parent is
+// not in the project is a root. The roots are sorted by id.
+func datasetTree(all []api.DatasetInfo) (map[int64]*node, []*node) {
 	nodes := map[int64]*node{}
 	for _, d := range all {
 		nodes[d.ID] = &node{ds: d}
@@ -117,70 +137,86 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 			p.children = append(p.children, n)
 		}
 	}
-	byID := func(ns []*node) {
-		sort.Slice(ns, func(i, j int) bool { return ns[i].ds.ID < ns[j].ds.ID })
-	}
 	byID(roots)
+	return nodes, roots
+}
+
+func byID(ns []*node) {
+	sort.Slice(ns, func(i, j int) bool { return ns[i].ds.ID < ns[j].ds.ID })
+}
+
+// whitelist is the set of source.dataset_ids, each of which must be in the project.
+func (s *Source) whitelist(nodes map[int64]*node) (map[int64]bool, error) {
 	listed := map[int64]bool{}
 	for _, id := range s.DatasetIDs {
 		listed[id] = true
 		if nodes[id] == nil {
-			return fmt.Errorf("source.dataset_ids: dataset %d is not in project %d (%s)", id, s.ProjectID, s.info.Name)
+			return nil, fmt.Errorf("source.dataset_ids: dataset %d is not in project %d (%s)", id, s.ProjectID, s.info.Name)
 		}
 	}
-	var hasListed func(n *node) bool
-	hasListed = func(n *node) bool {
-		if listed[n.ds.ID] {
+	return listed, nil
+}
+
+// hasListed tells whether n or one of its descendants is whitelisted.
+func hasListed(n *node, listed map[int64]bool) bool {
+	if listed[n.ds.ID] {
+		return true
+	}
+	for _, c := range n.children {
+		if hasListed(c, listed) {
 			return true
 		}
-		for _, c := range n.children {
-			if hasListed(c) {
-				return true
-			}
-		}
-		return false
 	}
-	found := 0
-	var walk func(n *node, path []string, anc []core.DatasetInfo) error
-	walk = func(n *node, path []string, anc []core.DatasetInfo) error {
-		if len(listed) > 0 && !hasListed(n) {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		path = append(append([]string{}, path...), n.ds.Name)
-		prov := s.provenance()
-		prov["video_dataset_id"] = n.ds.ID
-		prov["video_dataset_name"] = n.ds.Name
-		if len(listed) == 0 || listed[n.ds.ID] {
-			videos, err := s.C.Videos(ctx, n.ds.ID)
-			if err != nil {
-				return fmt.Errorf("dataset %d (%s): %w", n.ds.ID, strings.Join(path, "/"), err)
-			}
-			for _, v := range videos {
-				found++
-				if err := emit(s.item(v, n.ds, path, prov, anc)); err != nil {
-					return err
-				}
-			}
-		}
-		byID(n.children)
-		anc = append(append([]core.DatasetInfo{}, anc...), core.DatasetInfo{Dataset: path, Custom: prov})
-		for _, c := range n.children {
-			if err := walk(c, path, anc); err != nil {
-				return err
-			}
-		}
+	return false
+}
+
+// walker emits the videos of a dataset tree, counting them.
+type walker struct {
+	s      *Source
+	emit   func(*core.Item) error
+	listed map[int64]bool // the whitelist; empty = every dataset
+	found  int
+}
+
+// walk emits n's videos (when the whitelist selects it), then its children's,
+// by id. path and anc are n's parent's.
+func (w *walker) walk(ctx context.Context, n *node, path []string, anc []core.DatasetInfo) error {
+	if len(w.listed) > 0 && !hasListed(n, w.listed) {
 		return nil
 	}
-	for _, r := range roots {
-		if err := walk(r, nil, nil); err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path = append(append([]string{}, path...), n.ds.Name)
+	prov := w.s.provenance()
+	prov["video_dataset_id"] = n.ds.ID
+	prov["video_dataset_name"] = n.ds.Name
+	if len(w.listed) == 0 || w.listed[n.ds.ID] {
+		if err := w.videos(ctx, n, path, prov, anc); err != nil {
 			return err
 		}
 	}
-	if found == 0 {
-		return fmt.Errorf("supervisely project %d (%s): no videos to sample", s.ProjectID, s.info.Name)
+	byID(n.children)
+	anc = append(append([]core.DatasetInfo{}, anc...), core.DatasetInfo{Dataset: path, Custom: prov})
+	for _, c := range n.children {
+		if err := w.walk(ctx, c, path, anc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// videos emits the videos of dataset n.
+func (w *walker) videos(ctx context.Context, n *node, path []string, prov map[string]any, anc []core.DatasetInfo) error {
+	videos, err := w.s.C.Videos(ctx, n.ds.ID)
+	if err != nil {
+		return fmt.Errorf("dataset %d (%s): %w", n.ds.ID, strings.Join(path, "/"), err)
+	}
+	for _, v := range videos {
+		w.found++
+		if err := w.emit(w.s.item(v, n.ds, path, prov, anc)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
