@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
@@ -65,7 +66,7 @@ func TestInterruptAndResumeS3(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			for {
+			for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) { // a hang guard, not a timing
 				n := 0
 				for _, k := range srv.Keys(t, bucket, "o/") {
 					if strings.Contains(k, "/img/") {
@@ -74,6 +75,9 @@ func TestInterruptAndResumeS3(t *testing.T) {
 				}
 				if n >= 20 {
 					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("20 images never reached the bucket (%d did)\n%s", n, log.String())
 				}
 			}
 			cmd.Process.Signal(sig)
