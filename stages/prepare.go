@@ -117,8 +117,7 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 	}
 	p.output = r.outputSettings(p)
 	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}}); err != nil {
-		v.Close()
-		return nil, err
+		return nil, err // the caller closes v
 	}
 	existing, err := r.Sink.Existing(ctx, it.DestDataset())
 	if err != nil {

@@ -32,9 +32,6 @@ type Sink struct {
 // New lays a project out in st.
 func New(st store.Store) *Sink { return &Sink{st: st} }
 
-// Store is where the project is written.
-func (s *Sink) Store() store.Store { return s.st }
-
 // Describe names the sink.
 func (s *Sink) Describe() string { return s.st.Describe() }
 

@@ -20,19 +20,10 @@ import (
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 
-// CustomDataFile holds a project's or dataset's custom data (provenance).
-const CustomDataFile = project.CustomDataFile
-
-// EmptyMeta is a new project's meta.json (an empty ProjectMeta, §8.3).
-const EmptyMeta = project.EmptyMeta
-
 // LockPrefix names the lock file each writer holds in the sink root.
 const LockPrefix = localstore.LockPrefix
 
 const tmpPrefix = localstore.TmpPrefix
-
-// Reserved are the names a top-level dataset may not take.
-var Reserved = project.Reserved
 
 // Sink is the project layout on a folder. Root and Fsync (sink.fsync) are
 // the store's options: set Fsync before Begin.

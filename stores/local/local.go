@@ -207,13 +207,19 @@ func (s *Store) Delete(_ context.Context, keys ...string) error {
 
 // removeEmpty removes dir and its parents while they are empty, up to the root.
 func (s *Store) removeEmpty(dir string) {
-	root := filepath.Clean(s.Root)
-	for d := filepath.Clean(dir); d != root && strings.HasPrefix(d, root+string(filepath.Separator)); d = filepath.Dir(d) {
+	for d := filepath.Clean(dir); s.below(d); d = filepath.Dir(d) {
 		if os.Remove(d) != nil { // only succeeds when empty
 			return
 		}
 		s.dirs.Delete(d)
 	}
+}
+
+// below tells whether d lies strictly inside the root (a root of "." or "/"
+// included, which a prefix test misses).
+func (s *Store) below(d string) bool {
+	rel, err := filepath.Rel(filepath.Clean(s.Root), d)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // Close lets go of this writer's lock file.

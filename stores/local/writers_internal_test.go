@@ -1,6 +1,8 @@
 package local
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -31,5 +33,26 @@ func TestLockHeldSaid(t *testing.T) {
 	err := lockError("/out/.vpipe-lock-1.ab", false, nil)
 	if err == nil || strings.Contains(err.Error(), "nil") || !strings.Contains(err.Error(), "/out/.vpipe-lock-1.ab") {
 		t.Fatalf("lock held: %v", err)
+	}
+}
+
+// A delete removes the folders it empties, up to the root and never the root,
+// also when the root is "." (keys then name folders without a "./").
+func TestDeleteRemovesEmptiedFoldersUnderDot(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	s := New(".")
+	ctx := t.Context()
+	if err := s.Put(ctx, "ds/img/a.png", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "ds/img/a.png"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ds")); !os.IsNotExist(err) {
+		t.Fatalf("the emptied folder ds is left: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the root went too: %v", err)
 	}
 }
