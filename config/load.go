@@ -86,8 +86,9 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 	text := in.protect(string(raw))
 
 	// Overrides first: a key they give may hold an unset ${VAR} in the file.
-	ovs := envOverrides(envMap, in.names(), ps)
-	ovs = append(ovs, setOverrides(sets, ps)...)
+	ovs, sinkOvs := envOverrides(envMap, in.names(), ps)
+	setOvs, setSinkOvs := setOverrides(sets, ps)
+	ovs, sinkOvs = append(ovs, setOvs...), append(sinkOvs, setSinkOvs...)
 	for _, o := range ovs {
 		in.given[o.key] = true
 	}
@@ -96,6 +97,7 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 	if !ok {
 		return nil, ps.sorted()
 	}
+	applySinkOverrides(doc, sinkOvs, ps)
 	checkTree(doc, "", in.origins, ps)
 
 	v := viper.New()
@@ -218,7 +220,7 @@ func deleteKey(m map[string]any, path string) {
 // envOverrides reads VPIPE_* variables, in name order. One that names a key
 // overrides it; one that looks meant to (a misspelling, a section) is a problem,
 // unless the file refers to it as ${VAR}: then it is the file's own.
-func envOverrides(env map[string]string, referenced map[string]bool, ps *Problems) []override {
+func envOverrides(env map[string]string, referenced map[string]bool, ps *Problems) ([]override, []sinkOverride) {
 	names := make([]string, 0, len(env))
 	for k := range env {
 		if strings.HasPrefix(k, EnvPrefix) {
@@ -227,7 +229,12 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 	}
 	sort.Strings(names)
 	var out []override
+	var sinks []sinkOverride
 	for _, name := range names {
+		if o, ok := sinkEnv(name, env[name], ps); ok {
+			sinks = append(sinks, o)
+			continue
+		}
 		if key, ok := schema.byEnv[name]; ok {
 			o := override{key: key, val: typed(schema.kinds[key], env[name]), from: "from " + name}
 			if checkValue(key, o.val, schema.kinds[key], o.from, ps) {
@@ -252,7 +259,7 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 			ps.add("", "environment variable %s sets no key%s", name, suggest(name, schema.envNames()))
 		}
 	}
-	return out
+	return out, sinks
 }
 
 // setOverrides reads --set key.path=value, in order (a later one wins).
@@ -267,13 +274,18 @@ func typed(k kind, s string) any {
 	return scalar(s)
 }
 
-func setOverrides(sets []string, ps *Problems) []override {
+func setOverrides(sets []string, ps *Problems) ([]override, []sinkOverride) {
 	var out []override
+	var sinks []sinkOverride
 	for _, s := range sets {
 		k, val, ok := strings.Cut(s, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
 			ps.add("", "--set %q: want key.path=value", s)
+			continue
+		}
+		if o, ok := sinkSet(k, val, ps); ok {
+			sinks = append(sinks, o)
 			continue
 		}
 		kind, ok := schema.kinds[k]
@@ -296,7 +308,7 @@ func setOverrides(sets []string, ps *Problems) []override {
 			out = append(out, o)
 		}
 	}
-	return out
+	return out, sinks
 }
 
 type kind int

@@ -1,0 +1,50 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vpipe/vpipe/config"
+)
+
+const fanOut = `
+source: {type: local, path: VIDEOS}
+sinks:
+  - {type: local, path: a}
+  - {type: s3, url: "s3://b/p", endpoint: "http://127.0.0.1:7070"}
+`
+
+// Issue 17: a key of one sink of the fan-out list can be set from the command
+// line (sinks[1].path, sinks.1.path) and the environment (VPIPE_SINKS_1_PATH),
+// as every other key; the value is checked as sink.KEY's would be.
+func TestSinksKeysOverridden(t *testing.T) {
+	p := write(t, strings.Replace(fanOut, "VIDEOS", t.TempDir(), 1))
+	c, err := config.Load(p, []string{"sinks[0].path=b", "sinks.1.max_attempts=3"}, []string{"VPIPE_SINKS_1_URL=s3://c/q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sinks) != 2 || c.Sinks[0].Path != "b" || c.Sinks[1].URL != "s3://c/q" || c.Sinks[1].MaxAttempts != 3 {
+		t.Fatalf("sinks = %+v", c.Sinks)
+	}
+	// --set wins over the environment, as for every key.
+	c, err = config.Load(p, []string{"sinks[0].path=set"}, []string{"VPIPE_SINKS_0_PATH=env"})
+	if err != nil || c.Sinks[0].Path != "set" {
+		t.Fatalf("sinks[0].path = %+v, %v; want the --set value", c, err)
+	}
+}
+
+func TestSinksKeysProblemsNamed(t *testing.T) {
+	p := write(t, strings.Replace(fanOut, "VIDEOS", t.TempDir(), 1))
+	err := problems(t, mustFail(config.Load(p, []string{"sinks[0].pth=x", "sinks[2].path=x", "sinks[1].max_attempts=many"},
+		[]string{"VPIPE_SINKS_0_PTH=x"})))
+	for _, want := range []string{
+		"sinks[0].pth: unknown key of a sink (from --set) (did you mean path?)",
+		"sinks[2].path: (from --set) names no sink: the config lists 2 under sinks: (sinks[0] to sinks[1])",
+		"sinks[1].max_attempts",
+		"VPIPE_SINKS_0_PTH sets no key of a sink",
+	} {
+		if !strings.Contains(err, want) {
+			t.Errorf("problems lack %q:\n%s", want, err)
+		}
+	}
+}
