@@ -295,15 +295,7 @@ func TestPlanWritesNothing(t *testing.T) {
 // TestInterruptAndResume: SIGINT mid-run stops cleanly (exit 130, only complete
 // images on disk), and a second run completes to exactly what one clean run writes.
 func TestInterruptAndResume(t *testing.T) {
-	long := filepath.Join(t.TempDir(), "long.mp4")
-	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=12",
-		"-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p", long).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, o)
-	}
-	args := func(out string) []string {
-		return []string{"run", "pipeline.yaml", "--set", "source.path=" + long, "--set", "sink.path=" + out,
-			"--set", "sampling.step=1", "--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1"}
-	}
+	args := slowRun(t, 12)
 	clean := t.TempDir()
 	if log, code := vpipe(t, args(clean)...); code != 0 {
 		t.Fatalf("clean run: %d\n%s", code, log)
@@ -557,5 +549,21 @@ func TestSalvageUnknownCount(t *testing.T) {
 	}
 	if log, code := vpipe(t, "frames", cut, "-o", t.TempDir(), "--on-damage", "salvage", "--end", "20"); code != 0 {
 		t.Fatalf("--end 20: exit %d, want 0\n%s", code, log)
+	}
+}
+
+// slowRun makes a 640x360 clip of secs seconds (25 fps) and returns the
+// arguments of a run that writes every frame of it slowly (PNG level 9, one
+// encoder) into the sink folder given: long enough to act on mid-run.
+func slowRun(t *testing.T, secs int) func(out string) []string {
+	t.Helper()
+	long := filepath.Join(t.TempDir(), "long.mp4")
+	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=s=640x360:r=25:d=%d", secs),
+		"-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p", long).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, o)
+	}
+	return func(out string) []string {
+		return []string{"run", "pipeline.yaml", "--set", "source.path=" + long, "--set", "sink.path=" + out,
+			"--set", "sampling.step=1", "--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1"}
 	}
 }

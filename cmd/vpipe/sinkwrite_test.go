@@ -87,15 +87,7 @@ func TestDiskFullLeavesNothing(t *testing.T) {
 // (pid, since when), and writes nothing; the first ends with exactly the
 // tree of one clean run.
 func TestSecondRunRefused(t *testing.T) {
-	long := filepath.Join(t.TempDir(), "long.mp4")
-	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=2",
-		"-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p", long).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, o)
-	}
-	args := func(out string) []string {
-		return []string{"run", "pipeline.yaml", "--set", "source.path=" + long, "--set", "sink.path=" + out,
-			"--set", "sampling.step=1", "--set", "stages.encode.compression=9", "--set", "stages.encode.workers=1"}
-	}
+	args := slowRun(t, 2)
 	clean := t.TempDir()
 	if log, code := vpipe(t, args(clean)...); code != 0 {
 		t.Fatalf("clean run: %d\n%s", code, log)
