@@ -32,9 +32,10 @@ type Store interface {
 	// Put stores an object atomically: readers see all of it or none (the
 	// old object, or nothing).
 	Put(ctx context.Context, key string, data []byte) error
-	// List calls fn with every key under prefix (every page), in no set
-	// order; a store's own temporaries and lock files are never listed.
-	List(ctx context.Context, prefix string, fn func(key string) error) error
+	// List calls fn with every key under prefix (every page) and its size in
+	// bytes, in no set order; a store's own temporaries and lock files are
+	// never listed.
+	List(ctx context.Context, prefix string, fn func(key string, size int64) error) error
 	// Delete removes objects; a missing one is no error.
 	Delete(ctx context.Context, keys ...string) error
 	// Update is a read-modify-write of a small shared object (meta.json, custom

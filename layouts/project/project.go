@@ -222,7 +222,7 @@ func (s *Sink) Existing(ctx context.Context, dataset []string) (map[string]bool,
 // list lists the names directly under prefix that end in suffix, without it.
 func (s *Sink) list(ctx context.Context, prefix, suffix string) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := s.st.List(ctx, prefix, func(key string) error {
+	err := s.st.List(ctx, prefix, func(key string, _ int64) error {
 		rest := strings.TrimPrefix(key, prefix)
 		if n, ok := strings.CutSuffix(rest, suffix); ok && !strings.Contains(rest, "/") {
 			out[n] = true
@@ -305,7 +305,7 @@ func (s *Sink) Delete(ctx context.Context, dataset []string, names []string) err
 		return err
 	}
 	var left []string
-	err = s.st.List(ctx, dir+"/", func(key string) error {
+	err = s.st.List(ctx, dir+"/", func(key string, _ int64) error {
 		if left = append(left, key); len(left) > 1 {
 			return errEnough
 		}

@@ -82,7 +82,7 @@ func list(t *testing.T, s store.Store, prefix string) []string {
 	t.Helper()
 	var out []string
 	var mu sync.Mutex
-	if err := s.List(ctx, prefix, func(k string) error {
+	if err := s.List(ctx, prefix, func(k string, _ int64) error {
 		mu.Lock()
 		out = append(out, k)
 		mu.Unlock()
@@ -91,6 +91,22 @@ func list(t *testing.T, s store.Store, prefix string) []string {
 		t.Fatalf("List %s: %v", prefix, err)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// sizes lists the keys under prefix with the sizes List gives.
+func sizes(t *testing.T, s store.Store, prefix string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	var mu sync.Mutex
+	if err := s.List(ctx, prefix, func(k string, n int64) error {
+		mu.Lock()
+		out[k] = n
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		t.Fatalf("List %s: %v", prefix, err)
+	}
 	return out
 }
 
@@ -108,6 +124,9 @@ func putGet(t *testing.T, tg *Target) {
 		t.Fatalf("Get after two Puts: %v %q", found, b)
 	}
 	put(t, s, "empty", nil)
+	if got := sizes(t, s, ""); got["a/b/c.json"] != 7 || got["empty"] != 0 || len(got) != 2 {
+		t.Fatalf("List sizes: %v, want a/b/c.json 7 and empty 0", got)
+	}
 	if b, found := get(t, s, "empty"); !found || len(b) != 0 {
 		t.Fatalf("an empty object: %v %q", found, b)
 	}

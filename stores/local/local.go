@@ -159,7 +159,7 @@ func (s *Store) update(key string, fn func([]byte, bool) ([]byte, error)) error 
 }
 
 // List walks the folder of prefix; temporaries and lock files are left out.
-func (s *Store) List(_ context.Context, prefix string, fn func(string) error) error {
+func (s *Store) List(_ context.Context, prefix string, fn func(string, int64) error) error {
 	dir := ""
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
 		dir = prefix[:i]
@@ -180,7 +180,14 @@ func (s *Store) List(_ context.Context, prefix string, fn func(string) error) er
 		if !strings.HasPrefix(key, prefix) {
 			return nil
 		}
-		return fn(key)
+		info, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed since the folder was read
+			}
+			return err
+		}
+		return fn(key, info.Size())
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

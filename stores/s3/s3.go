@@ -145,9 +145,9 @@ func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([
 }
 
 // List reads every page of ListObjectsV2 under prefix.
-func (s *Store) List(ctx context.Context, prefix string, fn func(string) error) error {
-	return s.C.List(ctx, s.C.Loc.Key(prefix), "", func(key string, _ int64) error {
-		return fn(s.C.Loc.Rel(key))
+func (s *Store) List(ctx context.Context, prefix string, fn func(string, int64) error) error {
+	return s.C.List(ctx, s.C.Loc.Key(prefix), "", func(key string, size int64) error {
+		return fn(s.C.Loc.Rel(key), size)
 	})
 }
 

@@ -1,0 +1,263 @@
+// Package registry is where backends make themselves known. Each source, sink
+// and store registers a Spec from its own package's init(), as Redpanda
+// Connect components and rclone's fs.Register do: its name (the value of
+// `type:`), its config struct with defaults and documentation, its checks and
+// its constructor. config, cmd, queue and metrics read the specs and never name
+// a backend; a binary gets a backend by importing its package (cmd/vpipe
+// imports them all through backends/all).
+//
+// A store (where bytes live: a folder, a bucket) registers once and is then both
+// a sink type (a dataset layout written on it, by the adapter the store sink
+// package sets with SetStoreSink) and, when its spec says so, a source type (by
+// the adapter of SetStoreSource). A service that is not a store (the
+// Supervisely platform) registers a source and a sink of its own.
+//
+// The package is free of cgo: config imports it.
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/store"
+)
+
+// Kind is what a spec builds.
+type Kind string
+
+const (
+	Source Kind = "source"
+	Sink   Kind = "sink"
+	Store  Kind = "store"
+)
+
+// Spec describes one backend. Config structs use `mapstructure:"key"` tags
+// (the YAML keys under source:, sink: or sinks[i]), `doc:"..."` (one line for
+// the generated reference, docs/backends.md) and `required:"true"`.
+type Spec struct {
+	Kind Kind
+	// Name is the value of `type:` that chooses the backend ("s3").
+	Name string
+	// Summary is one line for the docs and for `vpipe validate`'s listing.
+	Summary string
+	// Config returns a new config struct (a pointer) holding the defaults,
+	// for the role it plays: a store's settings may default differently as a
+	// source (role Source) and as a sink (role Sink).
+	Config func(role Kind) any
+	// Check returns the problems of a decoded config (keys relative to the
+	// section: "url"). Optional.
+	Check func(conf any, env CheckEnv) []Problem
+	// Uses names the top-level sections the backend reads (e.g. a platform's
+	// connection settings), registered with RegisterSection.
+	Uses []string
+	// Where names what the backend reads or writes, the same from every
+	// machine that reaches it (no endpoint, no credentials): the queue checks
+	// that a worker writes where a video was queued for.
+	Where func(conf any) string
+	// LocalPath is the local folder a backend reads or writes, if any, so a
+	// sink is never inside its source. Optional.
+	LocalPath func(conf any) string
+	// StoreSource says a store is also a source of videos.
+	StoreSource bool
+
+	// One constructor, the one of Kind.
+	NewSource func(ctx context.Context, conf any, d Deps) (core.Source, error)
+	NewSink   func(ctx context.Context, conf any, d Deps) (core.Sink, error)
+	NewStore  func(ctx context.Context, conf any, d Deps) (store.Store, error)
+}
+
+// Problem is one thing wrong with a backend's config, under a key relative to
+// its section.
+type Problem struct {
+	Key string
+	Msg string
+}
+
+// CheckEnv is what a check may need beyond its own section.
+type CheckEnv struct {
+	// Role is Source or Sink.
+	Role Kind
+	// SourceType is the configured source's type.
+	SourceType string
+	// Section returns a decoded top-level section (RegisterSection), or nil.
+	Section func(name string) any
+}
+
+// Deps is what a constructor gets from the run.
+type Deps struct {
+	Log *slog.Logger
+	// Role is Source or Sink (a store is built for one of them).
+	Role Kind
+	// Section returns a decoded top-level section (RegisterSection).
+	Section func(name string) any
+	// Shared returns the run's one value under key, made by mk the first
+	// time (a platform client shared by the source and the sinks).
+	Shared func(key string, mk func() (any, error)) (any, error)
+	// Source is the run's source (for a sink; nil while the source is built).
+	Source core.Source
+}
+
+// SectionSpec is a top-level section of pipeline.yaml that backends share.
+type SectionSpec struct {
+	Name    string
+	Summary string
+	// Config returns a new struct (a pointer) holding the defaults.
+	Config func() any
+	// Check is run when a configured backend Uses the section. Optional.
+	Check func(conf any) []Problem
+}
+
+var (
+	mu       sync.RWMutex
+	specs    = map[Kind]map[string]Spec{}
+	sections = map[string]SectionSpec{}
+
+	storeSink   func(ctx context.Context, st store.Store, conf any, d Deps) (core.Sink, error)
+	storeSource func(ctx context.Context, st store.Store, conf any, d Deps) (core.Source, error)
+)
+
+// Register adds a spec; a second spec of one kind and name is a programming
+// error and panics, as does a spec without its constructor.
+func Register(s Spec) {
+	mu.Lock()
+	defer mu.Unlock()
+	if s.Name == "" || s.Config == nil {
+		panic(fmt.Sprintf("registry: %s spec %q needs a name and a config", s.Kind, s.Name))
+	}
+	switch {
+	case s.Kind == Source && s.NewSource == nil, s.Kind == Sink && s.NewSink == nil, s.Kind == Store && s.NewStore == nil:
+		panic(fmt.Sprintf("registry: %s %q has no constructor", s.Kind, s.Name))
+	}
+	if specs[s.Kind] == nil {
+		specs[s.Kind] = map[string]Spec{}
+	}
+	if _, dup := specs[s.Kind][s.Name]; dup {
+		panic(fmt.Sprintf("registry: %s %q registered twice", s.Kind, s.Name))
+	}
+	specs[s.Kind][s.Name] = s
+}
+
+// RegisterSection adds a shared top-level section.
+func RegisterSection(s SectionSpec) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := sections[s.Name]; dup {
+		panic(fmt.Sprintf("registry: section %q registered twice", s.Name))
+	}
+	sections[s.Name] = s
+}
+
+// SetStoreSink sets how a store becomes a sink (a layout written on it).
+func SetStoreSink(f func(ctx context.Context, st store.Store, conf any, d Deps) (core.Sink, error)) {
+	mu.Lock()
+	defer mu.Unlock()
+	storeSink = f
+}
+
+// SetStoreSource sets how a store becomes a source of videos.
+func SetStoreSource(f func(ctx context.Context, st store.Store, conf any, d Deps) (core.Source, error)) {
+	mu.Lock()
+	defer mu.Unlock()
+	storeSource = f
+}
+
+// Lookup finds the spec behind a source or sink type: a spec of that kind, or
+// a store (as a sink always; as a source when it says StoreSource).
+func Lookup(role Kind, name string) (Spec, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	if s, ok := specs[role][name]; ok {
+		return s, true
+	}
+	if s, ok := specs[Store][name]; ok && (role == Sink || s.StoreSource) {
+		return s, true
+	}
+	return Spec{}, false
+}
+
+// Names lists the source or sink types, sorted.
+func Names(role Kind) []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var out []string
+	for n := range specs[role] {
+		out = append(out, n)
+	}
+	for n, s := range specs[Store] {
+		if (role == Sink || s.StoreSource) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Section finds a shared section.
+func Section(name string) (SectionSpec, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	s, ok := sections[name]
+	return s, ok
+}
+
+// Sections lists the shared sections, sorted by name.
+func Sections() []SectionSpec {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]SectionSpec, 0, len(sections))
+	for _, s := range sections {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b SectionSpec) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// NewSource builds the source of a spec found by Lookup(Source, …).
+func NewSource(ctx context.Context, s Spec, conf any, d Deps) (core.Source, error) {
+	d.Role = Source
+	if s.Kind != Store {
+		return s.NewSource(ctx, conf, d)
+	}
+	mu.RLock()
+	adapt := storeSource
+	mu.RUnlock()
+	if adapt == nil {
+		return nil, fmt.Errorf("registry: no store source adapter registered (import sources/storesource)")
+	}
+	st, err := s.NewStore(ctx, conf, d)
+	if err != nil {
+		return nil, err
+	}
+	return adapt(ctx, st, conf, d)
+}
+
+// NewSink builds the sink of a spec found by Lookup(Sink, …).
+func NewSink(ctx context.Context, s Spec, conf any, d Deps) (core.Sink, error) {
+	d.Role = Sink
+	if s.Kind != Store {
+		return s.NewSink(ctx, conf, d)
+	}
+	mu.RLock()
+	adapt := storeSink
+	mu.RUnlock()
+	if adapt == nil {
+		return nil, fmt.Errorf("registry: no store sink adapter registered (import sinks/storesink)")
+	}
+	st, err := s.NewStore(ctx, conf, d)
+	if err != nil {
+		return nil, err
+	}
+	return adapt(ctx, st, conf, d)
+}
