@@ -150,7 +150,8 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
-// write uploads data to o in one request (o may carry preconditions).
+// write uploads data to o in one request (o may carry preconditions). o is
+// a handle of its own: Retryer changes its retry settings in place.
 func (s *Store) write(ctx context.Context, o *storage.ObjectHandle, data []byte) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // a write that failed is aborted, never finished
