@@ -66,9 +66,22 @@ func (s *Source) list(ctx context.Context) error {
 			s.sizes[rel] = size
 			return nil
 		})
-		sort.Strings(s.keys)
+		sort.Slice(s.keys, func(i, j int) bool { return walkOrder(s.keys[i], s.keys[j]) })
 	})
 	return s.err
+}
+
+// walkOrder orders keys as a walk of folders does, one level at a time, each
+// by name (as sources/local walks a folder): "b/c.mp4" comes before
+// "b-1.mp4", though '-' sorts before '/' byte by byte.
+func walkOrder(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
 }
 
 func (s *Source) isProject() bool { return s.have["meta.json"] }
