@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 		return &sinktest.Target{
 			Open: func(*testing.T) core.Sink {
 				f := fanout.New(local.New(a), local.New(b))
-				f.SetWriter(core.Writer{Role: "conformance", Shared: true}) // as in sinks/local's suite
+				f.Features().Admit(core.Writer{Role: "conformance", Shared: true}) // as in sinks/local's suite
 				return f
 			},
 			Tree: func(t *testing.T) map[string][]byte {

@@ -207,3 +207,41 @@ func TestFanOutTwoPlatforms(t *testing.T) {
 		checkOnce(t, s, p)
 	}
 }
+
+// TestFanOutPlatformFails: the platform member failing a video's annotations
+// (beyond the retry budget) fails the video, naming the member, and rolls it
+// back in the local member, which took its images during upload; the other
+// videos complete. A re-run completes both members to the clean state.
+func TestFanOutPlatformFails(t *testing.T) {
+	c := conf(t, "supervisely.retries=1", "stages.decode.workers=1")
+	want := reference(t, c)
+	s, src := seeded(t)
+	wantLocal := localOnly(t, c, s, src.ID)
+	cl := client(t, s, c)
+	srcs := serverSource(s, cl, c, src.ID)
+	dir := t.TempDir()
+	s.SetFaults(svtest.Faults{Fail: map[string]int{"annotations.bulk.add": 2}})
+	r := sample(context.Background(), t, c, srcs, fanout.New(localsink.New(dir), serverSink(cl, srcs, 0)))
+	if r.err != nil || r.sum.VideosFailed != 1 || r.sum.VideosOK != 4 {
+		t.Fatalf("%v %+v", r.err, r.sum)
+	}
+	failed := r.sum.Failures[0]
+	if msg := failed.Err.Error(); !strings.Contains(msg, "sink 2 (supervisely") || !strings.Contains(msg, "annotations.bulk.add") {
+		t.Fatalf("the failure does not name the member and the call: %s", msg)
+	}
+	for k := range localState(t, dir) {
+		if strings.HasPrefix(k, failed.Video+"/") {
+			t.Fatalf("%s stayed in the local member after its video failed", k)
+		}
+	}
+	s.SetFaults(svtest.Faults{})
+	r = sample(context.Background(), t, c, srcs, fanout.New(localsink.New(dir), serverSink(cl, srcs, 0)))
+	if r.err != nil || r.sum.VideosFailed != 0 {
+		t.Fatalf("re-run: %v %+v", r.err, r.sum.Failures)
+	}
+	dst := destProject(t, s, "svproject(images)")
+	got, _ := serverState(t, s, dst.ID)
+	diff(t, "platform member after the re-run", got, want)
+	checkOnce(t, s, dst.ID)
+	sameFiles(t, "local member after the re-run", fileTree(t, dir), wantLocal)
+}
