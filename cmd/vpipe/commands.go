@@ -508,7 +508,7 @@ func printPlan(ctx context.Context, out io.Writer, c *config.Config, sink core.S
 		for i, sc := range c.Sinks {
 			perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
 		}
-		for i, k := range sink.(*fanout.Sink).Sinks {
+		for i, k := range sink.Features().Members {
 			fmt.Fprintf(out, "sink %d: %s\n", i+1, k.Describe())
 		}
 	}

@@ -149,3 +149,6 @@ func (f *Flat) Delete(_ context.Context, _ []string, names []string) error {
 
 // Close has nothing to flush.
 func (f *Flat) Close() error { return nil }
+
+// Features: a bare folder is written one image at a time, by one command.
+func (f *Flat) Features() core.SinkFeatures { return core.SinkFeatures{} }

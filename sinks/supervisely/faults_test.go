@@ -180,6 +180,7 @@ func (discard) Put(context.Context, *core.Image) error           { return nil }
 func (discard) Delete(context.Context, []string, []string) error { return nil }
 func (discard) Close() error                                     { return nil }
 func (discard) Describe() string                                 { return "discard" }
+func (discard) Features() core.SinkFeatures                      { return core.SinkFeatures{} }
 
 // TestBytesFetched: a full pass over a 60 s MP4 fetches at most 1.1 × the file,
 // a sparse one (a frame every 5 s) well under it; the run log reports it.
