@@ -92,11 +92,14 @@ func (s *Store) Features() store.Features {
 	return store.Features{Key: "sink.url", MaxKeyLen: MaxKeyLen - len(s.loc.Blob("")), MaybeApplied: true, Holds: s.holds}
 }
 
-// Check reads the container's properties: it exists and the credentials
-// reach it.
+// Check lists one blob under the prefix: the container exists and the
+// credentials may list it (a container SAS may, where it may not read the
+// container's properties).
 func (s *Store) Check(ctx context.Context) error {
-	if _, err := s.c.GetProperties(ctx, nil); err != nil {
-		return s.Err("GetContainerProperties", "", err)
+	full := s.loc.Blob("")
+	_, err := s.c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &full, MaxResults: to.Ptr(int32(1))}).NextPage(ctx)
+	if err != nil {
+		return s.Err("ListBlobs", full, err)
 	}
 	return nil
 }
@@ -122,7 +125,7 @@ func (s *Store) get(ctx context.Context, name string) (data []byte, etag azcore.
 	if err != nil {
 		return nil, "", false, s.Err("GetBlob", name, err)
 	}
-	body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: int32(s.attempts - 1)})
+	body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: int32(max(1, s.attempts-1))})
 	defer body.Close()
 	if data, err = io.ReadAll(body); err != nil {
 		return nil, "", false, s.Err("GetBlob (reading the body)", name, err)

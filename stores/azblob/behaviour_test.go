@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+
 	"github.com/vpipe/vpipe/internal/testenv/azuritetest"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
 	"github.com/vpipe/vpipe/registry"
+	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/rangeread"
 	"github.com/vpipe/vpipe/stores/azblob"
 )
@@ -22,7 +26,8 @@ var ctx = context.Background()
 
 // A real video read through store/rangeread (small doubling ranges, a seek
 // to the tail and back as FFmpeg does for an MP4's moov) is the file's bytes,
-// also when every third ranged GET is cut halfway and resumed.
+// also when every third ranged GET is cut halfway and resumed; so is a Get
+// whose body is cut.
 func TestRangeReadVideo(t *testing.T) {
 	want, err := os.ReadFile("../../testdata/videos/traffic.mp4")
 	if err != nil {
@@ -33,8 +38,15 @@ func TestRangeReadVideo(t *testing.T) {
 	px := s3test.NewProxy(srv.Endpoint)
 	t.Cleanup(px.Close)
 	var gets atomic.Int64
+	var cutWhole atomic.Bool // cut the next GET of the whole blob
 	px.Rule = func(r *http.Request) s3test.Fault {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/traffic.mp4") && gets.Add(1)%3 == 0 {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/traffic.mp4") {
+			return s3test.Pass
+		}
+		if r.Header.Get("x-ms-range") == "" && r.Header.Get("Range") == "" && cutWhole.CompareAndSwap(true, false) {
+			return s3test.Reset
+		}
+		if gets.Add(1)%3 == 0 {
 			return s3test.Reset
 		}
 		return s3test.Pass
@@ -65,6 +77,11 @@ func TestRangeReadVideo(t *testing.T) {
 	}
 	if gets.Load() < 3 {
 		t.Fatalf("%d ranged GETs: no cut was made", gets.Load())
+	}
+	// Get resumes a whole read cut halfway.
+	cutWhole.Store(true)
+	if b, found, err := s.Get(ctx, "traffic.mp4"); err != nil || !found || !bytes.Equal(b, want) || cutWhole.Load() {
+		t.Fatalf("Get cut halfway: %d bytes, found %v, cut %v: %v", len(b), found, !cutWhole.Load(), err)
 	}
 }
 
@@ -136,7 +153,7 @@ func TestNoAnswer(t *testing.T) {
 }
 
 // The credential chain: the account and key variables work against an
-// endpoint; a wrong key, a missing container and no account at all are
+// endpoint, and so does a connection string's SAS (within its rights); a wrong key, a missing container and no account at all are
 // errors that say what to do, in one line.
 func TestCredentials(t *testing.T) {
 	ctr := srv.Container(t)
@@ -155,7 +172,7 @@ func TestCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing, _ := azblob.New(azblob.Options{URL: "azblob://nothere", Endpoint: srv.Endpoint})
-	if err := missing.Open(ctx); err == nil || !strings.Contains(err.Error(), "GetContainerProperties azblob://nothere: container nothere does not exist") ||
+	if err := missing.Open(ctx); err == nil || !strings.Contains(err.Error(), "ListBlobs azblob://nothere: container nothere does not exist") ||
 		strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Open of a missing container: %v", err)
 	}
@@ -167,6 +184,25 @@ func TestCredentials(t *testing.T) {
 	}
 	t.Setenv("AZURE_STORAGE_ACCOUNT", "")
 	t.Setenv("AZURE_STORAGE_KEY", "")
+	// A connection string holding a container SAS, used against an endpoint.
+	cred, _ := container.NewSharedKeyCredential(azuritetest.Account, azuritetest.Key)
+	q, err := sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().Add(time.Hour), ContainerName: ctr,
+		Permissions: (&sas.ContainerPermissions{Read: true, List: true}).String()}.SignWithSharedKey(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", "BlobEndpoint=http://elsewhere.invalid/x;SharedAccessSignature="+q.Encode())
+	ro, err := azblob.New(azblob.Options{URL: "azblob://" + ctr, Endpoint: srv.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _, err := ro.Get(ctx, "k"); err != nil || string(b) != "v" {
+		t.Fatalf("Get with a read-only SAS: %q, %v", b, err)
+	}
+	if err := ro.Put(ctx, "k2", []byte("v")); err == nil || !strings.Contains(err.Error(), "access refused") {
+		t.Fatalf("Put with a read-only SAS: %v", err)
+	}
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", "")
 	if _, err := azblob.New(azblob.Options{URL: "azblob://" + ctr}); err == nil || !strings.Contains(err.Error(), "AZURE_STORAGE_CONNECTION_STRING") {
 		t.Fatalf("New without any credentials: %v", err)
 	}
@@ -199,5 +235,22 @@ func TestSpec(t *testing.T) {
 	c.URL, c.Endpoint, c.MaxAttempts, c.TimeoutS = "azblob://videos", "http://acct:key@127.0.0.1:1", 0, 0
 	if ps := spec.Check(c, registry.CheckEnv{}); len(ps) != 3 || strings.Contains(ps[0].Msg, "key@") {
 		t.Fatalf("bad endpoint, max_attempts, timeout_s: %v", ps)
+	}
+}
+
+// List gives every blob with its size, and leaves out the names of a store's
+// own files (temporaries and lock files another store may have left).
+func TestListLeavesOutOwnFiles(t *testing.T) {
+	ctr := srv.Container(t)
+	for _, name := range []string{"p/a.png", "p/d/" + store.TmpPrefix + "x", "p/d/" + store.LockPrefix + "y", "p/d/b.json"} {
+		srv.Put(t, ctr, name, []byte(name))
+	}
+	got := map[string]int64{}
+	s := open(t, azblob.Options{URL: "azblob://" + ctr + "/p"})
+	if err := s.List(ctx, "", func(k string, n int64) error { got[k] = n; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["a.png"] != 7 || got["d/b.json"] != 10 {
+		t.Fatalf("List: %v", got)
 	}
 }

@@ -87,7 +87,9 @@ func (l Location) Rel(blob string) string {
 }
 
 // String is the location as a URL.
-func (l Location) String() string { return strings.TrimSuffix("azblob://"+l.Container+"/"+l.Prefix, "/") }
+func (l Location) String() string {
+	return strings.TrimSuffix("azblob://"+l.Container+"/"+l.Prefix, "/")
+}
 
 // Object names one blob in errors.
 func (l Location) Object(blob string) string {
@@ -118,31 +120,9 @@ const chainHelp = "AZURE_STORAGE_CONNECTION_STRING; else AZURE_STORAGE_ACCOUNT w
 // here prints, or keeps apart from the SDK's credential, a secret. It returns
 // the server, for messages, and whether the credential is Entra ID's.
 func newClient(loc Location, endpoint string, opts *container.ClientOptions) (c *container.Client, server string, entra bool, err error) {
-	at := func(svc string) string { return strings.TrimSuffix(svc, "/") + "/" + loc.Container }
 	if cs := os.Getenv("AZURE_STORAGE_CONNECTION_STRING"); cs != "" {
-		if endpoint == "" {
-			c, err := container.NewClientFromConnectionString(cs, loc.Container, opts)
-			if err != nil {
-				return nil, "", false, fmt.Errorf("%s: AZURE_STORAGE_CONNECTION_STRING: %w", loc, err)
-			}
-			return c, serviceOf(c.URL()), false, nil
-		}
-		// The endpoint overrides the connection string's: its account and
-		// key (or SAS) are used against it.
-		kv := parseConnString(cs)
-		switch {
-		case kv["AccountName"] != "" && kv["AccountKey"] != "":
-			cred, err := container.NewSharedKeyCredential(kv["AccountName"], kv["AccountKey"])
-			if err != nil {
-				return nil, "", false, fmt.Errorf("%s: the account key of AZURE_STORAGE_CONNECTION_STRING: %w", loc, err)
-			}
-			c, err := container.NewClientWithSharedKeyCredential(at(endpoint), cred, opts)
-			return c, endpoint, false, err
-		case kv["SharedAccessSignature"] != "":
-			c, err := container.NewClientWithNoCredential(at(endpoint)+"?"+kv["SharedAccessSignature"], opts)
-			return c, endpoint, false, err
-		}
-		return nil, "", false, fmt.Errorf("%s: AZURE_STORAGE_CONNECTION_STRING holds neither AccountName with AccountKey nor SharedAccessSignature, which the endpoint %s needs", loc, endpoint)
+		c, server, err := fromConnString(loc, endpoint, cs, opts)
+		return c, server, false, err
 	}
 	account, key := os.Getenv("AZURE_STORAGE_ACCOUNT"), os.Getenv("AZURE_STORAGE_KEY")
 	svc := endpoint
@@ -160,15 +140,47 @@ func newClient(loc Location, endpoint string, opts *container.ClientOptions) (c 
 		if err != nil {
 			return nil, "", false, fmt.Errorf("%s: AZURE_STORAGE_KEY: %w", loc, err)
 		}
-		c, err := container.NewClientWithSharedKeyCredential(at(svc), cred, opts)
+		c, err := container.NewClientWithSharedKeyCredential(containerURL(svc, loc), cred, opts)
 		return c, svc, false, err
 	}
 	cred, err := azidentity.NewDefaultAzureCredential(nil)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("%s: no usable Azure credentials; tried %s: %w", loc, chainHelp, err)
 	}
-	c, err = container.NewClient(at(svc), cred, opts)
+	c, err = container.NewClient(containerURL(svc, loc), cred, opts)
 	return c, svc, true, err
+}
+
+// fromConnString builds the client of a connection string. An endpoint
+// overrides the string's own: the string's account and key (or SAS) are used
+// against it.
+func fromConnString(loc Location, endpoint, cs string, opts *container.ClientOptions) (*container.Client, string, error) {
+	if endpoint == "" {
+		c, err := container.NewClientFromConnectionString(cs, loc.Container, opts)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: AZURE_STORAGE_CONNECTION_STRING: %w", loc, err)
+		}
+		return c, serviceOf(c.URL()), nil
+	}
+	kv := parseConnString(cs)
+	switch {
+	case kv["AccountName"] != "" && kv["AccountKey"] != "":
+		cred, err := container.NewSharedKeyCredential(kv["AccountName"], kv["AccountKey"])
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: the account key of AZURE_STORAGE_CONNECTION_STRING: %w", loc, err)
+		}
+		c, err := container.NewClientWithSharedKeyCredential(containerURL(endpoint, loc), cred, opts)
+		return c, endpoint, err
+	case kv["SharedAccessSignature"] != "":
+		c, err := container.NewClientWithNoCredential(containerURL(endpoint, loc)+"?"+kv["SharedAccessSignature"], opts)
+		return c, endpoint, err
+	}
+	return nil, "", fmt.Errorf("%s: AZURE_STORAGE_CONNECTION_STRING holds neither AccountName with AccountKey nor SharedAccessSignature, which the endpoint %s needs", loc, endpoint)
+}
+
+// containerURL is the URL of loc's container on a service URL.
+func containerURL(service string, loc Location) string {
+	return strings.TrimSuffix(service, "/") + "/" + loc.Container
 }
 
 // parseConnString reads KEY=VALUE;... (a value may hold '=', as base64 keys do).
@@ -201,12 +213,19 @@ func clientOptions(attempts int, timeout time.Duration) *container.ClientOptions
 	}
 	return &container.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry: policy.RetryOptions{MaxRetries: int32(retries), RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 10 * time.Second},
-		// http.DefaultTransport's settings (proxy from the environment), each
-		// attempt watched for progress.
-		Transport: stallClient{next: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, d: timeout},
+		// Each attempt watched for progress.
+		Transport:        stallClient{next: &http.Client{Transport: transport()}, d: timeout},
 		PerCallPolicies:  []policy.Policy{newTries{}},
 		PerRetryPolicies: []policy.Policy{countTries{}},
 	}}
+}
+
+// transport is http.DefaultTransport's (a proxy from the environment), with
+// enough idle connections kept for the uploads of many writers at once.
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	return t
 }
 
 // tries counts a call's attempts (a per-call policy gives it each call, a

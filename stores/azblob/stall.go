@@ -21,8 +21,10 @@ func (e *StallError) Error() string {
 	return fmt.Sprintf("no answer: nothing sent or received for %s", e.For)
 }
 
-// Timeout says it is a timeout.
-func (e *StallError) Timeout() bool { return true }
+// Timeout and Temporary make it a net.Error, which the SDK's retry reader
+// resumes a body after.
+func (e *StallError) Timeout() bool   { return true }
+func (e *StallError) Temporary() bool { return true }
 
 // Unreachable tells the run the server is gone (see core.Unreachable): a call
 // fails with a StallError only when its last attempt got no answer.
