@@ -167,11 +167,12 @@ type Client int
 const (
 	Supervisely Client = iota
 	S3
+	Azure
 	numClients
 )
 
 // ClientNames are the label values of Client.
-var ClientNames = [numClients]string{"supervisely", "s3"}
+var ClientNames = [numClients]string{"supervisely", "s3", "azure"}
 
 // SourceBytes counts bytes read from a source (a file's size, or what a remote
 // read fetched); SinkBytes bytes of images handed to a sink.
