@@ -44,6 +44,9 @@ func verifyCmd() *cobra.Command {
 				return err
 			}
 			res, err := vf.run(cmd.Context(), cmd, args[0])
+			if errors.Is(err, context.Canceled) {
+				return &exitError{code: exitInterrupted, err: errors.New("interrupted: nothing was verified")}
+			}
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
@@ -145,6 +148,10 @@ func printVerify(w io.Writer, res *verify.Result, vf verifyFlags) {
 	} else if res.Lossy > 0 {
 		lossy = "; lossy images: every one exact"
 	}
-	fmt.Fprintf(w, "checked %d of %d images of %s%s: %d mismatches (%d images re-derived)%s\n",
-		res.Checked, res.Images, res.Dataset, how, len(res.Mismatches), res.Rederived, lossy)
+	n := fmt.Sprintf("%d mismatches", len(res.Mismatches))
+	if len(res.Mismatches) == 1 {
+		n = "1 mismatch"
+	}
+	fmt.Fprintf(w, "checked %d of %d images of %s%s: %s (%d images re-derived)%s\n",
+		res.Checked, res.Images, res.Dataset, how, n, res.Rederived, lossy)
 }
