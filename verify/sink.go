@@ -49,6 +49,10 @@ func newSink(st store.Store, s *stored, checked map[string]bool, o media.EncodeO
 
 func (k *sink) Describe() string { return "verify " + k.st.Describe() }
 
+// Features: none; a verifying sink takes images one at a time and writes
+// nothing, so it admits no writers.
+func (k *sink) Features() core.SinkFeatures { return core.SinkFeatures{} }
+
 // Begin checks that the dataset's meta.json holds what the run would merge
 // into it (the source's classes and tags, vpipe's own tags); it returns the
 // meta the run would write.
