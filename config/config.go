@@ -7,6 +7,7 @@ package config
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/vpipe/vpipe/media/mediaopt"
@@ -227,4 +228,17 @@ func Defaults() map[string]any {
 		"stages.annotate.workers": 1,
 		"stages.annotate.queue":   2,
 	}
+}
+
+// Keys lists every key a config takes, in order: the common ones, those of
+// every registered source and sink type (under source. and sink.), and the
+// shared sections'.
+func Keys() []string { return slices.Clone(schema().keys) }
+
+// IsBackendKey tells whether key is a source or sink type's own (source.url),
+// documented with its type rather than with the common keys.
+func IsBackendKey(key string) bool {
+	top, rest, _ := strings.Cut(key, ".")
+	_, isRole := schema().roles[top]
+	return isRole && rest != "type"
 }

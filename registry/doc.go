@@ -32,10 +32,12 @@ read with ranged reads, as a plain tree of videos or a Supervisely video project
 `)
 	fmt.Fprintf(&b, "Without `type:`, a source is `%s` and a sink `%s`.\n", Default(Source), Default(Sink))
 	for _, group := range []struct {
-		title string
-		kind  Kind
-	}{{"Sources", Source}, {"Sinks", Sink}, {"Stores", Store}} {
-		fmt.Fprintf(&b, "\n## %s\n", group.title)
+		title, intro string
+		kind         Kind
+	}{{"Sources", "Besides these, each store marked as a source below.", Source},
+		{"Sinks", "Besides these, every store below.", Sink},
+		{"Stores", "Each is a sink type, and a source type where marked.", Store}} {
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n", group.title, group.intro)
 		for _, s := range Specs() {
 			if s.Kind == group.kind {
 				writeSpec(&b, s)
@@ -76,8 +78,11 @@ func writeSpec(b *strings.Builder, s Spec) {
 	b.WriteString("\n| key | type | default | required | |\n|---|---|---|---|---|\n")
 	for _, f := range fields {
 		req := ""
-		if f.Required {
+		switch {
+		case f.Required && f.Value(confs[roles[0]]).IsZero():
 			req = "yes"
+		case f.Required:
+			req = "not empty"
 		}
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", f.Key, typeName(f.Type), roleDefaults(f, roles, confs), req, cell(f.Doc))
 	}
@@ -163,8 +168,10 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
-// cell keeps a doc line inside its table cell.
-func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// cell keeps a doc line inside its table cell, as text (no HTML tag).
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", `\<`, ">", `\>`).Replace(s)
+}
 
 func codeList(names []string, suffix string) string {
 	out := make([]string, len(names))
