@@ -101,8 +101,8 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 		return nil, ps.sorted()
 	}
 	ovs = applyDecoded(doc, ovs, in.origins)
-	applySinkOverrides(doc, sinkOvs, in.origins, ps)
-	checkTree(doc, "", in.origins, ps)
+	applySinkOverrides(doc, sinkOvs, in, ps)
+	checkTree(doc, "", in, ps)
 
 	c, ok := decodeCommon(doc, ovs, in.origins, ps)
 	if !ok {
@@ -602,7 +602,8 @@ func (s *keySchema) envNames() []string {
 // checkTree walks the parsed YAML, reports unknown keys and wrong types, and
 // removes what it reported, so the defaults stand in and the range checks
 // still run.
-func checkTree(m map[string]any, prefix string, origins map[string]string, ps *Problems) {
+func checkTree(m map[string]any, prefix string, in *interpolation, ps *Problems) {
+	origins := in.origins
 	names := make([]string, 0, len(m))
 	for k := range m {
 		names = append(names, k)
@@ -612,12 +613,12 @@ func checkTree(m map[string]any, prefix string, origins map[string]string, ps *P
 		path := prefix + k
 		val := m[k]
 		if path == "sinks" {
-			checkSinks(val, origins, ps)
+			checkSinks(val, in, ps)
 			continue
 		}
 		if _, isRole := schema().roles[path]; isRole {
 			if sub, ok := val.(map[string]any); ok {
-				checkBackendTree(sub, path, path, origins, ps)
+				checkBackendTree(sub, path, path, in, ps)
 				continue
 			}
 		}
@@ -630,7 +631,7 @@ func checkTree(m map[string]any, prefix string, origins map[string]string, ps *P
 		if schema().isSection(path) {
 			switch sub := val.(type) {
 			case map[string]any:
-				checkTree(sub, path+".", origins, ps)
+				checkTree(sub, path+".", in, ps)
 			case nil: // an empty section
 				delete(m, k)
 			default:
@@ -800,7 +801,7 @@ func AsProblems(file string, err error) *Problems {
 }
 
 // checkSinks checks the fan-out list: each element takes the keys of sink.
-func checkSinks(val any, origins map[string]string, ps *Problems) {
+func checkSinks(val any, in *interpolation, ps *Problems) {
 	list, ok := val.([]any)
 	if !ok {
 		ps.add("sinks", "want a list of sinks (- type: ...), got %s", describe(val))
@@ -813,15 +814,20 @@ func checkSinks(val any, origins map[string]string, ps *Problems) {
 			ps.add(key, "want a sink (type: ..., path: ... or url: ...), got %s", describe(e))
 			continue
 		}
-		checkBackendTree(m, "sink", key, origins, ps)
+		checkBackendTree(m, "sink", key, in, ps)
 	}
 }
 
 // checkBackendTree checks the keys of a source or sink: those of its type
 // (or, when the type is unknown, of any type of the role) with their kinds.
 // section is the role's key path ("sink"), name the one problems use ("sink",
-// "sinks[1]"). What it reports it removes, so the defaults stand in.
-func checkBackendTree(m map[string]any, section, name string, origins map[string]string, ps *Problems) {
+// "sinks[1]"). What it reports it removes, so the defaults stand in. A type
+// given by VPIPE_* or --set replaces the file's backend: the file's keys its
+// type does not have are dropped, not refused (`--set sink.type=s3` over a
+// file with a local sink's path), while an override's own are refused.
+func checkBackendTree(m map[string]any, section, name string, in *interpolation, ps *Problems) {
+	origins := in.origins
+	typeOverridden := in.given[name+".type"]
 	typ := registry.Default(schema().roles[section])
 	if t, ok := m["type"].(string); ok {
 		typ = t
@@ -843,6 +849,8 @@ func checkBackendTree(m map[string]any, section, name string, origins map[string
 			continue
 		case slices.ContainsFunc(ps.List, func(p Problem) bool { return p.Key == key }):
 			// a ${VAR} in the key, reported
+		case inRole && typeOverridden && !in.given[key]:
+			// the file's key of the backend an override replaced
 		case inRole: // another type's key
 			ps.List = append(ps.List, Problem{Key: key, From: origin(origins, key, name),
 				Msg: fmt.Sprintf("only a %s %s has this key (this %s's type is %s, whose keys are %s): remove it%s",

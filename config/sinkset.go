@@ -74,7 +74,7 @@ func sinkValue(i int, key, val, from string, ps *Problems) (sinkOverride, bool) 
 
 // applySinkOverrides writes the overrides into the parsed file's sinks list,
 // each into the sink it names, which the file must list.
-func applySinkOverrides(doc map[string]any, ovs []sinkOverride, origins map[string]string, ps *Problems) {
+func applySinkOverrides(doc map[string]any, ovs []sinkOverride, in *interpolation, ps *Problems) {
 	for _, o := range ovs {
 		if o.val == nil {
 			continue // its problem is reported
@@ -89,7 +89,7 @@ func applySinkOverrides(doc map[string]any, ovs []sinkOverride, origins map[stri
 			continue // checkSinks reports the element
 		}
 		setPath(m, strings.Split(o.key, "."), o.val)
-		origins[o.name()] = o.from
+		in.origins[o.name()], in.given[o.name()] = o.from, true
 	}
 }
 

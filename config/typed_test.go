@@ -88,3 +88,29 @@ func TestNewBackend(t *testing.T) {
 		t.Fatalf("unknown type: %v", err)
 	}
 }
+
+// A type given by --set or VPIPE_* replaces the file's backend: the file's
+// keys of the type it replaced are dropped (the README's
+// `vpipe run pipeline.yaml --set source.type=supervisely ...` over a file
+// with local paths), while an override's own keys are still checked.
+func TestTypeOverrideReplacesFileBackend(t *testing.T) {
+	text := "source: {type: local, path: videos}\nsink: {type: local, path: out, fsync: true}\n"
+	c, err := load(t, text, []string{"source.type=supervisely", "source.project_id=1234", "sink.type=supervisely"})
+	if err != nil || svSource(c.Source).ProjectID != 1234 || c.Sink.Type != "supervisely" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	c, err = load(t, text, nil, "VPIPE_SOURCE_TYPE=s3", "VPIPE_SOURCE_URL=s3://v/raw")
+	if err != nil || s3(c.Source).URL != "s3://v/raw" || s3(c.Source).TimeoutS != 60 {
+		t.Fatalf("%v %+v", err, c)
+	}
+	_, err = load(t, text, []string{"sink.type=s3", "sink.url=s3://d/o", "sink.path=x"})
+	if msg := problems(t, err); !strings.Contains(msg, "sink.path: only a local sink has this key") || !strings.Contains(msg, "(from --set)") ||
+		strings.Contains(msg, "sink.fsync") {
+		t.Errorf("%s", msg)
+	}
+	// in a sinks: list too
+	_, err = load(t, "source: {path: "+t.TempDir()+"}\nsinks:\n  - {path: a}\n  - {path: b, fsync: true}\n", []string{"sinks[1].type=s3", "sinks[1].url=s3://d/o"})
+	if err != nil {
+		t.Errorf("sinks[1] replaced by --set: %v", err)
+	}
+}
