@@ -29,7 +29,9 @@ func TestStoreIsSinkAndMaybeSource(t *testing.T) {
 	var roles []registry.Kind
 	mk := func(name string, source bool) {
 		registry.Register(registry.Spec{Kind: registry.Store, Name: name, StoreSource: source, Summary: "a test store",
-			Config: func(role registry.Kind) any { return &testConf{Depth: map[registry.Kind]int{registry.Source: 1, registry.Sink: 2}[role]} },
+			Config: func(role registry.Kind) any {
+				return &testConf{Depth: map[registry.Kind]int{registry.Source: 1, registry.Sink: 2}[role]}
+			},
 			NewStore: func(_ context.Context, conf any, d registry.Deps) (store.Store, error) {
 				roles = append(roles, d.Role)
 				return localstore.New(conf.(*testConf).Where), nil
@@ -117,7 +119,9 @@ func TestRegistrationMistakesPanic(t *testing.T) {
 // The reference page lists each type's keys with their per-role defaults.
 func TestMarkdown(t *testing.T) {
 	registry.Register(registry.Spec{Kind: registry.Store, Name: "test-md", StoreSource: true, Summary: "for the page",
-		Config:   func(role registry.Kind) any { return &testConf{Depth: map[registry.Kind]int{registry.Source: 1, registry.Sink: 2}[role]} },
+		Config: func(role registry.Kind) any {
+			return &testConf{Depth: map[registry.Kind]int{registry.Source: 1, registry.Sink: 2}[role]}
+		},
 		NewStore: func(context.Context, any, registry.Deps) (store.Store, error) { return nil, nil }})
 	page := registry.Markdown()
 	for _, want := range []string{"### `test-md` (a source and a sink type)", "for the page",

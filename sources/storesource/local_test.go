@@ -64,7 +64,7 @@ func TestPlainTreeOnAnyStore(t *testing.T) {
 func TestProjectOnAnyStore(t *testing.T) {
 	root := filepath.Join(folder(t, map[string]string{
 		"proj/meta.json": `{"classes":[],"tags":[]}`, "proj/ds1/video/v.mp4": "x", "proj/ds1/ann/v.json": `{}`,
-		"proj/ds1/video_info/v.mp4.json": `{"id": 7, "dataset_id": 3, "project_id": 1}`,
+		"proj/ds1/video_info/v.mp4.json":      `{"id": 7, "dataset_id": 3, "project_id": 1}`,
 		"proj/ds1/datasets/child/video/w.mp4": "x", "proj/ds1/datasets/child/ann/w.mp4.json": `{}`, "proj/video/stray.mp4": "x",
 	}), "proj")
 	its, p, err := list(New(localstore.New(root)))
