@@ -53,7 +53,7 @@ func (quiet) VideoDone(string, int, int, error) {}
 
 func source(t *testing.T, c *config.Config) core.Source {
 	t.Helper()
-	src, err := localsrc.New(c.Source.Path)
+	src, err := localsrc.New(c.Source.Conf.(*localsrc.Config).Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +63,12 @@ func source(t *testing.T, c *config.Config) core.Source {
 // write runs the real stages of c into its sink folder and returns it.
 func write(t *testing.T, c *config.Config) string {
 	t.Helper()
-	r := &stages.Runner{Config: c, Source: source(t, c), Sink: localsink.New(c.Sink.Path), Reporter: quiet{}, Log: discard}
+	r := &stages.Runner{Config: c, Source: source(t, c), Sink: localsink.New(c.Sink.Conf.(*localstore.Config).Path), Reporter: quiet{}, Log: discard}
 	sum, err := r.Run(context.Background())
 	if err != nil || sum.VideosFailed > 0 || sum.Written == 0 {
 		t.Fatalf("run: %v %+v", err, sum.Failures)
 	}
-	return c.Sink.Path
+	return c.Sink.Conf.(*localstore.Config).Path
 }
 
 func check(t *testing.T, c *config.Config, dir string, sample int, seed uint64) *verify.Result {

@@ -9,15 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vpipe/vpipe/config"
-	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/store"
-	localstore "github.com/vpipe/vpipe/stores/local"
-	s3store "github.com/vpipe/vpipe/stores/s3"
 	"github.com/vpipe/vpipe/verify"
 )
 
@@ -107,30 +104,24 @@ func (vf *verifyFlags) run(ctx context.Context, cmd *cobra.Command, dataset stri
 	return verify.Run(ctx, verify.Options{Config: c, Source: src, Dataset: st, Sample: vf.sample, Seed: vf.seed, Log: log})
 }
 
-// datasetStore is where DATASET is: a folder, or s3://bucket/prefix reached
-// with the endpoint, region and path style of the config's S3 sink of that
-// URL (else of its first S3 sink, else the AWS defaults).
+// datasetStore is where DATASET is: a folder, or a store's URL
+// (s3://bucket/prefix, …), reached with the settings of the config's sink of
+// that location when it has one (its endpoint, region, timeouts).
 func datasetStore(ctx context.Context, dataset string, c *config.Config) (store.Store, error) {
-	if !strings.HasPrefix(dataset, "s3://") {
+	if !strings.Contains(dataset, "://") {
 		if fi, err := os.Stat(dataset); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("DATASET %s: not a folder (or s3://bucket/prefix)", dataset)
+			return nil, fmt.Errorf("DATASET %s: not a folder (or a store's URL, e.g. s3://bucket/prefix)", dataset)
 		}
-		return localstore.New(dataset), nil
 	}
-	o := s3conn.Options{URL: dataset}
-	found := false
+	var configured []registry.Configured
 	for _, sc := range c.SinkList() {
-		if sc.Type == "s3" && (!found || strings.TrimSuffix(sc.URL, "/") == strings.TrimSuffix(dataset, "/")) {
-			o = s3conn.Options{URL: dataset, Endpoint: sc.Endpoint, Region: sc.Region, PathStyle: sc.PathStyle,
-				MaxAttempts: sc.MaxAttempts, Timeout: time.Duration(sc.TimeoutS) * time.Second}
-			found = true
-		}
+		configured = append(configured, registry.Configured{Type: sc.Type, Conf: sc.Conf})
 	}
-	cl, err := s3conn.New(ctx, o)
+	st, err := registry.OpenStore(ctx, dataset, configured, registry.Deps{})
 	if err != nil {
 		return nil, fmt.Errorf("DATASET %s: %w", dataset, err)
 	}
-	return s3store.New(cl), nil
+	return st, nil
 }
 
 // printVerify prints one line a mismatch, then what was checked.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/testenv/svtest"
-	svsrc "github.com/vpipe/vpipe/sources/supervisely"
 	"github.com/vpipe/vpipe/sources/sourcetest"
+	svsrc "github.com/vpipe/vpipe/sources/supervisely"
 	"github.com/vpipe/vpipe/supervisely/api"
 )
 

@@ -239,13 +239,16 @@ func (newTries) Do(req *policy.Request) (*http.Response, error) {
 	return req.Next()
 }
 
+// counters are the Azure client's retries and failed calls (label "azure").
+var counters = metrics.NewClient("azure")
+
 type countTries struct{}
 
 func (countTries) Do(req *policy.Request) (*http.Response, error) {
 	var t tries
 	if req.OperationValue(&t) && t.n != nil {
 		if *t.n++; *t.n > 1 {
-			metrics.Retry(metrics.Azure)
+			counters.Retry()
 		}
 	}
 	return req.Next()
@@ -256,7 +259,7 @@ func (countTries) Do(req *policy.Request) (*http.Response, error) {
 // not answering. The service's answer is told in one line (status and error
 // code), not the SDK's dump of the request and the XML body.
 func (s *Store) Err(call, blob string, err error) error {
-	metrics.ClientError(metrics.Azure)
+	counters.Error()
 	what := s.loc.Object(blob)
 	var se *StallError
 	var re *azcore.ResponseError

@@ -3,6 +3,7 @@ package azblob
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vpipe/vpipe/registry"
@@ -31,6 +32,11 @@ func init() {
 				return loc.String()
 			}
 			return conf.(*Config).URL
+		},
+		Locate: func(loc string) (any, bool) {
+			c := defaults(registry.Sink).(*Config)
+			c.URL = loc
+			return c, strings.HasPrefix(loc, "azblob://")
 		},
 		NewStore: func(_ context.Context, conf any, _ registry.Deps) (store.Store, error) {
 			c := conf.(*Config)
