@@ -5,70 +5,72 @@
 package config
 
 import (
+	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/vpipe/vpipe/media/mediaopt"
+	"github.com/vpipe/vpipe/registry"
 )
 
 // Config is a whole pipeline.
 type Config struct {
-	Source   Source   `mapstructure:"source"`
+	// Source and Sink are chosen by their type among the registered backends
+	// (package registry); Load decodes their keys into the backend's struct.
+	Source   Backend  `mapstructure:"source"`
 	Sampling Sampling `mapstructure:"sampling"`
-	Sink     Sink     `mapstructure:"sink"`
+	Sink     Backend  `mapstructure:"sink"`
 	// Sinks is the fan-out form: several sinks fed by one decode (instead of Sink).
-	Sinks  []Sink `mapstructure:"-"` // read by sinkList, each element over the sink defaults
-	Stages Stages `mapstructure:"stages"`
-	// Supervisely is how to reach the platform (a supervisely source or sink).
-	Supervisely Supervisely `mapstructure:"supervisely"`
+	Sinks  []Backend `mapstructure:"-"` // read by sinkList, each element as sink is
+	Stages Stages    `mapstructure:"stages"`
+	// Sections are the top-level sections backends share (a service's
+	// connection settings, registry.RegisterSection), decoded: name → the
+	// section's struct. Read them with Section.
+	Sections map[string]any `mapstructure:"-"`
+}
+
+// Backend is a configured source or sink: its type (the value of type:) and
+// its settings, the struct its spec's Config returns with the config's keys
+// decoded over the defaults (a pointer; nil when the type is unknown).
+type Backend struct {
+	Type string `mapstructure:"type"`
+	Conf any    `mapstructure:"-"`
 }
 
 // SinkList is the sinks a run writes to: Sinks, or else the one Sink.
-func (c *Config) SinkList() []Sink {
+func (c *Config) SinkList() []Backend {
 	if len(c.Sinks) > 0 {
 		return c.Sinks
 	}
-	return []Sink{c.Sink}
+	return []Backend{c.Sink}
 }
 
-// Supervisely configures the API client. The token is only ever read from the
-// environment (API_TOKEN).
-type Supervisely struct {
-	// ServerAddress overrides SERVER_ADDRESS / SUPERVISELY_API_SERVER_ADDRESS.
-	ServerAddress string `mapstructure:"server_address"`
-	// Retries per call; 0 = SUPERVISELY_PUBLIC_API_RETRIES or the SDK's 10.
-	Retries int `mapstructure:"retries"`
-	// RetrySleepMs is the backoff base; 0 = SUPERVISELY_PUBLIC_API_RETRY_SLEEP_SEC or 1 s.
-	RetrySleepMs int `mapstructure:"retry_sleep_ms"`
-	// TimeoutS bounds one attempt of one API call.
-	TimeoutS int `mapstructure:"timeout_s"`
-	// ReadTimeoutS: a video stream that brings no byte for this long is resumed.
-	ReadTimeoutS int `mapstructure:"read_timeout_s"`
+// Section is a shared section, decoded, or its defaults when the config
+// has none (a config built in code); nil when no backend registered it.
+func (c *Config) Section(name string) any {
+	if v, ok := c.Sections[name]; ok {
+		return v
+	}
+	if sec, ok := registry.Section(name); ok {
+		return sec.Config()
+	}
+	return nil
 }
 
-// Source says where videos come from.
-type Source struct {
-	Type string `mapstructure:"type"`
-	// Path is a video file, a folder of videos, or a Supervisely video project (local).
-	Path string `mapstructure:"path"`
-	// s3: where (s3://BUCKET/PREFIX) and how to reach it. Credentials come
-	// from the standard AWS chain, never from this file.
-	URL       string `mapstructure:"url"`
-	Endpoint  string `mapstructure:"endpoint"`   // "" = AWS
-	Region    string `mapstructure:"region"`     // "" = AWS_REGION / the profile's
-	PathStyle bool   `mapstructure:"path_style"` // with an endpoint: ENDPOINT/BUCKET; false = BUCKET.ENDPOINT
-	// MaxAttempts per request, the first included (retries back off on 5xx,
-	// SlowDown, resets, timeouts).
-	MaxAttempts int `mapstructure:"max_attempts"`
-	// TimeoutS gives up an attempt that makes no progress for this long (a
-	// server that stopped answering); it never cuts a transfer that moves.
-	TimeoutS int `mapstructure:"timeout_s"`
-	// ProjectID is the video project on the server (supervisely).
-	ProjectID int `mapstructure:"project_id"`
-	// DatasetIDs, if any, limit the datasets sampled (supervisely).
-	DatasetIDs []int `mapstructure:"dataset_ids"`
-	// Download is "stream" (read through FFmpeg with Range requests) or "file"
-	// (videos.download into a temporary file).
-	Download string `mapstructure:"download"`
+// NewBackend is a source (role registry.Source) or sink of type typ with
+// keys (relative to its section) over the type's defaults, for a config
+// built in code.
+func NewBackend(role registry.Kind, typ string, keys map[string]any) (Backend, error) {
+	spec, ok := registry.Lookup(role, typ)
+	if !ok {
+		return Backend{}, fmt.Errorf("unknown %s type %q (available: %s)", role, typ, strings.Join(registry.Names(role), ", "))
+	}
+	conf := spec.Config(role)
+	if err := decode(keys, conf); err != nil {
+		return Backend{}, fmt.Errorf("%s %s: %w", typ, role, err)
+	}
+	return Backend{Type: typ, Conf: conf}, nil
 }
 
 // Sampling says which frames to take and how to shape them.
@@ -108,40 +110,21 @@ type Resize struct {
 	Filter string `mapstructure:"filter"`
 }
 
-// Sink says where images go.
-type Sink struct {
-	Type string `mapstructure:"type"`
-	Path string `mapstructure:"path"`
-	// s3: as in Source.
-	URL         string `mapstructure:"url"`
-	Endpoint    string `mapstructure:"endpoint"`
-	Region      string `mapstructure:"region"`
-	PathStyle   bool   `mapstructure:"path_style"`
-	MaxAttempts int    `mapstructure:"max_attempts"`
-	TimeoutS    int    `mapstructure:"timeout_s"`
-	// ProjectID writes into an existing image project (supervisely).
-	ProjectID int `mapstructure:"project_id"`
-	// WorkspaceID is where a new project goes when the source is not on the server.
-	WorkspaceID int `mapstructure:"workspace_id"`
-	// OverwriteAnnotations re-sends the annotations of images already there.
-	OverwriteAnnotations bool `mapstructure:"overwrite_annotations"`
-	// Fsync (local) syncs each file before its rename and its folder after.
-	Fsync bool `mapstructure:"fsync"`
-}
-
 // Stages tune each stage's pool.
 type Stages struct {
 	Decode Decode `mapstructure:"decode"`
 	Resize Pool   `mapstructure:"resize"`
 	Encode Encode `mapstructure:"encode"`
 	Write  Pool   `mapstructure:"write"`
-	// Batch, Upload and Annotate replace Write for a supervisely sink.
+	// Batch, Upload and Annotate replace Write for a sink that uploads
+	// batches of images (core.BatchSink).
 	Batch    Batch `mapstructure:"batch"`
 	Upload   Pool  `mapstructure:"upload"`
 	Annotate Pool  `mapstructure:"annotate"`
 }
 
-// Batch groups a video's images for upload (at most 50: the server's limit).
+// Batch groups a video's images for upload (at most the server's limit: a
+// shared section's MaxBatch).
 type Batch struct {
 	BatchSize int `mapstructure:"batch_size"`
 	Queue     int `mapstructure:"queue"`
@@ -184,7 +167,8 @@ var cores = runtime.GOMAXPROCS(0)
 // Cores are the CPUs the process may use: GOMAXPROCS at start.
 func Cores() int { return cores }
 
-// Defaults are the values of every key a file leaves out. "Cores" are
+// Defaults are the values of every common key a file leaves out (a
+// backend's keys have their spec's defaults; Keys lists them all). "Cores" are
 // GOMAXPROCS: the CPUs the process may use, which since Go 1.25 follows a
 // container's CPU limit (a pod limited to 2 CPUs on a 64-core node sizes its
 // pools for 2, not 64). The stage pools follow the cores and the stages' costs
@@ -202,14 +186,7 @@ func Defaults() map[string]any {
 	// its PNG ~23 ms), and each frame more in a queue is 3-6 MB of peak RSS at
 	// 1080p (measured: queues 2 -> 0 took a full-size PNG run from 181 to 163 MB).
 	return map[string]any{
-		"source.type":               "local",
-		"source.path":               "",
-		"source.url":                "",
-		"source.endpoint":           "",
-		"source.region":             "",
-		"source.path_style":         true,
-		"source.max_attempts":       8,
-		"source.timeout_s":          60, // as the source's reads of a video body
+		"source.type":               registry.Default(registry.Source),
 		"sampling.start":            0,
 		"sampling.end":              nil,
 		"sampling.step":             1,
@@ -228,15 +205,7 @@ func Defaults() map[string]any {
 		"sampling.scene_threshold":  0.0,
 		"sampling.dedup.distance":   nil,
 		"sampling.on_damage":        "fail",
-		"sink.type":                 "local",
-		"sink.path":                 "out",
-		"sink.url":                  "",
-		"sink.endpoint":             "",
-		"sink.region":               "",
-		"sink.path_style":           true,
-		"sink.max_attempts":         8,
-		"sink.timeout_s":            30,
-		"sink.fsync":                false,
+		"sink.type":                 registry.Default(registry.Sink),
 		"stages.decode.workers":     max(1, n/2),
 		"stages.decode.queue":       0, // frames: see q above
 		"stages.decode.threads":     0,
@@ -251,23 +220,25 @@ func Defaults() map[string]any {
 		"stages.write.workers":      2,
 		"stages.write.queue":        q,
 
-		// supervisely source and sink
-		"stages.batch.batch_size":    50,
-		"stages.batch.queue":         2,
-		"stages.upload.workers":      2,
-		"stages.upload.queue":        2,
-		"stages.annotate.workers":    1,
-		"stages.annotate.queue":      2,
-		"source.project_id":          0,
-		"source.dataset_ids":         []int{},
-		"source.download":            "stream",
-		"sink.project_id":            0,
-		"sink.workspace_id":          0,
-		"sink.overwrite_annotations": false,
-		"supervisely.server_address": "",
-		"supervisely.retries":        0,
-		"supervisely.retry_sleep_ms": 0,
-		"supervisely.timeout_s":      60,
-		"supervisely.read_timeout_s": 30,
+		// a sink that uploads batches of images
+		"stages.batch.batch_size": 50,
+		"stages.batch.queue":      2,
+		"stages.upload.workers":   2,
+		"stages.upload.queue":     2,
+		"stages.annotate.workers": 1,
+		"stages.annotate.queue":   2,
 	}
+}
+
+// Keys lists every key a config takes, in order: the common ones, those of
+// every registered source and sink type (under source. and sink.), and the
+// shared sections'.
+func Keys() []string { return slices.Clone(schema().keys) }
+
+// IsBackendKey tells whether key is a source or sink type's own (source.url),
+// documented with its type rather than with the common keys.
+func IsBackendKey(key string) bool {
+	top, rest, _ := strings.Cut(key, ".")
+	_, isRole := schema().roles[top]
+	return isRole && rest != "type"
 }

@@ -36,13 +36,13 @@ func TestDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Source.Path != videos || c.Sampling.Step != 2 || c.Sampling.Start != 3 ||
-		c.Sampling.End == nil || *c.Sampling.End != 40 || c.Sink.Path != "elsewhere" || !c.Sampling.Autorotate {
+	if localSrc(c.Source).Path != videos || c.Sampling.Step != 2 || c.Sampling.Start != 3 ||
+		c.Sampling.End == nil || *c.Sampling.End != 40 || localOut(c.Sink).Path != "elsewhere" || !c.Sampling.Autorotate {
 		t.Fatalf("%+v", c)
 	}
 	other := t.TempDir()
 	c, err = config.Load(p, nil, []string{"VIDEOS=" + other})
-	if err != nil || c.Source.Path != other || c.Sampling.End != nil {
+	if err != nil || localSrc(c.Source).Path != other || c.Sampling.End != nil {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
@@ -92,7 +92,7 @@ func TestOtherVariablesIgnored(t *testing.T) {
 	v := t.TempDir()
 	p := write(t, "source:\n  path: ${VPIPE_VIDEOS:"+t.TempDir()+"}\n")
 	c, err := config.Load(p, nil, []string{"VPIPE_VIDEOS=" + v, "VPIPE_TEST_CACHE=/tmp/c", "VPIPE_CPUPROFILE=/tmp/p"})
-	if err != nil || c.Source.Path != v {
+	if err != nil || localSrc(c.Source).Path != v {
 		t.Fatalf("%v %+v", err, c)
 	}
 	_, err = config.Load(p, nil, []string{"VPIPE_SAMPLING_STPE=2"})
@@ -123,8 +123,8 @@ func TestInterpolationKeepsValues(t *testing.T) {
 			t.Errorf("OUT=%q: %v", v, err)
 			continue
 		}
-		if c.Sink.Path != v {
-			t.Errorf("OUT=%q: sink.path = %q", v, c.Sink.Path)
+		if localOut(c.Sink).Path != v {
+			t.Errorf("OUT=%q: sink.path = %q", v, localOut(c.Sink).Path)
 		}
 	}
 	// In flow style too, and mixed with text; a reference in a comment is no value.
@@ -134,7 +134,7 @@ func TestInterpolationKeepsValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Source.Path != src || c.Stages.Decode.Workers != 2 || c.Stages.Decode.Queue != 3 || c.Sink.Path != src+"/out-2" {
+	if localSrc(c.Source).Path != src || c.Stages.Decode.Workers != 2 || c.Stages.Decode.Queue != 3 || localOut(c.Sink).Path != src+"/out-2" {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -186,11 +186,11 @@ func TestInterpolationErrors(t *testing.T) {
 		t.Error(msg)
 	}
 	c, err := load(t, text, []string{"sink.path=o1"})
-	if err != nil || c.Sink.Path != "o1" {
+	if err != nil || localOut(c.Sink).Path != "o1" {
 		t.Errorf("--set: %v %+v", err, c)
 	}
 	c, err = load(t, text, nil, "VPIPE_SINK_PATH=o2")
-	if err != nil || c.Sink.Path != "o2" {
+	if err != nil || localOut(c.Sink).Path != "o2" {
 		t.Errorf("VPIPE_SINK_PATH: %v %+v", err, c)
 	}
 }
@@ -232,7 +232,7 @@ func TestSectionNamedByVariable(t *testing.T) {
 	}
 	// unless the file uses it for its own purpose
 	c, err := load(t, "source: {path: ${VPIPE_SOURCE}}\n", nil, "VPIPE_SOURCE="+t.TempDir())
-	if err != nil || c.Source.Path == "" {
+	if err != nil || localSrc(c.Source).Path == "" {
 		t.Errorf("%v %+v", err, c)
 	}
 }

@@ -7,27 +7,29 @@ import (
 	"github.com/vpipe/vpipe/config"
 )
 
-// sink.fsync is a local sink's: accepted there, refused (naming the key path)
-// on a sink that writes no files, in sink and in sinks: alike.
+// sink.fsync is a local sink's: accepted there, refused (naming the key path,
+// the type that has it and this type's keys: issue 17 checks every key
+// against the chosen type) on a sink that writes no files, in sink and in
+// sinks: alike.
 func TestFsyncKey(t *testing.T) {
 	src := t.TempDir()
 	c, err := load(t, "source: {path: "+src+"}\nsink: {path: out, fsync: true}\n", nil)
-	if err != nil || !c.Sink.Fsync {
+	if err != nil || !localOut(c.Sink).Fsync {
 		t.Fatalf("%v %+v", err, c)
 	}
-	if c, err := load(t, "source: {path: "+src+"}\n", nil); err != nil || c.Sink.Fsync {
+	if c, err := load(t, "source: {path: "+src+"}\n", nil); err != nil || localOut(c.Sink).Fsync {
 		t.Fatalf("default: %v %+v", err, c)
 	}
-	if c, err := load(t, "source: {path: "+src+"}\n", nil, "VPIPE_SINK_FSYNC=true"); err != nil || !c.Sink.Fsync {
+	if c, err := load(t, "source: {path: "+src+"}\n", nil, "VPIPE_SINK_FSYNC=true"); err != nil || !localOut(c.Sink).Fsync {
 		t.Fatalf("env: %v %+v", err, c)
 	}
 	_, err = load(t, "source: {path: "+src+"}\nsink: {type: s3, url: s3://b/p, fsync: true}\n", nil)
-	if msg := problems(t, err); !strings.Contains(msg, "sink.fsync: only a local sink writes files to sync (this sink's type is s3)") {
+	if msg := problems(t, err); !strings.Contains(msg, "sink.fsync: a key of sink type local only (this sink's type is s3, whose keys are type, url, endpoint") {
 		t.Errorf("s3 sink: %s", msg)
 	}
 	_, err = load(t, "source: {path: "+src+"}\nsinks:\n  - {path: a, fsync: true}\n  - {type: s3, url: s3://b/p, fsync: true}\n", nil)
 	msg := problems(t, err)
-	if !strings.Contains(msg, "sinks[1].fsync: only a local sink") || strings.Contains(msg, "sinks[0]") {
+	if !strings.Contains(msg, "sinks[1].fsync: a key of sink type local only") || strings.Contains(msg, "sinks[0]") {
 		t.Errorf("sinks: %s", msg)
 	}
 	_, err = load(t, "source: {path: "+src+"}\nsink: {fsync: maybe}\n", nil)

@@ -9,10 +9,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vpipe/vpipe/registry"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -97,27 +100,18 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 	if !ok {
 		return nil, ps.sorted()
 	}
-	applySinkOverrides(doc, sinkOvs, ps)
-	checkTree(doc, "", in.origins, ps)
+	ovs = applyDecoded(doc, ovs, in.origins)
+	applySinkOverrides(doc, sinkOvs, in, ps)
+	checkTree(doc, "", in, ps)
 
-	v := viper.New()
-	for k, d := range Defaults() {
-		v.SetDefault(k, d)
-	}
-	if err := v.MergeConfigMap(doc); err != nil {
-		ps.add("", "cannot read: %v", err)
+	c, ok := decodeCommon(doc, ovs, in.origins, ps)
+	if !ok {
 		return nil, ps.sorted()
 	}
-	for _, o := range ovs {
-		v.Set(o.key, o.val)
-		in.origins[o.key] = o.from
-	}
-	var c Config
-	if err := v.Unmarshal(&c); err != nil {
-		ps.add("", "%v", err)
-		return nil, ps.sorted()
-	}
+	c.Source = decodeBackend(doc["source"], "source", ps)
+	c.Sink = decodeBackend(doc["sink"], "sink", ps)
 	c.Sinks = sinkList(doc, ps)
+	c.Sections = decodeSections(doc, ps)
 	// Range problems, each under the origin of the value that won; a key whose
 	// type was wrong got its default and is not reported twice.
 	reported := map[string]bool{}
@@ -135,7 +129,109 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 	if len(ps.List) > 0 {
 		return nil, ps.sorted()
 	}
-	return &c, nil
+	return c, nil
+}
+
+// decodeCommon decodes the common sections (sampling, stages) over their
+// defaults, with the overrides of their keys, through viper.
+func decodeCommon(doc map[string]any, ovs []override, origins map[string]string, ps *Problems) (*Config, bool) {
+	v := viper.New()
+	for k, d := range Defaults() {
+		if top, _, _ := strings.Cut(k, "."); !schema().decoded[top] {
+			v.SetDefault(k, d)
+		}
+	}
+	common := map[string]any{}
+	for k, val := range doc {
+		if !schema().decoded[k] && k != "sinks" {
+			common[k] = val
+		}
+	}
+	if err := v.MergeConfigMap(common); err != nil {
+		ps.add("", "cannot read: %v", err)
+		return nil, false
+	}
+	for _, o := range ovs {
+		v.Set(o.key, o.val)
+		origins[o.key] = o.from
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		ps.add("", "%v", err)
+		return nil, false
+	}
+	return &c, true
+}
+
+// applyDecoded writes the overrides of the sections Load decodes itself (the
+// source, the sink, the shared sections) into the parsed file, where they are
+// checked against the chosen type; it returns the others, for viper.
+func applyDecoded(doc map[string]any, ovs []override, origins map[string]string) []override {
+	var rest []override
+	for _, o := range ovs {
+		top, _, _ := strings.Cut(o.key, ".")
+		if !schema().decoded[top] {
+			rest = append(rest, o)
+			continue
+		}
+		if _, isSection := doc[top].(map[string]any); !isSection && doc[top] != nil {
+			continue // a section given as a value, reported by checkTree
+		}
+		setPath(doc, strings.Split(o.key, "."), o.val)
+		origins[o.key] = o.from
+	}
+	return rest
+}
+
+// decodeBackend decodes a source or sink section (section names the role's
+// key path) into its type's config struct, over the type's defaults. An
+// unknown type has no struct (reported by check).
+func decodeBackend(raw any, section string, ps *Problems) Backend {
+	role := schema().roles[section]
+	m, _ := raw.(map[string]any)
+	typ := registry.Default(role)
+	if t, ok := m["type"].(string); ok {
+		typ = t
+	}
+	spec, ok := registry.Lookup(role, typ)
+	if !ok {
+		return Backend{Type: typ}
+	}
+	conf := spec.Config(role)
+	rest := map[string]any{}
+	for k, v := range m {
+		if k != "type" {
+			rest[k] = v
+		}
+	}
+	if err := decode(rest, conf); err != nil {
+		ps.add(section, "%v", err) // the keys' types were checked: a backend's struct that does not fit them
+	}
+	return Backend{Type: typ, Conf: conf}
+}
+
+// decodeSections decodes each shared section over its defaults.
+func decodeSections(doc map[string]any, ps *Problems) map[string]any {
+	out := map[string]any{}
+	for _, sec := range registry.Sections() {
+		conf := sec.Config()
+		m, _ := doc[sec.Name].(map[string]any)
+		if err := decode(m, conf); err != nil {
+			ps.add(sec.Name, "%v", err)
+		}
+		out[sec.Name] = conf
+	}
+	return out
+}
+
+// decode sets the fields of conf (a pointer to a struct) that m names; the
+// others keep their values (the defaults).
+func decode(m map[string]any, conf any) error {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{Result: conf, ErrorUnused: true})
+	if err != nil {
+		return err
+	}
+	return d.Decode(m)
 }
 
 // Check reports the range problems of a config built in code.
@@ -153,10 +249,10 @@ func Check(c *Config) error {
 func (ps *Problems) sorted() *Problems {
 	rank := func(k string) int {
 		if k == "" {
-			return len(schema.order) + 1
+			return len(schema().order) + 1
 		}
-		r := len(schema.order) // unknown keys, after the known ones
-		for i, s := range schema.order {
+		r := len(schema().order) // unknown keys, after the known ones
+		for i, s := range schema().order {
 			if k == s {
 				return i
 			}
@@ -235,9 +331,9 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 			sinks = append(sinks, o)
 			continue
 		}
-		if key, ok := schema.byEnv[name]; ok {
-			o := override{key: key, val: typed(schema.kinds[key], env[name]), from: "from " + name}
-			if checkValue(key, o.val, schema.kinds[key], o.from, ps) {
+		if key, ok := schema().byEnv[name]; ok {
+			o := override{key: key, val: typed(schema().kinds[key], env[name]), from: "from " + name}
+			if checkValue(key, o.val, schema().kinds[key], o.from, ps) {
 				out = append(out, o)
 			}
 			continue
@@ -245,8 +341,8 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 		if referenced[name] {
 			continue
 		}
-		if sec, ok := schema.secByEnv[name]; ok {
-			keys := schema.under(sec)
+		if sec, ok := schema().secByEnv[name]; ok {
+			keys := schema().under(sec)
 			short := make([]string, len(keys)) // relative to the section
 			for i, k := range keys {
 				short[i] = strings.TrimPrefix(EnvName(k), name+"_")
@@ -256,7 +352,7 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 			continue
 		}
 		if looksLikeKey(name) {
-			ps.add("", "environment variable %s sets no key%s", name, suggest(name, schema.envNames()))
+			ps.add("", "environment variable %s sets no key%s", name, suggest(name, schema().envNames()))
 		}
 	}
 	return out, sinks
@@ -288,10 +384,10 @@ func setOverrides(sets []string, ps *Problems) ([]override, []sinkOverride) {
 			sinks = append(sinks, o)
 			continue
 		}
-		kind, ok := schema.kinds[k]
+		kind, ok := schema().kinds[k]
 		if !ok {
-			if schema.isSection(k) {
-				keys := schema.under(k)
+			if schema().isSection(k) {
+				keys := schema().under(k)
 				short := make([]string, len(keys)) // relative to the section
 				for i, sub := range keys {
 					short[i] = strings.TrimPrefix(sub, k+".")
@@ -299,7 +395,7 @@ func setOverrides(sets []string, ps *Problems) ([]override, []sinkOverride) {
 				ps.add(k, "--set names a section, not a key: write --set %s.KEY=%s, KEY one of %s",
 					k, val, strings.Join(short, ", "))
 			} else {
-				ps.add(k, "unknown key (in --set)%s", suggest(k, schema.paths()))
+				ps.add(k, "unknown key (in --set)%s", suggest(k, schema().paths()))
 			}
 			continue
 		}
@@ -328,8 +424,12 @@ func (k kind) String() string {
 		"a list of times (seconds or \"HH:MM:SS.mmm\")"}[k]
 }
 
-// keySchema is every key path of Config, in the struct's order, with its kind,
-// and the sections (key paths with keys under them).
+// keySchema is every key path of Config, in the struct's order, with its
+// kind, and the sections (key paths with keys under them). A source or sink
+// section holds its type and the union of the keys of the types registered
+// for its role (so VPIPE_SINK_URL and --set sink.url are known keys); each
+// key is then checked against the chosen type (types). The shared sections
+// registered by backends follow the common ones.
 type keySchema struct {
 	keys     []string // leaf keys
 	order    []string // sections and keys, depth first
@@ -337,53 +437,142 @@ type keySchema struct {
 	sections map[string]bool
 	byEnv    map[string]string // VPIPE_SAMPLING_STEP → sampling.step
 	secByEnv map[string]string // VPIPE_SAMPLING → sampling
+	// roles are the source and sink sections: "source" → registry.Source.
+	roles map[string]registry.Kind
+	// types are, per role section, each type's keys (relative: "url").
+	types map[string]map[string][]string
+	// decoded are the top-level sections Load decodes itself (the source and
+	// sink, the shared sections), not through viper.
+	decoded map[string]bool
 }
 
-var schema = newSchema(reflect.TypeOf(Config{}))
+// schema is built once the backends have registered (their packages' init
+// runs before any Load), at its first use.
+var schema = sync.OnceValue(newSchema)
 
-func newSchema(t reflect.Type) *keySchema {
-	s := &keySchema{kinds: map[string]kind{}, sections: map[string]bool{}, byEnv: map[string]string{}, secByEnv: map[string]string{}}
-	var walk func(t reflect.Type, prefix string)
-	walk = func(t reflect.Type, prefix string) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if f.Tag.Get("mapstructure") == "-" {
-				continue // read by hand (sinks)
-			}
-			name := prefix + f.Tag.Get("mapstructure")
-			s.order = append(s.order, name)
-			var k kind
-			switch f.Type.Kind() {
-			case reflect.Struct:
-				s.sections[name] = true
-				s.secByEnv[EnvName(name)] = name
-				walk(f.Type, name+".")
-				continue
-			case reflect.String:
-				k = kString
-			case reflect.Int:
-				k = kInt
-			case reflect.Bool:
-				k = kBool
-			case reflect.Pointer:
-				k = kOptInt
-			case reflect.Float64:
-				k = kFloat
-			case reflect.Slice:
-				k = kIntList
-				if f.Type.Elem().Kind() == reflect.String {
-					k = kTimeList
-				}
-			default:
-				panic("config: no kind for " + name)
-			}
-			s.keys = append(s.keys, name)
-			s.kinds[name] = k
-			s.byEnv[EnvName(name)] = name
+func newSchema() *keySchema {
+	s := &keySchema{kinds: map[string]kind{}, sections: map[string]bool{}, byEnv: map[string]string{}, secByEnv: map[string]string{},
+		roles: map[string]registry.Kind{}, types: map[string]map[string][]string{}, decoded: map[string]bool{}}
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("mapstructure")
+		switch {
+		case name == "-":
+			continue // read by hand (sinks, sections)
+		case f.Type == reflect.TypeOf(Backend{}):
+			s.addBackends(name, registry.Kind(name))
+		default:
+			s.addStruct(name, reflect.New(f.Type).Interface())
 		}
 	}
-	walk(t, "")
+	for _, sec := range registry.Sections() {
+		if s.sections[sec.Name] {
+			panic("config: a backend registers the section " + sec.Name + ", which the config has already")
+		}
+		s.addStruct(sec.Name, sec.Config())
+		s.decoded[sec.Name] = true
+	}
 	return s
+}
+
+// addBackends adds a source or sink section: its type, and the keys of every
+// type registered for role.
+func (s *keySchema) addBackends(section string, role registry.Kind) {
+	s.addSection(section)
+	s.addKey(section+".type", kString)
+	s.roles[section], s.decoded[section] = role, true
+	s.types[section] = map[string][]string{}
+	for _, name := range registry.Names(role) {
+		spec, _ := registry.Lookup(role, name)
+		for _, f := range registry.Fields(spec.Config(role)) {
+			s.addKey(section+"."+f.Key, kindOf(f.Type, section+"."+f.Key))
+			s.types[section][name] = append(s.types[section][name], f.Key)
+		}
+	}
+}
+
+// addStruct adds a section and the keys of conf (a pointer to its struct).
+func (s *keySchema) addStruct(section string, conf any) {
+	s.addSection(section)
+	for _, f := range registry.Fields(conf) {
+		s.addKey(section+"."+f.Key, kindOf(f.Type, section+"."+f.Key))
+	}
+}
+
+func (s *keySchema) addSection(path string) {
+	if s.sections[path] {
+		return
+	}
+	s.sections[path] = true
+	s.order = append(s.order, path)
+	s.secByEnv[EnvName(path)] = path
+}
+
+// addKey adds a key (and the sections above it); a key two types of one
+// role both have must have one kind.
+func (s *keySchema) addKey(path string, k kind) {
+	if had, ok := s.kinds[path]; ok {
+		if had != k {
+			panic(fmt.Sprintf("config: key %s is %s for one backend and %s for another", path, had, k))
+		}
+		return
+	}
+	for i := range path {
+		if path[i] == '.' && i > 0 {
+			s.addSection(path[:i])
+		}
+	}
+	s.order = append(s.order, path)
+	s.keys = append(s.keys, path)
+	s.kinds[path] = k
+	s.byEnv[EnvName(path)] = path
+}
+
+// kindOf is the kind of a key's Go type.
+func kindOf(t reflect.Type, name string) kind {
+	switch t.Kind() {
+	case reflect.String:
+		return kString
+	case reflect.Int:
+		return kInt
+	case reflect.Bool:
+		return kBool
+	case reflect.Pointer:
+		return kOptInt
+	case reflect.Float64:
+		return kFloat
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.String {
+			return kTimeList
+		}
+		return kIntList
+	}
+	panic("config: no kind for " + name)
+}
+
+// typesWith are the types of a role section that have key (relative).
+func (s *keySchema) typesWith(section, key string) []string {
+	var out []string
+	for typ, keys := range s.types[section] {
+		if slices.Contains(keys, key) {
+			out = append(out, typ)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// typeKeys are the keys of the chosen type of a role section (relative, type
+// first); ok is false when the type is not registered.
+func (s *keySchema) typeKeys(section, typ string) (keys []string, ok bool) {
+	ks, ok := s.types[section][typ]
+	if !ok {
+		if _, known := registry.Lookup(s.roles[section], typ); !known {
+			return nil, false
+		}
+	}
+	return append([]string{"type"}, ks...), true
 }
 
 func (s *keySchema) isSection(path string) bool { return s.sections[path] }
@@ -413,7 +602,8 @@ func (s *keySchema) envNames() []string {
 // checkTree walks the parsed YAML, reports unknown keys and wrong types, and
 // removes what it reported, so the defaults stand in and the range checks
 // still run.
-func checkTree(m map[string]any, prefix string, origins map[string]string, ps *Problems) {
+func checkTree(m map[string]any, prefix string, in *interpolation, ps *Problems) {
+	origins := in.origins
 	names := make([]string, 0, len(m))
 	for k := range m {
 		names = append(names, k)
@@ -423,19 +613,25 @@ func checkTree(m map[string]any, prefix string, origins map[string]string, ps *P
 		path := prefix + k
 		val := m[k]
 		if path == "sinks" {
-			checkSinks(val, origins[path], ps)
+			checkSinks(val, in, ps)
 			continue
 		}
-		if kind, ok := schema.kinds[path]; ok {
+		if _, isRole := schema().roles[path]; isRole {
+			if sub, ok := val.(map[string]any); ok {
+				checkBackendTree(sub, path, path, in, ps)
+				continue
+			}
+		}
+		if kind, ok := schema().kinds[path]; ok {
 			if !checkValue(path, val, kind, origins[path], ps) {
 				delete(m, k)
 			}
 			continue
 		}
-		if schema.isSection(path) {
+		if schema().isSection(path) {
 			switch sub := val.(type) {
 			case map[string]any:
-				checkTree(sub, path+".", origins, ps)
+				checkTree(sub, path+".", in, ps)
 			case nil: // an empty section
 				delete(m, k)
 			default:
@@ -452,14 +648,14 @@ func checkTree(m map[string]any, prefix string, origins map[string]string, ps *P
 		if _, isMap := val.(map[string]any); isMap {
 			what = "section"
 		}
-		ps.add(path, "unknown %s%s", what, suggest(path, schema.paths()))
+		ps.add(path, "unknown %s%s", what, suggest(path, schema().paths()))
 	}
 }
 
 // sectionHint shows the form a section takes: "height: …, width: …".
 func sectionHint(section string) string {
 	var names []string
-	for _, k := range schema.order {
+	for _, k := range schema().order {
 		if rest, ok := strings.CutPrefix(k, section+"."); ok && !strings.Contains(rest, ".") {
 			names = append(names, rest+": …")
 		}
@@ -550,7 +746,7 @@ func describe(v any) string {
 // edits of a key's variable. Others (VPIPE_VIDEOS used in ${...}, VPIPE_CPUPROFILE)
 // are left for their own uses.
 func looksLikeKey(env string) bool {
-	for _, k := range schema.keys {
+	for _, k := range schema().keys {
 		section := EnvPrefix + strings.ToUpper(strings.SplitN(k, ".", 2)[0]) + "_"
 		if strings.HasPrefix(env, section) || distance(env, EnvName(k)) <= 2 {
 			return true
@@ -605,15 +801,11 @@ func AsProblems(file string, err error) *Problems {
 }
 
 // checkSinks checks the fan-out list: each element takes the keys of sink.
-func checkSinks(val any, from string, ps *Problems) {
+func checkSinks(val any, in *interpolation, ps *Problems) {
 	list, ok := val.([]any)
 	if !ok {
 		ps.add("sinks", "want a list of sinks (- type: ...), got %s", describe(val))
 		return
-	}
-	var sinkKeys []string
-	for _, k := range schema.under("sink") {
-		sinkKeys = append(sinkKeys, strings.TrimPrefix(k, "sink."))
 	}
 	for i, e := range list {
 		m, ok := e.(map[string]any)
@@ -622,23 +814,89 @@ func checkSinks(val any, from string, ps *Problems) {
 			ps.add(key, "want a sink (type: ..., path: ... or url: ...), got %s", describe(e))
 			continue
 		}
-		names := make([]string, 0, len(m))
-		for k := range m {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			if kd, ok := schema.kinds["sink."+k]; ok {
-				checkValue(key+"."+k, m[k], kd, from, ps)
-			} else {
-				ps.add(key+"."+k, "unknown key%s", suggest(k, sinkKeys))
-			}
-		}
+		checkBackendTree(m, "sink", key, in, ps)
 	}
 }
 
-// sinkList decodes the fan-out list, each element over the sink defaults.
-func sinkList(doc map[string]any, ps *Problems) []Sink {
+// checkBackendTree checks the keys of a source or sink: those of its type
+// (or, when the type is unknown, of any type of the role) with their kinds.
+// section is the role's key path ("sink"), name the one problems use ("sink",
+// "sinks[1]"). What it reports it removes, so the defaults stand in. A type
+// given by VPIPE_* or --set replaces the file's backend: the file's keys its
+// type does not have are dropped, not refused (`--set sink.type=s3` over a
+// file with a local sink's path), while an override's own are refused.
+func checkBackendTree(m map[string]any, section, name string, in *interpolation, ps *Problems) {
+	origins := in.origins
+	typeOverridden := in.given[name+".type"]
+	typ := registry.Default(schema().roles[section])
+	if t, ok := m["type"].(string); ok {
+		typ = t
+	}
+	own, known := schema().typeKeys(section, typ)
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		key, path := name+"."+k, section+"."+k
+		kd, inRole := schema().kinds[path]
+		switch {
+		case inRole && (!known || slices.Contains(own, k)):
+			if !checkValue(key, m[k], kd, origin(origins, key, name), ps) {
+				delete(m, k)
+			}
+			continue
+		case slices.ContainsFunc(ps.List, func(p Problem) bool { return p.Key == key }):
+			// a ${VAR} in the key, reported
+		case inRole && typeOverridden && !in.given[key]:
+			// the file's key of the backend an override replaced
+		case inRole: // another type's key
+			ps.List = append(ps.List, Problem{Key: key, From: origin(origins, key, name),
+				Msg: fmt.Sprintf("a key of %s type %s only (this %s's type is %s, whose keys are %s): remove it%s",
+					section, strings.Join(schema().typesWith(section, k), " or "), section, typ, strings.Join(own, ", "), suggest(k, own))})
+		default:
+			candidates := own
+			if !known {
+				candidates = schema().under(section)
+				for i, c := range candidates {
+					candidates[i] = strings.TrimPrefix(c, section+".")
+				}
+			}
+			ps.List = append(ps.List, Problem{Key: key, From: origin(origins, key, name),
+				Msg: "unknown key" + suggestUnder(name, k, candidates)})
+		}
+		delete(m, k)
+	}
+}
+
+// origin is where key's value came from: its own origin, else its section's
+// (a sinks list given by a variable).
+func origin(origins map[string]string, key, section string) string {
+	if o, ok := origins[key]; ok {
+		return o
+	}
+	if strings.HasPrefix(section, "sinks[") {
+		return origins["sinks"]
+	}
+	return ""
+}
+
+// suggestUnder suggests the closest key of a section, named as the section
+// names its keys: "sink.path" under sink, "path" under sinks[1].
+func suggestUnder(section, key string, keys []string) string {
+	if strings.HasPrefix(section, "sinks[") {
+		return suggest(key, keys)
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = section + "." + k
+	}
+	return suggest(section+"."+key, full)
+}
+
+// sinkList decodes the fan-out list, each element as the sink section.
+func sinkList(doc map[string]any, ps *Problems) []Backend {
 	list, ok := doc["sinks"].([]any)
 	if !ok {
 		return nil
@@ -649,30 +907,18 @@ func sinkList(doc map[string]any, ps *Problems) []Sink {
 	if len(list) == 0 {
 		ps.add("sinks", "the list is empty")
 	}
-	base := map[string]any{}
-	for k, v := range Defaults() {
-		if strings.HasPrefix(k, "sink.") {
-			base[strings.TrimPrefix(k, "sink.")] = v
-		}
-	}
-	var out []Sink
-	for _, e := range list {
+	var out []Backend
+	for i, e := range list {
 		m, ok := e.(map[string]any)
 		if !ok {
-			continue
+			continue // reported by checkSinks
 		}
-		merged := map[string]any{}
-		for k, v := range base {
-			merged[k] = v
+		var sub Problems
+		b := decodeBackend(m, "sink", &sub)
+		for _, p := range sub.List {
+			ps.add(fmt.Sprintf("sinks[%d]", i), "%s", p.Msg)
 		}
-		for k, v := range m {
-			merged[k] = v
-		}
-		var s Sink
-		if err := mapstructure.Decode(merged, &s); err != nil {
-			continue // the type problems are reported by checkSinks
-		}
-		out = append(out, s)
+		out = append(out, b)
 	}
 	return out
 }

@@ -18,11 +18,11 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Source.URL != "s3://videos/raw" || !c.Source.PathStyle || c.Source.MaxAttempts != 8 {
+	if s3(c.Source).URL != "s3://videos/raw" || !s3(c.Source).PathStyle || s3(c.Source).MaxAttempts != 8 {
 		t.Fatalf("source: %+v", c.Source)
 	}
 	l := c.SinkList()
-	if len(l) != 2 || l[0].Path != "out" || l[1].URL != "s3://data/images" || l[1].PathStyle || l[1].MaxAttempts != 8 || l[1].Region != "eu-west-1" {
+	if len(l) != 2 || localOut(l[0]).Path != "out" || s3(l[1]).URL != "s3://data/images" || s3(l[1]).PathStyle || s3(l[1]).MaxAttempts != 8 || s3(l[1]).Region != "eu-west-1" {
 		t.Fatalf("sinks: %+v", l)
 	}
 
@@ -86,7 +86,7 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Sink.TimeoutS != 30 || c.Source.TimeoutS != 60 {
-		t.Fatalf("timeouts: source %d, sink %d", c.Source.TimeoutS, c.Sink.TimeoutS)
+	if s3(c.Sink).TimeoutS != 30 || s3(c.Source).TimeoutS != 60 {
+		t.Fatalf("timeouts: source %d, sink %d", s3(c.Source).TimeoutS, s3(c.Sink).TimeoutS)
 	}
 }

@@ -44,9 +44,9 @@ func sinkEnv(name, val string, ps *Problems) (o sinkOverride, ok bool) {
 		return o, false
 	}
 	i, _ := strconv.Atoi(m[1])
-	key, known := schema.byEnv[EnvPrefix+"SINK_"+m[2]]
+	key, known := schema().byEnv[EnvPrefix+"SINK_"+m[2]]
 	if !known {
-		ps.add("", "environment variable %s sets no key of a sink%s", name, suggest(EnvPrefix+"SINK_"+m[2], schema.envNames()))
+		ps.add("", "environment variable %s sets no key of a sink%s", name, suggest(EnvPrefix+"SINK_"+m[2], schema().envNames()))
 		return o, true
 	}
 	return sinkValue(i, strings.TrimPrefix(key, "sink."), val, "from "+name, ps)
@@ -56,10 +56,10 @@ func sinkEnv(name, val string, ps *Problems) (o sinkOverride, ok bool) {
 // value was good (a problem is reported), so the caller does not read k again.
 func sinkValue(i int, key, val, from string, ps *Problems) (sinkOverride, bool) {
 	o := sinkOverride{index: i, key: key, from: from}
-	kd, known := schema.kinds["sink."+key]
+	kd, known := schema().kinds["sink."+key]
 	if !known {
 		var keys []string // a sink's keys, as a sinks[i] entry names them
-		for _, k := range schema.under("sink") {
+		for _, k := range schema().under("sink") {
 			keys = append(keys, strings.TrimPrefix(k, "sink."))
 		}
 		ps.add(o.name(), "unknown key of a sink (%s)%s", from, suggest(key, keys))
@@ -74,7 +74,7 @@ func sinkValue(i int, key, val, from string, ps *Problems) (sinkOverride, bool) 
 
 // applySinkOverrides writes the overrides into the parsed file's sinks list,
 // each into the sink it names, which the file must list.
-func applySinkOverrides(doc map[string]any, ovs []sinkOverride, ps *Problems) {
+func applySinkOverrides(doc map[string]any, ovs []sinkOverride, in *interpolation, ps *Problems) {
 	for _, o := range ovs {
 		if o.val == nil {
 			continue // its problem is reported
@@ -89,6 +89,7 @@ func applySinkOverrides(doc map[string]any, ovs []sinkOverride, ps *Problems) {
 			continue // checkSinks reports the element
 		}
 		setPath(m, strings.Split(o.key, "."), o.val)
+		in.origins[o.name()], in.given[o.name()] = o.from, true
 	}
 }
 

@@ -23,12 +23,12 @@ func TestSinksKeysOverridden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Sinks) != 2 || c.Sinks[0].Path != "b" || c.Sinks[1].URL != "s3://c/q" || c.Sinks[1].MaxAttempts != 3 {
+	if len(c.Sinks) != 2 || localOut(c.Sinks[0]).Path != "b" || s3(c.Sinks[1]).URL != "s3://c/q" || s3(c.Sinks[1]).MaxAttempts != 3 {
 		t.Fatalf("sinks = %+v", c.Sinks)
 	}
 	// --set wins over the environment, as for every key.
 	c, err = config.Load(p, []string{"sinks[0].path=set"}, []string{"VPIPE_SINKS_0_PATH=env"})
-	if err != nil || c.Sinks[0].Path != "set" {
+	if err != nil || localOut(c.Sinks[0]).Path != "set" {
 		t.Fatalf("sinks[0].path = %+v, %v; want the --set value", c, err)
 	}
 }

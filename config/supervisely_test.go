@@ -17,12 +17,12 @@ func TestSuperviselyKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Source.ProjectID != 12 || fmt.Sprint(c.Source.DatasetIDs) != "[3 4]" || c.Source.Download != "stream" ||
-		c.Stages.Batch.BatchSize != 20 || c.Stages.Upload.Workers != 2 || c.Supervisely.ServerAddress != "https://app.example.com" {
+	if svSource(c.Source).ProjectID != 12 || fmt.Sprint(svSource(c.Source).DatasetIDs) != "[3 4]" || svSource(c.Source).Download != "stream" ||
+		c.Stages.Batch.BatchSize != 20 || c.Stages.Upload.Workers != 2 || svSection(c).ServerAddress != "https://app.example.com" {
 		t.Fatalf("%+v", c)
 	}
 	c, err = config.Load(p, []string{"source.dataset_ids=[5]"}, nil)
-	if err != nil || fmt.Sprint(c.Source.DatasetIDs) != "[5]" {
+	if err != nil || fmt.Sprint(svSource(c.Source).DatasetIDs) != "[5]" {
 		t.Fatalf("%v %v", c, err)
 	}
 	_, err = config.Load(p, []string{"stages.batch.batch_size=51", "source.dataset_ids=[a]", "source.download=copy"}, nil)

@@ -75,7 +75,7 @@ type Image struct {
 	// image as there only with its meta, so one put without it would be
 	// written again by every run. The runner always sets it (stages'
 	// Runner.image: the video's meta, frame_index, pts, time_s); only the
-	// Registered images a BatchSink annotates, never put, go without.
+	// Registered images a batching sink annotates, never put, go without.
 	Meta map[string]any
 }
 
@@ -144,6 +144,8 @@ type Sink interface {
 	Close() error
 	// Describe names the sink for logs.
 	Describe() string
+	// Features are what the sink can do beyond this interface.
+	Features() SinkFeatures
 }
 
 // Batch is images of one video, for one destination dataset, stored together.
@@ -152,7 +154,7 @@ type Batch struct {
 	Images  []*Image
 }
 
-// Registered is an image a BatchSink stored, with the id its annotation goes to.
+// Registered is an image a batching sink (SinkFeatures.Batch) stored, with the id its annotation goes to.
 type Registered struct {
 	Image *Image
 	ID    int64
@@ -166,29 +168,45 @@ type Writer struct {
 	Shared bool
 }
 
-// Admitting is a sink that admits writers (the local sink's lock file): told
-// who this run is before Begin, it refuses in Begin a run that another live
-// writer excludes.
-type Admitting interface {
-	SetWriter(Writer)
+// SinkFeatures are what a sink can do beyond the Sink interface, as data
+// (store.Features are a store's; rclone's fs.Features): the runner and the
+// commands read them and never assert a sink's type, so a sink that wraps
+// others (a fan-out, a test's wrapper) offers what it can run on its members
+// rather than hiding it. A nil field is an ability the sink does not have.
+type SinkFeatures struct {
+	// Batch is set when the sink stores images in batches, through the
+	// pipeline's batch → upload → annotate stages (the Supervisely platform:
+	// bytes, then registration, then annotations); nil for a sink that
+	// writes one image at a time with Put.
+	Batch *BatchOps
+	// Admit tells the sink who this run is before Begin, for a sink that
+	// admits writers (the local sink's lock file): Begin then refuses a run
+	// that another live writer excludes.
+	Admit func(Writer)
+	// Members are the sinks a fan-out writes, in the order of sinks: [...]
+	// (plan shows what each one has); nil for a single sink.
+	Members []Sink
 }
 
-// BatchSink is a sink that stores images in batches, through the pipeline's
-// batch → upload → annotate stages (the Supervisely platform: bytes, then
-// registration, then annotations). Put still works, one image at a time.
-type BatchSink interface {
-	Sink
+// BatchOps are a batching sink's calls (SinkFeatures.Batch). Put still works
+// on such a sink, one image at a time.
+type BatchOps struct {
 	// Upload stores the bytes of a batch and registers its images; it returns
 	// them in order with their ids. It may keep nothing after it returns.
-	Upload(ctx context.Context, b *Batch) ([]Registered, error)
+	Upload func(ctx context.Context, b *Batch) ([]Registered, error)
 	// Annotate attaches the annotations (Image.Ann) of registered images of
 	// one dataset. With all false, annotations with no labels and no tags are
 	// not sent: a new image already has that empty annotation. It returns how
 	// many it sent (on an error, those that arrived before it).
-	Annotate(ctx context.Context, dataset []string, imgs []Registered, all bool) (sent int, err error)
+	Annotate func(ctx context.Context, dataset []string, imgs []Registered, all bool) (sent int, err error)
 	// Reannotate lists images already in a dataset whose annotation must be
 	// sent again (name → id): those an interrupted run registered but did not
 	// annotate, or all of them when the sink is told to overwrite (then all
-	// is true).
-	Reannotate(ctx context.Context, dataset []string) (ids map[string]int64, all bool, err error)
+	// is true). It is asked once per video, after Existing.
+	Reannotate func(ctx context.Context, dataset []string) (ids map[string]int64, all bool, err error)
+	// ImageSize is the size the sink holds for an image the last Reannotate
+	// of its dataset listed (nil, or ok false: unknown). Without a resize each
+	// image has its frame's decoded size, which the runner cannot know
+	// without decoding.
+	ImageSize func(dataset []string, name string) (w, h int, ok bool)
 }

@@ -1,9 +1,7 @@
-// Package docs holds vpipe's documentation pages; its tests check that the
-// pages hold together: every relative link resolves, every config key is
-// documented, and .ci/run runs the README's test command.
 package docs
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +10,9 @@ import (
 	"testing"
 	"unicode"
 
+	_ "github.com/vpipe/vpipe/backends/all" // the backends whose keys and page are checked
 	"github.com/vpipe/vpipe/config"
+	"github.com/vpipe/vpipe/registry"
 )
 
 // pages are the markdown files whose links are checked, relative to the repository root.
@@ -116,18 +116,58 @@ func TestSlug(t *testing.T) {
 	}
 }
 
-// TestEveryKeyDocumented checks that docs/configuration.md names every key
-// the config accepts, spelled out in full.
+// TestEveryKeyDocumented checks that every key the config accepts is
+// documented: a common key by docs/configuration.md, spelled out in full; a
+// backend's or shared section's by docs/backends.md (generated from the
+// specs: TestBackendsPage), as the key of its type's table or in full.
 func TestEveryKeyDocumented(t *testing.T) {
-	b, err := os.ReadFile("configuration.md")
+	conf, err := os.ReadFile("configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key := range config.Defaults() {
-		if !strings.Contains(string(b), "`"+key+"`") {
-			t.Errorf("docs/configuration.md does not name the key `%s`", key)
+	backends, err := os.ReadFile("backends.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range config.Keys() {
+		_, short, _ := strings.Cut(key, ".")
+		switch {
+		case strings.Contains(string(conf), "`"+key+"`"), strings.Contains(string(backends), "`"+key+"`"):
+		case config.IsBackendKey(key) && strings.Contains(string(backends), "| `"+short+"` |"):
+		default:
+			t.Errorf("neither docs/configuration.md nor docs/backends.md names the key `%s`", key)
 		}
 	}
+}
+
+// TestBackendsPage checks that docs/backends.md is what the registered
+// backends' specs generate.
+func TestBackendsPage(t *testing.T) {
+	b, err := os.ReadFile("backends.md")
+	if err != nil {
+		t.Fatalf("%v (make it: go generate ./docs)", err)
+	}
+	if want := registry.Markdown(); string(b) != want {
+		t.Errorf("docs/backends.md is not what the registered backends generate: run go generate ./docs (from the repository root)\n%s", firstDiff(string(b), want))
+	}
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n  page:      %q\n  generated: %q", i+1, gl, wl)
+		}
+	}
+	return ""
 }
 
 // TestCIRunsReadmeCommand2 checks that .ci/run runs exactly the README's

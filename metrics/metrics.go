@@ -9,6 +9,7 @@
 package metrics
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,30 +158,55 @@ func Bottleneck(stats []StageStats) string {
 var (
 	videos                 sync.Map // status -> *atomic.Int64
 	sourceBytes, sinkBytes atomic.Int64
-	retries                [numClients]atomic.Int64
-	clientErrors           [numClients]atomic.Int64
+
+	clientsMu sync.Mutex
+	clients   = map[string]*Client{}
 )
 
-// Client is a remote service vpipe retries calls to.
-type Client int
+// Client is the counters of one remote service vpipe retries calls to. Each
+// service's client package makes its own (NewClient), so this package names
+// none and a binary counts the services it links.
+type Client struct {
+	name            string
+	retries, errors atomic.Int64
+}
 
-const (
-	Supervisely Client = iota
-	S3
-	numClients
-)
+// NewClient registers the counters of a client named name (its label value,
+// e.g. the store's type); a second call with one name returns the same one.
+func NewClient(name string) *Client {
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	if c, ok := clients[name]; ok {
+		return c
+	}
+	c := &Client{name: name}
+	clients[name] = c
+	return c
+}
 
-// ClientNames are the label values of Client.
-var ClientNames = [numClients]string{"supervisely", "s3"}
+// Name is the client's label value.
+func (c *Client) Name() string { return c.name }
+
+// Retry counts a retried call; Error a call that failed for good.
+func (c *Client) Retry() { c.retries.Add(1) }
+func (c *Client) Error() { c.errors.Add(1) }
+
+// Clients lists the registered clients' names, sorted.
+func Clients() []string {
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	out := make([]string, 0, len(clients))
+	for n := range clients {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // SourceBytes counts bytes read from a source (a file's size, or what a remote
 // read fetched); SinkBytes bytes of images handed to a sink.
 func SourceBytes(n int64) { sourceBytes.Add(n) }
 func SinkBytes(n int64)   { sinkBytes.Add(n) }
-
-// Retry counts a retried call; ClientError a call that failed for good.
-func Retry(c Client)       { retries[c].Add(1) }
-func ClientError(c Client) { clientErrors[c].Add(1) }
 
 // Video counts a video done with status (ok, failed, interrupted, partial).
 func Video(status string) {
@@ -209,9 +235,11 @@ type IOStats struct {
 // IO snapshots the process-wide counters.
 func IO() IOStats {
 	s := IOStats{SourceBytes: sourceBytes.Load(), SinkBytes: sinkBytes.Load(), Retries: map[string]int64{}, Errors: map[string]int64{}}
-	for i, n := range ClientNames {
-		s.Retries[n] = retries[i].Load()
-		s.Errors[n] = clientErrors[i].Load()
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	for n, c := range clients {
+		s.Retries[n] = c.retries.Load()
+		s.Errors[n] = c.errors.Load()
 	}
 	return s
 }

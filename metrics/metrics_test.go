@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -38,15 +39,19 @@ func TestBottleneck(t *testing.T) {
 }
 
 func TestIOSince(t *testing.T) {
+	a, b := NewClient("a-test"), NewClient("b-test")
 	before := IO()
 	SourceBytes(100)
 	SinkBytes(7)
-	Retry(S3)
-	Retry(S3)
-	ClientError(Supervisely)
+	a.Retry()
+	NewClient("a-test").Retry() // the same counters
+	b.Error()
 	d := IO().Since(before)
-	if d.SourceBytes != 100 || d.SinkBytes != 7 || d.Retries["s3"] != 2 || d.Retries["supervisely"] != 0 || d.Errors["supervisely"] != 1 {
+	if d.SourceBytes != 100 || d.SinkBytes != 7 || d.Retries["a-test"] != 2 || d.Retries["b-test"] != 0 || d.Errors["b-test"] != 1 {
 		t.Errorf("%+v", d)
+	}
+	if n := Clients(); !slices.Contains(n, "a-test") || !slices.IsSorted(n) {
+		t.Errorf("clients %v", n)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/vpipe/vpipe/core"
@@ -58,11 +59,17 @@ type Spec struct {
 	// machine that reaches it (no endpoint, no credentials): the queue checks
 	// that a worker writes where a video was queued for.
 	Where func(conf any) string
-	// LocalPath is the local folder a backend reads or writes, if any, so a
+	// LocalPath is the local file or folder a backend reads or writes, if
+	// any, and the key (relative to the section: "path") that names it, so a
 	// sink is never inside its source. Optional.
-	LocalPath func(conf any) string
+	LocalPath func(conf any) (key, path string)
 	// StoreSource says a store is also a source of videos.
 	StoreSource bool
+	// Locate, for a store, is the config (with the sink defaults) of the
+	// location loc as a user writes it on a command line (a folder,
+	// s3://bucket/prefix), when loc is one of this store's; commands that
+	// take a dataset's location (verify, preview) open it with OpenStore.
+	Locate func(loc string) (conf any, ok bool)
 
 	// One constructor, the one of Kind.
 	NewSource func(ctx context.Context, conf any, d Deps) (core.Source, error)
@@ -85,6 +92,13 @@ type CheckEnv struct {
 	SourceType string
 	// Section returns a decoded top-level section (RegisterSection), or nil.
 	Section func(name string) any
+	// Prefix is the section's key path ("sink", "sinks[1]"), for a message
+	// that names another key of it.
+	Prefix string
+	// OnDisk: the config was loaded from a file for a run (vpipe run,
+	// validate): check also what it names on this machine (a folder
+	// exists). False for a config built in code, checked when used.
+	OnDisk bool
 }
 
 // Deps is what a constructor gets from the run.
@@ -107,14 +121,21 @@ type SectionSpec struct {
 	Summary string
 	// Config returns a new struct (a pointer) holding the defaults.
 	Config func() any
-	// Check is run when a configured backend Uses the section. Optional.
-	Check func(conf any) []Problem
+	// Check returns the problems of the decoded section (keys relative to
+	// it); used tells whether a configured backend Uses it (a setting that
+	// matters only then is checked only then). Optional.
+	Check func(conf any, used bool) []Problem
+	// MaxBatch, when the service takes images in batches, is the most one
+	// call takes: while a configured backend uses the section,
+	// stages.batch.batch_size must be 1..MaxBatch.
+	MaxBatch int
 }
 
 var (
 	mu       sync.RWMutex
 	specs    = map[Kind]map[string]Spec{}
 	sections = map[string]SectionSpec{}
+	defaults = map[Kind]string{}
 
 	storeSink   func(ctx context.Context, st store.Store, conf any, d Deps) (core.Sink, error)
 	storeSource func(ctx context.Context, st store.Store, conf any, d Deps) (core.Source, error)
@@ -132,6 +153,11 @@ func Register(s Spec) {
 	case s.Kind == Source && s.NewSource == nil, s.Kind == Sink && s.NewSink == nil, s.Kind == Store && s.NewStore == nil:
 		panic(fmt.Sprintf("registry: %s %q has no constructor", s.Kind, s.Name))
 	}
+	role := s.Kind
+	if role == Store {
+		role = Sink
+	}
+	Fields(s.Config(role)) // panics on a config that is not a pointer to a struct
 	if specs[s.Kind] == nil {
 		specs[s.Kind] = map[string]Spec{}
 	}
@@ -141,10 +167,34 @@ func Register(s Spec) {
 	specs[s.Kind][s.Name] = s
 }
 
+// SetDefault makes name the type a source (role Source) or sink (role Sink)
+// has when the config gives none. A second, different default for one role
+// is a programming error and panics.
+func SetDefault(role Kind, name string) {
+	mu.Lock()
+	defer mu.Unlock()
+	if d, ok := defaults[role]; ok && d != name {
+		panic(fmt.Sprintf("registry: default %s type set to %q and to %q", role, d, name))
+	}
+	defaults[role] = name
+}
+
+// Default is the type a source or sink has when the config gives none ("" if
+// no backend set one).
+func Default(role Kind) string {
+	mu.RLock()
+	defer mu.RUnlock()
+	return defaults[role]
+}
+
 // RegisterSection adds a shared top-level section.
 func RegisterSection(s SectionSpec) {
 	mu.Lock()
 	defer mu.Unlock()
+	if s.Name == "" || s.Config == nil {
+		panic(fmt.Sprintf("registry: section %q needs a name and a config", s.Name))
+	}
+	Fields(s.Config())
 	if _, dup := sections[s.Name]; dup {
 		panic(fmt.Sprintf("registry: section %q registered twice", s.Name))
 	}
@@ -196,6 +246,25 @@ func Names(role Kind) []string {
 	return out
 }
 
+// Specs lists every registered spec: sources, then sinks, then stores, each
+// kind sorted by name.
+func Specs() []Spec {
+	mu.RLock()
+	defer mu.RUnlock()
+	var out []Spec
+	for _, k := range []Kind{Source, Sink, Store} {
+		names := make([]string, 0, len(specs[k]))
+		for n := range specs[k] {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			out = append(out, specs[k][n])
+		}
+	}
+	return out
+}
+
 // Section finds a shared section.
 func Section(name string) (SectionSpec, bool) {
 	mu.RLock()
@@ -212,15 +281,7 @@ func Sections() []SectionSpec {
 	for _, s := range sections {
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b SectionSpec) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b SectionSpec) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -260,4 +321,46 @@ func NewSink(ctx context.Context, s Spec, conf any, d Deps) (core.Sink, error) {
 		return nil, err
 	}
 	return adapt(ctx, st, conf, d)
+}
+
+// Configured is a backend as a config gives it: its type and decoded section.
+type Configured struct {
+	Type string
+	Conf any
+}
+
+// OpenStore opens the store at loc (a folder, s3://bucket/prefix, …): the
+// store of a configured sink that names exactly loc (so its endpoint and
+// settings are kept), else the registered store whose Locate takes loc, a
+// location with a scheme (://) before a plain path.
+func OpenStore(ctx context.Context, loc string, configured []Configured, d Deps) (store.Store, error) {
+	d.Role = Sink
+	trim := func(s string) string { return strings.TrimRight(s, "/") }
+	for _, c := range configured {
+		if s, ok := Lookup(Sink, c.Type); ok && s.Kind == Store && s.Where != nil && trim(s.Where(c.Conf)) == trim(loc) {
+			return s.NewStore(ctx, c.Conf, d)
+		}
+	}
+	var plain *Spec
+	for _, s := range Specs() {
+		if s.Kind != Store || s.Locate == nil {
+			continue
+		}
+		conf, ok := s.Locate(loc)
+		if !ok {
+			continue
+		}
+		if strings.Contains(loc, "://") {
+			return s.NewStore(ctx, conf, d)
+		}
+		if plain == nil {
+			s := s
+			plain = &s
+		}
+	}
+	if plain != nil {
+		conf, _ := plain.Locate(loc)
+		return plain.NewStore(ctx, conf, d)
+	}
+	return nil, fmt.Errorf("%s: no store takes this location (stores: %s)", loc, strings.Join(Names(Sink), ", "))
 }

@@ -65,3 +65,29 @@ go_tool() {
   (cd / && GOBIN="$tools" go install "$pkg@$version")
   echo "setup: $name built ($((SECONDS - start)) s)" >&2
 }
+
+# npm_tool NAME PACKAGE VERSION BIN OVERRIDE_VAR: installs an npm-published
+# tool the tests start into ~/.cache/vpipe-tools/PACKAGE, once, and links its
+# command BIN as ~/.cache/vpipe-tools/bin/NAME (skipped when that link is
+# there, or when the environment variable named OVERRIDE_VAR names an executable).
+npm_tool() {
+  local name=$1 pkg=$2 version=$3 bin=$4 override=${!5:-}
+  local tools="$HOME/.cache/vpipe-tools"
+  if [ -n "$override" ]; then
+    [ -x "$override" ] || { echo "setup: $5=$override is not an executable" >&2; exit 1; }
+    echo "setup: $name: $override ($5)" >&2
+    return 0
+  fi
+  if [ -x "$tools/bin/$name" ]; then
+    echo "setup: $name: $tools/bin/$name (already installed)" >&2
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "setup: $name needs node and npm (apt-get install nodejs npm)" >&2; exit 1; }
+  local start=$SECONDS
+  mkdir -p "$tools/bin"
+  local log
+  log=$(npm install --no-audit --no-fund --loglevel=error --prefix "$tools/$pkg" "$pkg@$version" 2>&1) ||
+    { echo "setup: npm install $pkg@$version failed:" >&2; echo "$log" >&2; exit 1; }
+  ln -sf "$tools/$pkg/node_modules/.bin/$bin" "$tools/bin/$name"
+  echo "setup: $name: $pkg $version installed with npm into $tools/$pkg ($((SECONDS - start)) s)" >&2
+}

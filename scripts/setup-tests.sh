@@ -5,10 +5,11 @@
 # tests start, built once into ~/.cache/vpipe-tools/bin:
 #   versitygw    the S3 server of the S3 source and sink tests (VPIPE_VERSITYGW overrides)
 #   nats-server  the JetStream server of the work-queue tests (VPIPE_NATS_SERVER overrides)
+#   azurite-blob the Azure Blob emulator of the azblob store tests (VPIPE_AZURITE overrides; npm)
 #   fake-gcs-server  the GCS emulator of the gcs store tests (VPIPE_FAKE_GCS overrides)
 # A new test tool is one more line below: apt_need for a Debian package,
 # go_tool for a Go-written server (its version must match the Go helper's that
-# starts it, e.g. internal/testenv/s3test.Version).
+# starts it, e.g. internal/testenv/s3test.Version), npm_tool for an npm one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -17,5 +18,6 @@ scripts/setup.sh
 apt_need ffmpeg time
 go_tool versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw VPIPE_VERSITYGW
 go_tool nats-server v2.15.2 github.com/nats-io/nats-server/v2 VPIPE_NATS_SERVER
+npm_tool azurite-blob azurite 3.37.0 azurite-blob VPIPE_AZURITE
 go_tool fake-gcs-server v1.56.1 github.com/fsouza/fake-gcs-server VPIPE_FAKE_GCS
 echo "setup-tests: ok ($(ffmpeg -version | head -1 | cut -d' ' -f1-3))" >&2

@@ -11,7 +11,7 @@ import (
 	"github.com/vpipe/vpipe/pipeline"
 )
 
-// batch is images of one job on their way to a BatchSink.
+// batch is images of one job on their way to a batching sink.
 type batch struct {
 	job  *job
 	imgs []*core.Image
@@ -101,11 +101,12 @@ func (p *batch) drop() {
 	}
 }
 
-// batchStages are encode → batch → upload → annotate for a BatchSink.
+// batchStages are encode → batch → upload → annotate for a batching sink
+// (its Features' Batch: bo).
 //
 // failed is sent on when a video fails: the batch stage then lets go of its
 // images at once.
-func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[output], bs core.BatchSink, failed <-chan struct{}) {
+func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[output], bo *core.BatchOps, failed <-chan struct{}) {
 	st := r.Config.Stages
 	batches := pipeline.Group[output, *batch](p, "batch", encoded, st.Batch.Queue, failed, newBatcher(st.Batch.BatchSize))
 	uploaded := pipeline.Stage(p, "upload", batches, pipeline.Options{Workers: st.Upload.Workers, Queue: st.Upload.Queue},
@@ -119,7 +120,7 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 			err := r.record(ctx, j) // the dataset's settings, with its first images
 			var regs []core.Registered
 			if err == nil {
-				regs, err = bs.Upload(ctx, &core.Batch{Dataset: j.item.DestDataset(), Images: bt.imgs})
+				regs, err = bo.Upload(ctx, &core.Batch{Dataset: j.item.DestDataset(), Images: bt.imgs})
 			}
 			for _, img := range bt.imgs {
 				if err == nil {
@@ -149,7 +150,7 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 			var err error
 			if r.Config.Sampling.CopyAnnotations {
 				if err = ctx.Err(); err == nil {
-					_, err = bs.Annotate(ctx, j.item.DestDataset(), bt.regs, false)
+					_, err = bo.Annotate(ctx, j.item.DestDataset(), bt.regs, false)
 				}
 			}
 			// Uploaded and (when asked) annotated: written, even if the run stops now.
@@ -174,13 +175,13 @@ func (r *Runner) batchStages(p *pipeline.Pipeline, encoded *pipeline.Outlet[outp
 // interrupted run registered without them (or all, to overwrite). No decoding:
 // an annotation needs only the frame index and the output size.
 func (r *Runner) reannotate(ctx context.Context, j *job, p *prepared) error {
-	bs, ok := r.Sink.(core.BatchSink)
-	if !ok {
+	bo := r.Sink.Features().Batch
+	if bo == nil {
 		return nil
 	}
 	// Asked even without annotations to send: it also lets go of the listing
 	// the sink kept from Existing for this dataset.
-	ids, all, err := bs.Reannotate(ctx, j.item.DestDataset())
+	ids, all, err := bo.Reannotate(ctx, j.item.DestDataset())
 	if err != nil || len(ids) == 0 || p.sampler == nil {
 		return err
 	}
@@ -192,12 +193,10 @@ func (r *Runner) reannotate(ctx context.Context, j *job, p *prepared) error {
 			continue
 		}
 		w, h := p.outW, p.outH
-		if sz, ok := r.Sink.(interface {
-			ImageSize(dataset []string, name string) (int, int, bool)
-		}); ok && !r.resizes() {
+		if bo.ImageSize != nil && !r.resizes() {
 			// Without a resize the image has its frame's own size (it may differ
 			// from the stream's): the server knows it.
-			if iw, ih, ok := sz.ImageSize(j.item.DestDataset(), name); ok {
+			if iw, ih, ok := bo.ImageSize(j.item.DestDataset(), name); ok {
 				w, h = iw, ih
 			}
 		}
@@ -210,7 +209,7 @@ func (r *Runner) reannotate(ctx context.Context, j *job, p *prepared) error {
 	if len(regs) == 0 {
 		return nil
 	}
-	sent, err := bs.Annotate(ctx, j.item.DestDataset(), regs, all)
+	sent, err := bo.Annotate(ctx, j.item.DestDataset(), regs, all)
 	if sent > 0 { // empty annotations are not sent: a new image has one already
 		r.Log.Info("annotations re-sent", "video", j.item.ID(), "images", sent, "empty_not_sent", len(regs)-sent, "overwrite", all)
 	}

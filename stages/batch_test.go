@@ -46,8 +46,10 @@ func (s *batchSink) Annotate(context.Context, []string, []core.Registered, bool)
 	return 0, nil
 }
 
-// batchSink must stay a core.BatchSink, or the runner would silently take it as a plain sink.
-var _ core.BatchSink = (*batchSink)(nil)
+// Features offer the batch calls: the runner takes the sink through the batch stages.
+func (s *batchSink) Features() core.SinkFeatures {
+	return core.SinkFeatures{Batch: &core.BatchOps{Upload: s.Upload, Annotate: s.Annotate, Reannotate: s.Reannotate}}
+}
 
 func (s *batchSink) Reannotate(context.Context, []string) (map[string]int64, bool, error) {
 	return nil, false, nil

@@ -40,12 +40,12 @@ func (r *Runner) begin(ctx context.Context) error {
 			custom[k] = v
 		}
 	}
-	if a, ok := r.Sink.(core.Admitting); ok {
+	if admit := r.Sink.Features().Admit; admit != nil {
 		w := r.Writer
 		if w.Role == "" && r.Feed != nil {
 			w = core.Writer{Role: "queue worker", Shared: true}
 		}
-		a.SetWriter(w)
+		admit(w)
 	}
 	_, err := r.Sink.Begin(ctx, r.project.Meta, custom)
 	return err

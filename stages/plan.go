@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"fmt"
 )
 
 // PlanRow is what a run would do with one video.
@@ -47,25 +48,31 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 		p.close()
 		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH,
 			Rules: p.selection.Describe(r.contentRules())}
-		if each, ok := r.Sink.(interface {
-			ExistingEach(context.Context, []string) ([]map[string]bool, error)
-		}); ok {
-			have, err := each.ExistingEach(ctx, it.DestDataset())
-			if err != nil {
-				row(PlanRow{Video: it.ID(), Err: err})
-				continue
-			}
-			for _, h := range have {
-				n := 0
-				for _, name := range p.names {
-					if h[name] {
-						n++
-					}
-				}
-				pr.PerSink = append(pr.PerSink, n)
-			}
+		if pr.PerSink, err = r.perSink(ctx, it.DestDataset(), p.names); err != nil {
+			row(PlanRow{Video: it.ID(), Err: err})
+			continue
 		}
 		row(pr)
 	}
 	return stop
+}
+
+// perSink counts, for a sink of several members (a fan-out), how many of the
+// selected frames (names) each member has; nil for a single sink.
+func (r *Runner) perSink(ctx context.Context, ds []string, names []string) ([]int, error) {
+	var out []int
+	for i, m := range r.Sink.Features().Members {
+		have, err := m.Existing(ctx, ds)
+		if err != nil {
+			return nil, fmt.Errorf("sink %d (%s): %w", i+1, m.Describe(), err)
+		}
+		n := 0
+		for _, name := range names {
+			if have[name] {
+				n++
+			}
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

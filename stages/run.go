@@ -296,8 +296,8 @@ func (s *runState) run() error {
 	decoded := pipeline.Stage(s.p, "decode", queued, pipeline.Options{Workers: st.Decode.Workers, Queue: st.Decode.Queue}, r.decodeStage)
 	resized := pipeline.Stage(s.p, "resize", decoded, pipeline.Options{Workers: st.Resize.Workers, Queue: st.Resize.Queue}, s.resize)
 	encoded := pipeline.Stage(s.p, "encode", resized, pipeline.Options{Workers: st.Encode.Workers, Queue: st.Encode.Queue}, s.encode)
-	if bs, ok := r.Sink.(core.BatchSink); ok {
-		r.batchStages(s.p, encoded, bs, s.failed)
+	if bo := r.Sink.Features().Batch; bo != nil {
+		r.batchStages(s.p, encoded, bo, s.failed)
 	} else {
 		r.writeStage(s.p, encoded)
 	}

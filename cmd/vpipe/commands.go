@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -16,21 +15,17 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	_ "github.com/vpipe/vpipe/backends/all" // every source, sink and store, registered
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/internal/localpath"
 	"github.com/vpipe/vpipe/media"
 	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/progress"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/sinks/fanout"
-	localsink "github.com/vpipe/vpipe/sinks/local"
-	s3sink "github.com/vpipe/vpipe/sinks/s3"
-	svsink "github.com/vpipe/vpipe/sinks/supervisely"
-	localsrc "github.com/vpipe/vpipe/sources/local"
-	s3src "github.com/vpipe/vpipe/sources/s3"
-	svsrc "github.com/vpipe/vpipe/sources/supervisely"
+	localsink "github.com/vpipe/vpipe/sinks/local" // vpipe frames' bare folder (Flat), the one backend named here
 	"github.com/vpipe/vpipe/stages"
-	"github.com/vpipe/vpipe/supervisely/api"
 )
 
 func configArg(args []string) string {
@@ -48,119 +43,93 @@ func load(path string, sets []string) (*config.Config, error) {
 	return c, nil
 }
 
-// backends builds the configured source and sink; log gets the Supervisely
-// client's lines (nil: nowhere).
+// backends builds the configured source and sink through the registry;
+// log gets their clients' lines (nil: nowhere). Backends that share a client
+// (a platform's source and sinks) get one per run.
 func backends(c *config.Config, log *slog.Logger) (core.Source, core.Sink, error) {
-	var src core.Source
-	var client *api.Client
-	if c.Source.Type == "supervisely" || slices.ContainsFunc(c.SinkList(), func(s config.Sink) bool { return s.Type == "supervisely" }) {
-		var err error
-		if client, err = svClient(c, log); err != nil {
-			return nil, nil, err
-		}
-	}
-	var svSrc *svsrc.Source
-	switch c.Source.Type {
-	case "local":
-		s, err := localsrc.New(c.Source.Path)
-		if err != nil {
-			return nil, nil, err
-		}
-		src = s
-	case "supervisely":
-		ids := make([]int64, len(c.Source.DatasetIDs))
-		for i, id := range c.Source.DatasetIDs {
-			ids[i] = int64(id)
-		}
-		svSrc = &svsrc.Source{C: client, ProjectID: int64(c.Source.ProjectID), DatasetIDs: ids, Download: c.Source.Download,
-			ReadTimeout: time.Duration(c.Supervisely.ReadTimeoutS) * time.Second}
-		src = svSrc
-	case "s3":
-		s, err := s3src.New(context.Background(), s3Options(c.Source.URL, c.Source.Endpoint, c.Source.Region, c.Source.PathStyle, c.Source.MaxAttempts, c.Source.TimeoutS))
-		if err != nil {
-			return nil, nil, fmt.Errorf("source: %w", err)
-		}
-		src = s
-	default:
+	ctx := context.Background()
+	d := registry.Deps{Log: log, Section: c.Section, Shared: shared()}
+	spec, ok := registry.Lookup(registry.Source, c.Source.Type)
+	if !ok {
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
 	}
+	src, err := registry.NewSource(ctx, spec, c.Source.Conf, d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source: %w", err)
+	}
+	d.Source = src
 	if len(c.Sinks) == 0 {
-		if err := apart(c, "sink.path", c.Sink); err != nil {
-			return nil, nil, err
-		}
-		sink, err := newSink(c.Sink, client, src, svSrc)
+		sink, err := newSink(ctx, c, "sink", c.Sink, d)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sink: %w", err)
+			return nil, nil, err
 		}
 		return src, sink, nil
 	}
 	var sinks []core.Sink
 	for i, sc := range c.Sinks {
-		if err := apart(c, fmt.Sprintf("sinks[%d].path", i), sc); err != nil {
-			return nil, nil, err
-		}
-		sink, err := newSink(sc, client, src, svSrc)
+		sink, err := newSink(ctx, c, fmt.Sprintf("sinks[%d]", i), sc, d)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sinks[%d]: %w", i, err)
+			return nil, nil, err
 		}
 		sinks = append(sinks, sink)
 	}
 	return src, fanout.New(sinks...), nil
 }
 
-// apart refuses a local sink that is, holds or lies inside a local source.
-func apart(c *config.Config, key string, sc config.Sink) error {
-	if sc.Type != "local" || c.Source.Type != "local" {
+// newSink builds the sink of the config's section key ("sink", "sinks[1]"),
+// refusing one inside the source.
+func newSink(ctx context.Context, c *config.Config, key string, sc config.Backend, d registry.Deps) (core.Sink, error) {
+	spec, ok := registry.Lookup(registry.Sink, sc.Type)
+	if !ok {
+		return nil, fmt.Errorf("%s.type: unknown %q", key, sc.Type)
+	}
+	if err := apart(c, key, spec, sc); err != nil {
+		return nil, err
+	}
+	sink, err := registry.NewSink(ctx, spec, sc.Conf, d)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return sink, nil
+}
+
+// apart refuses a sink on this machine that is, holds or lies inside a source
+// on this machine (both backends say which path they use).
+func apart(c *config.Config, key string, spec registry.Spec, sc config.Backend) error {
+	src, _ := registry.Lookup(registry.Source, c.Source.Type)
+	if src.LocalPath == nil || spec.LocalPath == nil {
 		return nil
 	}
-	return localsink.Apart(key, sc.Path, c.Source.Path)
-}
-
-func newSink(c config.Sink, client *api.Client, src core.Source, svSrc *svsrc.Source) (core.Sink, error) {
-	switch c.Type {
-	case "local":
-		sk := localsink.New(c.Path)
-		sk.Fsync = c.Fsync
-		return sk, nil
-	case "s3":
-		return s3sink.New(context.Background(), s3Options(c.URL, c.Endpoint, c.Region, c.PathStyle, c.MaxAttempts, c.TimeoutS))
-	case "supervisely":
-		sk := &svsink.Sink{C: client, ProjectID: int64(c.ProjectID), WorkspaceID: int64(c.WorkspaceID),
-			Overwrite: c.OverwriteAnnotations, SourceProject: src.Project}
-		if svSrc != nil {
-			sk.SourceWorkspace = func(ctx context.Context) (int64, error) {
-				p, err := svSrc.Info(ctx)
-				if err != nil {
-					return 0, err
-				}
-				return p.WorkspaceID, nil
-			}
-		}
-		return sk, nil
+	srcKey, srcPath := src.LocalPath(c.Source.Conf)
+	sinkKey, sinkPath := spec.LocalPath(sc.Conf)
+	if srcPath == "" || sinkPath == "" {
+		return nil
 	}
-	return nil, fmt.Errorf("type: unknown %q", c.Type)
+	return localpath.Apart(key+"."+sinkKey, sinkPath, "source."+srcKey, srcPath)
 }
 
-func s3Options(url, endpoint, region string, pathStyle bool, attempts, timeoutS int) s3conn.Options {
-	return s3conn.Options{URL: url, Endpoint: endpoint, Region: region, PathStyle: pathStyle, MaxAttempts: attempts,
-		Timeout: time.Duration(timeoutS) * time.Second}
-}
-
-// svClient makes the Supervisely client: address from the config or the
-// environment, the token from the environment only; log gets its lines.
-func svClient(c *config.Config, log *slog.Logger) (*api.Client, error) {
-	o := api.FromEnv(api.Options{
-		Server:     c.Supervisely.ServerAddress,
-		Retries:    c.Supervisely.Retries,
-		RetrySleep: time.Duration(c.Supervisely.RetrySleepMs) * time.Millisecond,
-		Timeout:    time.Duration(c.Supervisely.TimeoutS) * time.Second,
-		Log:        log,
-	}, os.Getenv)
-	return api.New(o)
+// shared gives a run's backends one value per key (registry.Deps.Shared),
+// made by the first that asks.
+func shared() func(string, func() (any, error)) (any, error) {
+	var mu sync.Mutex
+	made := map[string]any{}
+	return func(key string, mk func() (any, error)) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if v, ok := made[key]; ok {
+			return v, nil
+		}
+		v, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		made[key] = v
+		return v, nil
+	}
 }
 
 // setup loads the config and builds its source and sink; log gets the
-// Supervisely client's lines (the server, each retried call).
+// backends' clients' lines (a server they reach, each retried call).
 func setup(path string, sets []string, log *slog.Logger) (*config.Config, core.Source, core.Sink, error) {
 	c, err := load(path, sets)
 	if err != nil {
@@ -302,9 +271,6 @@ func executeWith(ctx context.Context, rl *runLog, c *config.Config, src core.Sou
 	defer rl.end()
 	rep, fileLog := rl.rep, rl.fileLog
 	log := rep.Log()
-	if s, ok := src.(*localsrc.Source); ok { // its warnings (symlink loops, broken links) show on a terminal too, and in --log-file
-		s.Log = log
-	}
 	log.Info("run", "source", src.Describe(), "sink", sink.Describe())
 	set := &metrics.Set{}
 	stopMetrics, err := lf.obs.serve(set, log)
@@ -508,7 +474,7 @@ func printPlan(ctx context.Context, out io.Writer, c *config.Config, sink core.S
 		for i, sc := range c.Sinks {
 			perSink += fmt.Sprintf("\tIN SINK %d (%s)", i+1, sc.Type)
 		}
-		for i, k := range sink.(*fanout.Sink).Sinks {
+		for i, k := range sink.Features().Members {
 			fmt.Fprintf(out, "sink %d: %s\n", i+1, k.Describe())
 		}
 	}
@@ -596,11 +562,19 @@ func framesCmd() *cobra.Command {
 }
 
 // config is the run vpipe frames makes of video: a local source and sink,
-// the flags' sampling and encoding, the default stages.
+// the flags' sampling and encoding, the default stages. vpipe frames is the
+// one command that names backends: it reads one local video into one local
+// folder, whatever a config would say (its sink is sinks/local's Flat; the
+// config's are checked as a run's).
 func (ff *framesFlags) config(cmd *cobra.Command, video string) (*config.Config, error) {
 	c := &config.Config{}
-	c.Source = config.Source{Type: "local", Path: video}
-	c.Sink = config.Sink{Type: "local", Path: ff.outDir}
+	var err error
+	if c.Source, err = config.NewBackend(registry.Source, "local", map[string]any{"path": video}); err != nil { // names a backend: vpipe frames
+		return nil, err
+	}
+	if c.Sink, err = config.NewBackend(registry.Sink, "local", map[string]any{"path": ff.outDir}); err != nil { // names a backend: vpipe frames
+		return nil, err
+	}
 	c.Sampling = config.Sampling{Start: ff.start, Step: ff.step, Autorotate: !ff.noAutorotate,
 		Resize: config.Resize{Filter: ff.filter}, OnDamage: ff.onDamage}
 	if cmd.Flags().Changed("end") {

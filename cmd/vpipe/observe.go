@@ -121,7 +121,7 @@ func printStages(w io.Writer, s stages.Summary) {
 
 func kv(m map[string]int64) string {
 	var parts []string
-	for _, n := range metrics.ClientNames {
+	for _, n := range metrics.Clients() {
 		parts = append(parts, fmt.Sprintf("%s %d", n, m[n]))
 	}
 	return strings.Join(parts, ", ")

@@ -11,6 +11,7 @@ import (
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/queue"
+	"github.com/vpipe/vpipe/registry"
 )
 
 // queueFlags say which queue: --nats URL and --stream NAME.
@@ -207,22 +208,18 @@ func printStatus(cmd *cobra.Command, q *queue.Queue, st *queue.Status) {
 }
 
 // sinkID names where a config writes, for the queue's check that a worker
-// writes to the sink a video was queued for: each sink's type and location,
-// without what may differ between machines reaching the same place (an S3
-// endpoint, a Supervisely server's address, credentials).
+// writes to the sink a video was queued for: each sink's type and location
+// (its spec's Where), without what may differ between machines reaching the
+// same place (an endpoint, a server's address, credentials).
 func sinkID(c *config.Config) string {
 	var ids []string
 	for _, s := range c.SinkList() {
-		switch {
-		case s.URL != "":
-			ids = append(ids, s.Type+" "+s.URL)
-		case s.Path != "":
-			ids = append(ids, s.Type+" "+s.Path)
-		case s.ProjectID != 0:
-			ids = append(ids, fmt.Sprintf("%s project %d", s.Type, s.ProjectID))
-		default:
-			ids = append(ids, fmt.Sprintf("%s new project in workspace %d", s.Type, s.WorkspaceID))
+		spec, ok := registry.Lookup(registry.Sink, s.Type)
+		if !ok || spec.Where == nil || s.Conf == nil {
+			ids = append(ids, s.Type)
+			continue
 		}
+		ids = append(ids, s.Type+" "+spec.Where(s.Conf))
 	}
 	return strings.Join(ids, ", ")
 }

@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,4 +166,104 @@ func unreachableLogged(t *testing.T, sub string) {
 			t.Errorf("no WARN line for attempt %d of 4", k)
 		}
 	}
+}
+
+// fanOutConfig is a run from the server's project into sinks: [local,
+// supervisely], in batches of 3.
+func fanOutConfig(t *testing.T, project int64, local string) string {
+	p := filepath.Join(t.TempDir(), "fan.yaml")
+	yaml := fmt.Sprintf(`source: {type: supervisely, project_id: %d}
+sinks:
+  - {type: local, path: %s}
+  - {type: supervisely}
+sampling: {step: 2, resize: {width: 120}, copy_annotations: true}
+stages: {batch: {batch_size: 3}}
+supervisely: {retry_sleep_ms: 1}
+`, project, local)
+	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestFanOutSuperviselyBinary: sinks [local, supervisely] from the config
+// file: plan lists both members with their columns; the run registers the
+// images in batches of stages.batch.batch_size (not one call per image) and
+// leaves on the server what a supervisely-only run leaves, and in the local
+// member what a local-only run writes; sinks[1].overwrite_annotations
+// re-sends every annotation.
+func TestFanOutSuperviselyBinary(t *testing.T) {
+	clean, cp := svServer(t)
+	if cmd, out := svCmd(clean, svArgs("run", cp.ID)); cmd.Run() != nil {
+		t.Fatalf("supervisely-only run:\n%s", out)
+	}
+	wantServer := svState(t, clean)
+	ref := t.TempDir()
+	if cmd, out := svCmd(clean, svArgs("run", cp.ID, "--set", "sink.type=local", "--set", "sink.path="+ref)); cmd.Run() != nil {
+		t.Fatalf("local-only run:\n%s", out)
+	}
+	wantLocal := tree(t, ref)
+
+	s, p := svServer(t)
+	dir := filepath.Join(t.TempDir(), "out")
+	conf := fanOutConfig(t, p.ID, dir)
+	cmd, out := svCmd(s, []string{"plan", conf})
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "sink 2: supervisely") ||
+		!regexpLine(out.String(), `ds0/clip_b.mp4\s+30\s+15\s+0\s+15\s+120x60\s+0\s+0`) {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	cmd, out = svCmd(s, []string{"run", conf})
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "videos: 4 ok, 0 failed") {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if n, bound := s.Calls()["images.bulk.add"], batches(wantLocal, 3); n == 0 || n > bound {
+		t.Fatalf("images.bulk.add called %d times: more than %d batches of 3", n, bound)
+	}
+	if got := svState(t, s); got != wantServer {
+		t.Fatalf("server after the fan-out:\n%s\n---\n%s", got, wantServer)
+	}
+	if got := tree(t, dir); fmt.Sprint(got) != fmt.Sprint(wantLocal) {
+		t.Fatalf("local member:\n%v\n---\n%v", keys(got), keys(wantLocal))
+	}
+
+	before := annPostsOf(svState(t, s))
+	cmd, out = svCmd(s, []string{"run", conf, "--set", "sinks[1].overwrite_annotations=true"})
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), " 0 written") {
+		t.Fatalf("overwrite: %v\n%s", err, out)
+	}
+	after := annPostsOf(svState(t, s))
+	for k, n := range before {
+		if after[k] != n+1 {
+			t.Fatalf("overwrite: %s has %d annotation uploads, %d before", k, after[k], n)
+		}
+	}
+}
+
+// batches is the most registration calls a run writing the local tree's
+// images may make in batches of size: ceil(n/size) per dataset.
+func batches(localTree map[string]string, size int) int {
+	per := map[string]int{}
+	for k := range localTree {
+		if dir := filepath.Dir(k); filepath.Base(dir) == "img" {
+			per[dir]++
+		}
+	}
+	n := 0
+	for _, c := range per {
+		n += (c + size - 1) / size
+	}
+	return n
+}
+
+// annPostsOf reads svState's lines: dataset/title → annotation uploads.
+func annPostsOf(state string) map[string]int {
+	out := map[string]int{}
+	for _, line := range strings.Split(state, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 {
+			n, _ := strconv.Atoi(f[3])
+			out[f[1]] = n
+		}
+	}
+	return out
 }

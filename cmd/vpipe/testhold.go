@@ -17,10 +17,12 @@ import (
 const testHoldEnv = "VPIPE_TEST_HOLD_AFTER_FIRST_IMAGE"
 
 // holdForTest wraps sink as testHoldEnv asks; without it, sink is returned.
-// A batching sink (Supervisely) is never held.
+// A batching sink (Supervisely) is never held: it stores images with its
+// Features' Batch, never with Put. The wrapper passes the sink's Features on
+// (admission among them).
 func holdForTest(sink core.Sink) core.Sink {
 	until := os.Getenv(testHoldEnv)
-	if _, batching := sink.(core.BatchSink); until == "" || batching {
+	if until == "" || sink.Features().Batch != nil {
 		return sink
 	}
 	return &holdSink{Sink: sink, until: until}
@@ -45,11 +47,4 @@ func (h *holdSink) Put(ctx context.Context, img *core.Image) error {
 		}
 	})
 	return err
-}
-
-// SetWriter passes who this run is on to the sink (core.Admitting).
-func (h *holdSink) SetWriter(w core.Writer) {
-	if a, ok := h.Sink.(core.Admitting); ok {
-		a.SetWriter(w)
-	}
 }

@@ -27,6 +27,9 @@ import (
 	"github.com/vpipe/vpipe/metrics"
 )
 
+// counters are S3's retries and failed calls (vpipe_retries_total{client="s3"}).
+var counters = metrics.NewClient("s3")
+
 // MaxKeyLen is S3's limit on an object key, in bytes.
 const MaxKeyLen = 1024
 
@@ -247,7 +250,7 @@ func server(endpoint string) string {
 // Err wraps a failed call with the call and the object, and explains the
 // errors that mean missing or wrong credentials, or a server not answering.
 func (c *Client) Err(call, key string, err error) error {
-	metrics.ClientError(metrics.S3)
+	counters.Error()
 	var ce *credentialsError
 	if errors.As(err, &ce) {
 		return fmt.Errorf("%s %s: no usable AWS credentials for bucket %s; tried the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), "+
@@ -315,7 +318,7 @@ func IsPreconditionFailed(err error) bool {
 type counted struct{ aws.RetryerV2 }
 
 func (c counted) RetryDelay(attempt int, err error) (time.Duration, error) {
-	metrics.Retry(metrics.S3)
+	counters.Retry()
 	return c.RetryerV2.RetryDelay(attempt, err)
 }
 
@@ -379,7 +382,7 @@ func (c *Client) Get(ctx context.Context, key string) (data []byte, etag string,
 		if try >= attempts || ctx.Err() != nil {
 			return nil, "", false, c.Err("GetObject (reading the body)", key, err)
 		}
-		metrics.Retry(metrics.S3)
+		counters.Retry()
 	}
 }
 

@@ -26,7 +26,7 @@ import (
 // Sink writes the layout to a store.
 type Sink struct {
 	st     store.Store
-	writer core.Writer // who this run is (SetWriter)
+	writer core.Writer // who this run is (SetWriter, Features().Admit)
 }
 
 // New lays a project out in st.
@@ -35,8 +35,12 @@ func New(st store.Store) *Sink { return &Sink{st: st} }
 // Describe names the sink.
 func (s *Sink) Describe() string { return s.st.Describe() }
 
-// SetWriter says who this run is (core.Admitting); call it before Begin.
+// SetWriter says who this run is; call it before Begin.
 func (s *Sink) SetWriter(w core.Writer) { s.writer = w }
+
+// Features: the layout writes one image at a time, and admits writers (the
+// store decides, in Begin, whether it has writer locks).
+func (s *Sink) Features() core.SinkFeatures { return core.SinkFeatures{Admit: s.SetWriter} }
 
 func (s *Sink) writerOrRun() core.Writer {
 	if s.writer.Role == "" {

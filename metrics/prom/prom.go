@@ -43,7 +43,7 @@ var (
 	sinkBytesDesc = prometheus.NewDesc("vpipe_sink_written_bytes_total",
 		"Bytes of encoded images the sink stored (once per image, whatever the number of sinks).", nil, nil)
 	retriesDesc = prometheus.NewDesc("vpipe_retries_total",
-		"Calls tried again after a failure, by client (supervisely: API calls and stream resumes; s3: requests and cut bodies).", []string{"client"}, nil)
+		"Calls tried again after a failure, by client (the remote service a backend calls: its requests, and bodies resumed after a cut).", []string{"client"}, nil)
 	clientErrDesc = prometheus.NewDesc("vpipe_client_errors_total",
 		"Calls that failed for good (not retryable, or out of retries), by client.", []string{"client"}, nil)
 	videosDesc = prometheus.NewDesc("vpipe_videos_total",
@@ -86,7 +86,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	io := metrics.IO()
 	counter(sourceBytesDesc, float64(io.SourceBytes))
 	counter(sinkBytesDesc, float64(io.SinkBytes))
-	for _, n := range metrics.ClientNames {
+	for _, n := range metrics.Clients() {
 		counter(retriesDesc, float64(io.Retries[n]), n)
 		counter(clientErrDesc, float64(io.Errors[n]), n)
 	}

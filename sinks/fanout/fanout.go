@@ -3,11 +3,17 @@
 // encoded once and each sink that lacks it gets it. A video rolled back is
 // rolled back in every sink that this run wrote it to, and only there: an
 // image a sink already had before the run stays.
+//
+// Its Features are what it can run on its members (see Features): with a
+// batching member (the Supervisely platform) the fan-out is itself a batching
+// sink that uploads to that member in batches and puts each image into the
+// others (batch.go).
 package fanout
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,18 +26,63 @@ import (
 type Sink struct {
 	Sinks []core.Sink
 
+	feats []core.SinkFeatures // each member's, read once
 	mu    sync.Mutex
 	state map[string]*dataset // per destination dataset
 }
 
+// dataset is what the fan-out knows of one destination dataset, per member
+// (the slices are indexed like Sinks). It is kept for the run.
 type dataset struct {
-	had     []map[string]bool // per sink: images it had before this run wrote them
-	written []map[string]bool // per sink: images this run wrote
-	partial []map[string]bool // per sink: images it took while another sink refused them
+	had     []map[string]bool // images it had before this run wrote them
+	written []map[string]bool // images this run wrote
+	partial []map[string]bool // images it took while another sink refused them
+	// Of a batching member: the images whose annotation is still to go to it,
+	// with its own id for each (registered by this run's upload, or listed by
+	// its Reannotate); again are those its Reannotate listed, and all says
+	// that Reannotate asked to overwrite.
+	ids   []map[string]int64
+	again []map[string]bool
+	all   []bool
 }
 
 // New fans out to sinks.
-func New(sinks ...core.Sink) *Sink { return &Sink{Sinks: sinks, state: map[string]*dataset{}} }
+func New(sinks ...core.Sink) *Sink {
+	s := &Sink{Sinks: sinks, state: map[string]*dataset{}}
+	for _, k := range sinks {
+		s.feats = append(s.feats, k.Features())
+	}
+	return s
+}
+
+// Features are what the fan-out can run on its members. Admit reaches every
+// member that admits writers. Batch is offered when any member batches: the
+// upload stage then gives each member a batch the way it takes images (see
+// batch.go), so stages.batch and a platform member's own settings
+// (overwrite_annotations, re-sending what an interrupted run left out) apply
+// inside sinks: [...] as they do to a single sink. Members lets plan show
+// each member's state.
+func (s *Sink) Features() core.SinkFeatures {
+	f := core.SinkFeatures{Members: slices.Clone(s.Sinks)}
+	for _, m := range s.feats {
+		if m.Admit != nil {
+			f.Admit = s.admit
+		}
+		if m.Batch != nil {
+			f.Batch = &core.BatchOps{Upload: s.upload, Annotate: s.annotate, Reannotate: s.reannotate, ImageSize: s.imageSize}
+		}
+	}
+	return f
+}
+
+// admit tells every member that admits writers who this run is.
+func (s *Sink) admit(w core.Writer) {
+	for _, m := range s.feats {
+		if m.Admit != nil {
+			m.Admit(w)
+		}
+	}
+}
 
 // dataset is the state of one destination dataset, made on first use.
 func (s *Sink) dataset(ds []string) *dataset {
@@ -40,15 +91,22 @@ func (s *Sink) dataset(ds []string) *dataset {
 	k := strings.Join(ds, "\x00")
 	st := s.state[k]
 	if st == nil {
-		st = &dataset{}
+		n := len(s.Sinks)
+		st = &dataset{had: maps(n), written: maps(n), partial: maps(n), again: maps(n), all: make([]bool, n)}
 		for range s.Sinks {
-			st.had = append(st.had, map[string]bool{})
-			st.written = append(st.written, map[string]bool{})
-			st.partial = append(st.partial, map[string]bool{})
+			st.ids = append(st.ids, map[string]int64{})
 		}
 		s.state[k] = st
 	}
 	return st
+}
+
+func maps(n int) []map[string]bool {
+	out := make([]map[string]bool, n)
+	for i := range out {
+		out[i] = map[string]bool{}
+	}
+	return out
 }
 
 // Describe names every sink.
@@ -126,9 +184,9 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 	return s.each(func(_ int, k core.Sink) error { return k.Dataset(ctx, info) })
 }
 
-// ExistingEach lists each sink's images of a dataset, and remembers those
+// existingEach lists each sink's images of a dataset, and remembers those
 // this run did not write, so Put skips them and Delete leaves them.
-func (s *Sink) ExistingEach(ctx context.Context, ds []string) ([]map[string]bool, error) {
+func (s *Sink) existingEach(ctx context.Context, ds []string) ([]map[string]bool, error) {
 	have := make([]map[string]bool, len(s.Sinks))
 	err := s.each(func(i int, k core.Sink) error {
 		m, err := k.Existing(ctx, ds)
@@ -154,7 +212,7 @@ func (s *Sink) ExistingEach(ctx context.Context, ds []string) ([]map[string]bool
 
 // Existing is what every sink has: only those frames are skipped.
 func (s *Sink) Existing(ctx context.Context, ds []string) (map[string]bool, error) {
-	have, err := s.ExistingEach(ctx, ds)
+	have, err := s.existingEach(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -177,45 +235,53 @@ func (s *Sink) Existing(ctx context.Context, ds []string) (map[string]bool, erro
 // nothing (those where taking it back fails are rolled back with the video).
 func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	st := s.dataset(img.Dataset)
-	took := make([]bool, len(s.Sinks))
+	took := make([][]string, len(s.Sinks))
 	err := s.each(func(i int, k core.Sink) error {
-		s.mu.Lock()
-		had := st.had[i][img.Name]
-		s.mu.Unlock()
-		if had {
+		if len(s.lacking(st, i, []*core.Image{img})) == 0 {
 			return nil
 		}
 		if err := k.Put(ctx, img); err != nil {
 			return err
 		}
-		took[i] = true
+		took[i] = []string{img.Name}
 		return nil
 	})
+	s.settle(ctx, st, img.Dataset, took, err)
+	return err
+}
+
+// lacking are the images member i did not have before this run.
+func (s *Sink) lacking(st *dataset, i int, imgs []*core.Image) []*core.Image {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*core.Image
+	for _, img := range imgs {
+		if !st.had[i][img.Name] {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+// settle records the images each member took (took[i]). After a failure
+// (err) they are taken back where they were taken; where that fails too they
+// stay partial, for the video's roll-back.
+func (s *Sink) settle(ctx context.Context, st *dataset, ds []string, took [][]string, err error) {
 	if err != nil {
-		for i, ok := range took {
-			if ok && s.Sinks[i].Delete(context.WithoutCancel(ctx), img.Dataset, []string{img.Name}) == nil {
-				took[i] = false
+		for i, names := range took {
+			if len(names) > 0 && s.Sinks[i].Delete(context.WithoutCancel(ctx), ds, names) == nil {
+				took[i] = nil
 			}
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, ok := range took {
-		if ok {
-			st.written[i][img.Name] = true
+	for i, names := range took {
+		for _, n := range names {
+			st.written[i][n] = true
 			if err != nil {
-				st.partial[i][img.Name] = true
+				st.partial[i][n] = true
 			}
-		}
-	}
-	return err
-}
-
-// SetWriter tells every sink that admits writers who this run is.
-func (s *Sink) SetWriter(w core.Writer) {
-	for _, k := range s.Sinks {
-		if a, ok := k.(core.Admitting); ok {
-			a.SetWriter(w)
 		}
 	}
 }

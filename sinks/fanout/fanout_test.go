@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 		return &sinktest.Target{
 			Open: func(*testing.T) core.Sink {
 				f := fanout.New(local.New(a), local.New(b))
-				f.SetWriter(core.Writer{Role: "conformance", Shared: true}) // as in sinks/local's suite
+				f.Features().Admit(core.Writer{Role: "conformance", Shared: true}) // as in sinks/local's suite
 				return f
 			},
 			Tree: func(t *testing.T) map[string][]byte {
@@ -145,5 +145,19 @@ func TestWritesWhereMissingAndRollsBack(t *testing.T) {
 	}
 	if n := len(readTree(t, filepath.Join(dir, "b"))); n != 0 {
 		t.Fatalf("a frame one sink took and another refused stayed: %d files", n)
+	}
+}
+
+// A fan-out of file sinks writes one image at a time (no Batch: the runner
+// keeps its write stage), admits writers through its members, and lists them.
+func TestFeaturesOfFileSinks(t *testing.T) {
+	dir := t.TempDir()
+	a, b := local.New(filepath.Join(dir, "a")), local.New(filepath.Join(dir, "b"))
+	f := fanout.New(a, b).Features()
+	if f.Batch != nil || f.Admit == nil || len(f.Members) != 2 || f.Members[0] != core.Sink(a) || f.Members[1] != core.Sink(b) {
+		t.Fatalf("features %+v", f)
+	}
+	if g := fanout.New(&local.Flat{Dir: dir}).Features(); g.Admit != nil || g.Batch != nil {
+		t.Fatalf("a member that admits no writer made the fan-out admit: %+v", g)
 	}
 }

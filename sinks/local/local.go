@@ -1,10 +1,13 @@
-// Package local writes a Supervisely image project to a directory: the
-// project layout (layouts/project) on the local store (stores/local). Every
-// file is written to a temporary name in its final folder and renamed into
-// place, and the image itself goes last, so an image that exists always has
-// its annotation and meta. A writer holds a lock file in the root while it
-// writes, so a second unsharded run into one folder is refused. It also holds
-// Flat, the bare folder of `vpipe frames`.
+// Package local writes images to folders on this machine: Flat, the bare
+// folder of `vpipe frames`, and New, a Supervisely image project in a
+// folder: the project layout (layouts/project) on the local store
+// (stores/local), the same sink a config's `sink: {type: local}` builds
+// through the registry (stores/local with sinks/storesink); code and tests
+// that want one folder call New. Every file is written to a temporary name in
+// its final folder and renamed into place, and the image itself goes last, so
+// an image that exists always has its annotation and meta. A writer holds a
+// lock file in the root while it writes, so a second unsharded run into one
+// folder is refused.
 package local
 
 import (
@@ -149,3 +152,6 @@ func (f *Flat) Delete(_ context.Context, _ []string, names []string) error {
 
 // Close has nothing to flush.
 func (f *Flat) Close() error { return nil }
+
+// Features: a bare folder is written one image at a time, by one command.
+func (f *Flat) Features() core.SinkFeatures { return core.SinkFeatures{} }

@@ -1,5 +1,5 @@
 // Package sinktest is the layout conformance suite: the project layout
-// (layouts/project) passes it on every store (sinks/local, sinks/s3), and
+// (layouts/project) passes it on every store (sinks/local, sinks/storesink on S3), and
 // fan-out passes it too, as rclone runs one suite against every backend.
 // It covers concurrent Put, Existing after Put, atomic visibility, Delete of
 // missing names, meta merge and conflict, custom data, names that try to

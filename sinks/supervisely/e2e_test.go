@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/vpipe/vpipe/backends/all" // the backends config.Load reads
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/testenv/svtest"
@@ -25,6 +26,7 @@ import (
 	"github.com/vpipe/vpipe/stages"
 	sv "github.com/vpipe/vpipe/supervisely"
 	"github.com/vpipe/vpipe/supervisely/api"
+	"github.com/vpipe/vpipe/supervisely/platform"
 )
 
 const token = "sv-token-5e1f0c2a77b9"
@@ -53,8 +55,9 @@ func conf(t *testing.T, sets ...string) *config.Config {
 }
 
 func client(t *testing.T, s *svtest.Server, c *config.Config) *api.Client {
-	cl, err := api.New(api.Options{Server: s.URL(), Token: token, Retries: c.Supervisely.Retries,
-		RetrySleep: time.Duration(c.Supervisely.RetrySleepMs) * time.Millisecond, Timeout: 10 * time.Second})
+	sc := c.Section(platform.Name).(*platform.Config)
+	cl, err := api.New(api.Options{Server: s.URL(), Token: token, Retries: sc.Retries,
+		RetrySleep: time.Duration(sc.RetrySleepMs) * time.Millisecond, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +106,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 func serverSource(s *svtest.Server, cl *api.Client, c *config.Config, project int64) *svsrc.Source {
-	return &svsrc.Source{C: cl, ProjectID: project, Download: c.Source.Download, ReadTimeout: time.Duration(c.Supervisely.ReadTimeoutS) * time.Second}
+	return &svsrc.Source{C: cl, ProjectID: project, Download: "stream", ReadTimeout: time.Duration(c.Section(platform.Name).(*platform.Config).ReadTimeoutS) * time.Second}
 }
 
 func serverSink(cl *api.Client, src core.Source, ws int64) *svsink.Sink {

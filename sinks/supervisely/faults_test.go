@@ -180,6 +180,7 @@ func (discard) Put(context.Context, *core.Image) error           { return nil }
 func (discard) Delete(context.Context, []string, []string) error { return nil }
 func (discard) Close() error                                     { return nil }
 func (discard) Describe() string                                 { return "discard" }
+func (discard) Features() core.SinkFeatures                      { return core.SinkFeatures{} }
 
 // TestBytesFetched: a full pass over a 60 s MP4 fetches at most 1.1 × the file,
 // a sparse one (a frame every 5 s) well under it; the run log reports it.
@@ -225,9 +226,10 @@ func TestBytesFetched(t *testing.T) {
 	}
 
 	tmp := t.TempDir()
-	c := conf(t, "source.download=file", "sampling.step=300")
+	c := conf(t, "sampling.step=300")
 	src := serverSource(s, client(t, s, c), c, p.ID)
-	src.TempDir = tmp
+	src.TempDir, src.Download = tmp, "file" // the config's source is local: its keys are not a server source's
+
 	if r := sample(context.Background(), t, c, src, discard{}); r.err != nil || r.sum.VideosFailed != 0 || r.sum.Written != 5 {
 		t.Fatalf("%v %+v", r.err, r.sum)
 	}

@@ -2,8 +2,9 @@
 // server the platform's way (§2.2): image bytes are checked by hash and the
 // missing ones uploaded as multipart, then registered with images.bulk.add
 // (title, hash, meta), then annotated with annotations.bulk.add in subpixel
-// coordinates. It is a core.BatchSink: the pipeline's batch, upload and
-// annotate stages drive it.
+// coordinates. It is a batching sink (its Features offer Batch): the
+// pipeline's batch, upload and annotate stages drive it, alone or as a member
+// of a fan-out.
 //
 // Resume and exactly-once: images already in a dataset (by title) are never
 // uploaded again; a registration whose answer was lost is recovered by listing
@@ -619,6 +620,12 @@ func (s *Sink) Delete(context.Context, []string, []string) error { return nil }
 
 // Close has nothing to flush.
 func (s *Sink) Close() error { return nil }
+
+// Features: the platform takes images in batches (Upload, then Annotate), and
+// knows the size of the images it holds.
+func (s *Sink) Features() core.SinkFeatures {
+	return core.SinkFeatures{Batch: &core.BatchOps{Upload: s.Upload, Annotate: s.Annotate, Reannotate: s.Reannotate, ImageSize: s.ImageSize}}
+}
 
 func sameOutput(have, want any) error {
 	if have == nil || want == nil {

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
+
+	"github.com/vpipe/vpipe/metrics"
 )
 
 // Options say where a store is and how to reach it. Credentials are not
@@ -156,9 +158,24 @@ func newClient(ctx context.Context, endpoint string, attempts int, timeout time.
 	// the same whole object again, and a conditional write that was applied
 	// but whose answer was lost is refused the second time, which Update
 	// takes as another writer's change and merges again.
-	c.SetRetry(storage.WithPolicy(storage.RetryAlways), storage.WithMaxAttempts(attempts),
+	c.SetRetry(storage.WithPolicy(storage.RetryAlways), storage.WithMaxAttempts(attempts), storage.WithErrorFunc(retryable),
 		storage.WithBackoff(gax.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2}))
 	return c, nil
+}
+
+// counters are the gcs client's retries and failed calls (vpipe_retries_total,
+// vpipe_client_errors_total).
+var counters = metrics.NewClient("gcs")
+
+// retryable is the client's test of a failed attempt (storage.ShouldRetry:
+// 408, 429, 5xx, resets, timeouts), counting the retries it allows. The
+// client asks it only while attempts are left.
+func retryable(err error) bool {
+	if !storage.ShouldRetry(err) {
+		return false
+	}
+	counters.Retry()
+	return true
 }
 
 // isPreconditionFailed tells a conditional write refused because the object

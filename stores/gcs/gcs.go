@@ -160,7 +160,7 @@ func (s *Store) write(ctx context.Context, o *storage.ObjectHandle, data []byte)
 	failed := 0
 	o = o.Retryer(storage.WithErrorFunc(func(err error) bool {
 		failed++
-		return failed < s.attempts && storage.ShouldRetry(err)
+		return failed < s.attempts && retryable(err)
 	}))
 	w := o.NewWriter(ctx)
 	// A chunk larger than the object: one request, buffered so that it can
@@ -293,6 +293,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // err names the call and the object, and says what to do about the
 // failures a user can mend.
 func (s *Store) err(call, name string, err error) error {
+	counters.Error()
 	obj := s.loc.Object(name)
 	var se *StallError
 	switch code := httpCode(err); {

@@ -3,6 +3,7 @@ package gcs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vpipe/vpipe/registry"
@@ -58,6 +59,14 @@ func where(conf any) string {
 	return loc.String()
 }
 
+// locate takes a dataset's location given on a command line (verify,
+// preview) when it is a gs:// URL.
+func locate(loc string) (any, bool) {
+	c := defaults(registry.Sink).(*Config)
+	c.URL = loc
+	return c, strings.HasPrefix(loc, "gs://")
+}
+
 func newStore(ctx context.Context, conf any, d registry.Deps) (store.Store, error) {
 	c := conf.(*Config)
 	key := "sink.url"
@@ -77,6 +86,7 @@ func init() {
 		Check:       check,
 		Where:       where,
 		StoreSource: true,
+		Locate:      locate,
 		NewStore:    newStore,
 	})
 }

@@ -153,6 +153,10 @@ func New(o Options) (*Client, error) {
 // retried failure); nil sends them nowhere.
 func (c *Client) SetLog(l *slog.Logger) { c.log.Store(l) }
 
+// counters are the API's retries and failed calls, stream resumes included
+// (vpipe_retries_total{client="supervisely"}).
+var counters = metrics.NewClient("supervisely")
+
 var discard = slog.New(slog.DiscardHandler)
 
 func (c *Client) logger() *slog.Logger {
@@ -356,10 +360,10 @@ func (c *Client) backoff(ctx context.Context, attempt int, e *Error) error {
 	}
 	if !c.retry(e) || attempt >= c.retries {
 		e.exhausted = c.retry(e)
-		metrics.ClientError(metrics.Supervisely)
+		counters.Error()
 		return e
 	}
-	metrics.Retry(metrics.Supervisely)
+	counters.Retry()
 	d := c.wait(attempt, e)
 	c.logRetry(e.Method, e, attempt, d)
 	return sleep(ctx, d)

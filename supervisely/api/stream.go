@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vpipe/vpipe/metrics"
 	"github.com/vpipe/vpipe/store/rangeread"
 )
 
@@ -86,7 +85,7 @@ func (s *Stream) openFailed(failures int, _ int64, err error) error {
 // retry count in a row.
 func (s *Stream) readFailed(failures int, pos int64, err error) error {
 	s.resumed.Add(1)
-	metrics.Retry(metrics.Supervisely)
+	counters.Retry()
 	if failures > s.c.retries {
 		return fmt.Errorf("%s: the video stream failed %d times in a row at byte %d: %v", s.name, failures, pos, err)
 	}

@@ -25,7 +25,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// A binary that is not there is told apart (the tests skip on it, unless CI=true).
+// A binary that is not there is told apart (the tests skip on it, unless CI is set).
 func TestMissingBinary(t *testing.T) {
 	t.Setenv("VPIPE_FAKE_GCS", filepath.Join(t.TempDir(), "none"))
 	if _, err := Start(); !errors.Is(err, errMissing) {

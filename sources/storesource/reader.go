@@ -1,21 +1,19 @@
-package s3
+package storesource
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/rangeread"
-	s3store "github.com/vpipe/vpipe/stores/s3"
 )
 
-// objectReader reads one object with the S3 store's ranged GetObject calls
-// (stores/s3, store/rangeread):
+// objectReader reads one object with the store's ranged reads (store/rangeread):
 // a seekable media.Input, so FFmpeg reads it through vpipe's own I/O and an
 // MP4/MOV is mapped from its sample table without fetching the payload
 // (media.Scan), about one pass over the bytes instead of two. The SDK's
-// retryer handles errors before a body arrives; a body that is cut, or stalls
-// for the client's timeout (source.timeout_s, watched by s3conn: no timer of
+// retryer (the store's client: S3's SDK) handles errors before a body arrives; a body that is cut, or stalls
+// for the client's timeout (S3's source.timeout_s, watched by s3conn: no timer of
 // the reader's own), is resumed from the byte reached, up to maxResumes times in a
 // row. FFmpeg reads some regions more than once (the probe, then the map,
 // then the decode pass each read the head and the moov), so the bytes fetched
@@ -30,14 +28,13 @@ const (
 	maxResumes  = 5
 )
 
-func newObjectReader(ctx context.Context, c *s3conn.Client, key string, size int64) *objectReader {
-	// The store's keys are relative to its prefix; key is the object's full key.
-	open := rangeread.FromStore(s3store.New(c), c.Loc.Rel(key))
+func newObjectReader(ctx context.Context, st store.Store, key string, size int64) *objectReader {
+	open := rangeread.FromStore(st, key)
 	policy := rangeread.Policy{
-		Open: func(_ int, _ int64, err error) error { return err }, // the SDK has retried already
+		Open: func(_ int, _ int64, err error) error { return err }, // the store's client has retried already
 		Read: func(failures int, pos int64, err error) error {
 			if failures > maxResumes {
-				return fmt.Errorf("%s: the read failed %d times in a row at byte %d: %v", c.Loc.Object(key), failures, pos, err)
+				return fmt.Errorf("%s: the read failed %d times in a row at byte %d: %v", st.Name(key), failures, pos, err)
 			}
 			return nil
 		},

@@ -1,4 +1,6 @@
-package local
+// Package localpath compares paths on this machine: a sink folder must not be,
+// hold or lie inside its source.
+package localpath
 
 import (
 	"fmt"
@@ -8,19 +10,19 @@ import (
 )
 
 // Apart refuses a sink folder (the config key named key) that is, holds or lies
-// inside the source path:
+// inside the source path (the key named srcKey):
 // writing there would rewrite the source project's meta.json and put image
 // datasets among its videos. Both paths are compared as absolute paths with
 // symlinks resolved (the part of the sink path that does not exist yet is taken
 // as written).
-func Apart(key, sinkPath, sourcePath string) error {
+func Apart(key, sinkPath, srcKey, sourcePath string) error {
 	sink, err := resolve(sinkPath)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", key, sinkPath, err)
 	}
 	src, err := resolve(sourcePath)
 	if err != nil {
-		return fmt.Errorf("source.path %s: %w", sourcePath, err)
+		return fmt.Errorf("%s %s: %w", srcKey, sourcePath, err)
 	}
 	how := ""
 	switch {
@@ -39,8 +41,8 @@ func Apart(key, sinkPath, sourcePath string) error {
 		}
 		return fmt.Sprintf("%s (%s)", p, r)
 	}
-	return fmt.Errorf("%s %s %s source.path %s: vpipe would write into its own input; choose a %s outside it",
-		key, named(sinkPath, sink), how, named(sourcePath, src), key)
+	return fmt.Errorf("%s %s %s %s %s: vpipe would write into its own input; choose a %s outside it",
+		key, named(sinkPath, sink), how, srcKey, named(sourcePath, src), key)
 }
 
 // resolve makes p absolute with symlinks resolved in its longest existing prefix.

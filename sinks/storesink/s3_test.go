@@ -1,4 +1,4 @@
-package s3
+package storesink
 
 import (
 	"context"
@@ -15,21 +15,41 @@ import (
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/sinks/sinktest"
+	s3store "github.com/vpipe/vpipe/stores/s3"
 )
 
 var srv *s3test.Server
 
 func TestMain(m *testing.M) { os.Exit(s3test.Main(m, &srv)) }
 
-func open(t *testing.T, url, endpoint string) *Sink {
+// s3Sink is the layout on an S3 store; its store is at hand for the tests
+// that reach into it (a change between read and write, page sizes).
+type s3Sink struct {
+	core.Sink
+	st *s3store.Store
+}
+
+func open(t *testing.T, url, endpoint string) s3Sink {
 	t.Helper()
 	srv.Env(t)
-	s, err := New(context.Background(), s3conn.Options{URL: url, Endpoint: endpoint, PathStyle: true, MaxBackoff: 20e6})
+	return openAsIs(t, url, endpoint)
+}
+
+// openAsIs opens with the credentials the environment holds.
+func openAsIs(t *testing.T, url, endpoint string) s3Sink {
+	t.Helper()
+	c, err := s3conn.New(context.Background(), s3conn.Options{URL: url, Endpoint: endpoint, PathStyle: true, MaxBackoff: 20e6})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	st := s3store.New(c)
+	sk, err := New(context.Background(), st, nil, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s3Sink{Sink: sk, st: st}
 }
 
 func TestConformance(t *testing.T) {
@@ -86,11 +106,8 @@ func TestWrongSecret(t *testing.T) {
 	bucket := srv.Bucket(t)
 	srv.Env(t)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-0123456789")
-	s, err := New(context.Background(), s3conn.Options{URL: "s3://" + bucket + "/p", Endpoint: srv.Endpoint, PathStyle: true, MaxBackoff: 20e6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Begin(context.Background(), nil, nil)
+	s := openAsIs(t, "s3://"+bucket+"/p", srv.Endpoint)
+	_, err := s.Begin(context.Background(), nil, nil)
 	if err == nil {
 		t.Fatal("Begin with a wrong secret succeeded")
 	}
@@ -127,7 +144,7 @@ func TestMetaConcurrentChange(t *testing.T) {
 		s := open(t, url, srv.Endpoint)
 		key := strings.TrimPrefix(url, "s3://"+bucket+"/") + "/meta.json"
 		calls := 0
-		s.beforeMetaPut = func() {
+		s.st.BeforeUpdatePut = func() {
 			if calls++; calls == 1 {
 				srv.Put(t, bucket, key, []byte(theirs))
 			}
@@ -143,7 +160,7 @@ func TestMetaConcurrentChange(t *testing.T) {
 	}
 	s := open(t, "s3://"+bucket+"/busy", srv.Endpoint)
 	n := 0
-	s.beforeMetaPut = func() {
+	s.st.BeforeUpdatePut = func() {
 		n++
 		srv.Put(t, bucket, "busy/meta.json", []byte(strings.Replace(theirs, "theirs", fmt.Sprintf("theirs%d", n), 1)))
 	}
@@ -160,7 +177,7 @@ func TestMetaConcurrentChange(t *testing.T) {
 func TestExistingPages(t *testing.T) {
 	bucket := srv.Bucket(t)
 	s := open(t, "s3://"+bucket+"/p", srv.Endpoint)
-	s.c.PageSize = 3
+	s.st.C.PageSize = 3
 	ctx := context.Background()
 	ds := []string{"ds0", "v.mp4"}
 	for i := 0; i < 10; i++ {

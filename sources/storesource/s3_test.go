@@ -1,4 +1,4 @@
-package s3
+package storesource
 
 import (
 	"bytes"
@@ -15,20 +15,34 @@ import (
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
+	"github.com/vpipe/vpipe/registry"
+	s3store "github.com/vpipe/vpipe/stores/s3"
 )
 
 var srv *s3test.Server
 
 func TestMain(m *testing.M) { os.Exit(s3test.Main(m, &srv)) }
 
-func items(t *testing.T, url string, pageSize int32) ([]*core.Item, *core.Project, error) {
+// s3Source is the source of an S3 store (the bucket prefix url), reached at
+// endpoint, listed in pages of pageSize keys (0: the server's).
+func s3Source(t *testing.T, url, endpoint string, pageSize int32, timeout time.Duration) *Source {
 	t.Helper()
 	srv.Env(t)
-	s, err := New(context.Background(), s3conn.Options{URL: url, Endpoint: srv.Endpoint, PathStyle: true})
+	c, err := s3conn.New(context.Background(), s3conn.Options{URL: url, Endpoint: endpoint, PathStyle: true, Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.c.PageSize = pageSize
+	c.PageSize = pageSize
+	return New(s3store.New(c))
+}
+
+func items(t *testing.T, url string, pageSize int32) ([]*core.Item, *core.Project, error) {
+	t.Helper()
+	return list(s3Source(t, url, srv.Endpoint, pageSize, 0))
+}
+
+// list reads a source's project and items.
+func list(s *Source) ([]*core.Item, *core.Project, error) {
 	p, err := s.Project(context.Background())
 	if err != nil {
 		return nil, nil, err
@@ -142,11 +156,7 @@ func TestBodyPauseWithinTimeout(t *testing.T) {
 		}
 		return s3test.Pass
 	}
-	srv.Env(t)
-	s, err := New(context.Background(), s3conn.Options{URL: "s3://" + b + "/in", Endpoint: p.URL, PathStyle: true, Timeout: 90 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := s3Source(t, "s3://"+b+"/in", p.URL, 0, 90*time.Second)
 	var its []*core.Item
 	if err := s.Items(context.Background(), func(it *core.Item) error { its = append(its, it); return nil }); err != nil || len(its) != 1 {
 		t.Fatalf("items %d, %v", len(its), err)
@@ -163,5 +173,30 @@ func TestBodyPauseWithinTimeout(t *testing.T) {
 	gets := p.Calls(http.MethodGet, func(path string) bool { return strings.HasSuffix(path, "/v.mp4") })
 	if first := 1; p.Released() != 0 || gets > first+(len(data)>>16) {
 		t.Fatalf("the paused body was dropped (%d released, %d GETs)", p.Released(), gets)
+	}
+}
+
+// A store that says it is a source is a source type through this package:
+// the registry builds it from the store's config (source defaults).
+func TestStoreIsASource(t *testing.T) {
+	b := srv.Bucket(t)
+	srv.Put(t, b, "in/a.mp4", []byte("x"))
+	spec, ok := registry.Lookup(registry.Source, "s3")
+	if !ok {
+		t.Fatalf("no source type s3 (registered: %v)", registry.Names(registry.Source))
+	}
+	conf := spec.Config(registry.Source).(*s3store.Config)
+	if conf.TimeoutS != 60 {
+		t.Fatalf("a source's timeout_s defaults to %d, want 60", conf.TimeoutS)
+	}
+	conf.URL, conf.Endpoint = "s3://"+b+"/in", srv.Endpoint
+	srv.Env(t)
+	src, err := registry.NewSource(context.Background(), spec, conf, registry.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	its, _, err := list(src.(*Source))
+	if err != nil || ids(its) != "ds0/a.mp4" || !strings.HasPrefix(src.Describe(), "s3 s3://"+b+"/in") {
+		t.Fatalf("%s: items %s, %v", src.Describe(), ids(its), err)
 	}
 }

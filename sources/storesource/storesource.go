@@ -1,12 +1,14 @@
-// Package s3 is the S3 source: under s3://BUCKET/PREFIX either a plain tree of
-// videos (sub-prefixes become datasets, videos directly under the prefix go to
-// ds0) or a Supervisely video project (meta.json, <dataset>/video/,
-// <dataset>/ann/, nested <dataset>/datasets/<child>, optional key_id_map.json
-// and video_info/), read exactly as sources/local reads a folder.
+// Package storesource makes a store a source of videos: under the store's
+// root either a plain tree of videos (sub-folders become datasets, videos
+// directly under the root go to ds0) or a Supervisely video project
+// (meta.json, <dataset>/video/, <dataset>/ann/, nested
+// <dataset>/datasets/<child>, optional key_id_map.json and video_info/), read
+// exactly as sources/local reads a folder. A store whose spec says it is a
+// source (stores/s3) is one through this package (registry.SetStoreSource).
 //
-// Videos are never downloaded: each item opens a presigned GET URL, and
-// FFmpeg's http protocol reads it with ranged GETs (a new range on each seek).
-package s3
+// Videos are never downloaded whole: each item reads its object with the
+// store's ranged reads (store/rangeread), resumed where a body was cut.
+package storesource
 
 import (
 	"context"
@@ -18,19 +20,26 @@ import (
 	"sync"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/media"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/sources/local"
+	"github.com/vpipe/vpipe/store"
 	sv "github.com/vpipe/vpipe/supervisely"
 )
+
+func init() {
+	registry.SetStoreSource(func(_ context.Context, st store.Store, _ any, _ registry.Deps) (core.Source, error) {
+		return New(st), nil
+	})
+}
 
 // reserved are the folder names of a video project that are never datasets (§8.2).
 var reserved = map[string]bool{"video": true, "ann": true, "video_info": true, "metadata": true,
 	"meta": true, "datasets": true, "blob": true}
 
-// Source reads videos under a bucket prefix.
+// Source reads the videos of a store.
 type Source struct {
-	c *s3conn.Client
+	st store.Store
 
 	once  sync.Once
 	keys  []string // relative to the prefix, sorted
@@ -39,25 +48,20 @@ type Source struct {
 	err   error
 }
 
-// New connects to the bucket named by o.URL.
-func New(ctx context.Context, o s3conn.Options) (*Source, error) {
-	c, err := s3conn.New(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	return &Source{c: c}, nil
-}
+// New reads the videos of st. Nothing is read yet.
+func New(st store.Store) *Source { return &Source{st: st} }
 
 // Describe names the source.
-func (s *Source) Describe() string { return "s3 " + s.c.Describe() }
+func (s *Source) Describe() string { return s.st.Describe() }
+
+// root names the store's root in messages: "s3://bucket/prefix", a folder.
+func (s *Source) root() string { return strings.TrimSuffix(s.st.Name(""), "/") }
 
 // list reads the whole listing once (every page).
 func (s *Source) list(ctx context.Context) error {
 	s.once.Do(func() {
 		s.have, s.sizes = map[string]bool{}, map[string]int64{}
-		prefix := s.c.Loc.Key("")
-		s.err = s.c.List(ctx, prefix, "", func(key string, size int64) error {
-			rel := strings.TrimPrefix(key, prefix)
+		s.err = s.st.List(ctx, "", func(rel string, size int64) error {
 			if rel == "" || strings.HasSuffix(rel, "/") {
 				return nil // folder markers
 			}
@@ -66,9 +70,22 @@ func (s *Source) list(ctx context.Context) error {
 			s.sizes[rel] = size
 			return nil
 		})
-		sort.Strings(s.keys)
+		sort.Slice(s.keys, func(i, j int) bool { return walkOrder(s.keys[i], s.keys[j]) })
 	})
 	return s.err
+}
+
+// walkOrder orders keys as a walk of folders does, one level at a time, each
+// by name (as sources/local walks a folder): "b/c.mp4" comes before
+// "b-1.mp4", though '-' sorts before '/' byte by byte.
+func walkOrder(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
 }
 
 func (s *Source) isProject() bool { return s.have["meta.json"] }
@@ -94,33 +111,29 @@ func (s *Source) Project(ctx context.Context) (*core.Project, error) {
 	if !s.isProject() {
 		return &core.Project{Provenance: map[string]any{"is_sample": true}}, nil
 	}
-	name := path.Base(s.c.Loc.Prefix)
-	if s.c.Loc.Prefix == "" {
-		name = s.c.Loc.Bucket
-	}
+	// the project is named by the root's last segment (a prefix's, or the bucket's)
+	name := path.Base(strings.ReplaceAll(s.root(), "\\", "/"))
 	p := &core.Project{Provenance: map[string]any{"is_sample": true, "video_project_id": nil, "video_project_name": name}}
-	key := s.c.Loc.Key("meta.json")
-	b, _, found, err := s.c.Get(ctx, key)
+	b, found, err := s.st.Get(ctx, "meta.json")
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("%s: gone since it was listed", s.c.Loc.Object(key))
+		return nil, fmt.Errorf("%s: gone since it was listed", s.st.Name("meta.json"))
 	}
 	var meta sv.ProjectMeta
 	if err := json.Unmarshal(b, &meta); err != nil {
-		return nil, fmt.Errorf("%s: %w", s.c.Loc.Object(key), err)
+		return nil, fmt.Errorf("%s: %w", s.st.Name("meta.json"), err)
 	}
 	p.Meta = &meta
 	if s.have["key_id_map.json"] {
-		kk := s.c.Loc.Key("key_id_map.json")
-		b, _, _, err := s.c.Get(ctx, kk)
+		b, _, err := s.st.Get(ctx, "key_id_map.json")
 		if err != nil {
 			return nil, err
 		}
 		keys, err := sv.ParseKeyIdMap(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.c.Loc.Object(kk), err)
+			return nil, fmt.Errorf("%s: %w", s.st.Name("key_id_map.json"), err)
 		}
 		p.Keys = keys
 	}
@@ -161,21 +174,21 @@ func (s *Source) Items(ctx context.Context, emit func(*core.Item) error) error {
 			exts = append(exts, e)
 		}
 		sort.Strings(exts)
-		return fmt.Errorf("%s: no videos found (looked for %s)", s.c.Loc, strings.Join(exts, " "))
+		return fmt.Errorf("%s: no videos found (looked for %s)", s.root(), strings.Join(exts, " "))
 	}
 	return nil
 }
 
-// item makes the item of the video at rel, read with ranged GetObject calls.
+// item makes the item of the video at rel, read with the store's ranged reads.
 func (s *Source) item(_ context.Context, rel, name string, ds []string) (*core.Item, error) {
-	key, size := s.c.Loc.Key(rel), s.sizes[rel]
+	where, size := s.st.Name(rel), s.sizes[rel]
 	if size <= 0 {
-		return nil, fmt.Errorf("%s: empty object", s.c.Loc.Object(key))
+		return nil, fmt.Errorf("%s: empty object", where)
 	}
-	return &core.Item{Name: name, Dataset: ds, Open: s.c.Loc.Object(key),
+	return &core.Item{Name: name, Dataset: ds, Open: where,
 		Fetch: func(ctx context.Context) (*core.Input, error) {
-			r := newObjectReader(ctx, s.c, key, size)
-			return &core.Input{Open: s.c.Loc.Object(key), Options: media.OpenOptions{Input: r}, Size: size,
+			r := newObjectReader(ctx, s.st, rel, size)
+			return &core.Input{Open: where, Options: media.OpenOptions{Input: r}, Size: size,
 				Fetched: r.Fetched, Release: r.Close}, nil
 		}}, nil
 }
@@ -186,7 +199,9 @@ func (s *Source) entries(dir string) (files, dirs []string) {
 	if dir != "" {
 		p = dir + "/"
 	}
-	i := sort.SearchStrings(s.keys, p)
+	// The keys are in walk order, so the search is too: the keys under p
+	// follow one another from the first one not before p.
+	i := sort.Search(len(s.keys), func(i int) bool { return !walkOrder(s.keys[i], p) })
 	seen := map[string]bool{}
 	for ; i < len(s.keys) && strings.HasPrefix(s.keys[i], p); i++ {
 		rest := strings.TrimPrefix(s.keys[i], p)
@@ -250,7 +265,7 @@ func (s *Source) projectItems(ctx context.Context, emit func(*core.Item) error) 
 		}
 	}
 	if found == 0 {
-		return fmt.Errorf("%s: the project has no videos (looked in <dataset>/video/)", s.c.Loc)
+		return fmt.Errorf("%s: the project has no videos (looked in <dataset>/video/)", s.root())
 	}
 	return nil
 }
@@ -263,13 +278,13 @@ func (s *Source) projectItem(ctx context.Context, proj *core.Project, dir string
 	var info []byte
 	ir := dir + "/video_info/" + name + ".json"
 	if s.have[ir] {
-		b, _, _, err := s.c.Get(ctx, s.c.Loc.Key(ir))
+		b, _, err := s.st.Get(ctx, ir)
 		if err != nil {
 			return nil, err
 		}
 		info = b
 	}
-	prov, err := local.VideoProvenance(proj.Provenance, ds, name, info, s.c.Loc.Object(s.c.Loc.Key(ir)))
+	prov, err := local.VideoProvenance(proj.Provenance, ds, name, info, s.st.Name(ir))
 	if err != nil {
 		return nil, err
 	}
@@ -277,10 +292,9 @@ func (s *Source) projectItem(ctx context.Context, proj *core.Project, dir string
 	if err != nil {
 		return nil, err
 	}
-	annKey := s.c.Loc.Key(annRel)
-	it.AnnotationPath = s.c.Loc.Object(annKey)
+	it.AnnotationPath = s.st.Name(annRel)
 	it.LoadAnnotation = func(ctx context.Context) (*sv.VideoAnnotation, error) {
-		b, _, found, err := s.c.Get(ctx, annKey)
+		b, found, err := s.st.Get(ctx, annRel)
 		if err != nil {
 			return nil, err
 		}

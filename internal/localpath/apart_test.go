@@ -1,4 +1,4 @@
-package local
+package localpath
 
 import (
 	"os"
@@ -25,7 +25,7 @@ func TestApart(t *testing.T) {
 		{filepath.Join(dir, "src2"), ""}, // a common prefix is not inside
 		{filepath.Join(dir, "out"), ""},
 	} {
-		err := Apart("sink.path", c.sink, src)
+		err := Apart("sink.path", c.sink, "source.path", src)
 		if c.how == "" {
 			if err != nil {
 				t.Errorf("%s: %v", c.sink, err)
