@@ -13,7 +13,7 @@ func TestSplitKey(t *testing.T) {
 		{"meta.json", ""},
 		{"ds0/custom_data.json", ""},
 		{"ds0/datasets/clip.mp4/custom_data.json", ""},
-		{"ds0/img/sub/a.png", ""},                   // no deeper than the dataset's img/
+		{"ds0/img/sub/a.png", ""},                    // no deeper than the dataset's img/
 		{"thumbs/w256/ds0/datasets/c/img/a.jpg", ""}, // a site inside the project is no dataset
 		{"ds0/blob/a.png", ""},
 		{"ds0/img/", ""},

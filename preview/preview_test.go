@@ -154,7 +154,7 @@ func TestBuildEveryGeometryAndThumbnailsOnce(t *testing.T) {
 	d.image([]string{"train", "a.mp4"}, "a.mp4_frame_0.png", pngOf(600, 300, grey), 600, 300, "", "",
 		map[string]any{"frame_index": 0, "time_s": 0, "pts": 0, "video_name": "a.mp4"})
 	d.image([]string{"val", "b.mp4"}, "b.mp4_frame_9.png", pngOf(100, 90, grey), 100, 90, `{"classTitle":"car"`, "", nil) // broken annotation
-	d.image([]string{"val", "b.mp4"}, "b.mp4_frame_1.png", pngOf(50, 40, grey), 0, 0, "-", "", nil)                     // no annotation, no meta
+	d.image([]string{"val", "b.mp4"}, "b.mp4_frame_1.png", pngOf(50, 40, grey), 0, 0, "-", "", nil)                       // no annotation, no meta
 	site := filepath.Join(t.TempDir(), "site")
 	sum := build(t, d.root, site)
 	if sum.Images != 4 || sum.Videos != 2 || sum.Labels != 7 || sum.Unlabelled != 3 || sum.ThumbsMade != 4 || sum.ThumbsKept != 0 || sum.Problems != 1 {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -23,8 +26,8 @@ func previewCmd() *cobra.Command {
 		Use:   "preview DATASET [-o DIR] [--serve ADDR]",
 		Short: "Make a static gallery of an image project (every label drawn), to open from file:// or serve",
 		Args:  cobra.ExactArgs(1),
-		Example: `  vpipe preview out                      # writes out-preview/index.html
-  vpipe preview out -o site --serve 8080   # and serves it on http://127.0.0.1:8080/`,
+		Example: `  vpipe preview out                        # writes out-preview/index.html (open it in a browser)
+  vpipe preview out -o site --serve 8080   # writes site/, then serves it on http://127.0.0.1:8080/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, base, err := previewStore(args[0], &out)
 			if err != nil {
@@ -35,6 +38,10 @@ func previewCmd() *cobra.Command {
 			o.Out, o.ImageBase, o.Log = out, base, log
 			o.Title = filepath.Base(filepath.Clean(args[0]))
 			sum, err := preview.Build(cmd.Context(), st, o)
+			var sig *signalled
+			if err != nil && errors.As(context.Cause(cmd.Context()), &sig) {
+				return &exitError{code: sig.code(), err: fmt.Errorf("interrupted (%s): the thumbnails made are kept; run again to go on", sig.name())}
+			}
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
@@ -51,10 +58,10 @@ func previewCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&out, "out", "o", "", "write the site to `DIR` (default: DATASET-preview beside the dataset)")
-	f.StringVar(&serve, "serve", "", "then serve the site over HTTP on `ADDR` until Ctrl-C (a bare port is on 127.0.0.1: 8080; port 0 picks one)")
+	f.StringVar(&serve, "serve", "", "then serve the site over HTTP on `ADDR` until Ctrl-C (8080 means 127.0.0.1:8080; port 0 picks one)")
 	f.IntVar(&o.ThumbWidth, "thumb-width", 256, "thumbnail width in `PIXELS`")
-	f.IntVar(&o.PageSize, "page-size", 200, "image cards a page of the grid shows")
-	f.IntVar(&o.Workers, "workers", 0, "images read and thumbnailed at once (default: the cores)")
+	f.IntVar(&o.PageSize, "page-size", 200, "`N` image cards a page of the grid")
+	f.IntVar(&o.Workers, "workers", 0, "`N` images read and thumbnailed at once (default: the cores)")
 	return cmd
 }
 
@@ -67,6 +74,9 @@ func previewStore(dataset string, out *string) (store.Store, string, error) {
 		return nil, "", fmt.Errorf("%s: vpipe preview reads a local folder for now", dataset)
 	}
 	fi, err := os.Stat(dataset)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("%s: no such folder", dataset)
+	}
 	if err != nil {
 		return nil, "", err
 	}
