@@ -14,9 +14,9 @@ import (
 	bt "github.com/vpipe/vpipe/internal/testenv/browsertest"
 )
 
-// TestBrowserPolygonHoleAndGraph: a polygon's hole is left clear (fill-rule
+// TestPreviewBrowserPolygonHoleAndGraph: a polygon's hole is left clear (fill-rule
 // evenodd), its ring is filled; a graph's edge comes from its class template.
-func TestBrowserPolygonHoleAndGraph(t *testing.T) {
+func TestPreviewBrowserPolygonHoleAndGraph(t *testing.T) {
 	ctx := bt.New(t, 1000, 800)
 	d := newDataset(t)
 	d.image([]string{"train", "a.mp4"}, "a.mp4_frame_2.png", pngOf(100, 90, color.NRGBA{90, 90, 90, 255}), 100, 90, everyGeometry(t), "", map[string]any{"frame_index": 2})
@@ -41,10 +41,10 @@ func TestBrowserPolygonHoleAndGraph(t *testing.T) {
 	}
 }
 
-// TestBrowserFirstPageOf10000Images: the acceptance: a 10,000-image
+// TestPreviewBrowserFirstPageOf10000Images: the acceptance: a 10,000-image
 // project renders its first page in under 2 s, measured in the browser from
 // navigation to the first page of cards painted (performance.now()).
-func TestBrowserFirstPageOf10000Images(t *testing.T) {
+func TestPreviewBrowserFirstPageOf10000Images(t *testing.T) {
 	ctx := bt.New(t, 1280, 900)
 	d := newDataset(t)
 	start := time.Now()

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestSplitKey(t *testing.T) {
+func TestPreviewSplitKey(t *testing.T) {
 	for _, c := range []struct{ key, want string }{
 		{"ds0/img/a.png", "ds0 | ds0 | img | a.png"},
 		{"ds0/datasets/clip.mp4/ann/x.png.json", "ds0/clip.mp4 | ds0/datasets/clip.mp4 | ann | x.png.json"},

@@ -146,7 +146,7 @@ func build(t *testing.T, root, site string) *preview.Summary {
 	return sum
 }
 
-func TestBuildEveryGeometryAndThumbnailsOnce(t *testing.T) {
+func TestPreviewBuildEveryGeometryAndThumbnailsOnce(t *testing.T) {
 	d := newDataset(t)
 	grey := color.NRGBA{90, 90, 90, 255}
 	d.image([]string{"train", "a.mp4"}, "a.mp4_frame_2.png", pngOf(100, 90, grey), 100, 90, everyGeometry(t), `{"name":"weather","value":"sunny"}`,
