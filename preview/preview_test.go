@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vpipe/vpipe/layouts/project"
@@ -35,6 +36,7 @@ const metaJSON = `{"classes": [
 type dataset struct {
 	t    *testing.T
 	root string
+	mu   sync.Mutex
 	dirs map[string]bool // folders made
 }
 
@@ -47,14 +49,16 @@ func newDataset(t *testing.T) *dataset {
 func (d *dataset) put(key string, b []byte) {
 	d.t.Helper()
 	p := filepath.Join(d.root, filepath.FromSlash(key))
+	d.mu.Lock()
 	if dir := filepath.Dir(p); !d.dirs[dir] {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			d.t.Fatal(err)
+			d.t.Error(err)
 		}
 		d.dirs[dir] = true
 	}
+	d.mu.Unlock()
 	if err := os.WriteFile(p, b, 0o644); err != nil {
-		d.t.Fatal(err)
+		d.t.Error(err) // not Fatal: put runs on other goroutines too
 	}
 }
 
@@ -64,7 +68,8 @@ func (d *dataset) image(ds []string, name string, img []byte, w, h int, objects,
 	d.t.Helper()
 	dir, err := project.DatasetKey(ds)
 	if err != nil {
-		d.t.Fatal(err)
+		d.t.Error(err)
+		return
 	}
 	d.put(dir+"/img/"+name, img)
 	if objects != "-" {
