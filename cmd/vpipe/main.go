@@ -119,6 +119,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), validateCmd(), planCmd(), framesCmd(), versionCmd(), enqueueCmd(), workerCmd(), queueCmd(), verifyCmd())
+	root.AddCommand(runCmd(), validateCmd(), planCmd(), framesCmd(), versionCmd(), enqueueCmd(), workerCmd(), queueCmd(), verifyCmd(), previewCmd())
 	return root
 }

@@ -1,0 +1,145 @@
+package preview_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bt "github.com/vpipe/vpipe/internal/testenv/browsertest"
+)
+
+// TestPreviewBrowserPolygonHoleAndGraph: a polygon's hole is left clear (fill-rule
+// evenodd), its ring is filled; a graph's edge comes from its class template.
+func TestPreviewBrowserPolygonHoleAndGraph(t *testing.T) {
+	ctx := bt.New(t, 1000, 800)
+	d := newDataset(t)
+	d.image([]string{"train", "a.mp4"}, "a.mp4_frame_2.png", pngOf(100, 90, color.NRGBA{90, 90, 90, 255}), 100, 90, everyGeometry(t), "", map[string]any{"frame_index": 2})
+	site := filepath.Join(t.TempDir(), "site")
+	build(t, d.root, site)
+	openSite(t, ctx, site)
+	if got := bt.Eval[string](t, ctx, `[...document.querySelectorAll('[data-label]')].map(g => g.dataset.class + ':' + [...g.children].map(c => c.tagName).join('+')).join(' ')`); got != "car:rect road:path lane:polyline wheel:path puddle:image person:line+path+path sign:" {
+		t.Errorf("labels drawn: %s", got)
+	}
+	box := bt.Eval[[]float64](t, ctx, `(() => { const r = document.querySelector('.card img').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
+	shot := bt.Screenshot(t, ctx)
+	bt.Eval[bool](t, ctx, `document.head.insertAdjacentHTML('beforeend', '<style>svg.labels { visibility: hidden }</style>'), true`)
+	bare := bt.Screenshot(t, ctx)
+	at := func(x, y float64) (int, int) { return int(box[0] + x*box[2]/100), int(box[1] + y*box[3]/90) }
+	x, y := at(10, 60) // in the road's ring: tinted green
+	if a, b := rgb(shot, x, y), rgb(bare, x, y); !(a[1] > b[1]+10 && a[0] < b[0]) {
+		t.Errorf("road ring at (10,60): %v, without labels %v: not tinted green", a, b)
+	}
+	x, y = at(30, 60) // in its hole: as the image is
+	if a, b := rgb(shot, x, y), rgb(bare, x, y); a != b {
+		t.Errorf("road hole at (30,60): %v, without labels %v: the hole is filled", a, b)
+	}
+}
+
+// TestPreviewBrowserFirstPageOf10000Images: the issue's acceptance: a 10,000-image
+// project renders its first page in under 2 s, measured in the browser from
+// navigation to the first page of cards painted (performance.now()).
+func TestPreviewBrowserFirstPageOf10000Images(t *testing.T) {
+	ctx := bt.New(t, 1280, 900)
+	d := newDataset(t)
+	start := time.Now()
+	// a goroutine per video: creating 30,000 files is the slow part, in the kernel
+	var wg sync.WaitGroup
+	for v := range 10 {
+		wg.Go(func() {
+			ds := []string{[]string{"train", "val"}[v%2], fmt.Sprintf("video%02d.mp4", v)}
+			frames := map[int][]byte{} // 64 distinct frames a video, encoded once
+			for f := range 1000 {
+				name := fmt.Sprintf("video%02d.mp4_frame_%04d.png", v, f)
+				objects := rect("car", f%40, 5, f%40+16, 20, v*1000+f)
+				if f%10 == 0 {
+					objects = "" // every tenth image unlabelled
+				} else if f%3 == 0 {
+					objects += `,{"classTitle":"road","tags":[],"points":{"exterior":[[0,30],[63,30],[63,47],[0,47]],"interior":[]},"geometryType":"polygon"}`
+				}
+				if frames[f%64] == nil {
+					frames[f%64] = smallPNG(v, f)
+				}
+				d.image(ds, name, frames[f%64], 64, 48, objects, "", map[string]any{"frame_index": f, "time_s": float64(f) / 25, "pts": f * 512, "video_name": ds[1]})
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("10,000 images written in %v", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	site := filepath.Join(t.TempDir(), "site")
+	sum := build(t, d.root, site)
+	t.Logf("preview built in %v: %+v", time.Since(start).Round(time.Millisecond), *sum)
+	if sum.Images != 10000 || sum.ThumbsMade != 10000 || sum.Unlabelled != 1000 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if sum.DataBytes > 1500*1024 {
+		t.Errorf("data.js is %d KB for 10,000 images: not compact", sum.DataBytes/1024)
+	}
+	bt.Open(t, ctx, "file://"+filepath.Join(site, "index.html"))
+	bt.Wait(t, ctx, `window.VPIPE_FIRST > 0`, 30*time.Second)
+	first := bt.Eval[float64](t, ctx, `window.VPIPE_FIRST`)
+	t.Logf("first page of cards painted %.0f ms after navigation", first)
+	if first >= 2000 {
+		t.Errorf("first page after %.0f ms, want under 2000", first)
+	}
+	if n := bt.Eval[int](t, ctx, `document.querySelectorAll('.card[data-image]').length`); n != 200 {
+		t.Errorf("%d cards on the first page, want 200", n)
+	}
+	bt.Wait(t, ctx, `document.body.dataset.ready === '1'`, 10*time.Second)
+	if got := bt.Eval[string](t, ctx, `document.getElementById('n-unlabelled').textContent`); got != "1000" {
+		t.Errorf("unlabelled images: %s", got)
+	}
+	// the last page, then a filter: still pages of at most 200
+	bt.Eval[bool](t, ctx, `(() => { const i = document.querySelector('#pager-top input'); i.value = 50; i.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)
+	if got := bt.Eval[string](t, ctx, `document.querySelector('.card:last-child').dataset.image`); got != "val/datasets/video09.mp4/img/video09.mp4_frame_0999.png" {
+		t.Errorf("last card of the last page: %s", got)
+	}
+	bt.Eval[bool](t, ctx, `(() => { const s = document.getElementById('f-class'); s.value = '1'; s.dispatchEvent(new Event('change')); return true; })()`)
+	if got := bt.Eval[string](t, ctx, `document.getElementById('count').textContent`); got != "3000 of 10000 images shown" {
+		t.Errorf("after choosing road: %q", got)
+	}
+	if n := bt.Eval[int](t, ctx, `document.querySelectorAll('.card [data-class="road"]').length`); n != 200 {
+		t.Errorf("%d road labels on the page, want 200", n)
+	}
+}
+
+// smallPNG is a 64x48 frame of its own: a shade per video, a bar moving with
+// the frame.
+func smallPNG(v, f int) []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 48))
+	for y := range 48 {
+		for x := range 64 {
+			c := color.NRGBA{uint8(20 * v), uint8(4 * y), 120, 255}
+			if x == f%64 {
+				c = color.NRGBA{255, 255, 255, 255}
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+// openSite opens a site from file:// and waits until its first page and its
+// thumbnails are there.
+func openSite(t *testing.T, ctx context.Context, site string) {
+	t.Helper()
+	bt.Open(t, ctx, "file://"+filepath.Join(site, "index.html"))
+	bt.Wait(t, ctx, `document.body.dataset.ready === '1' && [...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)`, 20*time.Second)
+}
+
+func rgb(img image.Image, x, y int) [3]uint8 {
+	r, g, b, _ := img.At(x, y).RGBA()
+	return [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
+}
