@@ -3,6 +3,7 @@ package media_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -185,5 +186,43 @@ func TestSparseSalvage(t *testing.T) {
 	}
 	if len(lost) == 0 || len(got)+len(lost) != 6 {
 		t.Errorf("wanting the damaged GOP: emitted %v, lost %v", got, lost)
+	}
+}
+
+// BenchmarkSparseDecode measures decode-only speed for every 5th frame of
+// the video VPIPE_BENCH_VIDEO (e.g. bench/work/camera_1080p30_20s.mp4), with
+// the decoder let drop unwanted non-reference frames (sparse) and made to
+// decode them all (all): go test ./media -run X -bench SparseDecode -benchtime 1x.
+func BenchmarkSparseDecode(b *testing.B) {
+	path := os.Getenv("VPIPE_BENCH_VIDEO")
+	if path == "" {
+		b.Skip("set VPIPE_BENCH_VIDEO to a video")
+	}
+	vid, err := media.Open(path, media.OpenOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer vid.Close()
+	x, err := vid.Scan(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := sampling.Spec{Step: 5}.Indices(x.Count, nil)
+	for _, all := range []bool{false, true} {
+		name := map[bool]string{false: "sparse", true: "all"}[all]
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				err := vid.Decode(context.Background(), x, want, media.DecodeOptions{DecodeAll: all}, func(p *media.Picture) error {
+					p.Release()
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			st := vid.Stats()
+			b.ReportMetric(float64(st.Decoded), "decoded/op")
+			b.ReportMetric(float64(st.Droppable), "droppable/op")
+		})
 	}
 }
