@@ -105,11 +105,23 @@ static int vp_index_keys(void *st, int64_t *out, int max) {
 	return k;
 }
 
+// vp_packet_data gives a packet's payload without copying it.
+static const uint8_t *vp_packet_data(void *p, int *size) {
+	*size = ((AVPacket *)p)->size;
+	return ((AVPacket *)p)->data;
+}
+
 static const char *vp_pix_fmt_name(int f) { return av_get_pix_fmt_name(f); }
 
 // vp_skip_nonkey makes a decoder drop every frame but keyframes, as the CLI's
 // -skip_frame nokey does.
 static void vp_skip_nonkey(void *cc) { ((AVCodecContext *)cc)->skip_frame = AVDISCARD_NONKEY; }
+
+// vp_skip_nonref lets a decoder drop the frames of the packets sent next that
+// no other frame references (on = 1), as the CLI's -skip_frame noref does, or
+// has it decode everything again (on = 0). Frame threads copy the setting
+// with each packet they take.
+static void vp_skip_nonref(void *cc, int on) { ((AVCodecContext *)cc)->skip_frame = on ? AVDISCARD_NONREF : AVDISCARD_DEFAULT; }
 
 // vp_luma_layout says where the luma (or grey) samples of a packed (align 1)
 // w-wide image of format fmt lie: plane 0, row stride, sample step and byte
@@ -220,6 +232,21 @@ func indexKeys(st *astiav.Stream) map[int64]bool {
 	return keys
 }
 
+// packetBytes is the packet's payload, read in place: valid until the packet
+// is unreferenced. Go-astiav's Data copies it; its Packet holds only the C pointer.
+func packetBytes(p *astiav.Packet) []byte {
+	c := (*struct{ c unsafe.Pointer })(unsafe.Pointer(p)).c
+	if c == nil {
+		return nil
+	}
+	var n C.int
+	d := C.vp_packet_data(c, &n)
+	if d == nil || n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(d)), int(n))
+}
+
 // rotatePlanes turns a packed planar picture clockwise; ok is false for formats
 // it cannot transpose (packed YUV, 4:2:2), which the caller then rotates as RGB.
 func rotatePlanes(src, dst []byte, w, h, pixFmt, deg int) bool {
@@ -280,6 +307,18 @@ func libswscaleVersion() uint  { return uint(C.swscale_version()) }
 func skipNonKey(cc *astiav.CodecContext) {
 	if c := (*struct{ c unsafe.Pointer })(unsafe.Pointer(cc)).c; c != nil {
 		C.vp_skip_nonkey(c)
+	}
+}
+
+// skipNonRef sets whether the decoder may drop non-reference frames of the
+// packets sent next (see sparse.go).
+func skipNonRef(cc *astiav.CodecContext, on bool) {
+	if c := (*struct{ c unsafe.Pointer })(unsafe.Pointer(cc)).c; c != nil {
+		v := C.int(0)
+		if on {
+			v = 1
+		}
+		C.vp_skip_nonref(c, v)
 	}
 }
 

@@ -108,6 +108,9 @@ type DecodeOptions struct {
 	// frames are numbered by packet (an untrusted PTS map); dropped for the rest
 	// of the video when the skipping decoder scrambles its output (errScrambled).
 	KeyframesOnly bool
+	// DecodeAll has the decoder decode every frame it is sent, wanted or not
+	// (else it may drop unwanted frames nothing refers to: sparse.go).
+	DecodeAll bool
 	// Lost is told, on a Salvage video, of every wanted frame left out (and of
 	// one already emitted that must be taken back: Written), instead of a
 	// FrameError. Each wanted frame is then emitted or lost, once.
@@ -137,6 +140,13 @@ type DecodeStats struct {
 	// SkipDropped: keyframes-only decoding put out frames out of order, and
 	// the rest was decoded without skipping.
 	SkipDropped bool
+	// Sent counts the packets sent to the decoder, in all runs; Droppable
+	// those of them it was let drop, were their frames not references
+	// (sparse.go): Decoded falls short of Sent by what it dropped (and by
+	// what it still held when a run stopped).
+	Sent, Droppable int
+	// NoDrop says why the last run's decoder was not let drop any frame ("" when it was).
+	NoDrop string
 }
 
 // Stats reports how the last Decode went.

@@ -26,7 +26,8 @@ type runState struct {
 	startOrd int  // decode position of the first packet read (untrusted: a GOP seek)
 	cc       *astiav.CodecContext
 	f        *astiav.Frame
-	skipping bool // the decoder drops non-key frames
+	skipping bool    // the decoder drops non-key frames
+	sp       *sparse // the decoder may drop unwanted non-reference frames (sparse.go); nil: it decodes all
 
 	next    int // position in want
 	emitted int
@@ -63,6 +64,9 @@ func (v *Video) decodeRun(ctx context.Context, x *Index, want []int, o DecodeOpt
 	if !x.Trusted {
 		r.gops = newGOPCounter(x.keyOrds, len(x.PTS))
 		r.gops.cur = r.gops.gop(r.startOrd)
+		if r.sp != nil {
+			r.gops.pass(r.gops.cur, want)
+		}
 	}
 	r.ord = r.startOrd
 	return r.end(v.readPackets(r.packet))
@@ -133,6 +137,7 @@ func (r *runState) openDecoder() (*astiav.CodecContext, error) {
 	if r.skipping {
 		skipNonKey(cc)
 	}
+	r.sp, v.stats.NoDrop = r.newSparse(codec.Name())
 	if err := cc.Open(codec, nil); err != nil {
 		cc.Free()
 		return nil, fmt.Errorf("%s: open decoder %s: %w", v.name, v.Info.Codec, err)
@@ -402,6 +407,7 @@ func (r *runState) packet(p *astiav.Packet) error {
 	if err != nil {
 		return err
 	}
+	r.mayDrop(p, tag)
 	for {
 		err := r.cc.SendPacket(p)
 		switch {

@@ -34,6 +34,7 @@ type gopCounter struct {
 	sent   int      // packets sent
 	lostAt []int    // -1, or frames out of the GOP when it was found to have lost one
 	cur    int      // the latest GOP a numbered frame came from
+	passes []bool   // GOPs passed over: not numbered, their non-reference frames may be dropped
 }
 
 // badRange is a GOP whose frames could not be numbered: frames first … end-1.
@@ -55,6 +56,37 @@ func newGOPCounter(keys []int, n int) *gopCounter {
 		c.lostAt[g] = -1
 	}
 	return c
+}
+
+// pass marks the GOPs a run starting in GOP from goes through on its way to
+// its wanted frames want (increasing) without needing any of them: the
+// decoder may drop their non-reference frames (sparse.go), so they are not
+// numbered, and the frames missing from them are not taken for lost ones
+// (lostAt 0 keeps them out of every count and check). Not the GOP just after
+// one holding a wanted frame: its first numbered frame shows that GOP whole,
+// which ends a run (finishing, reseekAfter); nor any after the last wanted one.
+func (c *gopCounter) pass(from int, want []int) {
+	if len(want) == 0 || from < 0 {
+		return
+	}
+	holds := func(g int) bool {
+		k := sort.SearchInts(want, c.starts[g])
+		return k < len(want) && want[k] < c.end(g)
+	}
+	c.passes = make([]bool, len(c.starts))
+	for g := from; g < c.gop(want[len(want)-1]); g++ {
+		if holds(g) || (g > from && holds(g-1)) {
+			continue
+		}
+		c.passes[g] = true
+		c.lostAt[g] = 0
+	}
+}
+
+// passed tells whether the packet at decode position d is in a passed GOP.
+func (c *gopCounter) passed(d int) bool {
+	g := c.gop(d)
+	return g >= 0 && g < len(c.passes) && c.passes[g]
 }
 
 // gop is the GOP holding decode position (or frame index) d.

@@ -200,6 +200,17 @@ var WebM30 = Video{Name: "vp9_webm30", File: "vp9_30.webm", Frames: 90, Exact: t
 	args(lavfi("160x120", "30", "3"), s("-c:v", "libvpx-vp9", "-g", "30", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "200k",
 		"-pix_fmt", "yuv420p", "{out}"))}}
 
+// MPEG2TS is MPEG-2 video with B-frames in MPEG-TS (every packet
+// timestamped); HEVCLayers is HEVC with a temporal sub-layer (x265 temporal-layers: its non-reference B-frames in
+// sub-layer 1, RASL_N pictures in sub-layer 0). Not in All: for sparse
+// decoding (media/sparse.go).
+var MPEG2TS = Video{Name: "mpeg2_ts", File: "mpeg2.ts", Frames: 60, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "2.4"), s("-c:v", "mpeg2video", "-bf", "2", "-g", "12", "-q:v", "4", "-f", "mpegts", "{out}"))}}
+
+var HEVCLayers = Video{Name: "hevc_layers", File: "hevc_layers.mp4", Frames: 60, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "2.4"), s("-c:v", "libx265", "-x265-params",
+		"log-level=error:keyint=12:min-keyint=12:bframes=3:scenecut=0:temporal-layers=1", "-tag:v", "hvc1", "-pix_fmt", "yuv420p", "{out}"))}}
+
 var buildMu sync.Mutex
 
 // Path builds (or finds in the cache) the video and returns its path.
