@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the benchmarks need on top of scripts/setup.sh:
 # the ffmpeg CLI and ffprobe (the tests build their videos with them and hold
-# vpipe's frames against the CLI's), GNU time (bench/), and the servers the
-# tests start, built once into ~/.cache/vpipe-tools/bin:
+# vpipe's frames against the CLI's), GNU time (bench/), Python's Pillow
+# (python3-pil: the PNG tests read vpipe's files back with libpng through it),
+# and the servers the tests start, built once into ~/.cache/vpipe-tools/bin:
 #   versitygw    the S3 server of the S3 source and sink tests (VPIPE_VERSITYGW overrides)
 #   nats-server  the JetStream server of the work-queue tests (VPIPE_NATS_SERVER overrides)
 # A new test tool is one more line below: apt_need for a Debian package,
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 scripts/setup.sh
-apt_need ffmpeg time
+apt_need ffmpeg time python3-pil
 go_tool versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw VPIPE_VERSITYGW
 go_tool nats-server v2.15.2 github.com/nats-io/nats-server/v2 VPIPE_NATS_SERVER
 echo "setup-tests: ok ($(ffmpeg -version | head -1 | cut -d' ' -f1-3))" >&2
