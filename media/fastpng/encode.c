@@ -9,30 +9,54 @@
 
 // ---- portable kernels
 
-static inline uint8_t paeth(int a, int b, int c) {
-	int p = a + b - c;
-	int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-	if (pa <= pb && pa <= pc) return (uint8_t)a;
-	return (uint8_t)(pb <= pc ? b : c);
+// filters_c: Sub, Up and Paeth (no branches) in one loop the compiler can
+// vectorise; restrict tells it the rows do not overlap.
+static void filters_c(const uint8_t *restrict cur, const uint8_t *restrict prev, size_t n, size_t bpp,
+                      uint8_t *restrict o0, uint8_t *restrict o1, uint8_t *restrict o2) {
+	size_t head = bpp < n ? bpp : n;
+	for (size_t i = 0; i < head; i++) o0[i] = cur[i], o1[i] = o2[i] = (uint8_t)(cur[i] - prev[i]); // Paeth with a = c = 0 picks b
+	for (size_t i = head; i < n; i++) {
+		int a = cur[i - bpp], b = prev[i], c = prev[i - bpp], x = cur[i];
+		int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
+		int pred = ((pa <= pb) & (pa <= pc)) ? a : (pb <= pc ? b : c);
+		o0[i] = (uint8_t)(x - a), o1[i] = (uint8_t)(x - b), o2[i] = (uint8_t)(x - pred);
+	}
 }
 
-static inline unsigned sad8(uint8_t r) { return (unsigned)abs((int)(int8_t)r); }
+#if defined(__GNUC__) && !defined(__clang__)
+#define SCALAR __attribute__((optimize("no-tree-vectorize"))) // table lookups: emulated gathers lose
+#else
+#define SCALAR
+#endif
 
-static void filter3_c(const uint8_t *cur, const uint8_t *prev, size_t n, int bpp, uint8_t *const out[3],
-                      const fp_table *t, uint64_t cost[3]) {
-	uint64_t c0 = 0, c1 = 0, c2 = 0;
-	for (size_t i = 0; i < n; i++) {
-		int a = i >= (size_t)bpp ? cur[i - bpp] : 0, b = prev[i], c = i >= (size_t)bpp ? prev[i - bpp] : 0;
-		uint8_t x = cur[i];
-		uint8_t r0 = (uint8_t)(x - a), r1 = (uint8_t)(x - b), r2 = (uint8_t)(x - paeth(a, b, c));
-		out[0][i] = r0, out[1][i] = r1, out[2][i] = r2;
-		if (t) {
-			c0 += t->len[r0], c1 += t->len[r1], c2 += t->len[r2];
-		} else {
-			c0 += sad8(r0), c1 += sad8(r1), c2 += sad8(r2);
+// costs_c adds the costs of three residual rows: two sums each, for shorter
+// dependency chains.
+SCALAR static void costs_c(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, size_t n, const fp_table *t,
+                           uint64_t cost[3]) {
+	uint64_t c0 = 0, c1 = 0, c2 = 0, d0 = 0, d1 = 0, d2 = 0;
+	size_t i = 0;
+	if (t) {
+		const uint8_t *len = t->len;
+		for (; i + 2 <= n; i += 2) {
+			c0 += len[r0[i]], c1 += len[r1[i]], c2 += len[r2[i]];
+			d0 += len[r0[i + 1]], d1 += len[r1[i + 1]], d2 += len[r2[i + 1]];
+		}
+		for (; i < n; i++) c0 += len[r0[i]], c1 += len[r1[i]], c2 += len[r2[i]];
+	} else {
+		for (; i < n; i++) {
+			c0 += (unsigned)abs((int)(int8_t)r0[i]);
+			c1 += (unsigned)abs((int)(int8_t)r1[i]);
+			c2 += (unsigned)abs((int)(int8_t)r2[i]);
 		}
 	}
-	cost[0] += c0, cost[1] += c1, cost[2] += c2;
+	cost[0] += c0 + d0, cost[1] += c1 + d1, cost[2] += c2 + d2;
+}
+
+// filter3_c: the filters, then the costs in a second pass over the rows in cache.
+static void filter3_c(const uint8_t *cur, const uint8_t *prev, size_t n, int bpp, uint8_t *const out[3],
+                      const fp_table *t, uint64_t cost[3]) {
+	filters_c(cur, prev, n, (size_t)bpp, out[0], out[1], out[2]);
+	costs_c(out[0], out[1], out[2], n, t, cost);
 }
 
 // lits_c codes four literals at a time: they fit in 48 bits (literal codes
@@ -49,11 +73,20 @@ static void lits_c(bitw *w, const uint8_t *p, size_t n, const fp_table *t) {
 	for (; i < n; i++) put(w, t->lit[p[i]] & 0xffff, t->lit[p[i]] >> 16);
 }
 
+// zeros_c finds the zero bytes eight at a time: the high bit of each zero
+// byte, gathered into one byte by a multiply (the products never overlap).
 static int zeros_c(const uint8_t *p, size_t n, uint64_t *mask, uint64_t *starts) {
 	size_t nw = (n + 63) / 64;
 	memset(mask, 0, (nw + FP_MASK_PAD) * 8);
-	for (size_t i = 0; i < n; i++)
-		if (!p[i]) mask[i >> 6] |= 1ull << (i & 63);
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t x;
+		memcpy(&x, p + i, 8); // the rows have slack past n
+		const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+		uint64_t z = ~(((x & low7) + low7) | x) & ~low7; // 0x80 in each zero byte (little-endian: byte k is p[i+k])
+		uint64_t bits = ((z >> 7) * 0x0102040810204080ull) >> 56;
+		mask[i >> 6] |= bits << (i & 63);
+	}
+	if (n & 63) mask[nw - 1] &= ~0ull >> (64 - (n & 63));
 	uint64_t any = 0;
 	for (size_t j = 0; j < nw; j++) any |= starts[j] = run_starts_word(mask[j], mask[j + 1]);
 	return any != 0;
@@ -67,6 +100,11 @@ static uint32_t adler_c(uint32_t adler, const uint8_t *p, size_t n) {
 	while (n) {
 		size_t k = n < ADLER_NMAX ? n : ADLER_NMAX;
 		n -= k;
+		for (; k >= 8; k -= 8, p += 8) {
+			// b gains 8a and the bytes weighted 8..1.
+			b += 8 * a + 8u * p[0] + 7u * p[1] + 6u * p[2] + 5u * p[3] + 4u * p[4] + 3u * p[5] + 2u * p[6] + p[7];
+			a += (uint32_t)p[0] + p[1] + p[2] + p[3] + p[4] + p[5] + p[6] + p[7];
+		}
 		while (k--) a += *p++, b += a;
 		a %= ADLER_MOD, b %= ADLER_MOD;
 	}

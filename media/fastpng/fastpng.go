@@ -15,7 +15,7 @@
 package fastpng
 
 /*
-#cgo CFLAGS: -O2
+#cgo CFLAGS: -O3
 #include "fastpng.h"
 */
 import "C"
