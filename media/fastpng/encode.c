@@ -200,33 +200,34 @@ static void count_row(const uint8_t *r, size_t n, uint64_t *zm, uint64_t *rs, ui
 // ---- the code table
 
 #define FIT_MAXN 32
-#define FIT_MAXT 512
+#define FIT_MAXT 256
+#define FIT_INF 0x3fffffffu
 
-// fit_lengths gives n symbols (frequencies f) lengths lo..hi whose code space,
-// in units of 2^-hi, adds up to exactly target, at the least total bits (a
-// dynamic program over the code space used). Returns that cost, or UINT64_MAX.
-static uint64_t fit_lengths(const uint64_t *f, int n, int lo, int hi, int target, uint8_t *out) {
-	static const uint64_t inf = UINT64_MAX;
-	uint64_t a[FIT_MAXT + 1], b[FIT_MAXT + 1], *cur = a, *nxt = b;
+// fit_lengths gives n symbols (frequencies f, small enough that the costs fit
+// 30 bits) lengths lo..hi whose code space, in units of 2^-hi, adds up to
+// exactly target, at the least total bits: a dynamic program over the code
+// space used, its inner loop vectorisable. Returns that cost, or FIT_INF.
+static uint32_t fit_lengths(const uint32_t *f, int n, int lo, int hi, int target, uint8_t *out) {
+	uint32_t a[FIT_MAXT + 1], b[FIT_MAXT + 1], *cur = a, *nxt = b;
 	uint8_t choice[FIT_MAXN][FIT_MAXT + 1];
-	if (n > FIT_MAXN || target > FIT_MAXT) return inf;
-	for (int m = 0; m <= target; m++) cur[m] = inf;
+	if (n > FIT_MAXN || target > FIT_MAXT) return FIT_INF;
+	for (int m = 0; m <= target; m++) cur[m] = FIT_INF;
 	cur[0] = 0;
 	for (int i = 0; i < n; i++) {
-		for (int m = 0; m <= target; m++) nxt[m] = inf;
-		for (int m = 0; m < target; m++) {
-			if (cur[m] == inf) continue;
-			for (int l = lo; l <= hi; l++) {
-				int mm = m + (1 << (hi - l));
-				if (mm > target) continue;
-				uint64_t c = cur[m] + f[i] * (uint64_t)l;
-				if (c < nxt[mm]) nxt[mm] = c, choice[i][mm] = (uint8_t)l;
+		uint8_t *ch = choice[i];
+		for (int m = 0; m <= target; m++) nxt[m] = FIT_INF;
+		for (int l = lo; l <= hi; l++) {
+			int w = 1 << (hi - l);
+			uint32_t add = f[i] * (uint32_t)l;
+			for (int m = w; m <= target; m++) {
+				uint32_t c = cur[m - w] + add;
+				if (c < nxt[m]) nxt[m] = c, ch[m] = (uint8_t)l;
 			}
 		}
-		uint64_t *tmp = cur;
+		uint32_t *tmp = cur;
 		cur = nxt, nxt = tmp;
 	}
-	if (cur[target] == inf) return inf;
+	if (cur[target] >= FIT_INF) return FIT_INF;
 	for (int i = n - 1, m = target; i >= 0; i--) {
 		out[i] = choice[i][m];
 		m -= 1 << (hi - out[i]);
@@ -254,28 +255,39 @@ static void canonical(const uint8_t *len, int n, uint16_t *code) {
 
 // fit_table chooses the literal/length lengths for freq under the table's
 // shape: edges 1..P bits, the mid literals M = P+4 bits, the symbols 256..285
-// P+4..15 bits, so no code is 1..3 bits shorter than M and the mid codes start
+// P+4..P+7 bits, so no code is 1..3 bits shorter than M and the mid codes start
 // at a multiple of 16 (the low nibble is the code's last 4 bits). P = 6..8 is
 // tried and the cheapest kept.
-static int fit_table(const uint64_t freq[286], uint8_t len[286]) {
+static int fit_table(const uint64_t freq_in[286], uint8_t len[286]) {
+	// Frequencies scaled to keep the costs within 30 bits (sampled rows of
+	// very wide images only).
+	uint64_t total = 0;
+	for (int s = 0; s < 286; s++) total += freq_in[s];
+	int shift = 0;
+	while ((total >> shift) > (1u << 22)) shift++;
+	uint32_t freq[286];
+	for (int s = 0; s < 286; s++) freq[s] = freq_in[s] >> shift ? (uint32_t)(freq_in[s] >> shift) : 1;
+	uint32_t fo[30], osum = 0, mid = 0;
+	uint8_t lo[30];
+	for (int j = 0; j < 30; j++) fo[j] = freq[256 + j], osum += fo[j];
+	for (int s = 16; s < 240; s++) mid += freq[s];
+	// The 30 others: 4..7 bits under their node of 2^-P.
+	uint32_t co = fit_lengths(fo, 30, 4, 7, 128, lo);
+	if (co >= FIT_INF) return -1;
 	uint64_t best = UINT64_MAX;
 	for (int P = 6; P <= 8; P++) {
-		uint64_t fe[32], fo[30], mid = 0, osum = 0;
-		uint8_t le[32], lo[30];
+		uint32_t fe[32];
+		uint8_t le[32];
 		for (int j = 0; j < 16; j++) fe[j] = freq[j], fe[16 + j] = freq[240 + j];
-		for (int s = 16; s < 240; s++) mid += freq[s];
-		for (int j = 0; j < 30; j++) fo[j] = freq[256 + j], osum += freq[256 + j];
-		uint64_t ce = fit_lengths(fe, 32, 1, P, (1 << P) - 15, le);
-		uint64_t co = fit_lengths(fo, 30, 4, 15 - P, 1 << (15 - P), lo);
-		if (ce == UINT64_MAX || co == UINT64_MAX) continue;
-		uint64_t cost = ce + mid * (uint64_t)(P + 4) + co + osum * (uint64_t)P;
+		uint32_t ce = fit_lengths(fe, 32, 1, P, (1 << P) - 15, le);
+		if (ce >= FIT_INF) continue;
+		uint64_t cost = (uint64_t)ce + (uint64_t)mid * (P + 4) + co + (uint64_t)osum * P;
 		if (cost >= best) continue;
 		best = cost;
 		for (int j = 0; j < 16; j++) len[j] = le[j], len[240 + j] = le[16 + j];
 		for (int s = 16; s < 240; s++) len[s] = (uint8_t)(P + 4);
 		for (int j = 0; j < 30; j++) len[256 + j] = (uint8_t)(P + lo[j]);
 	}
-	if (getenv("FP_DEBUG")) fprintf(stderr, "M=%d\n", len[16]);
 	return best == UINT64_MAX ? -1 : 0;
 }
 
@@ -328,7 +340,7 @@ static int write_header(bitw *w, const fp_table *t) {
 		}
 		for (; r > 0; r--, i++) sym[ns] = (uint8_t)v, ext[ns++] = 0;
 	}
-	uint64_t freq[19] = {0}, f[19];
+	uint32_t freq[19] = {0}, f[19];
 	for (int i = 0; i < ns; i++) freq[sym[i]]++;
 	int used[19], nu = 0;
 	for (int s = 0; s < 19; s++)
@@ -336,7 +348,7 @@ static int write_header(bitw *w, const fp_table *t) {
 	if (nu < 2) used[nu] = used[0] == 0 ? 1 : 0, f[nu++] = 0; // a complete code needs two symbols
 	uint8_t ul[19], cl[19] = {0};
 	uint16_t cc[19];
-	if (fit_lengths(f, nu, 1, 7, 128, ul) == UINT64_MAX) return -1;
+	if (fit_lengths(f, nu, 1, 7, 128, ul) >= FIT_INF) return -1;
 	for (int i = 0; i < nu; i++) cl[used[i]] = ul[i];
 	canonical(cl, 19, cc);
 	int hclen = 19;
