@@ -3,7 +3,6 @@
 // SIMD kernels (avx2.c) replace the four kernels only, so every decision
 // (predictors, table, runs) is the same whichever kernels run.
 #include <stdlib.h>
-#include <stdio.h>
 
 #include "fastpng.h"
 
@@ -81,6 +80,7 @@ static int zeros_c(const uint8_t *p, size_t n, uint64_t *mask, uint64_t *starts)
 	for (size_t i = 0; i < n; i += 8) {
 		uint64_t x;
 		memcpy(&x, p + i, 8); // the rows have slack past n
+		x = fp_le64(x);
 		const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
 		uint64_t z = ~(((x & low7) + low7) | x) & ~low7; // 0x80 in each zero byte (little-endian: byte k is p[i+k])
 		uint64_t bits = ((z >> 7) * 0x0102040810204080ull) >> 56;

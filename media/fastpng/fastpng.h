@@ -36,11 +36,21 @@ typedef struct bitw {
 	unsigned n; // bits in buf, < 8 between calls
 } bitw;
 
+// fp_le64 converts between little-endian byte order and the CPU's.
+static inline uint64_t fp_le64(uint64_t x) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return __builtin_bswap64(x);
+#else
+	return x;
+#endif
+}
+
 // put appends the low len bits of bits (len <= 56, no bits set above len).
 static inline void put(bitw *w, uint64_t bits, unsigned len) {
 	w->buf |= bits << w->n;
 	w->n += len;
-	memcpy(w->p, &w->buf, 8);
+	uint64_t le = fp_le64(w->buf);
+	memcpy(w->p, &le, 8);
 	w->p += w->n >> 3;
 	w->buf >>= w->n & 56;
 	w->n &= 7;
