@@ -152,6 +152,12 @@ var Camera = Video{Name: "camera", File: "camera_1080p.mp4", Frames: 30, Exact: 
 	s("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-vf", "noise=alls=6:allf=t", "-frames:v", "30",
 		"-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60", "-b:v", "8M", "-pix_fmt", "yuv420p", "{out}")}}
 
+// Clean is clean 1080p testsrc2 (x264 veryfast with 3 B-frames, as
+// bench/bench.sh's clip), 1 s: the encoder benchmarks' other content. Not in All.
+var Clean = Video{Name: "clean", File: "clean_1080p.mp4", Frames: 30, Exact: true, Steps: [][]string{
+	s("-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=1", "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "60",
+		"-pix_fmt", "yuv420p", "{out}")}}
+
 // CameraSmall is Camera's recipe at 320x180 (scaled to 2 Mb/s), 10 frames: for
 // the encoders' round-trip tests.
 var CameraSmall = Video{Name: "camera_small", File: "camera_320x180.mp4", Frames: 10, Exact: true, Steps: [][]string{
