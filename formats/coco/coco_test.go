@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
 
 	"github.com/vpipe/vpipe/formats"
 	"github.com/vpipe/vpipe/formats/coco"
-	"github.com/vpipe/vpipe/formats/internal/svframes"
+	"github.com/vpipe/vpipe/internal/testenv/pyenv"
+	"github.com/vpipe/vpipe/internal/testenv/svframes"
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 
@@ -99,7 +102,7 @@ func TestRLE(t *testing.T) {
 
 // TestFillPolygon: a polygon is filled as the SDK fills it: a box polygon is
 // its inclusive rectangle, a hole takes its own edges with it, a triangle has
-// its vertices and its edges' pixel centres.
+// its edges' pixels (TestFillPolygonIsOpenCVs holds many more against OpenCV).
 func TestFillPolygon(t *testing.T) {
 	rect := []sv.Pt{{2, 1}, {6, 1}, {6, 4}, {2, 4}}
 	origin, m, ok := coco.FillPolygon(rect, nil, 10, 10)
@@ -179,7 +182,7 @@ func TestProjectLabels(t *testing.T) {
 			t.Errorf("the project's frames have no %s label: the test covers less than it says", kind)
 		}
 	}
-	want := formats.Skips{{"lane", "line"}: seen["line"], {"wheel", "point"}: seen["point"], {"sign", "oriented_bbox"}: seen["oriented_bbox"]}
+	want := formats.Skips{{Class: "lane", Geometry: "line"}: seen["line"], {Class: "wheel", Geometry: "point"}: seen["point"], {Class: "sign", Geometry: "oriented_bbox"}: seen["oriented_bbox"]}
 	if !reflect.DeepEqual(skips, want) {
 		t.Errorf("skips %v, want %v", skips, want)
 	}
@@ -390,5 +393,64 @@ func TestAssemble(t *testing.T) {
 	}
 	if _, err := coco.Assemble(meta, "train", []coco.Entry{{Objects: []coco.Object{{Category: "nope"}}}}); err == nil {
 		t.Fatal("an object of a class the meta lacks was assembled")
+	}
+}
+
+// TestFillPolygonIsOpenCVs: random polygons (convex, concave, self-crossing,
+// with holes, touching the border) fill the pixels OpenCV's fillPoly fills
+// when the SDK draws them, compared in Python.
+func TestFillPolygonIsOpenCVs(t *testing.T) {
+	pyenv.Python(t)
+	const w, h = 48, 36
+	rng := rand.New(rand.NewSource(7))
+	ring := func(n, x0, y0, x1, y1 int) []sv.Pt {
+		r := make([]sv.Pt, n)
+		for i := range r {
+			r[i] = sv.Pt{float64(x0 + rng.Intn(x1-x0+1)), float64(y0 + rng.Intn(y1-y0+1))}
+		}
+		return r
+	}
+	type tc struct {
+		Exterior []sv.Pt   `json:"exterior"`
+		Interior [][]sv.Pt `json:"interior"`
+		Mask     string    `json:"mask"`
+	}
+	var cases []tc
+	for i := 0; i < 400; i++ {
+		c := tc{Exterior: ring(3+rng.Intn(8), 0, 0, w-1, h-1), Interior: [][]sv.Pt{}}
+		for k := rng.Intn(3); k > 0; k-- {
+			c.Interior = append(c.Interior, ring(3+rng.Intn(4), 5, 5, w-6, h-6))
+		}
+		origin, m, ok := coco.FillPolygon(c.Exterior, c.Interior, w, h)
+		grid := make([]byte, w*h)
+		for j := range grid {
+			grid[j] = '0'
+		}
+		if ok {
+			for j, v := range placed(w, h, origin, m) {
+				if v {
+					grid[j] = '1'
+				}
+			}
+		}
+		c.Mask = string(grid)
+		cases = append(cases, c)
+	}
+	b, _ := json.Marshal(map[string]any{"w": w, "h": h, "cases": cases})
+	path := filepath.Join(t.TempDir(), "cases.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Cases      int
+		Mismatches []struct{ Case, Pixels int }
+	}
+	out := pyenv.Run(t, "testdata/fillpoly.py", path)
+	if err := json.Unmarshal(out, &res); err != nil || res.Cases != len(cases) {
+		t.Fatalf("%s: %v", out, err)
+	}
+	for _, m := range res.Mismatches {
+		c := cases[m.Case]
+		t.Errorf("case %d (exterior %v, holes %v): %d pixels differ from OpenCV's", m.Case, c.Exterior, c.Interior, m.Pixels)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vpipe/vpipe/formats"
-	"github.com/vpipe/vpipe/formats/internal/svframes"
 	"github.com/vpipe/vpipe/formats/yolo"
+	"github.com/vpipe/vpipe/internal/testenv/svframes"
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 

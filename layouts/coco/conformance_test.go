@@ -42,9 +42,11 @@ func layout() *sinktest.Layout {
 		},
 		Meta:        ".vpipe/meta.json",
 		ProjectData: ".vpipe/custom_data.json",
-		DatasetData: func(ds []string) string { return ".vpipe/datasets/" + strings.Join(ds, "/datasets/") + "/custom_data.json" },
-		Reserved:    nil,
-		Check:       checkImage,
+		DatasetData: func(ds []string) string {
+			return ".vpipe/datasets/" + strings.Join(ds, "/datasets/") + "/custom_data.json"
+		},
+		Reserved: nil,
+		Check:    checkImage,
 	}
 }
 

@@ -49,8 +49,10 @@ func layout() *sinktest.Layout {
 		},
 		Meta:        ".vpipe/meta.json",
 		ProjectData: ".vpipe/custom_data.json",
-		DatasetData: func(ds []string) string { return ".vpipe/datasets/" + strings.Join(ds, "/datasets/") + "/custom_data.json" },
-		Reserved:    []string{"images"},
+		DatasetData: func(ds []string) string {
+			return ".vpipe/datasets/" + strings.Join(ds, "/datasets/") + "/custom_data.json"
+		},
+		Reserved: []string{"images"},
 		Check: func(t *testing.T, tree map[string][]byte, img *core.Image) {
 			t.Helper()
 			objs := layout().Objects(img.Dataset, img.Name)

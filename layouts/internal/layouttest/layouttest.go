@@ -19,10 +19,12 @@ import (
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
+	"github.com/vpipe/vpipe/internal/testenv/svframes"
 	"github.com/vpipe/vpipe/sinks/sinktest"
 	"github.com/vpipe/vpipe/store"
 	localstore "github.com/vpipe/vpipe/stores/local"
 	s3store "github.com/vpipe/vpipe/stores/s3"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
 
 // Open makes the layout's sink over a store.
@@ -167,4 +169,56 @@ func S3Store(t *testing.T, srv *s3test.Server, url, endpoint string) *s3store.St
 		t.Fatal(err)
 	}
 	return s3store.New(c)
+}
+
+// ImageData is the bytes a test gives a frame's image: they tell its name.
+func ImageData(f svframes.Frame) []byte {
+	return []byte("image " + strings.Join(f.Dataset, "/") + "/" + f.Name)
+}
+
+// Image is a frame as the runner gives it to a sink.
+func Image(f svframes.Frame) *core.Image {
+	return &core.Image{Dataset: f.Dataset, Name: f.Name, Data: ImageData(f), Ann: f.Ann, Meta: f.Meta}
+}
+
+// Write begins s with meta and puts frames, from as many goroutines as
+// there are frames (the order of Puts is no part of what a layout writes).
+func Write(t *testing.T, s core.Sink, meta *sv.ProjectMeta, frames []svframes.Frame) {
+	t.Helper()
+	if _, err := s.Begin(context.Background(), meta, nil); err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	errs := make(chan error, len(frames))
+	var wg sync.WaitGroup
+	for _, f := range frames {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.Put(context.Background(), Image(f))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+	}
+}
+
+// ByVideo groups frames by destination dataset (their video), in order.
+func ByVideo(frames []svframes.Frame) [][]svframes.Frame {
+	var out [][]svframes.Frame
+	idx := map[string]int{}
+	for _, f := range frames {
+		k := strings.Join(f.Dataset, "/")
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], f)
+	}
+	return out
 }
