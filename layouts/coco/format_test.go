@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 
@@ -137,7 +136,7 @@ func TestShardsEndAsOnePlainRun(t *testing.T) {
 			}
 			wg.Wait()
 			closeAll(t, sinks)
-			sameTree(t, tree(), want)
+			layouttest.SameTree(t, tree(), want)
 		})
 	}
 }
@@ -154,28 +153,6 @@ func closeAll(t *testing.T, sinks []*coco.Sink) {
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
-		}
-	}
-}
-
-// sameTree compares two trees byte for byte.
-func sameTree(t *testing.T, got, want map[string][]byte) {
-	t.Helper()
-	var keys []string
-	for k := range want {
-		keys = append(keys, k)
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		g, gok := got[k]
-		w, wok := want[k]
-		if gok != wok || !bytes.Equal(g, w) {
-			t.Errorf("%s: %d bytes (present %v), one plain run wrote %d (present %v)", k, len(g), gok, len(w), wok)
 		}
 	}
 }
@@ -219,7 +196,7 @@ func TestResumeEndsAsOnePlainRun(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		sameTree(t, layouttest.ReadTree(t, root), want)
+		layouttest.SameTree(t, layouttest.ReadTree(t, root), want)
 	}
 	killed.Close()
 }
@@ -253,7 +230,7 @@ func TestRollBack(t *testing.T) {
 	s2 := newSink(localstore.New(other), nil)
 	layouttest.Write(t, s2, meta, kept)
 	s2.Close()
-	sameTree(t, layouttest.ReadTree(t, root), layouttest.ReadTree(t, other))
+	layouttest.SameTree(t, layouttest.ReadTree(t, root), layouttest.ReadTree(t, other))
 }
 
 // TestStaleWriterRetries (S3): writer A lists the journal and builds its

@@ -5,10 +5,12 @@
 package layouttest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -221,4 +223,26 @@ func ByVideo(frames []svframes.Frame) [][]svframes.Frame {
 		out[i] = append(out[i], f)
 	}
 	return out
+}
+
+// SameTree compares a tree with the one a plain run wrote, byte for byte.
+func SameTree(t *testing.T, got, want map[string][]byte) {
+	t.Helper()
+	var keys []string
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g, gok := got[k]
+		w, wok := want[k]
+		if gok != wok || !bytes.Equal(g, w) {
+			t.Errorf("%s: %d bytes (present %v), one plain run wrote %d (present %v)", k, len(g), gok, len(w), wok)
+		}
+	}
 }
