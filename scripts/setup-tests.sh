@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the benchmarks need on top of scripts/setup.sh:
 # the ffmpeg CLI and ffprobe (the tests build their videos with them and hold
-# vpipe's frames against the CLI's), GNU time (bench/), and the servers the
+# vpipe's frames against the CLI's), GNU time (bench/), Debian's python3 with
+# numpy, OpenCV and PyYAML (the format tests read vpipe's COCO and YOLO
+# output with them, internal/testenv/pyenv), and the servers the
 # tests start, built once into ~/.cache/vpipe-tools/bin:
 #   versitygw    the S3 server of the S3 source and sink tests (VPIPE_VERSITYGW overrides)
 #   nats-server  the JetStream server of the work-queue tests (VPIPE_NATS_SERVER overrides)
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 apt_need ffmpeg time
+apt_need python3 python3-numpy python3-opencv python3-yaml
 go_tool versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw VPIPE_VERSITYGW
 go_tool nats-server v2.15.2 github.com/nats-io/nats-server/v2 VPIPE_NATS_SERVER
 npm_tool azurite-blob azurite 3.37.0 azurite-blob VPIPE_AZURITE

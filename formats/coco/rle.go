@@ -8,9 +8,9 @@ import (
 // frPyObjects reads it: Size is [height, width]; Counts are the lengths of
 // alternating runs of 0 and 1 over the pixels in column-major (Fortran)
 // order, the first run being of 0s (0 when the first pixel is set).
-// pycocotools' encode would give the same runs LEB128-packed into a string;
-// every COCO reader that decodes RLE (pycocotools, detectron2, mmdetection,
-// FiftyOne) takes both, and the list is readable with a few lines of code.
+// pycocotools' encode would give the same runs packed into a string;
+// pycocotools reads both (frPyObjects), as do the readers built on it, and
+// the list is readable with a few lines of code.
 type RLE struct {
 	Size   [2]int `json:"size"`
 	Counts []int  `json:"counts"`

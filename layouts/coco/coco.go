@@ -71,6 +71,8 @@ const (
 // InstancesKey is the key of a split's annotation file.
 func InstancesKey(split string) string { return "annotations/instances_" + split + ".json" }
 
+var _ core.Sink = (*Sink)(nil)
+
 // Options are the layout's settings.
 type Options struct {
 	// Split names a video's split (nil: all "train"); see splittree.Options.

@@ -18,6 +18,7 @@ import (
 	"github.com/vpipe/vpipe/layouts/yolo"
 	"github.com/vpipe/vpipe/store"
 	localstore "github.com/vpipe/vpipe/stores/local"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
 
 // videoSplit puts the night dataset's video in "val", the rest in "train".
@@ -44,9 +45,9 @@ func TestPythonReadsYOLO(t *testing.T) {
 	pyenv.Python(t) // skips before writing anything when there is none
 	frames, meta := svframes.Frames(t), svframes.Meta(t)
 	svRoot := filepath.Join(t.TempDir(), "sv")
-	sv := project.New(localstore.New(svRoot))
-	layouttest.Write(t, sv, meta, frames)
-	sv.Close()
+	proj := project.New(localstore.New(svRoot))
+	layouttest.Write(t, proj, meta, frames)
+	proj.Close()
 	for _, task := range []yolofmt.Task{yolofmt.Detect, yolofmt.Segment, yolofmt.Pose} {
 		t.Run(string(task), func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "yolo")
@@ -197,4 +198,34 @@ func TestOtherTaskRefused(t *testing.T) {
 	}
 	other.Close()
 	layouttest.SameTree(t, layouttest.ReadTree(t, root), before)
+}
+
+// TestNewClassesGoLast: a later run whose source meta brings a new class
+// (first in its order, as the SDK's merge would place it) leaves every old
+// class id where it was and gives the new class the next id.
+func TestNewClassesGoLast(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "yolo")
+	meta := svframes.Meta(t)
+	s := newSink(t, localstore.New(root), yolofmt.Detect, nil)
+	layouttest.Write(t, s, meta, svframes.Frames(t)[:2])
+	s.Close()
+	more := svframes.Meta(t)
+	more.Classes = append([]sv.ObjClass{{Title: "bike", Shape: "rectangle", Color: "#123456"}}, more.Classes...)
+	s2 := newSink(t, localstore.New(root), yolofmt.Detect, nil)
+	out, err := s2.Begin(context.Background(), more, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	var titles []string
+	for _, c := range out.Classes {
+		titles = append(titles, c.Title)
+	}
+	if want := "[car road lane wheel puddle person sign bike]"; fmt.Sprint(titles) != want {
+		t.Fatalf("classes after the second run %v, want %s", titles, want)
+	}
+	y := string(layouttest.ReadTree(t, root)["data.yaml"])
+	if !strings.Contains(y, "  0: car\n") || !strings.Contains(y, "  7: bike\n") {
+		t.Fatalf("data.yaml:\n%s", y)
+	}
 }

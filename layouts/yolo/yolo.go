@@ -39,6 +39,8 @@ const (
 	TaskKey  = splittree.Hidden + "yolo.json"
 )
 
+var _ core.Sink = (*Sink)(nil)
+
 // Options are the layout's settings.
 type Options struct {
 	// Split names a video's split (nil: all "train"); see splittree.Options.

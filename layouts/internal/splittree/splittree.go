@@ -419,20 +419,16 @@ func (l *Layout) Existing(ctx context.Context, dataset []string) (map[string]boo
 	if err != nil || len(imgs) == 0 {
 		return imgs, err
 	}
-	comps := map[string]bool{}
+	comps := map[string]string{} // image name → its companion's key
 	for n := range imgs {
-		c, err := l.f.Companion(split, dataset, n)
-		if err != nil {
-			delete(imgs, n) // not an image this layout wrote
-			continue
+		if c, err := l.f.Companion(split, dataset, n); err == nil {
+			comps[n] = c
 		}
-		comps[c] = false
 	}
-	for c := range comps { // one folder holds them all: one listing
+	have := map[string]bool{}
+	for _, c := range comps { // one folder holds them all: one listing
 		err := l.st.List(ctx, c[:strings.LastIndex(c, "/")+1], func(key string, _ int64) error {
-			if _, ok := comps[key]; ok {
-				comps[key] = true
-			}
+			have[key] = true
 			return nil
 		})
 		if err != nil {
@@ -441,8 +437,8 @@ func (l *Layout) Existing(ctx context.Context, dataset []string) (map[string]boo
 		break
 	}
 	for n := range imgs {
-		if c, _ := l.f.Companion(split, dataset, n); !comps[c] {
-			delete(imgs, n)
+		if c, ok := comps[n]; !ok || !have[c] {
+			delete(imgs, n) // not complete, or not an image this layout wrote
 		}
 	}
 	return imgs, nil
