@@ -4,7 +4,8 @@
 # vpipe's frames against the CLI's), GNU time (bench/), Debian's chromium (the
 # browser tests of vpipe preview drive it headless; VPIPE_CHROMIUM overrides),
 # Python's Pillow (python3-pil: the PNG tests read vpipe's files back with
-# libpng through it),
+# libpng through it), Debian's python3 with numpy, OpenCV and PyYAML (the
+# format tests read vpipe's COCO and YOLO output with them, internal/testenv/pyenv),
 # and the servers the tests start, built once into ~/.cache/vpipe-tools/bin:
 #   versitygw    the S3 server of the S3 source and sink tests (VPIPE_VERSITYGW overrides)
 #   nats-server  the JetStream server of the work-queue tests (VPIPE_NATS_SERVER overrides)
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 apt_need ffmpeg time chromium python3-pil
+apt_need python3 python3-numpy python3-opencv python3-yaml
 go_tool versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw VPIPE_VERSITYGW
 go_tool nats-server v2.15.2 github.com/nats-io/nats-server/v2 VPIPE_NATS_SERVER
 npm_tool azurite-blob azurite 3.37.0 azurite-blob VPIPE_AZURITE

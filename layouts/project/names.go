@@ -104,3 +104,8 @@ func MarshalJSON(v any) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// SameOutput tells whether a dataset's recorded output settings (its
+// custom data's core.OutputKey) are a run's; an error says how they differ.
+// Other layouts over a store (layouts/coco, layouts/yolo) check theirs so.
+func SameOutput(have, want any) error { return sameOutput(have, want) }

@@ -9,7 +9,10 @@
 //
 // A sink's test calls Run with a function that makes a Target on a fresh, empty
 // root; the suite only uses the core.Sink interface and what the Target reads
-// back by another code path (the file system, or raw S3 calls).
+// back by another code path (the file system, or raw S3 calls). Where a layout
+// keeps an image's objects is the Target's Layout (the project layout's when
+// nil), so the training-format layouts (layouts/coco, layouts/yolo) pass the
+// same suite.
 package sinktest
 
 import (
@@ -17,7 +20,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -52,6 +54,72 @@ type Target struct {
 	// Remove deletes one object by another code path than the sink's (a file
 	// lost or deleted by hand).
 	Remove func(t *testing.T, path string)
+	// Layout says where the sink keeps what the suite looks at; nil: the
+	// Supervisely project layout (ProjectLayout).
+	Layout *Layout
+}
+
+// Layout says where a layout keeps what the suite looks at. Keys are paths
+// relative to the root with / separators.
+type Layout struct {
+	// Objects are the keys of one image's objects: the image first, then
+	// those that must be there whenever it is (its annotation, label, meta).
+	Objects func(dataset []string, name string) []string
+	// Dirs are the folders (ending in /) that hold a dataset's objects, its
+	// custom data included.
+	Dirs func(dataset []string) []string
+	// Meta is the key of the merged project meta.
+	Meta string
+	// ProjectData is the key of the project's custom data.
+	ProjectData string
+	// DatasetData is the key of a dataset's custom data.
+	DatasetData func(dataset []string) string
+	// Reserved are top-level dataset names the layout refuses.
+	Reserved []string
+	// Check reports (t.Errorf) where the tree does not hold img exactly as
+	// the layout writes it: every object of it, with its content.
+	Check func(t *testing.T, tree map[string][]byte, img *core.Image)
+}
+
+// ProjectLayout is the Supervisely image project layout (layouts/project):
+// <dataset>/img|ann|meta, nested datasets under <parent>/datasets/.
+func ProjectLayout() *Layout {
+	dir := func(dataset []string) string { return strings.Join(dataset, "/datasets/") }
+	return &Layout{
+		Objects: func(dataset []string, name string) []string {
+			d := dir(dataset)
+			return []string{d + "/img/" + name, d + "/ann/" + name + ".json", d + "/meta/" + name + ".json"}
+		},
+		Dirs:        func(dataset []string) []string { return []string{dir(dataset) + "/"} },
+		Meta:        "meta.json",
+		ProjectData: "custom_data.json",
+		DatasetData: func(dataset []string) string { return dir(dataset) + "/custom_data.json" },
+		Reserved:    []string{"img", "ann", "meta", "datasets", "meta.json"},
+		Check:       checkProjectImage,
+	}
+}
+
+func (tg *Target) layout() *Layout {
+	if tg.Layout == nil {
+		return ProjectLayout()
+	}
+	return tg.Layout
+}
+
+// checkImage says whether the tree holds img exactly, as the layout writes it.
+func (tg *Target) checkImage(t *testing.T, tree map[string][]byte, img *core.Image) {
+	t.Helper()
+	tg.layout().Check(t, tree, img)
+}
+
+// under lists the objects of the tree in a dataset's folders.
+func (tg *Target) under(tree map[string][]byte, dataset []string) []string {
+	var out []string
+	for _, d := range tg.layout().Dirs(dataset) {
+		out = append(out, under(tree, strings.TrimSuffix(d, "/"))...)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Run runs the suite; newTarget is called once per test.
@@ -78,8 +146,6 @@ func Run(t *testing.T, newTarget func(t *testing.T) *Target) {
 }
 
 var ds = []string{"ds0", "clip.mp4"}
-
-const dsDir = "ds0/datasets/clip.mp4"
 
 // Image makes a test image whose bytes tell its name and version.
 func Image(dataset []string, name string, size, version int) *core.Image {
@@ -124,8 +190,9 @@ func existing(t *testing.T, s core.Sink, dataset []string) []string {
 	return out
 }
 
-// checkImage says whether the tree holds img exactly (image, annotation, meta).
-func checkImage(t *testing.T, tree map[string][]byte, img *core.Image) {
+// checkProjectImage says whether the tree holds img exactly (image,
+// annotation, meta) in the project layout.
+func checkProjectImage(t *testing.T, tree map[string][]byte, img *core.Image) {
 	t.Helper()
 	dir := strings.Join(img.Dataset, "/datasets/")
 	got, ok := tree[dir+"/img/"+img.Name]
@@ -137,19 +204,20 @@ func checkImage(t *testing.T, tree map[string][]byte, img *core.Image) {
 		t.Errorf("ann of %s: %v", img.Name, err)
 	}
 	json.Unmarshal(img.Ann, &b)
-	if !jsonEqual(a, b) {
+	if !JSONEqual(a, b) {
 		t.Errorf("ann of %s: %v, want %v", img.Name, a, b)
 	}
 	var m any
 	if err := json.Unmarshal(tree[dir+"/meta/"+img.Name+".json"], &m); err != nil {
 		t.Errorf("meta of %s: %v", img.Name, err)
 	}
-	if !jsonEqual(m, img.Meta) {
+	if !JSONEqual(m, img.Meta) {
 		t.Errorf("meta of %s: %v, want %v", img.Name, m, img.Meta)
 	}
 }
 
-func jsonEqual(a, b any) bool {
+// JSONEqual tells whether two values make the same JSON.
+func JSONEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	var u, v any
@@ -192,7 +260,7 @@ func concurrentPut(t *testing.T, tg *Target) {
 	}
 	tree := tg.Tree(t)
 	for _, img := range imgs {
-		checkImage(t, tree, img)
+		tg.checkImage(t, tree, img)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -260,22 +328,22 @@ func atomicVisibility(t *testing.T, tg *Target) {
 		tree := tg.Tree(t)
 		// A reader's tree is no snapshot: ann/ may be listed before an image
 		// lands in img/. What must hold is that an image once seen has its
-		// annotation and meta in any look taken after it.
+		// annotation and meta (its label) in any look taken after it.
 		after := tg.Tree(t)
-		for k, b := range tree {
-			if path.Dir(k) != dsDir+"/img" {
+		for i := 0; i < frames; i++ {
+			objs := tg.layout().Objects(ds, name(i))
+			b, ok := tree[objs[0]]
+			if !ok {
 				continue
 			}
 			reads++
 			if !whole[string(b)] {
-				t.Fatalf("%s read with %d bytes, not a whole image", k, len(b))
+				t.Fatalf("%s read with %d bytes, not a whole image", objs[0], len(b))
 			}
-			n := path.Base(k)
-			if _, ok := after[dsDir+"/ann/"+n+".json"]; !ok {
-				t.Fatalf("%s listed before its annotation", k)
-			}
-			if _, ok := after[dsDir+"/meta/"+n+".json"]; !ok {
-				t.Fatalf("%s listed before its meta", k)
+			for _, o := range objs[1:] {
+				if _, ok := after[o]; !ok {
+					t.Fatalf("%s listed before %s", objs[0], o)
+				}
 			}
 		}
 		for k, b := range tree {
@@ -292,7 +360,7 @@ func atomicVisibility(t *testing.T, tg *Target) {
 	}
 	tree := tg.Tree(t)
 	for i := 0; i < frames; i++ {
-		checkImage(t, tree, Image(ds, name(i), size, rounds-1))
+		tg.checkImage(t, tree, Image(ds, name(i), size, rounds-1))
 	}
 }
 
@@ -317,18 +385,16 @@ func deleteMissing(t *testing.T, tg *Target) {
 		t.Fatalf("Existing after Delete: %v", got)
 	}
 	tree := tg.Tree(t)
-	for _, k := range []string{"/img/" + name(1), "/ann/" + name(1) + ".json", "/meta/" + name(1) + ".json"} {
-		if _, ok := tree[dsDir+k]; ok {
-			t.Errorf("%s left after Delete", dsDir+k)
+	for _, k := range tg.layout().Objects(ds, name(1)) {
+		if _, ok := tree[k]; ok {
+			t.Errorf("%s left after Delete", k)
 		}
 	}
 	if err := s.Delete(ctx, ds, []string{name(2)}); err != nil {
 		t.Fatal(err)
 	}
-	for k := range tg.Tree(t) {
-		if strings.HasPrefix(k, dsDir+"/") {
-			t.Errorf("%s left in a dataset whose images were all deleted", k)
-		}
+	for _, k := range tg.under(tg.Tree(t), ds) {
+		t.Errorf("%s left in a dataset whose images were all deleted", k)
 	}
 }
 
@@ -363,10 +429,11 @@ func classes(t *testing.T, b []byte) string {
 // into what is there, and a conflict fails before anything changes.
 func metaMerge(t *testing.T, tg *Target) {
 	ctx := context.Background()
+	mk := tg.layout().Meta
 	begin(t, tg.Open(t))
-	b, ok := tg.Tree(t)["meta.json"]
+	b, ok := tg.Tree(t)[mk]
 	if !ok || classes(t, b) != "" {
-		t.Fatalf("meta.json of a new root: %q", b)
+		t.Fatalf("%s of a new root: %q", mk, b)
 	}
 	car := parseMeta(t, `{"classes":[{"title":"car","shape":"rectangle","color":"#FF0000","geometry_config":{}}],"tags":[]}`)
 	person := parseMeta(t, `{"classes":[{"title":"person","shape":"polygon","color":"#00FF00","geometry_config":{}}],"tags":[]}`)
@@ -380,23 +447,23 @@ func metaMerge(t *testing.T, tg *Target) {
 	if len(m.Classes) != 2 {
 		t.Fatalf("merged meta has %d classes", len(m.Classes))
 	}
-	before := tg.Tree(t)["meta.json"]
+	before := tg.Tree(t)[mk]
 	if got := classes(t, before); got != "car:rectangle,person:polygon" {
-		t.Fatalf("meta.json after two merges: %s", got)
+		t.Fatalf("%s after two merges: %s", mk, got)
 	}
 	clash := parseMeta(t, `{"classes":[{"title":"car","shape":"bitmap","color":"#FF0000","geometry_config":{}}],"tags":[]}`)
 	if _, err := tg.Open(t).Begin(ctx, clash, nil); err == nil || !strings.Contains(err.Error(), "car") {
 		t.Fatalf("a class of another shape: %v, want an error naming it", err)
 	}
-	if after := tg.Tree(t)["meta.json"]; !bytes.Equal(before, after) {
-		t.Fatalf("a failed merge changed meta.json")
+	if after := tg.Tree(t)[mk]; !bytes.Equal(before, after) {
+		t.Fatalf("a failed merge changed %s", mk)
 	}
 	// Unannotated input leaves the meta as it is.
 	if _, err := tg.Open(t).Begin(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if after := tg.Tree(t)["meta.json"]; !bytes.Equal(before, after) {
-		t.Fatalf("Begin(nil) changed meta.json")
+	if after := tg.Tree(t)[mk]; !bytes.Equal(before, after) {
+		t.Fatalf("Begin(nil) changed %s", mk)
 	}
 }
 
@@ -431,12 +498,13 @@ func concurrentBegin(t *testing.T, tg *Target) {
 		want = append(want, fmt.Sprintf("c%d:rectangle", i))
 	}
 	sort.Strings(want)
-	if got := classes(t, tree["meta.json"]); got != strings.Join(want, ",") {
-		t.Fatalf("meta.json after %d concurrent merges: %s", n, got)
+	mk, dk := tg.layout().Meta, tg.layout().DatasetData([]string{"ds0"})
+	if got := classes(t, tree[mk]); got != strings.Join(want, ",") {
+		t.Fatalf("%s after %d concurrent merges: %s", mk, n, got)
 	}
 	var cd map[string]any
-	if err := json.Unmarshal(tree["ds0/custom_data.json"], &cd); err != nil || cd["video_dataset_id"] != 3.0 {
-		t.Fatalf("ds0/custom_data.json: %s %v", tree["ds0/custom_data.json"], err)
+	if err := json.Unmarshal(tree[dk], &cd); err != nil || cd["video_dataset_id"] != 3.0 {
+		t.Fatalf("%s: %s %v", dk, tree[dk], err)
 	}
 }
 
@@ -457,14 +525,15 @@ func customData(t *testing.T, tg *Target) {
 		t.Fatal(err)
 	}
 	tree := tg.Tree(t)
+	lay := tg.layout()
 	want := map[string]map[string]any{
-		"custom_data.json":          {"is_sample": true, "video_project_name": "p"},
-		dsDir + "/custom_data.json": info.Custom,
-		"ds0/custom_data.json":      {"video_dataset_name": "ds0"},
+		lay.ProjectData:                  {"is_sample": true, "video_project_name": "p"},
+		lay.DatasetData(ds):              info.Custom,
+		lay.DatasetData([]string{"ds0"}): {"video_dataset_name": "ds0"},
 	}
 	for k, w := range want {
 		var got any
-		if err := json.Unmarshal(tree[k], &got); err != nil || !jsonEqual(got, w) {
+		if err := json.Unmarshal(tree[k], &got); err != nil || !JSONEqual(got, w) {
 			t.Errorf("%s: %s (%v), want %v", k, tree[k], err, w)
 		}
 	}
@@ -520,7 +589,7 @@ func names(t *testing.T, tg *Target) {
 		_, _ = s.Existing(ctx, []string{b})
 		_ = s.Delete(ctx, []string{b}, []string{"x.png"})
 	}
-	for _, r := range []string{"img", "ann", "meta", "datasets", "meta.json"} {
+	for _, r := range tg.layout().Reserved {
 		if err := s.Put(ctx, Image([]string{r}, "x.png", 10, 1)); err == nil {
 			t.Errorf("a top dataset named %q (reserved in the layout) was accepted", r)
 		}
@@ -570,16 +639,11 @@ func resumeAfterFailure(t *testing.T, tg *Target) {
 	}
 	tree := tg.Tree(t)
 	for _, img := range imgs {
-		checkImage(t, tree, img)
+		tg.checkImage(t, tree, img)
 	}
-	n := 0
-	for k := range tree {
-		if strings.HasPrefix(k, dsDir+"/") {
-			n++
-		}
-	}
-	if n != 30 {
-		t.Errorf("%d objects in the dataset, want 30 (image, ann, meta for 10 frames)", n)
+	per := len(tg.layout().Objects(ds, name(0)))
+	if n := len(tg.under(tree, ds)); n != 10*per {
+		t.Errorf("%d objects in the dataset, want %d (%d for each of 10 frames)", n, 10*per, per)
 	}
 	// A second video fails after 3 frames: the runner deletes what it wrote.
 	failed := []string{"ds0", "bad.mp4"}
@@ -591,10 +655,8 @@ func resumeAfterFailure(t *testing.T, tg *Target) {
 	if err := s2.Delete(ctx, failed, written); err != nil {
 		t.Fatal(err)
 	}
-	for k := range tg.Tree(t) {
-		if strings.HasPrefix(k, "ds0/datasets/bad.mp4/") {
-			t.Errorf("%s left by a rolled-back video", k)
-		}
+	for _, k := range tg.under(tg.Tree(t), failed) {
+		t.Errorf("%s left by a rolled-back video", k)
 	}
 	if got := existing(t, tg.Open(t), failed); len(got) != 0 {
 		t.Fatalf("a rolled-back video still has %v", got)
@@ -625,24 +687,22 @@ func writeFailure(t *testing.T, tg *Target) {
 		t.Fatal("Target.Block is not set: every sink must run this case (or say in NoFaults why its test server cannot)")
 	}
 	ctx := context.Background()
-	for _, part := range []string{"meta", "ann", "img"} {
-		video := "full-" + part + ".mp4"
-		fds, dir := []string{"ds0", video}, "ds0/datasets/"+video
+	per := len(tg.layout().Objects(ds, name(0)))
+	for part := per - 1; part >= 0; part-- { // the project layout: meta, ann, then img
+		video := fmt.Sprintf("full-%d.mp4", part)
+		fds := []string{"ds0", video}
 		imgs := []*core.Image{Image(fds, name(0), 300, 0), Image(fds, name(1), 300, 1), Image(fds, name(2), 300, 2)}
 		s := tg.Open(t)
 		begin(t, s)
 		put(t, s, imgs[0])
 		put(t, s, imgs[1])
-		obj := dir + "/" + part + "/" + name(2)
-		if part != "img" {
-			obj += ".json"
-		}
+		obj := tg.layout().Objects(fds, name(2))[part]
 		unblock := tg.Block(t, obj)
 		if err := s.Put(ctx, imgs[2]); err == nil {
 			t.Fatalf("Put with %s unwritable succeeded", obj)
 		}
-		for _, k := range under(tg.Tree(t), dir) {
-			if strings.Contains(k, name(2)) {
+		for _, k := range tg.under(tg.Tree(t), fds) {
+			if strings.Contains(k, strings.TrimSuffix(name(2), ".png")) {
 				t.Errorf("a failed Put (%s unwritable) left %s", obj, k)
 			}
 		}
@@ -652,7 +712,7 @@ func writeFailure(t *testing.T, tg *Target) {
 		if err := s.Delete(ctx, fds, []string{name(0), name(1)}); err != nil { // the runner's roll-back
 			t.Fatal(err)
 		}
-		if left := under(tg.Tree(t), dir); len(left) > 0 {
+		if left := tg.under(tg.Tree(t), fds); len(left) > 0 {
 			t.Errorf("a rolled-back video whose write failed (%s) left %q", obj, left)
 		}
 		s.Close()
@@ -667,10 +727,10 @@ func writeFailure(t *testing.T, tg *Target) {
 		}
 		tree := tg.Tree(t)
 		for _, img := range imgs {
-			checkImage(t, tree, img)
+			tg.checkImage(t, tree, img)
 		}
-		if n := len(under(tree, dir)); n != 9 {
-			t.Errorf("after the re-run: %d objects in %s, want 9: %q", n, dir, under(tree, dir))
+		if got := tg.under(tree, fds); len(got) != 3*per {
+			t.Errorf("after the re-run: %d objects in %s, want %d: %q", len(got), video, 3*per, got)
 		}
 		s2.Close()
 	}
@@ -689,23 +749,24 @@ func resumeRepair(t *testing.T, tg *Target) {
 		put(t, s, img)
 	}
 	s.Close()
-	tg.Remove(t, dsDir+"/ann/"+name(1)+".json")
-	tg.Remove(t, dsDir+"/meta/"+name(2)+".json")
+	o1, o2 := tg.layout().Objects(ds, name(1)), tg.layout().Objects(ds, name(2))
+	tg.Remove(t, o1[1])         // the project layout: an annotation
+	tg.Remove(t, o2[len(o2)-1]) // and a meta
 	s2 := tg.Open(t)
 	begin(t, s2)
 	have := existing(t, s2, ds)
 	if fmt.Sprint(have) != fmt.Sprint([]string{name(0)}) {
-		t.Fatalf("Existing with one annotation and one meta gone: %v, want only %s", have, name(0))
+		t.Fatalf("Existing with %s and %s gone: %v, want only %s", o1[1], o2[len(o2)-1], have, name(0))
 	}
 	for _, img := range imgs[1:] {
 		put(t, s2, img)
 	}
 	tree := tg.Tree(t)
 	for _, img := range imgs {
-		checkImage(t, tree, img)
+		tg.checkImage(t, tree, img)
 	}
-	if n := len(under(tree, dsDir)); n != 9 {
-		t.Errorf("after the repair: %d objects, want 9: %q", n, under(tree, dsDir))
+	if got, per := tg.under(tree, ds), len(o1); len(got) != 3*per {
+		t.Errorf("after the repair: %d objects, want %d: %q", len(got), 3*per, got)
 	}
 }
 
