@@ -7,9 +7,13 @@
 #   versitygw    the S3 server of the S3 source and sink tests (VPIPE_VERSITYGW overrides)
 #   nats-server  the JetStream server of the work-queue tests (VPIPE_NATS_SERVER overrides)
 #   azurite-blob the Azure Blob emulator of the azblob store tests (VPIPE_AZURITE overrides; npm)
+# and the libraries the tests import, installed once into ~/.cache/vpipe-tools:
+#   hyparquet    a Parquet reader (JavaScript, run by node) that reads the
+#                WebDataset index back (VPIPE_HYPARQUET overrides; npm)
 # A new test tool is one more line below: apt_need for a Debian package,
 # go_tool for a Go-written server (its version must match the Go helper's that
-# starts it, e.g. internal/testenv/s3test.Version), npm_tool for an npm one.
+# starts it, e.g. internal/testenv/s3test.Version), npm_tool for an npm one,
+# npm_lib for an npm library the tests import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -19,4 +23,5 @@ apt_need ffmpeg time chromium
 go_tool versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw VPIPE_VERSITYGW
 go_tool nats-server v2.15.2 github.com/nats-io/nats-server/v2 VPIPE_NATS_SERVER
 npm_tool azurite-blob azurite 3.37.0 azurite-blob VPIPE_AZURITE
+npm_lib hyparquet hyparquet 1.31.5 VPIPE_HYPARQUET
 echo "setup-tests: ok ($(ffmpeg -version | head -1 | cut -d' ' -f1-3))" >&2
