@@ -2,7 +2,6 @@ package webdataset_test
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,34 +86,4 @@ func publish(t *testing.T, s *webdataset.Sink) {
 	}
 }
 
-// readAll reads every file under root, hidden ones included, but not the
-// store's temporaries and lock files.
-func readAll(t *testing.T, root string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), localstore.TmpPrefix) || strings.HasPrefix(d.Name(), localstore.LockPrefix) {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if os.IsNotExist(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		out[filepath.ToSlash(rel)] = b
-		return nil
-	})
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return out
-}
+func readAll(t *testing.T, root string) map[string][]byte { return wdstest.ReadDir(t, root) }

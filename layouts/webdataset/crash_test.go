@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/layouts/webdataset"
+	"github.com/vpipe/vpipe/layouts/webdataset/wdstest"
 	"github.com/vpipe/vpipe/store"
 	localstore "github.com/vpipe/vpipe/stores/local"
 )
@@ -88,15 +89,15 @@ func (f *faulty) List(ctx context.Context, prefix string, fn func(string, int64)
 func TestAssemblyDiesMidway(t *testing.T) {
 	defer webdataset.SetLeaseTimings(300*time.Millisecond, 20*time.Millisecond, 50*time.Millisecond)()
 	for _, die := range []bool{true, false} {
-		imgs := images(t, corpus, 8, 6)
+		imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 		want := reference(t, opts, imgs)
 		late := imgs[:5] // video a.mp4, the first in order
 		root := t.TempDir()
 		first := newSink(t, localstore.New(root), opts)
-		putAll(t, first, imgs[5:], 2)
+		wdstest.PutAll(t, first, imgs[5:], 2)
 		closeSink(t, first)
 		second := newSink(t, &faulty{Store: localstore.New(root), ok: 2, die: die}, opts)
-		putAll(t, second, late, 1)
+		wdstest.PutAll(t, second, late, 1)
 		if err := second.Close(); !errors.Is(err, errFault) {
 			t.Fatalf("die=%v: Close of the faulty writer: %v", die, err)
 		}
@@ -109,7 +110,7 @@ func TestAssemblyDiesMidway(t *testing.T) {
 		}
 		start := time.Now()
 		third := newSink(t, localstore.New(root), opts)
-		putAll(t, third, missing(t, third, imgs), 1)
+		wdstest.PutAll(t, third, missing(t, third, imgs), 1)
 		closeSink(t, third)
 		if waited := time.Since(start); die && waited < 300*time.Millisecond {
 			t.Errorf("the dead writer's lease was taken after %v, before it went stale", waited)

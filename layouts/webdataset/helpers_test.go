@@ -1,14 +1,7 @@
 package webdataset_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"math/rand"
 	"sort"
 	"strings"
 	"sync"
@@ -16,106 +9,12 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/layouts/webdataset"
+	"github.com/vpipe/vpipe/layouts/webdataset/wdstest"
 	"github.com/vpipe/vpipe/store"
 	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
 var ctx = context.Background()
-
-// video is one video of the test corpus: its source dataset, name and the
-// frames sampled.
-type video struct {
-	dataset []string
-	name    string
-	frames  []int
-}
-
-// corpus is videos in nested datasets, names with dots and underscores,
-// frames not evenly spaced: 27 images.
-var corpus = []video{
-	{[]string{"ds0"}, "a.mp4", []int{0, 7, 14, 21, 28}},
-	{[]string{"ds0"}, "b_1.mp4", []int{3, 4, 5}},
-	{[]string{"ds0", "child"}, "c.v2.mp4", []int{10, 20, 30, 40}},
-	{[]string{"ds0-extra"}, "d.mov", []int{1, 2, 3, 4, 5, 6}},
-	{[]string{"ds1"}, "e.mkv", []int{0, 100, 200, 300, 400, 500, 600, 700, 800}},
-}
-
-// images makes the images of videos: PNGs of w×h whose pixels depend on the
-// video and frame, and annotations with "car" and "person" rectangles.
-func images(t testing.TB, videos []video, w, h int) []*core.Image {
-	t.Helper()
-	var out []*core.Image
-	for vi, v := range videos {
-		for _, f := range v.frames {
-			out = append(out, frameImage(t, v, vi, f, w, h))
-		}
-	}
-	return out
-}
-
-func frameImage(t testing.TB, v video, vi, f, w, h int) *core.Image {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			c := color.RGBA{uint8(x*7 + f), uint8(y*5 + vi*40), uint8(f * 3), 255}
-			if w > 32 { // large images are noise: they do not compress
-				c.R, c.G, c.B = uint8(rand.Intn(256)), uint8(rand.Intn(256)), uint8(rand.Intn(256))
-			}
-			img.Set(x, y, c)
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	var objs []string
-	for i := 0; i < f%3; i++ {
-		objs = append(objs, fmt.Sprintf(`{"id":%d,"classTitle":"car","geometryType":"rectangle","tags":[],"points":{"exterior":[[%d,1],[%d,3]],"interior":[]}}`, i, i, i+2))
-	}
-	if vi%2 == 1 {
-		objs = append(objs, `{"id":9,"classTitle":"person","geometryType":"rectangle","tags":[],"points":{"exterior":[[0,0],[2,2]],"interior":[]}}`)
-	}
-	ann := fmt.Sprintf(`{"description":"","size":{"height":%d,"width":%d},"tags":[],"objects":[%s],"customBigData":{}}`, h, w, strings.Join(objs, ","))
-	return &core.Image{
-		Dataset: append(append([]string{}, v.dataset...), v.name),
-		Name:    fmt.Sprintf("%s_frame_%03d.png", v.name, f),
-		Data:    b.Bytes(),
-		Ann:     json.RawMessage(ann),
-		Meta: map[string]any{"frame_index": f, "pts": int64(f) * 512, "time_s": float64(f) / 25,
-			"video_name": v.name, "frames_count": 1000},
-	}
-}
-
-// putAll puts images from workers goroutines, in the order given (split
-// among the workers, so they arrive interleaved).
-func putAll(t testing.TB, s core.Sink, imgs []*core.Image, workers int) {
-	t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(imgs))
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(imgs); i += workers {
-				if err := s.Put(ctx, imgs[i]); err != nil {
-					errs <- err
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-}
-
-func shuffled(imgs []*core.Image, seed int64) []*core.Image {
-	out := append([]*core.Image{}, imgs...)
-	rand.New(rand.NewSource(seed)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
-}
 
 func closeSink(t testing.TB, s core.Sink) {
 	t.Helper()
@@ -124,38 +23,13 @@ func closeSink(t testing.TB, s core.Sink) {
 	}
 }
 
-// published is what readers of a root see: shards and indexes (and the
-// root's files), every other object left out.
+// published is what readers see under root.
 func published(t testing.TB, root string) map[string][]byte {
 	t.Helper()
-	out := map[string][]byte{}
-	for k, b := range readAll(t.(*testing.T), root) {
-		if !strings.Contains(k, "/.vpipe/") && !strings.HasPrefix(k, ".vpipe/") {
-			out[k] = b
-		}
-	}
-	return out
+	return wdstest.Published(readAll(t.(*testing.T), root))
 }
 
-// sameTree fails unless two trees hold the same keys with the same bytes.
-func sameTree(t testing.TB, got, want map[string][]byte) {
-	t.Helper()
-	if len(want) == 0 {
-		t.Fatal("the reference tree is empty")
-	}
-	for k, b := range want {
-		if g, ok := got[k]; !ok {
-			t.Errorf("%s missing", k)
-		} else if !bytes.Equal(g, b) {
-			t.Errorf("%s: %d bytes differ from the reference's %d", k, len(g), len(b))
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: not in the reference", k)
-		}
-	}
-}
+func sameTree(t testing.TB, got, want map[string][]byte) { t.Helper(); wdstest.SameTree(t, got, want) }
 
 func keysOf(m map[string][]byte) []string {
 	var out []string
@@ -184,7 +58,7 @@ func reference(t *testing.T, o webdataset.Options, imgs []*core.Image) map[strin
 	t.Helper()
 	root := t.TempDir()
 	s := newSink(t, localstore.New(root), o)
-	putAll(t, s, imgs, 1)
+	wdstest.PutAll(t, s, imgs, 1)
 	closeSink(t, s)
 	return published(t, root)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/layouts/webdataset"
+	"github.com/vpipe/vpipe/layouts/webdataset/wdstest"
 	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
@@ -66,13 +67,13 @@ func run(t *testing.T, name string, args ...string) []byte {
 	return out
 }
 
-// written makes a split on disk from the corpus and returns its folder and
+// written makes a split on disk from the wdstest.Corpus and returns its folder and
 // the images by key.
 func written(t *testing.T) (string, map[string]*core.Image) {
 	root := t.TempDir()
-	imgs := images(t, corpus, 8, 6)
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 	s := newSink(t, localstore.New(root), webdataset.Options{ShardSize: 5})
-	putAll(t, s, shuffled(imgs, 7), 3)
+	wdstest.PutAll(t, s, wdstest.Shuffled(imgs, 7), 3)
 	closeSink(t, s)
 	byKey := map[string]*core.Image{}
 	for _, img := range imgs {

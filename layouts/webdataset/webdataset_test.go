@@ -23,7 +23,7 @@ var opts = webdataset.Options{ShardSize: 4, Split: func(ds []string, video strin
 // byte-identical shards and index: videos as a walk of the source folders
 // orders them (dataset path then name, name by name), frames by index.
 func TestDeterministicOrder(t *testing.T) {
-	imgs := images(t, corpus, 8, 6)
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 	want := reference(t, opts, imgs)
 	if got := keysOf(want); strings.Join(got, " ") != "meta.json train/index.parquet train/shard-000000.tar train/shard-000001.tar train/shard-000002.tar train/shard-000003.tar train/shard-000004.tar train/shard-000005.tar val/index.parquet val/shard-000000.tar val/shard-000001.tar" {
 		t.Fatalf("files: %q", got)
@@ -31,7 +31,7 @@ func TestDeterministicOrder(t *testing.T) {
 	for seed := int64(1); seed <= 2; seed++ {
 		root := t.TempDir()
 		s := newSink(t, localstore.New(root), opts)
-		putAll(t, s, shuffled(imgs, seed), 4)
+		wdstest.PutAll(t, s, wdstest.Shuffled(imgs, seed), 4)
 		closeSink(t, s)
 		sameTree(t, published(t, root), want)
 	}
@@ -64,7 +64,7 @@ func TestDeterministicOrder(t *testing.T) {
 // run again rewrites only the shard that was open, adds the rest, and ends
 // with the shards of one plain run; a third run writes nothing at all.
 func TestResumeRewritesOnlyOpenShard(t *testing.T) {
-	imgs := images(t, corpus, 8, 6)
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 	train := imgs[:0:0]
 	for _, img := range imgs {
 		if opts.Split(img.Dataset[:len(img.Dataset)-1], img.Dataset[len(img.Dataset)-1]) == "train" {
@@ -74,7 +74,7 @@ func TestResumeRewritesOnlyOpenShard(t *testing.T) {
 	want := reference(t, opts, train)
 	root := t.TempDir()
 	first := newSink(t, localstore.New(root), opts)
-	putAll(t, first, train[:10], 1) // shards 0 and 1 full, shard 2 open with 2
+	wdstest.PutAll(t, first, train[:10], 1) // shards 0 and 1 full, shard 2 open with 2
 	closeSink(t, first)
 	st := countWrites(localstore.New(root))
 	again := newSink(t, st, opts)
@@ -82,7 +82,7 @@ func TestResumeRewritesOnlyOpenShard(t *testing.T) {
 	if len(rest) != len(train)-10 {
 		t.Fatalf("the re-run would put %d images, want %d", len(rest), len(train)-10)
 	}
-	putAll(t, again, rest, 2)
+	wdstest.PutAll(t, again, rest, 2)
 	closeSink(t, again)
 	sameTree(t, published(t, root), want)
 	if got := strings.Join(st.shardPuts(), " "); got != "train/shard-000002.tar train/shard-000003.tar train/shard-000004.tar train/shard-000005.tar" {
@@ -102,17 +102,17 @@ func TestResumeRewritesOnlyOpenShard(t *testing.T) {
 // A run killed before its Close (no shard written) leaves its samples
 // staged; the re-run skips them, and its Close shards everything.
 func TestKilledRunResumes(t *testing.T) {
-	imgs := images(t, corpus, 8, 6)
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 	want := reference(t, opts, imgs)
 	root := t.TempDir()
 	killed := newSink(t, localstore.New(root), opts)
-	putAll(t, killed, shuffled(imgs, 3)[:15], 3) // never closed
+	wdstest.PutAll(t, killed, wdstest.Shuffled(imgs, 3)[:15], 3) // never closed
 	again := newSink(t, localstore.New(root), opts)
 	rest := missing(t, again, imgs)
 	if len(rest) != len(imgs)-15 {
 		t.Fatalf("the re-run would put %d images, want %d", len(rest), len(imgs)-15)
 	}
-	putAll(t, again, rest, 2)
+	wdstest.PutAll(t, again, rest, 2)
 	closeSink(t, again)
 	sameTree(t, published(t, root), want)
 }
@@ -121,7 +121,7 @@ func TestKilledRunResumes(t *testing.T) {
 // the videos and close at once: the shards end byte-identical to one plain
 // run's, whichever finisher assembles last.
 func TestConcurrentFinishers(t *testing.T) {
-	imgs := images(t, corpus, 8, 6)
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 	want := reference(t, opts, imgs)
 	for round := 0; round < 3; round++ {
 		root := t.TempDir()
@@ -139,7 +139,7 @@ func TestConcurrentFinishers(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				s := newSink(t, localstore.New(root), opts)
-				putAll(t, s, shuffled(parts[i], int64(round)), 2)
+				wdstest.PutAll(t, s, wdstest.Shuffled(parts[i], int64(round)), 2)
 				if err := s.Close(); err != nil {
 					t.Error(err)
 				}
@@ -154,7 +154,7 @@ func TestConcurrentFinishers(t *testing.T) {
 // a shard (Delete) is left out by the next assembly: the shards end as a
 // run without that video.
 func TestRollbackAfterSharded(t *testing.T) {
-	imgs := images(t, corpus, 8, 6)
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 	var keep, failed []*core.Image
 	for _, img := range imgs {
 		if img.Dataset[len(img.Dataset)-1] == "b_1.mp4" {
@@ -166,7 +166,7 @@ func TestRollbackAfterSharded(t *testing.T) {
 	want := reference(t, opts, keep)
 	root := t.TempDir()
 	s := newSink(t, localstore.New(root), opts)
-	putAll(t, s, imgs, 2)
+	wdstest.PutAll(t, s, imgs, 2)
 	other := newSink(t, localstore.New(root), opts)
 	if err := other.Assemble(ctx, "train"); err != nil { // another finisher
 		t.Fatal(err)
@@ -189,12 +189,12 @@ func TestRollbackAfterSharded(t *testing.T) {
 // ShardBytes (the end blocks included); a sample larger than that is a
 // shard alone.
 func TestShardBytes(t *testing.T) {
-	small := images(t, corpus[:1], 8, 6)                                    // 5 samples of about 2.5 KB
-	big := images(t, []video{{[]string{"ds0"}, "z.mp4", []int{1}}}, 64, 64) // one of about 15 KB
+	small := wdstest.Images(t, wdstest.Corpus[:1], 8, 6)                                                           // 5 samples of about 2.5 KB
+	big := wdstest.Images(t, []wdstest.Video{{Dataset: []string{"ds0"}, Name: "z.mp4", Frames: []int{1}}}, 64, 64) // one of about 15 KB
 	o := webdataset.Options{ShardBytes: 6 << 10}
 	root := t.TempDir()
 	s := newSink(t, localstore.New(root), o)
-	putAll(t, s, append(small, big...), 1)
+	wdstest.PutAll(t, s, append(small, big...), 1)
 	closeSink(t, s)
 	tree := published(t, root)
 	var counts []string
@@ -215,13 +215,13 @@ func TestShardBytes(t *testing.T) {
 // Other shard options on a re-run relay the split as a plain run with
 // those options would have it.
 func TestOptionsChanged(t *testing.T) {
-	imgs := images(t, corpus, 8, 6)
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
 	o3 := opts
 	o3.ShardSize = 3
 	want := reference(t, o3, imgs)
 	root := t.TempDir()
 	s := newSink(t, localstore.New(root), opts)
-	putAll(t, s, imgs, 1)
+	wdstest.PutAll(t, s, imgs, 1)
 	closeSink(t, s)
 	again := newSink(t, localstore.New(root), o3)
 	if rest := missing(t, again, imgs); len(rest) != 0 {

@@ -12,11 +12,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/vpipe/vpipe/layouts/webdataset"
+	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
 // Project reads a store tree written by the WebDataset layout (every object,
@@ -235,4 +239,69 @@ func Keys(t testing.TB, shard []byte) []string {
 		}
 		out = append(out, h.Name)
 	}
+}
+
+// Published is what readers of a layout's tree see: the shards, indexes and
+// the root's files, without the layout's own bookkeeping (.vpipe/).
+func Published(tree map[string][]byte) map[string][]byte {
+	out := map[string][]byte{}
+	for k, b := range tree {
+		if !strings.Contains(k, "/.vpipe/") && !strings.HasPrefix(k, ".vpipe/") {
+			out[k] = b
+		}
+	}
+	return out
+}
+
+// SameTree fails the test unless two trees hold the same keys with the same
+// bytes (want must not be empty).
+func SameTree(t testing.TB, got, want map[string][]byte) {
+	t.Helper()
+	if len(want) == 0 {
+		t.Fatal("the reference tree is empty")
+	}
+	for k, b := range want {
+		if g, ok := got[k]; !ok {
+			t.Errorf("%s missing", k)
+		} else if !bytes.Equal(g, b) {
+			t.Errorf("%s: %d bytes differ from the reference's %d", k, len(g), len(b))
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: not in the reference", k)
+		}
+	}
+}
+
+// ReadDir reads every file under root, hidden ones included, but not the
+// store's temporaries and lock files.
+func ReadDir(t testing.TB, root string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), localstore.TmpPrefix) || strings.HasPrefix(d.Name(), localstore.LockPrefix) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return out
 }
