@@ -23,6 +23,7 @@ func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	if err != nil {
 		return err
 	}
+	s.touch(split)
 	obj := stagingObject(split, key, ext, frameOf(img.Meta), s.stampNow())
 	if max := s.st.Features().MaxKeyLen; max > 0 && len(obj) > max {
 		return fmt.Errorf("image %q: its staged object's key would be longer than the %d bytes %s takes under its root", img.Name, max, s.st.Describe())
@@ -98,6 +99,9 @@ func (s *Sink) Existing(ctx context.Context, dataset []string) (map[string]bool,
 	if err != nil {
 		return nil, err
 	}
+	if len(st) > 0 || m.Lease != nil || m.Dirty || len(m.Deleted) > 0 || (len(m.Shards) > 0 && !s.sameCut(m)) {
+		s.touch(split) // left by a run that stopped, or cut otherwise: this sink's Close assembles it
+	}
 	for name, p := range v.names[dir] {
 		if !m.deleted(p.Key) {
 			out[name] = true
@@ -119,6 +123,7 @@ func (s *Sink) Delete(ctx context.Context, dataset []string, names []string) err
 	if err != nil {
 		return err
 	}
+	s.touch(split)
 	keys := map[string]bool{}
 	for _, n := range names {
 		k, _, err := SampleKey(dataset, n)

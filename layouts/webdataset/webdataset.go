@@ -171,15 +171,21 @@ func (s *Sink) split(dataset []string) (string, error) {
 	if err := checkSplit(sp); err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	s.touched[sp] = true
-	s.mu.Unlock()
 	return sp, nil
 }
 
-// Close assembles the shards of every split this sink staged, deleted or
-// listed samples in (a re-run that puts nothing still assembles what an
-// interrupted run left staged), then lets go of what the store holds.
+// touch marks a split for Close to assemble.
+func (s *Sink) touch(split string) {
+	s.mu.Lock()
+	s.touched[split] = true
+	s.mu.Unlock()
+}
+
+// Close assembles the shards of every split this sink staged or deleted
+// samples in, or found something to assemble in (Existing: samples an
+// interrupted run left staged, an assembly that failed), then lets go of what
+// the store holds. A sink that only listed a finished split (plan, a re-run
+// with nothing to do) writes nothing.
 func (s *Sink) Close() error {
 	s.mu.Lock()
 	splits := make([]string, 0, len(s.touched))
