@@ -18,7 +18,8 @@ const endBlocks = 1024
 // Assemble brings a split's shards up to date with what is staged and what
 // was rolled back, under the split's lease (waiting while another writer
 // assembles it). Close calls it for the splits the sink touched; a finisher
-// that put nothing may call it to publish what others staged.
+// that put nothing may call it to publish what others staged (on a store
+// that admits writers, after Begin, like any write).
 func (s *Sink) Assemble(ctx context.Context, split string) error {
 	if err := checkSplit(split); err != nil {
 		return err
@@ -75,15 +76,15 @@ func (s *Sink) settled(ctx context.Context, split string) (bool, error) {
 	if m.Lease != nil || m.Dirty || len(m.Deleted) > 0 || (len(m.Shards) > 0 && !s.sameCut(m)) {
 		return false, nil
 	}
-	any := false
+	staged := false
 	err = s.st.List(ctx, split+"/"+stagingDir, func(string, int64) error {
-		any = true
+		staged = true
 		return errStop
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return false, err
 	}
-	if any {
+	if staged {
 		return false, nil
 	}
 	sizes, err := s.shardSizes(ctx, split)
@@ -232,6 +233,16 @@ func (a *assembly) plan(sizes map[string]int64) (int, []string) {
 		return 0, old
 	}
 	k := a.firstChanged()
+	if k > 0 && a.index != nil {
+		// A sample staged again may sort elsewhere than its copy in a shard
+		// (its meta changed): the shard of that copy changes too.
+		readRows(a.index, func(r row) error {
+			if n, ok := shardNumber(r.Shard); ok && n < k && a.live[r.Key] != nil {
+				k = n
+			}
+			return nil
+		})
+	}
 	var old []string
 	for _, sh := range a.m.Shards[k:] {
 		old = append(old, sh.Name)

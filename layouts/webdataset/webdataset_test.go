@@ -230,3 +230,26 @@ func TestOptionsChanged(t *testing.T) {
 	closeSink(t, again)
 	sameTree(t, published(t, root), want)
 }
+
+// An image put again with other meta (its frame index changed) replaces its
+// copy in a shard, even when it now sorts into a later shard: the split ends
+// as a plain run of the new images, with no key twice.
+func TestPutAgainMoves(t *testing.T) {
+	imgs := wdstest.Images(t, wdstest.Corpus, 8, 6)
+	moved := *imgs[0]
+	moved.Meta = map[string]any{}
+	for k, v := range imgs[0].Meta {
+		moved.Meta[k] = v
+	}
+	moved.Meta["frame_index"] = 999 // sorts after a.mp4's last frame, in shard 1
+	now := append([]*core.Image{&moved}, imgs[1:]...)
+	want := reference(t, opts, now)
+	root := t.TempDir()
+	s := newSink(t, localstore.New(root), opts)
+	wdstest.PutAll(t, s, imgs, 1)
+	closeSink(t, s)
+	again := newSink(t, localstore.New(root), opts)
+	wdstest.PutAll(t, again, []*core.Image{&moved}, 1)
+	closeSink(t, again)
+	sameTree(t, published(t, root), want)
+}
