@@ -91,3 +91,29 @@ npm_tool() {
   ln -sf "$tools/$pkg/node_modules/.bin/$bin" "$tools/bin/$name"
   echo "setup: $name: $pkg $version installed with npm into $tools/$pkg ($((SECONDS - start)) s)" >&2
 }
+
+# npm_lib NAME PACKAGE VERSION OVERRIDE_VAR: installs an npm-published library
+# the tests import (it has no command) into ~/.cache/vpipe-tools/NAME, once
+# (skipped when its package.json is there, or when the environment variable
+# named OVERRIDE_VAR names a folder holding the package); the tests import
+# ~/.cache/vpipe-tools/NAME/node_modules/PACKAGE.
+npm_lib() {
+  local name=$1 pkg=$2 version=$3 override=${!4:-}
+  local dir="$HOME/.cache/vpipe-tools/$name"
+  if [ -n "$override" ]; then
+    [ -f "$override/package.json" ] || { echo "setup: $4=$override holds no package.json" >&2; exit 1; }
+    echo "setup: $name: $override ($4)" >&2
+    return 0
+  fi
+  if [ -f "$dir/node_modules/$pkg/package.json" ]; then
+    echo "setup: $name: $dir/node_modules/$pkg (already installed)" >&2
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "setup: $name needs node and npm (apt-get install nodejs npm)" >&2; exit 1; }
+  local start=$SECONDS
+  mkdir -p "$dir"
+  local log
+  log=$(npm install --no-audit --no-fund --loglevel=error --prefix "$dir" "$pkg@$version" 2>&1) ||
+    { echo "setup: npm install $pkg@$version failed:" >&2; echo "$log" >&2; exit 1; }
+  echo "setup: $name: $pkg $version installed with npm into $dir ($((SECONDS - start)) s)" >&2
+}

@@ -11,9 +11,13 @@
 #   nats-server  the JetStream server of the work-queue tests (VPIPE_NATS_SERVER overrides)
 #   azurite-blob the Azure Blob emulator of the azblob store tests (VPIPE_AZURITE overrides; npm)
 #   fake-gcs-server  the GCS emulator of the gcs store tests (VPIPE_FAKE_GCS overrides)
+# and the libraries the tests import, installed once into ~/.cache/vpipe-tools:
+#   hyparquet    a Parquet reader (JavaScript, run by node) that reads the
+#                WebDataset index back (VPIPE_HYPARQUET overrides; npm)
 # A new test tool is one more line below: apt_need for a Debian package,
 # go_tool for a Go-written server (its version must match the Go helper's that
-# starts it, e.g. internal/testenv/s3test.Version), npm_tool for an npm one.
+# starts it, e.g. internal/testenv/s3test.Version), npm_tool for an npm one,
+# npm_lib for an npm library the tests import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -25,4 +29,5 @@ go_tool versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw VPIPE_VERSIT
 go_tool nats-server v2.15.2 github.com/nats-io/nats-server/v2 VPIPE_NATS_SERVER
 npm_tool azurite-blob azurite 3.37.0 azurite-blob VPIPE_AZURITE
 go_tool fake-gcs-server v1.56.1 github.com/fsouza/fake-gcs-server VPIPE_FAKE_GCS
+npm_lib hyparquet hyparquet 1.31.5 VPIPE_HYPARQUET
 echo "setup-tests: ok ($(ffmpeg -version | head -1 | cut -d' ' -f1-3))" >&2

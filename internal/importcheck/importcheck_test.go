@@ -18,7 +18,7 @@ import (
 const module = "github.com/vpipe/vpipe"
 
 // cgoFree are the packages that must build with CGO_ENABLED=0.
-var cgoFree = []string{"core", "config", "registry", "sampling", "shard", "split", "queue", "store", "store/rangeread", "layouts/project", "stores/local", "stores/s3", "stores/azblob", "stores/gcs"}
+var cgoFree = []string{"core", "config", "registry", "sampling", "shard", "split", "queue", "store", "store/rangeread", "layouts/project", "layouts/webdataset", "stores/local", "stores/s3", "stores/azblob", "stores/gcs"}
 
 // banned are the cgo libraries none of cgoFree may reach, by import path prefix.
 var banned = []string{"github.com/asticode/go-astiav", module + "/internal/geos"}

@@ -73,6 +73,11 @@ func CheckName(name string) error {
 	return nil
 }
 
+// SameOutput compares a dataset's recorded output settings (custom data's
+// core.OutputKey) with a run's; nil on either side binds nothing. Other
+// layouts refuse a run that would mix images of two kinds with it.
+func SameOutput(have, want any) error { return sameOutput(have, want) }
+
 // sameOutput compares a dataset's recorded output settings with a run's.
 func sameOutput(have, want any) error {
 	if have == nil || want == nil {
@@ -104,8 +109,3 @@ func MarshalJSON(v any) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-
-// SameOutput tells whether a dataset's recorded output settings (its
-// custom data's core.OutputKey) are a run's; an error says how they differ.
-// Other layouts over a store (layouts/coco, layouts/yolo) check theirs so.
-func SameOutput(have, want any) error { return sameOutput(have, want) }

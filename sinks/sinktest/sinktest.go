@@ -37,7 +37,12 @@ type Target struct {
 	Open func(t *testing.T) core.Sink
 	// Tree reads every object under the root as a reader would see it (for a
 	// folder: not the hidden temporaries of writes in flight): path relative
-	// to the root with / separators → bytes.
+	// to the root with / separators → bytes. A layout of another shape gives
+	// the project layout's tree of the images it holds (a format suite reads
+	// its files back so); one whose files appear at Close rather than at Put
+	// (WebDataset shards) first has them published, as a finisher's Close on
+	// the same root would, so the suite reads what a reader would see once the
+	// writers in flight are done.
 	Tree func(t *testing.T) map[string][]byte
 	// Outside lists what was written next to the root, outside it (nil: not
 	// checked).
@@ -52,11 +57,15 @@ type Target struct {
 	// with it); the store suite's fault cases prove the store's side.
 	NoFaults string
 	// Remove deletes one object by another code path than the sink's (a file
-	// lost or deleted by hand).
+	// lost or deleted by hand); a layout of another shape removes the part of
+	// its own files that holds it (a member of a shard).
 	Remove func(t *testing.T, path string)
 	// Layout says where the sink keeps what the suite looks at; nil: the
 	// Supervisely project layout (ProjectLayout).
 	Layout *Layout
+	// Reserved, when not nil, replaces the layout's reserved top-level
+	// dataset names (empty: none).
+	Reserved []string
 }
 
 // Layout says where a layout keeps what the suite looks at. Keys are paths
@@ -589,7 +598,11 @@ func names(t *testing.T, tg *Target) {
 		_, _ = s.Existing(ctx, []string{b})
 		_ = s.Delete(ctx, []string{b}, []string{"x.png"})
 	}
-	for _, r := range tg.layout().Reserved {
+	reserved := tg.layout().Reserved
+	if tg.Reserved != nil {
+		reserved = tg.Reserved
+	}
+	for _, r := range reserved {
 		if err := s.Put(ctx, Image([]string{r}, "x.png", 10, 1)); err == nil {
 			t.Errorf("a top dataset named %q (reserved in the layout) was accepted", r)
 		}
