@@ -13,7 +13,7 @@ import (
 	"github.com/vpipe/vpipe/internal/testenv/pyenv"
 	"github.com/vpipe/vpipe/internal/testenv/svframes"
 	"github.com/vpipe/vpipe/layouts/coco"
-	"github.com/vpipe/vpipe/layouts/internal/layouttest"
+	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/layouts/project"
 	"github.com/vpipe/vpipe/store"
 	localstore "github.com/vpipe/vpipe/stores/local"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
-	"github.com/vpipe/vpipe/layouts/internal/layouttest"
+	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/layouts/yolo"
 	"github.com/vpipe/vpipe/sinks/sinktest"
 	"github.com/vpipe/vpipe/store"

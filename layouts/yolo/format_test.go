@@ -13,7 +13,7 @@ import (
 	yolofmt "github.com/vpipe/vpipe/formats/yolo"
 	"github.com/vpipe/vpipe/internal/testenv/pyenv"
 	"github.com/vpipe/vpipe/internal/testenv/svframes"
-	"github.com/vpipe/vpipe/layouts/internal/layouttest"
+	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/layouts/project"
 	"github.com/vpipe/vpipe/layouts/yolo"
 	"github.com/vpipe/vpipe/store"
