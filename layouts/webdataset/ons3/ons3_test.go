@@ -15,7 +15,7 @@ import (
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
 	"github.com/vpipe/vpipe/layouts/webdataset"
-	"github.com/vpipe/vpipe/layouts/webdataset/wdstest"
+	"github.com/vpipe/vpipe/internal/testenv/wdstest"
 	"github.com/vpipe/vpipe/sinks/sinktest"
 	localstore "github.com/vpipe/vpipe/stores/local"
 	s3store "github.com/vpipe/vpipe/stores/s3"
