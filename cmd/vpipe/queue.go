@@ -136,7 +136,7 @@ func workerCmd() *cobra.Command {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", q.Describe(), err)}
 			}
 			start := time.Now()
-			err = executeWith(cmd.Context(), rl, c, src, sink, nil, cmd.ErrOrStderr(), lf, func(e *execution) {
+			err = executeWith(cmd.Context(), rl, c, src, holdForTest(sink), nil, cmd.ErrOrStderr(), lf, func(e *execution) {
 				e.r.Feed = w
 				e.r.StallTimeout = stallTimeout
 				e.failuresRecorded = true
