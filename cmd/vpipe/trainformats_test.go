@@ -419,4 +419,14 @@ func TestTrainingFormatsQueued(t *testing.T) {
 			sameTree(t, "the workers' output", withoutLocks(tree(t, out)), withoutLocks(tree(t, plain)))
 		})
 	}
+	// A worker whose config writes another format where the videos were
+	// queued for does not sample them.
+	out := filepath.Join(t.TempDir(), "out")
+	if log, code := vpipe(t, formatRun("enqueue", src, out, "coco", "--nats", ns.URL, "--stream", "MIX")...); code != 0 {
+		t.Fatalf("enqueue: exit %d\n%s", code, log)
+	}
+	log, _ := vpipe(t, formatRun("worker", src, out, "yolo", "--nats", ns.URL, "--stream", "MIX", "--until-empty")...)
+	if !strings.Contains(log, "queued for the sink local "+out+" (format coco, split train 0.5 val 0.5), but this worker's config writes to local "+out+" (format yolo,") {
+		t.Fatalf("a worker of another format:\n%s", log)
+	}
 }

@@ -77,9 +77,21 @@ type splitSink struct {
 	sp *splitter
 }
 
-// Features are the layout's, with Plan.
+// Features are the layout's, with Plan: the splits first, then the
+// layout's own Plan if it has one (a layout that orders its output by the
+// listing).
 func (s *splitSink) Features() core.SinkFeatures {
 	f := s.Sink.Features()
-	f.Plan = s.sp.plan
+	own := f.Plan
+	f.Plan = func(ctx context.Context, items []*core.Item, dry bool) (map[string]string, error) {
+		got, err := s.sp.plan(ctx, items, dry)
+		if err != nil || own == nil {
+			return got, err
+		}
+		if _, err := own(ctx, items, dry); err != nil {
+			return nil, err
+		}
+		return got, nil
+	}
 	return f
 }
