@@ -32,10 +32,14 @@ type Config struct {
 
 // Backend is a configured source or sink: its type (the value of type:) and
 // its settings, the struct its spec's Config returns with the config's keys
-// decoded over the defaults (a pointer; nil when the type is unknown).
+// decoded over the defaults (a pointer; nil when the type is unknown). A
+// sink that is a store also has its Output: the layout written on it (the
+// keys every store sink takes, format and split, and the chosen layout's
+// section).
 type Backend struct {
-	Type string `mapstructure:"type"`
-	Conf any    `mapstructure:"-"`
+	Type   string           `mapstructure:"type"`
+	Conf   any              `mapstructure:"-"`
+	Output *registry.Output `mapstructure:"-"`
 }
 
 // SinkList is the sinks a run writes to: Sinks, or else the one Sink.
@@ -67,10 +71,21 @@ func NewBackend(role registry.Kind, typ string, keys map[string]any) (Backend, e
 		return Backend{}, fmt.Errorf("unknown %s type %q (available: %s)", role, typ, strings.Join(registry.Names(role), ", "))
 	}
 	conf := spec.Config(role)
-	if err := decode(keys, conf); err != nil {
+	rest := map[string]any{}
+	for k, v := range keys {
+		rest[k] = v
+	}
+	var out *registry.Output
+	if role == registry.Sink && spec.Kind == registry.Store {
+		var err error
+		if out, err = decodeOutput(rest); err != nil {
+			return Backend{}, fmt.Errorf("%s %s: %w", typ, role, err)
+		}
+	}
+	if err := decode(rest, conf); err != nil {
 		return Backend{}, fmt.Errorf("%s %s: %w", typ, role, err)
 	}
-	return Backend{Type: typ, Conf: conf}, nil
+	return Backend{Type: typ, Conf: conf, Output: out}, nil
 }
 
 // Sampling says which frames to take and how to shape them.

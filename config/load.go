@@ -204,10 +204,43 @@ func decodeBackend(raw any, section string, ps *Problems) Backend {
 			rest[k] = v
 		}
 	}
+	var out *registry.Output
+	if role == registry.Sink && spec.Kind == registry.Store {
+		var err error
+		if out, err = decodeOutput(rest); err != nil {
+			ps.add(section, "%v", err)
+		}
+	}
 	if err := decode(rest, conf); err != nil {
 		ps.add(section, "%v", err) // the keys' types were checked: a backend's struct that does not fit them
 	}
-	return Backend{Type: typ, Conf: conf}
+	return Backend{Type: typ, Conf: conf, Output: out}
+}
+
+// decodeOutput takes out of m, a store sink's keys, those every store sink
+// has (format, split) and the layouts' sections, and decodes the common keys
+// and the chosen layout's section (the others were refused or dropped by
+// checkBackendTree).
+func decodeOutput(m map[string]any) (*registry.Output, error) {
+	out := registry.NewOutput()
+	common := map[string]any{}
+	for _, f := range registry.Fields(out) {
+		if v, ok := m[f.Key]; ok {
+			common[f.Key] = v
+			delete(m, f.Key)
+		}
+	}
+	err := decode(common, out)
+	sec, _ := m[out.Format].(map[string]any)
+	for _, l := range registry.Names(registry.Layout) {
+		delete(m, l)
+	}
+	spec, ok := registry.Lookup(registry.Layout, out.Format)
+	if err != nil || !ok {
+		return out, err // an unknown format is reported by check
+	}
+	out.Layout = spec.Config(registry.Layout)
+	return out, decode(sec, out.Layout)
 }
 
 // decodeSections decodes each shared section over its defaults.
@@ -361,10 +394,16 @@ func envOverrides(env map[string]string, referenced map[string]bool, ps *Problem
 // setOverrides reads --set key.path=value, in order (a later one wins).
 // typed is scalar, except that a list key takes a YAML flow list ([3, 4]).
 func typed(k kind, s string) any {
-	if k == kIntList || k == kTimeList {
+	switch k {
+	case kIntList, kTimeList:
 		var list []any
 		if err := yaml.Unmarshal([]byte(s), &list); err == nil {
 			return list
+		}
+	case kFractions:
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(s), &m); err == nil && m != nil {
+			return m
 		}
 	}
 	return scalar(s)
@@ -417,11 +456,12 @@ const (
 	kIntList
 	kFloat
 	kTimeList
+	kFractions
 )
 
 func (k kind) String() string {
 	return [...]string{"a string", "an integer", "an integer or null", "true or false", "a list of integers", "a number",
-		"a list of times (seconds or \"HH:MM:SS.mmm\")"}[k]
+		"a list of times (seconds or \"HH:MM:SS.mmm\")", "a map of names to fractions ({train: 0.8, val: 0.2})"}[k]
 }
 
 // keySchema is every key path of Config, in the struct's order, with its
@@ -439,8 +479,12 @@ type keySchema struct {
 	secByEnv map[string]string // VPIPE_SAMPLING → sampling
 	// roles are the source and sink sections: "source" → registry.Source.
 	roles map[string]registry.Kind
-	// types are, per role section, each type's keys (relative: "url").
+	// types are, per role section, each type's keys (relative: "url"; a
+	// store sink's include format, split and every layout's: "yolo.task").
 	types map[string]map[string][]string
+	// layouts are the layouts a store sink may write (its format:), each
+	// with its keys (relative to its section: "task").
+	layouts map[string][]string
 	// decoded are the top-level sections Load decodes itself (the source and
 	// sink, the shared sections), not through viper.
 	decoded map[string]bool
@@ -452,7 +496,7 @@ var schema = sync.OnceValue(newSchema)
 
 func newSchema() *keySchema {
 	s := &keySchema{kinds: map[string]kind{}, sections: map[string]bool{}, byEnv: map[string]string{}, secByEnv: map[string]string{},
-		roles: map[string]registry.Kind{}, types: map[string]map[string][]string{}, decoded: map[string]bool{}}
+		roles: map[string]registry.Kind{}, types: map[string]map[string][]string{}, decoded: map[string]bool{}, layouts: map[string][]string{}}
 	t := reflect.TypeOf(Config{})
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -488,6 +532,28 @@ func (s *keySchema) addBackends(section string, role registry.Kind) {
 		for _, f := range registry.Fields(spec.Config(role)) {
 			s.addKey(section+"."+f.Key, kindOf(f.Type, section+"."+f.Key))
 			s.types[section][name] = append(s.types[section][name], f.Key)
+		}
+		if role == registry.Sink && spec.Kind == registry.Store {
+			s.addOutput(section, name)
+		}
+	}
+}
+
+// addOutput adds to a store sink type the keys every store sink has (format,
+// split) and those of every layout, under the layout's section.
+func (s *keySchema) addOutput(section, typ string) {
+	for _, f := range registry.Fields(registry.NewOutput()) {
+		s.addKey(section+"."+f.Key, kindOf(f.Type, section+"."+f.Key))
+		s.types[section][typ] = append(s.types[section][typ], f.Key)
+	}
+	for _, l := range registry.Names(registry.Layout) {
+		spec, _ := registry.Lookup(registry.Layout, l)
+		s.layouts[l] = nil
+		for _, f := range registry.Fields(spec.Config(registry.Layout)) {
+			key := l + "." + f.Key
+			s.addKey(section+"."+key, kindOf(f.Type, section+"."+key))
+			s.types[section][typ] = append(s.types[section][typ], key)
+			s.layouts[l] = append(s.layouts[l], f.Key)
 		}
 	}
 }
@@ -547,6 +613,8 @@ func kindOf(t reflect.Type, name string) kind {
 			return kTimeList
 		}
 		return kIntList
+	case reflect.Map:
+		return kFractions
 	}
 	panic("config: no kind for " + name)
 }
@@ -573,6 +641,20 @@ func (s *keySchema) typeKeys(section, typ string) (keys []string, ok bool) {
 		}
 	}
 	return append([]string{"type"}, ks...), true
+}
+
+// ofFormat leaves out of a store sink's keys those of the layouts its
+// format (m's, or the default) does not name.
+func (s *keySchema) ofFormat(keys []string, m map[string]any) []string {
+	format := registry.Default(registry.Layout)
+	if f, ok := m["format"].(string); ok {
+		format = f
+	}
+	return slices.DeleteFunc(slices.Clone(keys), func(k string) bool {
+		l, _, nested := strings.Cut(k, ".")
+		_, isLayout := s.layouts[l]
+		return nested && isLayout && l != format
+	})
 }
 
 func (s *keySchema) isSection(path string) bool { return s.sections[path] }
@@ -700,6 +782,17 @@ func checkValue(path string, val any, k kind, from string, ps *Problems) bool {
 				if ok {
 					ok, bad = false, i
 				}
+			}
+		}
+		ok = ok || val == nil
+	case kFractions:
+		var m map[string]any
+		m, ok = val.(map[string]any)
+		for _, x := range m {
+			switch x.(type) {
+			case int, float64:
+			default:
+				ok = false
 			}
 		}
 		ok = ok || val == nil
@@ -833,6 +926,7 @@ func checkBackendTree(m map[string]any, section, name string, in *interpolation,
 		typ = t
 	}
 	own, known := schema().typeKeys(section, typ)
+	own = schema().ofFormat(own, m)
 	names := make([]string, 0, len(m))
 	for k := range m {
 		names = append(names, k)
@@ -840,6 +934,12 @@ func checkBackendTree(m map[string]any, section, name string, in *interpolation,
 	sort.Strings(names)
 	for _, k := range names {
 		key, path := name+"."+k, section+"."+k
+		if _, isLayout := schema().layouts[k]; isLayout && schema().roles[section] == registry.Sink {
+			if !checkLayoutSection(m, k, section, name, typ, known, in, ps) {
+				delete(m, k)
+			}
+			continue
+		}
 		kd, inRole := schema().kinds[path]
 		switch {
 		case inRole && (!known || slices.Contains(own, k)):
@@ -868,6 +968,76 @@ func checkBackendTree(m map[string]any, section, name string, in *interpolation,
 		}
 		delete(m, k)
 	}
+}
+
+// checkLayoutSection checks the section of a layout (k: "yolo") in a sink
+// (name: "sink", "sinks[1]"): the sink is a store whose format is that
+// layout, and the section's keys are the layout's, with their kinds. It
+// tells whether the section stays; what it reports goes. A format given by
+// VPIPE_* or --set replaces the file's, whose layout section is then
+// dropped, not refused (as checkBackendTree does for a type).
+func checkLayoutSection(m map[string]any, k, section, name, typ string, known bool, in *interpolation, ps *Problems) bool {
+	key := name + "." + k
+	from := origin(in.origins, key, name)
+	for o, f := range in.origins { // a section given key by key (--set sink.yolo.task=pose)
+		if from == "" && strings.HasPrefix(o, key+".") {
+			from = f
+		}
+	}
+	add := func(msg string, a ...any) {
+		ps.List = append(ps.List, Problem{Key: key, From: from, Msg: fmt.Sprintf(msg, a...)})
+	}
+	format := registry.Default(registry.Layout)
+	if f, ok := m["format"].(string); ok {
+		format = f
+	}
+	spec, _ := registry.Lookup(schema().roles[section], typ)
+	switch {
+	case m[k] == nil: // an empty section
+		return false
+	case known && spec.Kind != registry.Store:
+		add("the section of format %s: only a store sink writes formats (this %s's type is %s): remove it", k, section, typ)
+		return false
+	case k != format && in.given[name+".format"] && !givenUnder(in, key):
+		return false // the file's section of the format an override replaced
+	case k != format:
+		add("the section of format %s, but this %s's format is %s: remove it, or set format: %s", k, section, format, k)
+		return false
+	}
+	sub, ok := m[k].(map[string]any)
+	if !ok {
+		add("want a section (%s), got %s", sectionHint(section+"."+k), describe(m[k]))
+		return false
+	}
+	subs := make([]string, 0, len(sub))
+	for sk := range sub {
+		subs = append(subs, sk)
+	}
+	sort.Strings(subs)
+	for _, sk := range subs {
+		skey := key + "." + sk
+		kd, ok := schema().kinds[section+"."+k+"."+sk]
+		if !ok {
+			ps.List = append(ps.List, Problem{Key: skey, From: origin(in.origins, skey, name),
+				Msg: "unknown key" + suggestUnder(key, sk, schema().layouts[k])})
+			delete(sub, sk)
+			continue
+		}
+		if !checkValue(skey, sub[sk], kd, origin(in.origins, skey, name), ps) {
+			delete(sub, sk)
+		}
+	}
+	return true
+}
+
+// givenUnder tells whether an override gave a key under section.
+func givenUnder(in *interpolation, section string) bool {
+	for k := range in.given {
+		if strings.HasPrefix(k, section+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // origin is where key's value came from: its own origin, else its section's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vpipe/vpipe/media/mediaopt"
 	"github.com/vpipe/vpipe/registry"
+	"github.com/vpipe/vpipe/split"
 )
 
 // MaxSide is the largest output side accepted, in pixels (an RGB frame of
@@ -111,12 +112,41 @@ func (c *Config) checkBackend(ps *Problems, prefix string, role registry.Kind, b
 	for _, k := range registry.Missing(conf) {
 		ps.add(prefix+"."+k, "required for a %s %s", b.Type, role)
 	}
+	if b.Output != nil {
+		c.checkOutput(ps, prefix, b.Output)
+	}
 	if spec.Check == nil {
 		return
 	}
 	env := registry.CheckEnv{Role: role, SourceType: c.Source.Type, Section: c.Section, Prefix: prefix, OnDisk: onDisk}
 	for _, p := range spec.Check(conf, env) {
 		ps.add(keyIn(prefix, p.Key), "%s", p.Msg)
+	}
+}
+
+// checkOutput checks what a store sink writes (prefix: "sink", "sinks[1]"):
+// its format is a registered layout, its splits are names with fractions
+// summing to 1, and the layout's own check passes.
+func (c *Config) checkOutput(ps *Problems, prefix string, o *registry.Output) {
+	if _, err := split.New(o.Split); err != nil {
+		ps.add(prefix+".split", "%v", err)
+	}
+	spec, ok := registry.Lookup(registry.Layout, o.Format)
+	if !ok {
+		names := registry.Names(registry.Layout)
+		ps.add(prefix+".format", "unknown format %q (available: %s)%s", o.Format, strings.Join(names, ", "), suggest(o.Format, names))
+		return
+	}
+	if spec.Check == nil {
+		return
+	}
+	conf := o.Layout
+	if conf == nil {
+		conf = spec.Config(registry.Layout)
+	}
+	env := registry.CheckEnv{Role: registry.Layout, SourceType: c.Source.Type, Section: c.Section, Prefix: prefix + "." + o.Format}
+	for _, p := range spec.Check(conf, env) {
+		ps.add(keyIn(prefix+"."+o.Format, p.Key), "%s", p.Msg)
 	}
 }
 

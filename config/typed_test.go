@@ -20,7 +20,7 @@ func TestKeysOfTheChosenType(t *testing.T) {
 		"source.path: a key of source type local only (this source's type is s3, whose keys are type, url, endpoint, region, path_style, max_attempts, timeout_s): remove it",
 		"source.project_id: a key of source type supervisely only (this source's type is s3",
 		"(from VPIPE_SOURCE_PROJECT_ID)",
-		"sink.url: a key of sink type azblob or gcs or s3 only (this sink's type is local, whose keys are type, path, fsync): remove it",
+		"sink.url: a key of sink type azblob or gcs or s3 only (this sink's type is local, whose keys are type, path, fsync, format, split): remove it",
 		"sink.max_attempts: a key of sink type azblob or gcs or s3 only",
 		"(from --set)",
 	} {

@@ -103,6 +103,11 @@ const OutputKey = "vpipe_output"
 type DatasetInfo struct {
 	Dataset []string // destination dataset path
 	Custom  map[string]any
+	// Video is the video whose images the dataset is to hold: the dataset is
+	// its own (DestDataset) or one above it. A sink that splits videos
+	// (SinkFeatures.Plan) puts the dataset in that video's split. nil: the
+	// dataset is a video's own, named by Dataset.
+	Video *Item
 }
 
 // Source enumerates videos.
@@ -186,6 +191,27 @@ type SinkFeatures struct {
 	// Members are the sinks a fan-out writes, in the order of sinks: [...]
 	// (plan shows what each one has); nil for a single sink.
 	Members []Sink
+	// Plan is set when the sink splits videos (sink.split): it decides the
+	// split of every video of items, the source's whole listing, before any
+	// is written (every process of a sharded or queued run lists the whole
+	// source, and the answer depends on the listing and what the sink kept,
+	// so they all decide alike), keeps it in the sink unless dry (vpipe plan
+	// writes nothing), and returns each video's split by Item.ID. Videos
+	// must be planned before the sink is given their images.
+	Plan func(ctx context.Context, items []*Item, dry bool) (map[string]string, error)
+	// LeftOut counts the labels the sink left out so far in this process
+	// because its format cannot carry them (a point in COCO), for the run's
+	// summary; nil for a sink that carries every label.
+	LeftOut func() []LeftOut
+}
+
+// LeftOut is a count of labels of one class and geometry that a sink left
+// out because its format cannot carry them.
+type LeftOut struct {
+	Sink     string // the sink's Describe
+	Class    string
+	Geometry string
+	Count    int
 }
 
 // BatchOps are a batching sink's calls (SinkFeatures.Batch). Put still works

@@ -25,9 +25,10 @@ A source or sink is chosen by its ` + "`type:`" + ` under ` + "`source:`" + `, `
 The common keys are in [Configuration](configuration.md); how each backend behaves is in
 [Sources and sinks](sources-and-sinks.md).
 
-A store (where bytes live: a folder, a bucket) is a sink type: the Supervisely project layout
-([layout](layout.md)) written on it. A store marked as a source too is also a source type: videos listed and
-read with ranged reads, as a plain tree of videos or a Supervisely video project.
+A store (where bytes live: a folder, a bucket) is a sink type: a dataset layout written on it, the one its
+` + "`format:`" + ` names ([Formats](#formats-of-a-store-sink), below; the Supervisely project by default, see
+[layout](layout.md)). A store marked as a source too is also a source type: videos listed and read with ranged
+reads, as a plain tree of videos or a Supervisely video project.
 
 `)
 	fmt.Fprintf(&b, "Without `type:`, a source is `%s` and a sink `%s`.\n", Default(Source), Default(Sink))
@@ -44,6 +45,7 @@ read with ranged reads, as a plain tree of videos or a Supervisely video project
 			}
 		}
 	}
+	writeLayouts(&b)
 	if secs := Sections(); len(secs) > 0 {
 		b.WriteString("\n## Shared sections\n\nTop-level sections that several backends read (a service's connection settings).\n")
 		for _, sec := range secs {
@@ -85,6 +87,41 @@ func writeSpec(b *strings.Builder, s Spec) {
 			req = "not empty"
 		}
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", f.Key, typeName(f.Type), roleDefaults(f, roles, confs), req, cell(f.Doc))
+	}
+}
+
+// writeLayouts documents the keys every store sink takes (format, split) and
+// each layout, its keys under its own section (yolo.task).
+func writeLayouts(b *strings.Builder) {
+	b.WriteString(`
+## Formats of a store sink
+
+Every store above, as a sink (` + "`sink:`" + ` or an element of ` + "`sinks:`" + `), also takes these keys. The
+formats are described in [Training formats](formats.md) and [layout](layout.md); a format's own keys go in
+the section named after it (` + "`yolo: {task: pose}`" + `, ` + "`--set sink.yolo.task=pose`" + `), and a section of a format the
+sink does not write is refused.
+
+`)
+	out := NewOutput()
+	b.WriteString("| key | type | default | |\n|---|---|---|---|\n")
+	for _, f := range Fields(out) {
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", f.Key, typeName(f.Type), show(f.Value(out)), cell(f.Doc))
+	}
+	for _, s := range Specs() {
+		if s.Kind != Layout {
+			continue
+		}
+		fmt.Fprintf(b, "\n### `format: %s`\n\n%s\n", s.Name, s.Summary)
+		conf := s.Config(Layout)
+		fields := Fields(conf)
+		if len(fields) == 0 {
+			b.WriteString("\nIt has no keys of its own.\n")
+			continue
+		}
+		b.WriteString("\n| key | type | default | |\n|---|---|---|---|\n")
+		for _, f := range fields {
+			fmt.Fprintf(b, "| `%s.%s` | %s | %s | %s |\n", s.Name, f.Key, typeName(f.Type), show(f.Value(conf)), cell(f.Doc))
+		}
 	}
 }
 
@@ -145,6 +182,14 @@ func show(v reflect.Value) string {
 			parts[i] = fmt.Sprint(v.Index(i).Interface())
 		}
 		return "`[" + strings.Join(parts, ", ") + "]`"
+	case reflect.Map:
+		keys := v.MapKeys()
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%v: %v", k.Interface(), v.MapIndex(k).Interface())
+		}
+		slices.Sort(parts)
+		return "`{" + strings.Join(parts, ", ") + "}`"
 	}
 	return fmt.Sprintf("`%v`", v.Interface())
 }
@@ -164,6 +209,8 @@ func typeName(t reflect.Type) string {
 		return typeName(t.Elem()) + " or null"
 	case reflect.Slice:
 		return "list of " + typeName(t.Elem()) + "s"
+	case reflect.Map:
+		return "map of " + typeName(t.Key()) + "s to " + typeName(t.Elem()) + "s"
 	}
 	return t.String()
 }

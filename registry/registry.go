@@ -12,6 +12,10 @@
 // the adapter of SetStoreSource). A service that is not a store (the
 // Supervisely platform) registers a source and a sink of its own.
 //
+// A layout (the Supervisely project, COCO, YOLO: how a dataset is laid out on
+// a store) registers a Spec of Kind Layout: its name is a store sink's
+// `format:`, its config the keys of its own section (sink.<name>.*).
+//
 // The package is free of cgo: config imports it.
 package registry
 
@@ -34,6 +38,8 @@ const (
 	Source Kind = "source"
 	Sink   Kind = "sink"
 	Store  Kind = "store"
+	// Layout is a dataset layout a store sink writes (its `format:`).
+	Layout Kind = "layout"
 )
 
 // Spec describes one backend. Config structs use `mapstructure:"key"` tags
@@ -71,11 +77,44 @@ type Spec struct {
 	// take a dataset's location (verify, preview) open it with OpenStore.
 	Locate func(loc string) (conf any, ok bool)
 
+	// SplitsKey, for a layout, is the object of its store that keeps the
+	// split of each video (sink.split), where training tools and the
+	// layout's readers do not look.
+	SplitsKey string
+
 	// One constructor, the one of Kind.
 	NewSource func(ctx context.Context, conf any, d Deps) (core.Source, error)
 	NewSink   func(ctx context.Context, conf any, d Deps) (core.Sink, error)
 	NewStore  func(ctx context.Context, conf any, d Deps) (store.Store, error)
+	// NewLayout lays a dataset out on st; conf is the layout's Config
+	// (its section's keys decoded over the defaults).
+	NewLayout func(st store.Store, conf any, o LayoutOptions) (core.Sink, error)
 }
+
+// LayoutOptions are what the store sink tells every layout.
+type LayoutOptions struct {
+	// Split names the split of a video from its source dataset path and its
+	// name; nil when the sink has no split: (each layout then has its own
+	// default: one tree without splits for the Supervisely project, every
+	// video in "train" for the training formats).
+	Split func(dataset []string, video string) string
+	// OnSkip is told once per class and geometry of labels the format cannot
+	// carry (the store sink logs it).
+	OnSkip func(class, geometry string)
+}
+
+// Output is how a store is written as a sink: the keys every store sink
+// takes besides its store's own, and the chosen layout's section.
+type Output struct {
+	Format string             `mapstructure:"format" doc:"the dataset layout written on the store: one of the layouts below"`
+	Split  map[string]float64 `mapstructure:"split" doc:"split the videos: split name to fraction of the videos, summing to 1 ({train: 0.8, val: 0.2}); each video goes whole to one split, kept across runs, shards and workers; empty = no split (the training formats put every video in train)"`
+	// Layout is the chosen layout's config (its Config, with the keys of
+	// its section decoded); nil: its defaults.
+	Layout any `mapstructure:"-"`
+}
+
+// NewOutput is the default Output: the default layout, no split.
+func NewOutput() *Output { return &Output{Format: Default(Layout)} }
 
 // Problem is one thing wrong with a backend's config, under a key relative to
 // its section.
@@ -137,7 +176,7 @@ var (
 	sections = map[string]SectionSpec{}
 	defaults = map[Kind]string{}
 
-	storeSink   func(ctx context.Context, st store.Store, conf any, d Deps) (core.Sink, error)
+	storeSink   func(ctx context.Context, st store.Store, out *Output, d Deps) (core.Sink, error)
 	storeSource func(ctx context.Context, st store.Store, conf any, d Deps) (core.Source, error)
 )
 
@@ -150,7 +189,8 @@ func Register(s Spec) {
 		panic(fmt.Sprintf("registry: %s spec %q needs a name and a config", s.Kind, s.Name))
 	}
 	switch {
-	case s.Kind == Source && s.NewSource == nil, s.Kind == Sink && s.NewSink == nil, s.Kind == Store && s.NewStore == nil:
+	case s.Kind == Source && s.NewSource == nil, s.Kind == Sink && s.NewSink == nil, s.Kind == Store && s.NewStore == nil,
+		s.Kind == Layout && s.NewLayout == nil:
 		panic(fmt.Sprintf("registry: %s %q has no constructor", s.Kind, s.Name))
 	}
 	role := s.Kind
@@ -168,7 +208,8 @@ func Register(s Spec) {
 }
 
 // SetDefault makes name the type a source (role Source) or sink (role Sink)
-// has when the config gives none. A second, different default for one role
+// has when the config gives none, or the layout (role Layout) a store sink
+// writes. A second, different default for one role
 // is a programming error and panics.
 func SetDefault(role Kind, name string) {
 	mu.Lock()
@@ -201,8 +242,9 @@ func RegisterSection(s SectionSpec) {
 	sections[s.Name] = s
 }
 
-// SetStoreSink sets how a store becomes a sink (a layout written on it).
-func SetStoreSink(f func(ctx context.Context, st store.Store, conf any, d Deps) (core.Sink, error)) {
+// SetStoreSink sets how a store becomes a sink: out says which layout is
+// written on it, with which splits (nil: the default layout, no split).
+func SetStoreSink(f func(ctx context.Context, st store.Store, out *Output, d Deps) (core.Sink, error)) {
 	mu.Lock()
 	defer mu.Unlock()
 	storeSink = f
@@ -216,20 +258,21 @@ func SetStoreSource(f func(ctx context.Context, st store.Store, conf any, d Deps
 }
 
 // Lookup finds the spec behind a source or sink type: a spec of that kind, or
-// a store (as a sink always; as a source when it says StoreSource).
+// a store (as a sink always; as a source when it says StoreSource); or a
+// layout (role Layout) by its format name.
 func Lookup(role Kind, name string) (Spec, bool) {
 	mu.RLock()
 	defer mu.RUnlock()
 	if s, ok := specs[role][name]; ok {
 		return s, true
 	}
-	if s, ok := specs[Store][name]; ok && (role == Sink || s.StoreSource) {
+	if s, ok := specs[Store][name]; ok && (role == Sink || role == Source && s.StoreSource) {
 		return s, true
 	}
 	return Spec{}, false
 }
 
-// Names lists the source or sink types, sorted.
+// Names lists the source or sink types, or the layouts, sorted.
 func Names(role Kind) []string {
 	mu.RLock()
 	defer mu.RUnlock()
@@ -238,7 +281,7 @@ func Names(role Kind) []string {
 		out = append(out, n)
 	}
 	for n, s := range specs[Store] {
-		if (role == Sink || s.StoreSource) && !slices.Contains(out, n) {
+		if (role == Sink || role == Source && s.StoreSource) && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
@@ -246,13 +289,13 @@ func Names(role Kind) []string {
 	return out
 }
 
-// Specs lists every registered spec: sources, then sinks, then stores, each
-// kind sorted by name.
+// Specs lists every registered spec: sources, then sinks, then stores, then
+// layouts, each kind sorted by name.
 func Specs() []Spec {
 	mu.RLock()
 	defer mu.RUnlock()
 	var out []Spec
-	for _, k := range []Kind{Source, Sink, Store} {
+	for _, k := range []Kind{Source, Sink, Store, Layout} {
 		names := make([]string, 0, len(specs[k]))
 		for n := range specs[k] {
 			names = append(names, n)
@@ -304,8 +347,9 @@ func NewSource(ctx context.Context, s Spec, conf any, d Deps) (core.Source, erro
 	return adapt(ctx, st, conf, d)
 }
 
-// NewSink builds the sink of a spec found by Lookup(Sink, …).
-func NewSink(ctx context.Context, s Spec, conf any, d Deps) (core.Sink, error) {
+// NewSink builds the sink of a spec found by Lookup(Sink, …); out is, for a
+// store, the layout written on it (nil: the default, no split).
+func NewSink(ctx context.Context, s Spec, conf any, out *Output, d Deps) (core.Sink, error) {
 	d.Role = Sink
 	if s.Kind != Store {
 		return s.NewSink(ctx, conf, d)
@@ -320,7 +364,7 @@ func NewSink(ctx context.Context, s Spec, conf any, d Deps) (core.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return adapt(ctx, st, conf, d)
+	return adapt(ctx, st, out, d)
 }
 
 // Configured is a backend as a config gives it: its type and decoded section.

@@ -52,11 +52,11 @@ func TestStoreIsSinkAndMaybeSource(t *testing.T) {
 	conf := spec.Config(registry.Sink).(*testConf)
 	conf.Where = t.TempDir()
 	var got store.Store
-	registry.SetStoreSink(func(_ context.Context, st store.Store, _ any, _ registry.Deps) (core.Sink, error) {
+	registry.SetStoreSink(func(_ context.Context, st store.Store, _ *registry.Output, _ registry.Deps) (core.Sink, error) {
 		got = st
 		return nil, errors.New("adapted")
 	})
-	if _, err := registry.NewSink(context.Background(), spec, conf, registry.Deps{}); err == nil || err.Error() != "adapted" || got == nil {
+	if _, err := registry.NewSink(context.Background(), spec, conf, nil, registry.Deps{}); err == nil || err.Error() != "adapted" || got == nil {
 		t.Fatalf("NewSink: %v (store %v)", err, got)
 	}
 	if _, err := registry.NewSource(context.Background(), spec, conf, registry.Deps{}); err == nil || !strings.Contains(err.Error(), "no store source adapter") {

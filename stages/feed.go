@@ -57,7 +57,11 @@ func (c *catalog) find(ctx context.Context, dataset []string, name string) (*cor
 		if err != nil {
 			return nil, nil, err
 		}
-		c.set(items, clashes(items))
+		refused := clashes(items)
+		if err := c.r.planSplits(ctx, items, refused, false); err != nil {
+			return nil, nil, err
+		}
+		c.set(items, refused)
 		if it, ok := c.byKey[k]; ok {
 			return it, c.refused[k], nil
 		}

@@ -9,11 +9,19 @@ import (
 	"github.com/vpipe/vpipe/core"
 )
 
-// items reads the source project and lists its videos, with those that may not
-// be written because their destination is also another's (see clashes).
-func (r *Runner) items(ctx context.Context) ([]*core.Item, map[*core.Item]error, error) {
+// listing is the source's videos as a run sees them.
+type listing struct {
+	all  []*core.Item // every video of the source (what splits are decided from)
+	kept []*core.Item // those this run samples (Keep: a shard's)
+	// refused are the videos that may not be written because their
+	// destination is also another's (see clashes).
+	refused map[*core.Item]error
+}
+
+// items reads the source project and lists its videos.
+func (r *Runner) items(ctx context.Context) (*listing, error) {
 	if err := r.loadProject(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var items []*core.Item
 	err := r.Source.Items(ctx, func(it *core.Item) error {
@@ -21,14 +29,14 @@ func (r *Runner) items(ctx context.Context) ([]*core.Item, map[*core.Item]error,
 		return ctx.Err()
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	refused := clashes(items)
+	l := &listing{all: items, kept: items, refused: clashes(items)}
 	r.matchFramesFile(items)
 	if r.Keep != nil {
-		items = slices.DeleteFunc(items, func(it *core.Item) bool { return !r.Keep(it) })
+		l.kept = slices.DeleteFunc(slices.Clone(items), func(it *core.Item) bool { return !r.Keep(it) })
 	}
-	return items, refused, nil
+	return l, nil
 }
 
 // begin prepares the sink: a meta conflict stops the run here, before any image

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -20,6 +21,8 @@ type PlanRow struct {
 	PerSink []int
 	// Rules is what each selection rule leaves, in order of application.
 	Rules string
+	// Split is the video's split, with a sink that splits videos.
+	Split string
 }
 
 // Plan works out what Run would write, without decoding or writing anything. It
@@ -27,11 +30,15 @@ type PlanRow struct {
 // row with its error; a problem that stops the whole run (the sink's meta.json
 // unreadable or in conflict) is returned after the rows.
 func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
-	items, refused, err := r.items(ctx)
+	l, err := r.items(ctx)
 	if err != nil {
 		return err
 	}
+	items, refused := l.kept, l.refused
 	stop := r.checkSink(ctx)
+	if err := r.planSplits(ctx, l.all, refused, true); err != nil {
+		stop = errors.Join(stop, err)
+	}
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -47,7 +54,7 @@ func (r *Runner) Plan(ctx context.Context, row func(PlanRow)) error {
 		}
 		p.close()
 		pr := PlanRow{Video: it.ID(), Frames: p.index.Count, Selected: len(p.want) + p.skipped, Existing: p.skipped, Width: p.outW, Height: p.outH,
-			Rules: p.selection.Describe(r.contentRules())}
+			Rules: p.selection.Describe(r.contentRules()), Split: r.splitOf(it)}
 		if pr.PerSink, err = r.perSink(ctx, it.DestDataset(), p.names); err != nil {
 			row(PlanRow{Video: it.ID(), Err: err})
 			continue

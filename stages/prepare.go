@@ -116,7 +116,7 @@ func (r *Runner) prepareOpen(ctx context.Context, it *core.Item, v *media.Video)
 		return nil, err
 	}
 	p.output = r.outputSettings(p)
-	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}}); err != nil {
+	if err := r.Sink.CheckDataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: map[string]any{core.OutputKey: p.output}, Video: it}); err != nil {
 		return nil, err // the caller closes v
 	}
 	existing, err := r.Sink.Existing(ctx, it.DestDataset())

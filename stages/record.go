@@ -16,7 +16,8 @@ func (r *Runner) record(ctx context.Context, j *job) error {
 }
 
 // recordDatasets writes the custom data of the video's source dataset (once a
-// run) and of the video's own dataset.
+// run, and split: a sink that splits videos has a source dataset in each
+// split) and of the video's own dataset.
 func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output map[string]any) error {
 	parent := map[string]any{}
 	for _, k := range []string{"is_sample", "video_project_id", "video_project_name", "video_dataset_id", "video_dataset_name"} {
@@ -24,8 +25,10 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output
 			parent[k] = v
 		}
 	}
+	split := r.splitOf(it)
 	for _, a := range it.Ancestors {
-		k := strings.Join(a.Dataset, "\x00")
+		k := split + "\x01" + strings.Join(a.Dataset, "\x00")
+		a.Video = it
 		if _, done := r.datasets.LoadOrStore(k, true); !done {
 			if err := r.Sink.Dataset(ctx, a); err != nil {
 				r.datasets.Delete(k) // not recorded: the next video tries again
@@ -33,9 +36,9 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output
 			}
 		}
 	}
-	key := strings.Join(it.Dataset, "\x00")
+	key := split + "\x01" + strings.Join(it.Dataset, "\x00")
 	if _, done := r.datasets.LoadOrStore(key, true); !done {
-		if err := r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.Dataset, Custom: parent}); err != nil {
+		if err := r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.Dataset, Custom: parent, Video: it}); err != nil {
 			r.datasets.Delete(key) // not recorded: the next video tries again
 			return err
 		}
@@ -44,5 +47,5 @@ func (r *Runner) recordDatasets(ctx context.Context, it *core.Item, meta, output
 	for k, v := range meta {
 		custom[k] = v
 	}
-	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: custom})
+	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: it.DestDataset(), Custom: custom, Video: it})
 }

@@ -58,8 +58,11 @@ type Summary struct {
 	// every frame that decoded cleanly was written, the Partial list the rest.
 	VideosPartial int
 	Partial       []Partial
-	Elapsed       time.Duration
-	CPU           time.Duration // the process's CPU time (user + system) during the run
+	// LeftOut are the labels the sinks left out because their format
+	// cannot carry them (a point in COCO), per sink, class and geometry.
+	LeftOut []core.LeftOut
+	Elapsed time.Duration
+	CPU     time.Duration // the process's CPU time (user + system) during the run
 	// Started: the stages started. False when Run stopped at start-up (the
 	// source's project refused, the sink's Begin failed) before any video.
 	Started bool
@@ -73,6 +76,17 @@ type Summary struct {
 	IO         metrics.IOStats
 }
 
+// CloseError is a sink's Close that failed; Run joins it to the run's
+// error (an interruption's too).
+type CloseError struct {
+	Sink string
+	Err  error
+}
+
+func (e *CloseError) Error() string { return "closing the sink " + e.Sink + ": " + e.Err.Error() }
+
+func (e *CloseError) Unwrap() error { return e.Err }
+
 // FPS is frames written per second of run time.
 func (s Summary) FPS() float64 {
 	if s.Elapsed <= 0 {
@@ -85,6 +99,9 @@ func (s Summary) FPS() float64 {
 type Runner struct {
 	project  *core.Project
 	datasets sync.Map // destination datasets whose custom data is written
+
+	splitsMu sync.RWMutex
+	splits   map[string]string // a sink that splits videos: each video's split, by Item.ID
 
 	Config   *config.Config
 	Source   core.Source
@@ -147,7 +164,7 @@ func hook(stage string) {
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	begin, cpu0 := time.Now(), processCPU()
 	io0 := metrics.IO()
-	items, refused, err := r.items(ctx)
+	l, err := r.items(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -155,12 +172,16 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		r.Sink.Close() // lets go of what a sink took before it refused (a fan-out's first sink's lock)
 		return Summary{}, err
 	}
+	if err := r.planSplits(ctx, l.all, l.refused, false); err != nil {
+		r.Sink.Close()
+		return Summary{}, err
+	}
 	closeSink := sync.OnceValue(r.Sink.Close) // whatever happens from here (a pool not made, a panic), the sink is closed
 	defer closeSink()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	s := &runState{r: r, ctx: ctx, stop: stop, failed: make(chan struct{}, 1)}
-	s.enlist(items, refused)
+	s.enlist(l.kept, l.refused)
 	if err := s.openPools(); err != nil {
 		return Summary{}, err
 	}
@@ -174,8 +195,18 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		s.jobs = s.sum.lastTries(s.jobs)
 	}
 	s.sum.results(s.jobs, s.p, io0)
-	if cerr := closeSink(); err == nil {
-		err = cerr
+	if cerr := closeSink(); cerr != nil {
+		// A sink may write at Close what its images need (COCO's
+		// instances files): its error is told even after an interruption.
+		if err == nil {
+			err = cerr
+		} else {
+			r.Log.Error("closing the sink failed", "sink", r.Sink.Describe(), "err", cerr)
+			err = errors.Join(err, &CloseError{Sink: r.Sink.Describe(), Err: cerr})
+		}
+	}
+	if lo := r.Sink.Features().LeftOut; lo != nil {
+		s.sum.LeftOut = lo()
 	}
 	s.sum.Elapsed, s.sum.CPU = time.Since(begin), processCPU()-cpu0
 	return s.sum, err

@@ -101,7 +101,7 @@ func (r *Runner) settleSalvage(ctx context.Context, j *job) error {
 	for k, v := range j.meta {
 		custom[k] = v
 	}
-	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: j.item.DestDataset(), Custom: custom})
+	return r.Sink.Dataset(ctx, core.DatasetInfo{Dataset: j.item.DestDataset(), Custom: custom, Video: j.item})
 }
 
 // reachesPast tells whether the sampling window reaches past frame count-1

@@ -86,7 +86,7 @@ func newSink(ctx context.Context, c *config.Config, key string, sc config.Backen
 	if err := apart(c, key, spec, sc); err != nil {
 		return nil, err
 	}
-	sink, err := registry.NewSink(ctx, spec, sc.Conf, d)
+	sink, err := registry.NewSink(ctx, spec, sc.Conf, sc.Output, d)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
@@ -324,7 +324,12 @@ func exitFor(ctx context.Context, sum stages.Summary, err error, failuresRecorde
 		if errors.As(context.Cause(ctx), &sig) {
 			code, why = sig.code(), "interrupted ("+sig.name()+")"
 		}
-		return &exitError{code: code, err: errors.New(why + ": every image written so far is complete; run again to resume")}
+		why += ": every image written so far is complete; run again to resume"
+		var ce *stages.CloseError
+		if errors.As(err, &ce) { // a sink's Close failed, after the interruption
+			why += "; " + ce.Error()
+		}
+		return &exitError{code: code, err: errors.New(why)}
 	case err != nil:
 		return &exitError{code: exitFailed, err: err}
 	case sum.VideosFailed > 0 && !failuresRecorded:
@@ -333,6 +338,15 @@ func exitFor(ctx context.Context, sum stages.Summary, err error, failuresRecorde
 		return &exitError{code: exitPartial, err: fmt.Errorf("%d damaged video(s) salvaged in part: the frames listed could not be written", sum.VideosPartial)}
 	}
 	return nil
+}
+
+// leftOut is the number of labels the sinks left out.
+func leftOut(s stages.Summary) int {
+	n := 0
+	for _, l := range s.LeftOut {
+		n += l.Count
+	}
+	return n
 }
 
 // fileSummary is the summary as log lines, for --log-file (the terminal has
@@ -349,6 +363,9 @@ func fileSummary(fileLog *slog.Logger, sum stages.Summary, err error) {
 		}
 		if sum.NotRolledBack > 0 {
 			done = append(done, "not_rolled_back", sum.NotRolledBack)
+		}
+		if n := leftOut(sum); n > 0 {
+			done = append(done, "labels_left_out", n)
 		}
 		fileLog.Info("run done", done...)
 	}
@@ -385,6 +402,9 @@ func printSummary(w io.Writer, s stages.Summary) {
 	}
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
+	}
+	for _, l := range s.LeftOut {
+		fmt.Fprintf(w, "  LEFT OUT %d label(s) of class %s (%s) in %s: the format cannot carry them\n", l.Count, l.Class, l.Geometry, l.Sink)
 	}
 	for _, p := range s.Partial {
 		if len(p.Missing) == 0 { // a damaged file of unknown length: only frames past what it holds
@@ -482,7 +502,11 @@ func printPlan(ctx context.Context, out io.Writer, c *config.Config, sink core.S
 	if usesSelectionRules(c.Sampling) { // what each rule leaves, when more than start/end/step choose
 		rules = "\tRULES"
 	}
-	fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules)
+	splits := ""
+	if sink.Features().Plan != nil { // a sink splits videos: each one's split
+		splits = "\tSPLIT"
+	}
+	fmt.Fprintln(tw, "VIDEO\tFRAMES\tSELECTED\tALREADY THERE\tTO WRITE\tSIZE"+perSink+rules+splits)
 	var videos, frames, sel, ex int
 	err = r.Plan(ctx, func(row stages.PlanRow) {
 		videos++
@@ -500,6 +524,9 @@ func printPlan(ctx context.Context, out io.Writer, c *config.Config, sink core.S
 		}
 		if rules != "" {
 			each += "\t" + row.Rules
+		}
+		if splits != "" {
+			each += "\t" + row.Split
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%dx%d%s\n", row.Video, row.Frames, row.Selected, row.Existing, row.Selected-row.Existing, row.Width, row.Height, each)
 	})

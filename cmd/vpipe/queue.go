@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -135,7 +136,7 @@ func workerCmd() *cobra.Command {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s: %w", q.Describe(), err)}
 			}
 			start := time.Now()
-			err = executeWith(cmd.Context(), rl, c, src, sink, nil, cmd.ErrOrStderr(), lf, func(e *execution) {
+			err = executeWith(cmd.Context(), rl, c, src, holdForTest(sink), nil, cmd.ErrOrStderr(), lf, func(e *execution) {
 				e.r.Feed = w
 				e.r.StallTimeout = stallTimeout
 				e.failuresRecorded = true
@@ -219,7 +220,29 @@ func sinkID(c *config.Config) string {
 			ids = append(ids, s.Type)
 			continue
 		}
-		ids = append(ids, s.Type+" "+spec.Where(s.Conf))
+		ids = append(ids, s.Type+" "+spec.Where(s.Conf)+output(s.Output))
 	}
 	return strings.Join(ids, ", ")
+}
+
+// output names what a store sink writes when it is not the default layout
+// without splits (a worker must write the format and splits a video was
+// queued for): " (format F, split a 0.8 b 0.2)".
+func output(o *registry.Output) string {
+	if o == nil || (o.Format == registry.Default(registry.Layout) && len(o.Split) == 0) {
+		return ""
+	}
+	s := " (format " + o.Format
+	if len(o.Split) > 0 {
+		names := make([]string, 0, len(o.Split))
+		for n := range o.Split {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		s += ", split"
+		for _, n := range names {
+			s += fmt.Sprintf(" %s %g", n, o.Split[n])
+		}
+	}
+	return s + ")"
 }

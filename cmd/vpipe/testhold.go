@@ -13,7 +13,7 @@ import (
 // file's path, a run holds after its first image is written until that file
 // exists, so that a test can start a second process while the first is
 // surely writing (TestSecondRunRefused), or interrupt one that surely has
-// not finished (TestContentRulesInterrupted). run and frames read it.
+// not finished (TestContentRulesInterrupted). run, frames and worker read it.
 const testHoldEnv = "VPIPE_TEST_HOLD_AFTER_FIRST_IMAGE"
 
 // holdForTest wraps sink as testHoldEnv asks; without it, sink is returned.

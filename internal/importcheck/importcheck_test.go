@@ -157,17 +157,29 @@ func TestCgoPathsSeesCgo(t *testing.T) {
 	}
 }
 
-// TestProductionImportsNoTestSupport: no package outside internal/testenv
-// imports internal/testenv/... from its non-test files (test files may).
+// testSupport are the packages that exist for tests: internal/testenv/...,
+// and a layout suite's helpers that live beside the layouts they test.
+var testSupport = []string{module + "/internal/testenv", module + "/layouts/internal/layouttest"}
+
+func isTestSupport(p string) bool {
+	for _, s := range testSupport {
+		if p == s || strings.HasPrefix(p, s+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestProductionImportsNoTestSupport: no package but test support itself
+// imports test support from its non-test files (test files may).
 func TestProductionImportsNoTestSupport(t *testing.T) {
-	testenv := module + "/internal/testenv"
 	var bad []string
 	for _, p := range list(t, module+"/...") {
-		if p.ImportPath == testenv || strings.HasPrefix(p.ImportPath, testenv+"/") {
+		if isTestSupport(p.ImportPath) {
 			continue
 		}
 		for _, q := range p.Imports {
-			if q == testenv || strings.HasPrefix(q, testenv+"/") {
+			if isTestSupport(q) {
 				bad = append(bad, fmt.Sprintf("%s imports %s", strings.TrimPrefix(p.ImportPath, module+"/"), strings.TrimPrefix(q, module+"/")))
 			}
 		}

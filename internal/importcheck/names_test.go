@@ -16,8 +16,9 @@ import (
 )
 
 // backendFolders are where a backend's name may be written: the registry and
-// the package that links them all, and each backend's own folders.
-var backendFolders = []string{"registry", "backends", "sources", "sinks", "stores", "supervisely", "internal/s3conn",
+// the package that links them all, and each backend's own folders (a
+// layout's, the format it writes, is one).
+var backendFolders = []string{"registry", "backends", "sources", "sinks", "stores", "layouts", "supervisely", "internal/s3conn",
 	"internal/testenv", "internal/importcheck"}
 
 // namedOnPurpose marks a line that names a backend for a reason it gives
@@ -31,7 +32,7 @@ const namedOnPurpose = "names a backend:"
 // failure names the file and line.
 func TestNoBackendNamedOutsideItsFolder(t *testing.T) {
 	names := map[string]bool{}
-	for _, role := range []registry.Kind{registry.Source, registry.Sink} {
+	for _, role := range []registry.Kind{registry.Source, registry.Sink, registry.Layout} {
 		for _, n := range registry.Names(role) {
 			names[n] = true
 		}

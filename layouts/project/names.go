@@ -33,7 +33,12 @@ const EmptyMeta = `{
 // a dataset's items (§8.3), which Supervisely's reader never takes for a dataset,
 // and the files vpipe writes in the project folder. (Nested datasets live under
 // <parent>/datasets/, where no name collides.)
-var Reserved = []string{"img", "ann", "img_info", "seg", "meta", "datasets", "blob", "meta.json", CustomDataFile}
+var Reserved = []string{"img", "ann", "img_info", "seg", "meta", "datasets", "blob", "meta.json", CustomDataFile, SplitsFile}
+
+// SplitsFile keeps the split of each video (sink.split) in the project
+// folder: a file, which Supervisely's readers pass over (they take every
+// folder for a dataset).
+const SplitsFile = "vpipe_splits.json"
 
 // DatasetKey is the key (folder) of a dataset path under the project's root,
 // / separated; names are checked so that no name can lead outside the root.

@@ -8,6 +8,10 @@
 // the store, and a frame's image goes last, so an image that exists always has
 // its annotation and meta. The sinks of `type: local` and `type: s3` are this
 // layout on the local and S3 stores.
+//
+// With splits (Options.Split, sink.split) each video goes under a top-level
+// dataset named after its split: <split>/datasets/<dataset>/.../datasets/<video>.
+// Without, the tree is the one above, byte for byte.
 package project
 
 import (
@@ -26,11 +30,42 @@ import (
 // Sink writes the layout to a store.
 type Sink struct {
 	st     store.Store
+	opt    Options
 	writer core.Writer // who this run is (SetWriter, Features().Admit)
+}
+
+// Options are the layout's settings.
+type Options struct {
+	// Split names the split of a video from its source dataset path and its
+	// name: the top-level dataset its dataset goes under. nil: no splits.
+	Split func(dataset []string, video string) string
 }
 
 // New lays a project out in st.
 func New(st store.Store) *Sink { return &Sink{st: st} }
+
+// NewWith lays a project out in st with options.
+func NewWith(st store.Store, o Options) *Sink { return &Sink{st: st, opt: o} }
+
+// dir is the key of a destination dataset: under its video's split when the
+// layout has splits. video is the video the dataset holds or is above; nil:
+// the dataset is a video's own (source dataset path + video name).
+func (s *Sink) dir(dataset []string, video *core.Item) (string, error) {
+	if s.opt.Split == nil {
+		return DatasetKey(dataset)
+	}
+	if video == nil {
+		if len(dataset) == 0 {
+			return "", fmt.Errorf("empty dataset path")
+		}
+		video = &core.Item{Dataset: dataset[:len(dataset)-1], Name: dataset[len(dataset)-1]}
+	}
+	split := s.opt.Split(video.Dataset, video.Name)
+	if split == "" {
+		return "", fmt.Errorf("video %s has no split: the run decides splits from the source's listing before writing", video.ID())
+	}
+	return DatasetKey(append([]string{split}, dataset...))
+}
 
 // Describe names the sink.
 func (s *Sink) Describe() string { return s.st.Describe() }
@@ -150,7 +185,7 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 	if err := s.CheckDataset(ctx, info); err != nil {
 		return err
 	}
-	dir, _ := DatasetKey(info.Dataset)
+	dir, _ := s.dir(info.Dataset, info.Video)
 	return s.putJSON(ctx, dir+"/"+CustomDataFile, info.Custom)
 }
 
@@ -159,7 +194,7 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 // it recorded are this run's. Settings recorded for a dataset without images
 // bind nothing: there is nothing to mix with.
 func (s *Sink) CheckDataset(ctx context.Context, info core.DatasetInfo) error {
-	dir, err := DatasetKey(info.Dataset)
+	dir, err := s.dir(info.Dataset, info.Video)
 	if err != nil {
 		return err
 	}
@@ -186,7 +221,7 @@ func (s *Sink) keys(dataset []string, name string) (img, ann, meta string, err e
 	if err := CheckName(name); err != nil {
 		return "", "", "", fmt.Errorf("image %q: %w", name, err)
 	}
-	dir, err := DatasetKey(dataset)
+	dir, err := s.dir(dataset, nil)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -201,7 +236,7 @@ func (s *Sink) keys(dataset []string, name string) (img, ann, meta string, err e
 // annotation and meta are all there (an image that lost its annotation or
 // meta is missing, so a re-run writes it again). It changes nothing.
 func (s *Sink) Existing(ctx context.Context, dataset []string) (map[string]bool, error) {
-	dir, err := DatasetKey(dataset)
+	dir, err := s.dir(dataset, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +324,7 @@ func (s *Sink) undo(ctx context.Context, err error, keys []string) error {
 // with its annotation gone), then their annotations and metas, then the
 // dataset's custom data if nothing else is left in it.
 func (s *Sink) Delete(ctx context.Context, dataset []string, names []string) error {
-	dir, err := DatasetKey(dataset)
+	dir, err := s.dir(dataset, nil)
 	if err != nil {
 		return err
 	}

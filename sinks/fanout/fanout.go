@@ -61,7 +61,8 @@ func New(sinks ...core.Sink) *Sink {
 // batch.go), so stages.batch and a platform member's own settings
 // (overwrite_annotations, re-sending what an interrupted run left out) apply
 // inside sinks: [...] as they do to a single sink. Members lets plan show
-// each member's state.
+// each member's state. Plan reaches every member that splits videos, and
+// LeftOut every member that leaves labels out.
 func (s *Sink) Features() core.SinkFeatures {
 	f := core.SinkFeatures{Members: slices.Clone(s.Sinks)}
 	for _, m := range s.feats {
@@ -71,8 +72,59 @@ func (s *Sink) Features() core.SinkFeatures {
 		if m.Batch != nil {
 			f.Batch = &core.BatchOps{Upload: s.upload, Annotate: s.annotate, Reannotate: s.reannotate, ImageSize: s.imageSize}
 		}
+		if m.Plan != nil {
+			f.Plan = s.plan
+		}
+		if m.LeftOut != nil {
+			f.LeftOut = s.leftOut
+		}
 	}
 	return f
+}
+
+// plan plans every member that splits videos, in order; a video's split is
+// the members' one when they agree, else each member's, named by its number
+// ("train (sink 1), val (sink 3)").
+func (s *Sink) plan(ctx context.Context, items []*core.Item, dry bool) (map[string]string, error) {
+	var each []map[string]string
+	var which []int
+	for i, m := range s.feats {
+		if m.Plan == nil {
+			continue
+		}
+		got, err := m.Plan(ctx, items, dry)
+		if err != nil {
+			return nil, s.wrap(i, err)
+		}
+		each, which = append(each, got), append(which, i)
+	}
+	out := make(map[string]string, len(items))
+	for _, it := range items {
+		id := it.ID()
+		var parts []string
+		same := true
+		for j, got := range each {
+			same = same && got[id] == each[0][id]
+			parts = append(parts, fmt.Sprintf("%s (sink %d)", got[id], which[j]+1))
+		}
+		if same {
+			out[id] = each[0][id]
+		} else {
+			out[id] = strings.Join(parts, ", ")
+		}
+	}
+	return out, nil
+}
+
+// leftOut is every member's count of labels left out.
+func (s *Sink) leftOut() []core.LeftOut {
+	var out []core.LeftOut
+	for _, m := range s.feats {
+		if m.LeftOut != nil {
+			out = append(out, m.LeftOut()...)
+		}
+	}
+	return out
 }
 
 // admit tells every member that admits writers who this run is.

@@ -161,3 +161,47 @@ func TestFeaturesOfFileSinks(t *testing.T) {
 		t.Fatalf("a member that admits no writer made the fan-out admit: %+v", g)
 	}
 }
+
+// splitting is a member that splits videos by the first letter of their
+// name, and has left one label out.
+type splitting struct {
+	core.Sink
+	name string
+}
+
+func (s splitting) Features() core.SinkFeatures {
+	return core.SinkFeatures{
+		Plan: func(_ context.Context, items []*core.Item, _ bool) (map[string]string, error) {
+			out := map[string]string{}
+			for _, it := range items {
+				out[it.ID()] = s.name + it.Name[:1]
+			}
+			return out, nil
+		},
+		LeftOut: func() []core.LeftOut { return []core.LeftOut{{Sink: s.name, Class: "c", Geometry: "point", Count: 2}} },
+	}
+}
+
+// A fan-out plans every member that splits videos: a video's split is the
+// members' one when they agree, else each one's named by its sink; it lists
+// what each member left out.
+func TestPlanAndLeftOutOfMembers(t *testing.T) {
+	dir := t.TempDir()
+	plain := local.New(filepath.Join(dir, "a"))
+	items := []*core.Item{{Dataset: []string{"ds0"}, Name: "x.mp4"}}
+	f := fanout.New(plain, splitting{name: "s"}, splitting{name: "s"}).Features()
+	got, err := f.Plan(context.Background(), items, true)
+	if err != nil || got["ds0/x.mp4"] != "sx" {
+		t.Fatalf("agreeing members: %v %v", got, err)
+	}
+	f = fanout.New(plain, splitting{name: "s"}, splitting{name: "t"}).Features()
+	if got, _ := f.Plan(context.Background(), items, true); got["ds0/x.mp4"] != "sx (sink 2), tx (sink 3)" {
+		t.Fatalf("members that differ: %v", got)
+	}
+	if lo := f.LeftOut(); len(lo) != 2 || lo[0].Sink != "s" || lo[1].Sink != "t" {
+		t.Fatalf("left out: %+v", lo)
+	}
+	if g := fanout.New(plain).Features(); g.Plan != nil || g.LeftOut != nil {
+		t.Fatal("a fan-out of sinks that split nothing offers Plan or LeftOut")
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	_ "github.com/vpipe/vpipe/layouts/coco"    // format coco
+	_ "github.com/vpipe/vpipe/layouts/project" // the default format
+	_ "github.com/vpipe/vpipe/layouts/yolo"    // format yolo
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 

@@ -24,7 +24,7 @@ func TestStoresAreSinks(t *testing.T) {
 		}
 		conf := spec.Config(registry.Sink)
 		set(conf)
-		sk, err := registry.NewSink(ctx, spec, conf, registry.Deps{})
+		sk, err := registry.NewSink(ctx, spec, conf, nil, registry.Deps{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,11 +1,16 @@
-// Package storesink makes a store a sink: the Supervisely image project
-// layout (layouts/project) written on any store.Store, a folder
-// (stores/local) or a bucket prefix (stores/s3) alike. meta.json,
-// custom_data.json, and per dataset <dataset>/datasets/<child>/img|ann|meta/...;
-// every object is written whole (a rename, one PUT) and a frame's image is
-// its last, so an image that is listed always has its annotation and meta.
-// Shared files are merged by the store's Update (a lock, or a conditional
-// write), and a store that has writer locks admits each writer first.
+// Package storesink makes a store a sink: the layout a store sink's
+// `format:` names (registered by the layout packages: layouts/project, the
+// Supervisely image project, by default; layouts/coco, layouts/yolo)
+// written on any store.Store, a folder (stores/local) or a bucket prefix
+// (stores/s3) alike. Every layout writes each object whole (a rename, one
+// PUT), merges shared files with the store's Update (a lock, or a
+// conditional write), and admits each writer first on a store that has
+// writer locks.
+//
+// With `split:` the sink splits videos (split.go): the split of each video
+// is decided once a run from the source's whole listing, kept in the store,
+// and handed to the layout. Labels a layout leaves out are logged once per
+// class and geometry.
 //
 // It registers itself as the registry's store sink: importing it makes every
 // registered store a sink type.
@@ -13,17 +18,80 @@ package storesink
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/layouts/project"
 	"github.com/vpipe/vpipe/registry"
+	"github.com/vpipe/vpipe/split"
 	"github.com/vpipe/vpipe/store"
 )
 
 func init() { registry.SetStoreSink(New) }
 
-// New lays the project out on st (the store's own config has made it; the
-// layout has no settings of its own).
-func New(_ context.Context, st store.Store, _ any, _ registry.Deps) (core.Sink, error) {
-	return project.New(st), nil
+// New lays out on st the layout out names (nil: the default, no split).
+func New(_ context.Context, st store.Store, out *registry.Output, d registry.Deps) (core.Sink, error) {
+	if out == nil {
+		out = registry.NewOutput()
+	}
+	spec, ok := registry.Lookup(registry.Layout, out.Format)
+	if !ok {
+		return nil, fmt.Errorf("format: unknown %q (available: %s)", out.Format, strings.Join(registry.Names(registry.Layout), ", "))
+	}
+	conf := out.Layout
+	if conf == nil {
+		conf = spec.Config(registry.Layout)
+	}
+	o := registry.LayoutOptions{OnSkip: tellSkip(d.Log, st.Describe(), out.Format)}
+	var sp *splitter
+	if len(out.Split) > 0 {
+		plan, err := split.New(out.Split)
+		if err != nil {
+			return nil, fmt.Errorf("split: %w", err)
+		}
+		sp = newSplitter(st, spec.SplitsKey, plan)
+		o.Split = sp.split
+	}
+	sink, err := spec.NewLayout(st, conf, o)
+	if err != nil || sp == nil {
+		return sink, err
+	}
+	return &splitSink{Sink: sink, sp: sp}, nil
+}
+
+// tellSkip logs, once per class and geometry (the layout calls it so), that
+// the format leaves labels out.
+func tellSkip(log *slog.Logger, sink, format string) func(class, geometry string) {
+	return func(class, geometry string) {
+		if log != nil {
+			log.Warn("label left out", "sink", sink, "class", class, "geometry", geometry,
+				"why", fmt.Sprintf("format %s cannot carry %s labels: each is left out and counted (the run's summary has the totals)", format, geometry))
+		}
+	}
+}
+
+// splitSink is a layout whose videos are split: it adds the Plan ability.
+type splitSink struct {
+	core.Sink
+	sp *splitter
+}
+
+// Features are the layout's, with Plan: the splits first, then the
+// layout's own Plan if it has one (a layout that orders its output by the
+// listing).
+func (s *splitSink) Features() core.SinkFeatures {
+	f := s.Sink.Features()
+	own := f.Plan
+	f.Plan = func(ctx context.Context, items []*core.Item, dry bool) (map[string]string, error) {
+		got, err := s.sp.plan(ctx, items, dry)
+		if err != nil || own == nil {
+			return got, err
+		}
+		if _, err := own(ctx, items, dry); err != nil {
+			return nil, err
+		}
+		return got, nil
+	}
+	return f
 }

@@ -109,9 +109,21 @@ func (l *Layout) Describe() string { return fmt.Sprintf("%s (%s)", l.st.Describe
 // SetWriter says who this run is; call it before Begin.
 func (l *Layout) SetWriter(w core.Writer) { l.writer = w }
 
-// Features: one image at a time, and writers are admitted (as the project
-// layout's).
-func (l *Layout) Features() core.SinkFeatures { return core.SinkFeatures{Admit: l.SetWriter} }
+// Features: one image at a time, writers are admitted (as the project
+// layout's), and the labels left out are counted for the run's summary.
+func (l *Layout) Features() core.SinkFeatures {
+	return core.SinkFeatures{Admit: l.SetWriter, LeftOut: l.leftOut}
+}
+
+// leftOut is Skipped as the run's summary lists it.
+func (l *Layout) leftOut() []core.LeftOut {
+	s := l.Skipped()
+	var out []core.LeftOut
+	for _, k := range s.Sorted() {
+		out = append(out, core.LeftOut{Sink: l.Describe(), Class: k.Class, Geometry: k.Geometry, Count: s[k]})
+	}
+	return out
+}
 
 // Skipped counts the labels this sink left out, per class and geometry.
 func (l *Layout) Skipped() formats.Skips {
@@ -150,6 +162,9 @@ func (l *Layout) Split(dataset []string) (string, error) {
 	s := DefaultSplit
 	if l.opt.Split != nil {
 		s = l.opt.Split(dataset[:len(dataset)-1], dataset[len(dataset)-1])
+	}
+	if s == "" {
+		return "", fmt.Errorf("video %s has no split: the run decides splits from the source's listing before writing", strings.Join(dataset, "/"))
 	}
 	if err := l.checkName("split", s); err != nil {
 		return "", fmt.Errorf("video %q: %w", strings.Join(dataset, "/"), err)
@@ -369,10 +384,6 @@ func (l *Layout) CheckDataset(ctx context.Context, info core.DatasetInfo) error 
 	if err != nil {
 		return err
 	}
-	split, err := l.Split(info.Dataset)
-	if err != nil {
-		return err
-	}
 	b, found, err := l.st.Get(ctx, key)
 	if err != nil || !found {
 		return err
@@ -382,6 +393,12 @@ func (l *Layout) CheckDataset(ctx context.Context, info core.DatasetInfo) error 
 		return fmt.Errorf("%s: %w", l.st.Name(key), err)
 	}
 	if err := project.SameOutput(have[core.OutputKey], info.Custom[core.OutputKey]); err != nil {
+		// Only a video's own dataset records output settings: its split
+		// says where its images are.
+		split, serr := l.Split(info.Dataset)
+		if serr != nil {
+			return serr
+		}
 		dir, _ := l.ImageDir(split, info.Dataset)
 		if imgs, lerr := l.list(ctx, dir, ""); lerr == nil && len(imgs) == 0 {
 			return nil
