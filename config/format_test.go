@@ -58,7 +58,7 @@ func TestFormatKeysRefused(t *testing.T) {
 			[]string{"sinks[1].yolo: the section of format yolo, but this sink's format is coco"}},
 		{"sink: {path: out, format: yolo, yolo: {tsk: pose}}\n", nil, nil, []string{"sink.yolo.tsk: unknown key (did you mean sink.yolo.task?)"}},
 		{"sink: {path: out, format: yolo, yolo: {task: track}}\n", nil, nil, []string{`sink.yolo.task: YOLO task "track": want detect, segment or pose`}},
-		{"sink: {path: out, format: cocoo}\n", nil, nil, []string{`sink.format: unknown format "cocoo" (available: coco, supervisely, yolo) (did you mean coco?)`}},
+		{"sink: {path: out, format: cocoo}\n", nil, nil, []string{`sink.format: unknown format "cocoo" (available: coco, supervisely, webdataset, yolo) (did you mean coco?)`}},
 		{"sink: {path: out, split: {train: 0.8, val: 0.3}}\n", nil, nil, []string{"sink.split: the fractions sum to 1.1"}},
 		{"sink: {path: out, split: [train, val]}\n", nil, nil, []string{"sink.split: want a map of names to fractions"}},
 		{"sink: {path: out}\n", nil, []string{"VPIPE_SINK_SPLIT=train"}, []string{"sink.split: want a map of names to fractions", "from VPIPE_SINK_SPLIT"}},

@@ -7,6 +7,7 @@ package all
 import (
 	_ "github.com/vpipe/vpipe/layouts/coco"         // layout coco (sink format)
 	_ "github.com/vpipe/vpipe/layouts/project"      // layout supervisely (the default sink format)
+	_ "github.com/vpipe/vpipe/layouts/webdataset"   // layout webdataset (sink format)
 	_ "github.com/vpipe/vpipe/layouts/yolo"         // layout yolo (sink format)
 	_ "github.com/vpipe/vpipe/sinks/storesink"      // every store is a sink type
 	_ "github.com/vpipe/vpipe/sinks/supervisely"    // sink supervisely
