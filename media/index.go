@@ -45,6 +45,9 @@ type Index struct {
 	// Damage is the first sign of damage a salvage scan found and went past
 	// ("" when none): then some frames may be lost (see salvage.go).
 	Damage string
+	// packed: MPEG-4 part 2 with packed B-frames (mpeg4packed.go), numbered by
+	// packet whatever its timestamps say.
+	packed bool
 	// CountUnknown: the damaged file does not say how many frames it had, so
 	// any after Count-1 are missing too, unlisted (a salvaged video asking
 	// for them is partial).
@@ -161,6 +164,8 @@ type scanner struct {
 	keyOrds []int
 	tl      *timeless
 	sm      *salvageMap // when salvaging
+	mpeg4   *mpeg4Keys  // MPEG-4 part 2: packed B-frames and false keyframe flags are looked for
+	notKey  bool        // the packet being recorded holds no keyframe, whatever its flags say
 }
 
 func (v *Video) newScanner(need int) *scanner {
@@ -179,6 +184,11 @@ func (v *Video) newScanner(need int) *scanner {
 		s.indexed = nil
 	}
 	s.tl = v.newTimeless()
+	if cp := v.stream.CodecParameters(); cp.CodecID() == astiav.CodecIDMpeg4 {
+		s.mpeg4 = &mpeg4Keys{}
+		s.mpeg4.vol(cp.ExtraData())
+		s.x.packed = divxPacked(cp.ExtraData())
+	}
 	if v.Salvage {
 		s.sm = newSalvageMap()
 	}
@@ -205,12 +215,25 @@ func (s *scanner) packet(p *astiav.Packet) error {
 		x.negative++
 		return nil
 	}
+	s.notKey = s.mpeg4 != nil && !s.fromIndex && s.mpeg4Packet(packetBytes(p))
 	s.record(p, pts, dts, key, corrupt)
 	if s.need > 0 && s.enough(pts, dts) {
 		s.stopped = true
 		return errStop
 	}
 	return nil
+}
+
+// mpeg4Packet notes packed B-frames announced in an MPEG-4 packet, and
+// tells whether the packet holds no I-VOP first (mpeg4packed.go).
+func (s *scanner) mpeg4Packet(b []byte) (notKey bool) {
+	if !s.x.packed && divxPacked(b) {
+		s.x.packed = true
+	}
+	if s.mpeg4.timeBits == 0 {
+		s.mpeg4.vol(b)
+	}
+	return s.mpeg4.notKey(b)
 }
 
 // stamps reads a packet's PTS, DTS and keyframe flag, noting missing and
@@ -255,7 +278,8 @@ func (s *scanner) record(p *astiav.Packet, pts, dts int64, key, corrupt bool) {
 	if len(x.PTS) == 1 || pts >= s.maxPTS {
 		s.maxPTS, x.LastDuration = pts, p.Duration()
 	}
-	isKey := key || (dts != astiav.NoPtsValue && s.indexed[dts])
+	key = key && !s.notKey
+	isKey := key || (dts != astiav.NoPtsValue && s.indexed[dts] && !s.notKey)
 	if isKey {
 		s.keyOrds = append(s.keyOrds, len(x.PTS)-1)
 	}
@@ -279,7 +303,7 @@ func (s *scanner) enough(pts, dts int64) bool {
 	}
 	if s.h.Len() == s.need && dts != astiav.NoPtsValue && dts > s.h[0] && s.v.damage == "" {
 		// Not when PTS look untrustworthy so far: numbering by GOP needs every keyframe.
-		if n := s.v.declaredFrames(); n > 0 && !s.missing && !(s.allEqual && s.v.reorders()) {
+		if n := s.v.declaredFrames(); n > 0 && !s.missing && !(s.allEqual && s.v.reorders()) && !s.x.packed {
 			return true
 		}
 	}
@@ -311,7 +335,7 @@ func (s *scanner) demuxerLogs() error {
 // (placed by salvage.go) or not.
 func (s *scanner) finish() (*Index, error) {
 	v, x, sm := s.v, s.x, s.sm
-	if s.missing || (s.allEqual && v.reorders()) {
+	if s.missing || (s.allEqual && v.reorders()) || x.packed {
 		x.Trusted = false
 		x.keyOrds = s.keyOrds
 	}

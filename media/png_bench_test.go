@@ -127,3 +127,104 @@ func BenchmarkPNG(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFusedEstimate measures what fusing the RGB conversion into the PNG
+// encoder's pass (issue 19 item 1) could save on camera-like 1080p frames, in
+// CPU ms a frame on one thread: convert (swscale YUV 4:2:0 -> RGB24, the
+// decoder's pictures kept in memory), encode_hot (fastpng right after the
+// frame was converted, as the encode stage does it), encode_cold (the RGB
+// pushed out of the caches first), copy_rgb (one more write and read of the
+// 6.2 MB RGB frame: what a fused pass would no longer do). Same environment
+// variable as BenchmarkPNG for bench/work's clip:
+//
+//	go test -run X -bench FusedEstimate -benchtime 40x ./media/
+func BenchmarkFusedEstimate(b *testing.B) {
+	path, frames := testcorpus.Path(b, testcorpus.Camera), 30
+	if env := os.Getenv("VPIPE_PNG_BENCH"); env != "" {
+		p, n, _ := strings.Cut(env, ":")
+		path, frames = strings.Split(p, ",")[0], 600
+		fmt.Sscan(n, &frames)
+	}
+	pics := pathPictures(b, path, frames, 8)
+	conv, err := media.NewConverter("bicubic")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conv.Close()
+	enc := media.NewPNGEncoder(1)
+	defer enc.Close()
+	flush := make([]byte, 128<<20) // four times the L3 of the 2-core test machine
+	rgb := make([]byte, 3*pics[0].Width*pics[0].Height)
+	copyTo := make([]byte, len(rgb))
+	steps := map[string]func(p *media.Picture, timed func(func())){
+		"convert": func(p *media.Picture, timed func(func())) {
+			timed(func() { im, _ := conv.Convert(p, p.Width, p.Height); im.Release() })
+		},
+		"encode_hot": func(p *media.Picture, timed func(func())) {
+			im, _ := conv.Convert(p, p.Width, p.Height)
+			timed(func() { out, _ := enc.Encode(im); media.PutBuf(out) })
+			im.Release()
+		},
+		"encode_cold": func(p *media.Picture, timed func(func())) {
+			im, _ := conv.Convert(p, p.Width, p.Height)
+			for i := 0; i < len(flush); i += 64 {
+				flush[i]++
+			}
+			timed(func() { out, _ := enc.Encode(im); media.PutBuf(out) })
+			im.Release()
+		},
+		"copy_rgb": func(p *media.Picture, timed func(func())) {
+			im, _ := conv.Convert(p, p.Width, p.Height)
+			copy(rgb, im.Pix)
+			timed(func() { copy(copyTo, rgb) })
+			im.Release()
+		},
+	}
+	for _, name := range []string{"convert", "encode_hot", "encode_cold", "copy_rgb"} {
+		b.Run(name, func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var cpu time.Duration
+			timed := func(f func()) {
+				t := threadCPU()
+				f()
+				cpu += threadCPU() - t
+			}
+			for i := 0; i < b.N; i++ {
+				steps[name](pics[i%len(pics)], timed)
+			}
+			b.ReportMetric(cpu.Seconds()*1e3/float64(b.N), "cpu-ms/frame")
+		})
+	}
+}
+
+// pathPictures decodes frames spread evenly over the first frames of a video
+// and keeps their decoded pictures.
+func pathPictures(b *testing.B, path string, frames, n int) []*media.Picture {
+	b.Helper()
+	vid, err := media.Open(path, media.OpenOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer vid.Close()
+	x, err := vid.Scan(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var want []int
+	for i := 0; i < n; i++ {
+		want = append(want, i*frames/n+frames/(2*n))
+	}
+	var out []*media.Picture
+	err = vid.Decode(context.Background(), x, want, media.DecodeOptions{}, func(p *media.Picture) error {
+		c := *p
+		c.Buf = bytes.Clone(p.Buf)
+		p.Release()
+		out = append(out, &c)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}

@@ -30,7 +30,11 @@ import (
 // than those below (VP8/VP9, AV1, intra-only codecs...), keyframes-only
 // decoding (which skips more already), an HEVC stream whose sub-layers make a
 // "non-reference" picture a reference after all (hevcLayers), a packet that
-// cannot be parsed, or DecodeOptions.DecodeAll.
+// cannot be parsed, or DecodeOptions.DecodeAll. Nor is anything dropped
+// where the decoder's output could depend on what it decoded: an H.264 SPS
+// without the reorder depth (h264Reorder), MPEG-4 part 2 packed B-frames
+// (Index.packed: a B-frame stored in one packet is decoded during the next
+// packet's call, under that packet's setting).
 
 // nonRefDecoders are the FFmpeg decoders whose AVDISCARD_NONREF drops only
 // pictures that no other picture refers to, judged from the bitstream: h264
@@ -40,8 +44,9 @@ var nonRefDecoders = map[string]bool{"h264": true, "hevc": true, "mpeg1video": t
 
 // sparse is what one decode run knows to let its decoder drop frames.
 type sparse struct {
-	hevc *hevcLayers // HEVC: which packets are safe to drop
-	on   bool        // the decoder is set to drop non-reference frames now
+	hevc *hevcLayers  // HEVC: which packets are safe to drop
+	h264 *h264Reorder // H.264: while every SPS states the reorder depth (h264sps.go)
+	on   bool         // the decoder is set to drop non-reference frames now
 }
 
 // newSparse decides whether the run's decoder may drop frames at all; nil
@@ -56,8 +61,19 @@ func (r *runState) newSparse(decoder string) (*sparse, string) {
 		return nil, fmt.Sprintf("the %s decoder: which frames are references is not known", decoder)
 	}
 	sp := &sparse{}
-	if decoder == "hevc" {
-		sp.hevc = newHEVCLayers(r.v.stream.CodecParameters().ExtraData())
+	extra := r.v.stream.CodecParameters().ExtraData()
+	switch decoder {
+	case "hevc":
+		sp.hevc = newHEVCLayers(extra)
+	case "h264":
+		sp.h264 = newH264Reorder(extra)
+		if sp.h264.unknown {
+			return nil, "the H.264 SPS does not state the reorder depth (no VUI bitstream restriction): the decoder learns it from the frames it decodes"
+		}
+	case "mpeg4":
+		if r.x.packed {
+			return nil, "MPEG-4 packed B-frames: a B-frame is decoded with the packet after its own"
+		}
 	}
 	return sp, ""
 }
@@ -74,6 +90,9 @@ func (r *runState) mayDrop(p *astiav.Packet, tag int64) {
 	drop := r.unwanted(p, tag)
 	if sp.hevc != nil {
 		drop = sp.hevc.safe(packetBytes(p)) && drop // reads every packet: an SPS may come in-band
+	}
+	if sp.h264 != nil {
+		drop = sp.h264.safe(packetBytes(p)) && drop // likewise
 	}
 	if drop {
 		r.v.stats.Droppable++

@@ -1,6 +1,8 @@
 package media
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/asticode/go-astiav"
@@ -69,4 +71,97 @@ func firstVCL(t *testing.T, b []byte, lenSize int) int {
 		return true
 	})
 	return typ
+}
+
+// The H.264 reorder guard on real streams: x264's SPS states the reorder
+// depth (2 with its default B-pyramid and 3 B-frames), in MP4 (avcC) and raw
+// (Annex B, in-band); with the restriction cut out (testcorpus.NoReorderInfo)
+// no packet may be dropped. An SPS cut short is not read.
+func TestH264ReorderGuard(t *testing.T) {
+	for _, c := range []struct {
+		video testcorpus.Video
+		safe  bool
+	}{
+		{testcorpus.Get("h264_bframes"), true}, {testcorpus.Get("h264_raw"), true},
+		{testcorpus.NoReorderInfo, false}, {testcorpus.NoReorderInfoRaw, false},
+	} {
+		t.Run(c.video.Name, func(t *testing.T) {
+			vid, err := Open(testcorpus.Path(t, c.video), OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vid.Close()
+			extra := vid.stream.CodecParameters().ExtraData()
+			h := newH264Reorder(extra)
+			safe, n := 0, 0
+			var sps []byte
+			err = vid.readPackets(func(p *astiav.Packet) error {
+				b := packetBytes(p)
+				eachNAL(b, h.lenSize, func(nal []byte) bool {
+					if nal[0]&0x1f == 7 && sps == nil {
+						sps = append([]byte(nil), nal...)
+					}
+					return true
+				})
+				if h.safe(b) {
+					safe++
+				}
+				n++
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: n, false: 0}[c.safe]; safe != want {
+				t.Fatalf("%d of %d packets safe to drop, want %d (lenSize %d, SPS seen %v)", safe, n, want, h.lenSize, h.seen)
+			}
+			if sps == nil {
+				eachNAL(extra, 0, func(nal []byte) bool { sps = nal; return nal[0]&0x1f != 7 })
+				if h.lenSize > 0 {
+					sps = extra[8 : 8+(int(extra[6])<<8|int(extra[7]))]
+				}
+			}
+			reorder, ok, err := h264ReorderFrames(sps)
+			if err != nil || ok != c.safe || (ok && reorder != 2) {
+				t.Fatalf("SPS %x: reorder %d, stated %v, %v", sps, reorder, ok, err)
+			}
+			if _, _, err := h264ReorderFrames(sps[:len(sps)/2]); err == nil {
+				t.Fatalf("SPS cut to %x read without error", sps[:len(sps)/2])
+			}
+		})
+	}
+}
+
+// MPEG-4 packed B-frames are found from the DivX user data Xvid writes, and
+// such a stream is numbered by packet whatever its timestamps (Matroska's are
+// made up by the remux); the N-VOPs the AVI flags key are not taken for
+// keyframes: one GOP per I-frame the decoder sees. FFmpeg's own MPEG-4 is
+// not packed.
+func TestMPEG4Packed(t *testing.T) {
+	for _, c := range []struct {
+		video  testcorpus.Video
+		packed bool
+	}{{testcorpus.MPEG4Packed, true}, {testcorpus.MPEG4PackedMKV, true}, {testcorpus.Get("mpeg4_avi"), false}} {
+		t.Run(c.video.Name, func(t *testing.T) {
+			path := testcorpus.Path(t, c.video)
+			vid, err := Open(path, OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vid.Close()
+			x, err := vid.Scan(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type",
+				"-of", "csv=p=0", path).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			iframes := strings.Count(string(out), "I")
+			if x.packed != c.packed || (c.packed && x.Trusted) || (!x.Trusted && len(x.keyOrds) != iframes) {
+				t.Fatalf("packed %v (want %v), trusted %v, keyframes at %v (%d I-frames decoded)", x.packed, c.packed, x.Trusted, x.keyOrds, iframes)
+			}
+		})
+	}
 }

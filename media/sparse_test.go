@@ -13,14 +13,19 @@ import (
 )
 
 // sparseVideos are the corpus and the formats it lacks for sparse decoding:
-// MPEG-2 with timestamps (TS), HEVC with temporal sub-layers.
+// MPEG-2 with timestamps (TS), HEVC with temporal sub-layers, H.264 without
+// reorder depth in its SPS (MP4 and raw), MPEG-4 part 2 packed B-frames (AVI
+// and Matroska).
 func sparseVideos() []testcorpus.Video {
-	return append(append([]testcorpus.Video{}, testcorpus.All...), testcorpus.MPEG2TS, testcorpus.HEVCLayers)
+	return append(append([]testcorpus.Video{}, testcorpus.All...), testcorpus.MPEG2TS, testcorpus.HEVCLayers,
+		testcorpus.NoReorderInfo, testcorpus.NoReorderInfoRaw, testcorpus.MPEG4Packed, testcorpus.MPEG4PackedMKV)
 }
 
 // noNonRef are the videos without a frame their decoder may drop: no
-// B-frames (h264_nob), or a decoder vpipe does not let drop (VP9).
-var noNonRef = map[string]bool{"h264_nob": true, "vp9": true, "odd_size": true}
+// B-frames (h264_nob), a decoder vpipe does not let drop (VP9), H.264 whose
+// SPS does not state the reorder depth, MPEG-4 packed B-frames.
+var noNonRef = map[string]bool{"h264_nob": true, "vp9": true, "odd_size": true,
+	"h264_noreorder": true, "h264_noreorder_raw": true, "mpeg4_packed": true, "mpeg4_packed_mkv": true}
 
 type selection struct {
 	name string
@@ -127,17 +132,25 @@ func decodeExact(t *testing.T, vid *media.Video, x *media.Index, conv *media.Con
 
 // Where references cannot be known, everything is decoded: FFmpeg 5.1's VP9
 // decoder ignores skip_frame, and vpipe does not guess which VP9 frames are
-// references; keyframes-only decoding drops more already.
+// references; keyframes-only decoding drops more already; an H.264 SPS
+// without max_num_reorder_frames leaves FFmpeg to learn the reorder depth
+// from the pictures it decodes; a packed MPEG-4 B-frame is decoded with the
+// packet after its own.
 func TestSparseFallback(t *testing.T) {
 	for _, c := range []struct {
-		video, why string
-		o          media.DecodeOptions
+		video testcorpus.Video
+		why   string
+		o     media.DecodeOptions
 	}{
-		{"vp9", "the vp9 decoder", media.DecodeOptions{}},
-		{"h264_bframes", "keyframes only", media.DecodeOptions{KeyframesOnly: true}},
+		{testcorpus.Get("vp9"), "the vp9 decoder", media.DecodeOptions{}},
+		{testcorpus.Get("h264_bframes"), "keyframes only", media.DecodeOptions{KeyframesOnly: true}},
+		{testcorpus.NoReorderInfo, "reorder depth", media.DecodeOptions{}},
+		{testcorpus.NoReorderInfoRaw, "reorder depth", media.DecodeOptions{}},
+		{testcorpus.MPEG4Packed, "packed B-frames", media.DecodeOptions{}},
+		{testcorpus.MPEG4PackedMKV, "packed B-frames", media.DecodeOptions{}},
 	} {
-		t.Run(c.video, func(t *testing.T) {
-			vid, x := openScan(t, testcorpus.Path(t, testcorpus.Get(c.video)))
+		t.Run(c.video.Name, func(t *testing.T) {
+			vid, x := openScan(t, testcorpus.Path(t, c.video))
 			defer vid.Close()
 			want := []int{0, 12, 24, 36}
 			err := vid.Decode(context.Background(), x, want, c.o, func(p *media.Picture) error { p.Release(); return nil })

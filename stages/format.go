@@ -52,11 +52,7 @@ func convert(convs chan *media.Converter, f *frame) error {
 }
 
 // decodeThreads is stages.decode.threads, or when it is 0 (auto) what vpipe
-// picks: one decoder thread when every decoded frame becomes a PNG at full size
-// or larger (dense sampling, e.g. step 1), where the PNG encoders bound the run (~23 ms a 1080p frame
-// against ~6 ms to decode it) and FFmpeg's frame threads would only add frames
-// in flight (~25 MB of peak RSS at 1080p); FFmpeg's own choice otherwise
-// (sparse sampling, a downscale, JPEG: decoding is what bounds those).
+// picks (autoDecodeThreads).
 func (r *Runner) decodeThreads(p *prepared) int {
 	st := r.Config.Stages
 	if st.Decode.Threads != 0 {
@@ -65,8 +61,20 @@ func (r *Runner) decodeThreads(p *prepared) int {
 	// Dense: at least half the frames between the first and the last decoded
 	// are wanted (step 1, a window; not step 10, fps 1 or keyframes only).
 	dense := len(p.decode) > 0 && 2*len(p.decode) >= p.decode[len(p.decode)-1]-p.decode[0]+1
-	png := st.Encode.Options().Ext() == ".png"
-	if dense && png && p.outW*p.outH >= p.video.Info.Width*p.video.Info.Height {
+	full := p.outW*p.outH >= p.video.Info.Width*p.video.Info.Height
+	return autoDecodeThreads(st.Encode.Options(), dense, full)
+}
+
+// autoDecodeThreads is one decoder thread when every decoded frame becomes a
+// full-size (or larger) PNG deflated by zlib (levels 2-9, ~20 ms and more a
+// 1080p frame against ~9 ms to decode it): the encoders bound the run there,
+// and FFmpeg's frame threads would only add frames in flight (~25 MB of peak
+// RSS at 1080p). 0 (FFmpeg decides: frame threads) otherwise: PNG level 1
+// (vpipe's own encoder, ~5 ms) and 0, JPEG, WebP, a downscale, sparse
+// sampling, where decoding sets the pace (docs/metrics-and-tuning.md has the
+// figures).
+func autoDecodeThreads(o media.EncodeOptions, dense, full bool) int {
+	if dense && full && o.Ext() == ".png" && o.Compression >= 2 {
 		return 1
 	}
 	return 0

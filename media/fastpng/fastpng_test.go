@@ -71,7 +71,7 @@ func posterized(r *rand.Rand, p []byte) {
 	}
 }
 
-// syntheticImages: sizes from 1x1 up, odd widths, 1xN and Nx1, 16384x1, every
+// syntheticImages: sizes from 1x1 up, odd widths, 1xN and Nx1, 16384x1 and 16384x3, every
 // channel count, with noise, flat, smooth and posterized content.
 func syntheticImages() []img {
 	var out []img
@@ -88,6 +88,13 @@ func syntheticImages() []img {
 		newImg("smooth", 16384, 1, 3, smooth(16384, 3)), newImg("noise", 16384, 1, 3, noise),
 		newImg("constant", 16384, 1, 4, constant(7)), newImg("posterized", 1, 16384, 3, posterized),
 		newImg("constant", 1920, 1080, 3, constant(0)), newImg("smooth", 1921, 97, 4, smooth(1921, 4)))
+	// 16384 wide and several rows high: Up and Paeth over full rows, the
+	// sampled rows, runs crossing row ends, stored blocks split inside a row.
+	for ch := 1; ch <= 4; ch++ {
+		out = append(out, newImg("smooth", 16384, 3, ch, smooth(16384, ch)), newImg("posterized", 16384, 3, ch, posterized))
+	}
+	out = append(out, newImg("noise", 16384, 3, 3, noise), newImg("noise", 16384, 3, 4, noise),
+		newImg("constant", 16384, 3, 1, constant(255)), newImg("constant", 16384, 3, 3, constant(9)))
 	big := newImg("noise", 700, 500, 3, noise)
 	big.stored = true
 	out = append(out, big)

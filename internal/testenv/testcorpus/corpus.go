@@ -30,6 +30,8 @@ type Video struct {
 	Rotated bool
 	// Exact is false where vpipe and the CLI convert pixels differently (none so far).
 	Exact bool
+	// Edit names a change made to the last step's output in Go (edits), "" for none.
+	Edit string
 }
 
 const src = "testsrc2=s=%s:r=%s:d=%s"
@@ -217,6 +219,19 @@ var HEVCLayers = Video{Name: "hevc_layers", File: "hevc_layers.mp4", Frames: 60,
 	args(lavfi("160x120", "25", "2.4"), s("-c:v", "libx265", "-x265-params",
 		"log-level=error:keyint=12:min-keyint=12:bframes=3:scenecut=0:temporal-layers=1", "-tag:v", "hvc1", "-pix_fmt", "yuv420p", "{out}"))}}
 
+// MPEG4Packed is MPEG-4 part 2 by Xvid with 2 B-frames in AVI, in the
+// "packed bitstream" DivX and Xvid write there (user data "DivX503b1393p"):
+// a B-frame rides in the packet of the P-frame after it, and the packet
+// that follows holds only a placeholder (an N-VOP). MPEG4PackedMKV is the same
+// bitstream copied into Matroska, where every packet has a PTS. Not in All:
+// for sparse decoding (media/sparse.go).
+var MPEG4Packed = Video{Name: "mpeg4_packed", File: "mpeg4_packed.avi", Frames: 73, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "3"), s("-c:v", "libxvid", "-bf", "2", "-g", "12", "-q:v", "4", "{out}"))}}
+
+var MPEG4PackedMKV = Video{Name: "mpeg4_packed_mkv", File: "mpeg4_packed.mkv", Frames: 73, Exact: true, Steps: [][]string{
+	args(lavfi("160x120", "25", "3"), s("-c:v", "libxvid", "-bf", "2", "-g", "12", "-q:v", "4", "-f", "avi", "{out}")),
+	s("-fflags", "+genpts", "-i", "{prev}", "-c", "copy", "{out}")}}
+
 var buildMu sync.Mutex
 
 // Path builds (or finds in the cache) the video and returns its path.
@@ -228,6 +243,9 @@ func Path(t testing.TB, v Video) string {
 	h := sha256.New()
 	for _, st := range v.Steps {
 		fmt.Fprintln(h, strings.Join(st, "\x00"))
+	}
+	if v.Edit != "" {
+		fmt.Fprintln(h, "edit", v.Edit)
 	}
 	key := hex.EncodeToString(h.Sum(nil))[:12]
 	dir := filepath.Join(Dir(), v.Name+"-"+key)
@@ -261,6 +279,11 @@ func Path(t testing.TB, v Video) string {
 			t.Fatalf("building %s: ffmpeg %s: %v\n%s", v.Name, strings.Join(a, " "), err, b)
 		}
 		prev = o
+	}
+	if v.Edit != "" {
+		if err := edits[v.Edit](prev); err != nil {
+			t.Fatalf("building %s: edit %s: %v", v.Name, v.Edit, err)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
