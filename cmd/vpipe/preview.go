@@ -132,7 +132,7 @@ func servePreview(cmd *cobra.Command, st store.Store, dir, addr string, log *slo
 		log.Warn("the preview is reachable from other machines: serve it on 127.0.0.1 unless that is meant", "addr", ln.Addr().String())
 	}
 	// Ctrl-C is how a server is stopped: the preview was made, exit 0.
-	if err := preview.Serve(cmd.Context(), ln, preview.Handler(st, dir)); err != nil {
+	if err := preview.Serve(cmd.Context(), ln, preview.Handler(st, dir, log)); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
 	return nil
