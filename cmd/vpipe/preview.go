@@ -46,8 +46,8 @@ func previewCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "preview: %d images, %d videos, %d labels, %d unlabelled images; thumbnails: %d made, %d already there; data %d KB in %d chunks\n%s\n",
-				sum.Images, sum.Videos, sum.Labels, sum.Unlabelled, sum.ThumbsMade, sum.ThumbsKept, (sum.DataBytes+1023)/1024, sum.Chunks, sum.Index)
+			fmt.Fprintf(cmd.OutOrStdout(), "preview: %d images, %d videos, %d labels, %d unlabelled images; thumbnails: %d made, %d already there; data %d KB in %s\n%s\n",
+				sum.Images, sum.Videos, sum.Labels, sum.Unlabelled, sum.ThumbsMade, sum.ThumbsKept, (sum.DataBytes+1023)/1024, plural(sum.Chunks, "chunk"), sum.Index)
 			if sum.Problems > 0 {
 				log.Warn("preview: some images did not read whole (see the lines above; their cards are framed red)", "images", sum.Problems)
 			}
@@ -136,4 +136,12 @@ func servePreview(cmd *cobra.Command, st store.Store, dir, addr string, log *slo
 		return &exitError{code: exitFailed, err: err}
 	}
 	return nil
+}
+
+// plural is "1 chunk", "2 chunks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -192,13 +192,15 @@
     if (!ls.length) st.unlabelled++;
     for (const l of ls) if (isNum(st.perClass[l[0]])) st.perClass[l[0]]++;
   }
-  // allStats are the numbers of every image, from the index alone.
+  // allStats are the numbers of every image, from the index alone (made once).
+  let all = null;
   function allStats() {
+    if (all) return all;
     const st = { images: N, labels: D.labels, unlabelled: D.unlabelled, perVideo: new Map(), perClass: D.class_labels };
     VID.forEach((v, k) => {
       if (v[V_IMAGES]) st.perVideo.set(k, { images: v[V_IMAGES], labels: v[V_LABELS], lab: expand(v[V_LAB]), unl: expand(v[V_UNL]) });
     });
-    return st;
+    return (all = st);
   }
   function expand(runs) { // [start, step, count]... -> frames
     const out = [];
