@@ -2,12 +2,13 @@ package preview
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -33,21 +34,50 @@ type classes struct {
 	index map[string]int
 }
 
-func newClasses(meta *sv.ProjectMeta) *classes {
+// grey is the colour of a class without a usable one.
+const grey = "#808080"
+
+// colourRE is the only form of colour the page takes: it goes into SVG
+// attributes and styles, where anything else could be markup.
+var colourRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
+
+// newClasses reads meta.json's classes; a colour that is not #RRGGBB is
+// grey, with a warning naming the class.
+func newClasses(meta *sv.ProjectMeta, log *slog.Logger) *classes {
 	c := &classes{index: map[string]int{}}
 	for _, oc := range meta.Classes {
-		c.add(class{Title: oc.Title, Color: oc.Color, Shape: oc.Shape, Edges: graphEdges(oc.GeometryConfig)})
+		col := oc.Color
+		if col != "" && !colourRE.MatchString(col) {
+			log.Warn("preview: a class colour of meta.json is not #RRGGBB: the class is drawn grey", "class", oc.Title, "colour", fmt.Sprintf("%.40q", col))
+			col = ""
+		}
+		c.add(class{Title: oc.Title, Color: col, Shape: oc.Shape, Edges: graphEdges(oc.GeometryConfig)})
 	}
 	return c
 }
 
 func (c *classes) add(k class) int {
 	if k.Color == "" {
-		k.Color = "#808080"
+		k.Color = grey
 	}
 	c.index[k.Title] = len(c.list)
 	c.list = append(c.list, k)
 	return len(c.list) - 1
+}
+
+// colours gives a class's colour by its title (grey for one meta.json lacks);
+// it is a copy, safe to read from every worker while classes grows.
+func (c *classes) colours() func(string) string {
+	m := make(map[string]string, len(c.list))
+	for _, k := range c.list {
+		m[k.Title] = k.Color
+	}
+	return func(title string) string {
+		if col, ok := m[title]; ok {
+			return col
+		}
+		return grey
+	}
 }
 
 // of is a class's index, added (grey) when meta.json lacks it.
@@ -77,11 +107,11 @@ func graphEdges(cfg json.RawMessage) [][2]string {
 	return out
 }
 
-// label is one label as data.js holds it: [class, kind, geometry, object_id,
-// tags]. Kinds: r rectangle [l,t,r,b] (inclusive pixels), p polygon
-// [exterior, holes...] (flat x,y lists), l line (flat), o point [x,y],
-// g graph [[id,x,y,disabled]...], b bitmap [x,y,w,h,PNG data URL], u any
-// other geometry (its type name; listed, not drawn).
+// label is one label as a data chunk holds it: [class, kind, geometry,
+// object_id, tags]. Kinds: r rectangle [l,t,r,b] (inclusive pixels), p
+// polygon [exterior, holes...] (flat x,y lists), l line (flat), o point
+// [x,y], g graph [[id,x,y,disabled]...], b bitmap [x,y,w,h,mask PNG's path
+// in the site], u any other geometry (its type name; listed, not drawn).
 type label struct {
 	Class    string // resolved to an index by Build
 	Kind     string
@@ -106,9 +136,10 @@ func (l *label) row(classIdx int, tags any) []any {
 }
 
 // labels turns an annotation's objects into labels; colour gives a class's
-// colour for its bitmap masks. A bitmap whose mask does not decode is kept as
-// an undrawn label and its error returned, with the others.
-func labels(a *sv.ImageAnnotation, colour func(string) string) ([]label, []error) {
+// colour for its bitmap masks, and putMask stores a mask's PNG and gives its
+// path. A bitmap whose mask does not decode is kept as an undrawn label and
+// its error returned, with the others.
+func labels(a *sv.ImageAnnotation, colour func(string) string, putMask func([]byte) (string, error)) ([]label, []error) {
 	var out []label
 	var errs []error
 	for i, o := range a.Objects {
@@ -121,7 +152,7 @@ func labels(a *sv.ImageAnnotation, colour func(string) string) ([]label, []error
 			l.Tags = append(l.Tags, tagOf(t))
 		}
 		var err error
-		l.Kind, l.Geometry, err = geometry(o.Geometry, colour(o.ClassTitle))
+		l.Kind, l.Geometry, err = geometry(o.Geometry, colour(o.ClassTitle), putMask)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("objects[%d] (%s): %w", i, o.ClassTitle, err))
 			l.Kind, l.Geometry = "u", o.Geometry.Type()
@@ -132,7 +163,7 @@ func labels(a *sv.ImageAnnotation, colour func(string) string) ([]label, []error
 }
 
 // geometry is a geometry's kind and compact form.
-func geometry(g sv.Geometry, colour string) (string, any, error) {
+func geometry(g sv.Geometry, colour string, putMask func([]byte) (string, error)) (string, any, error) {
 	switch g := g.(type) {
 	case *sv.Rectangle:
 		return "r", []float64{g.Left, g.Top, g.Right, g.Bottom}, nil
@@ -161,11 +192,15 @@ func geometry(g sv.Geometry, colour string) (string, any, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		url, err := maskURL(m, colour)
+		b, err := maskPNG(m, colour)
 		if err != nil {
 			return "", nil, err
 		}
-		return "b", []any{origin[0], origin[1], m.W, m.H, url}, nil
+		path, err := putMask(b)
+		if err != nil {
+			return "", nil, err
+		}
+		return "b", []any{origin[0], origin[1], m.W, m.H, path}, nil
 	}
 	return "u", g.Type(), nil
 }
@@ -190,10 +225,10 @@ func tagOf(t sv.Tag) tag {
 	return tag{Name: t.Name, Value: string(t.Value), HasValue: true}
 }
 
-// maskURL draws a mask in a class's colour (clear elsewhere) as a PNG data
-// URL: the page lays it over the image at the bitmap's origin, so the browser
-// needs no zlib of its own (the layout's data is zlib of a PNG, §5).
-func maskURL(m *sv.Mask, colour string) (string, error) {
+// maskPNG draws a mask in a class's colour (clear elsewhere) as a PNG: the
+// page lays it over the image at the bitmap's origin, so the browser needs no
+// zlib of its own (the layout's data is zlib of a PNG, §5).
+func maskPNG(m *sv.Mask, colour string) ([]byte, error) {
 	c := parseColour(colour)
 	img := image.NewPaletted(image.Rect(0, 0, m.W, m.H), color.Palette{color.NRGBA{}, c})
 	for i, on := range m.Bits {
@@ -204,9 +239,9 @@ func maskURL(m *sv.Mask, colour string) (string, error) {
 	var b bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	if err := enc.Encode(&b, img); err != nil {
-		return "", err
+		return nil, err
 	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()), nil
+	return b.Bytes(), nil
 }
 
 // parseColour reads "#RRGGBB"; anything else is grey.

@@ -1,6 +1,7 @@
 package preview
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -47,8 +48,10 @@ func splitKey(key string) (dataset []string, dirKey, kind, file string, ok bool)
 }
 
 // list finds every image of the project in one listing of the store, with
-// whether its annotation and meta are there, ordered by dataset folder and name
-// (the order of frames within a video comes later, from frame_index).
+// whether its annotation and meta are there, ordered by dataset folder, then
+// by name with the numbers in names compared as numbers: vpipe names an image
+// after its frame index ("clip.mp4_frame_007.png"), so a video's images come
+// in frame order, and the grid can be written in its order as it is read.
 func list(ctx context.Context, st store.Store) ([]*entry, error) {
 	byKey := map[string]*entry{}
 	get := func(ds []string, dir, name string) *entry {
@@ -92,7 +95,43 @@ func list(ctx context.Context, st store.Store) ([]*entry, error) {
 		if c := strings.Compare(a.DirKey, b.DirKey); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Name, b.Name)
+		return naturalCompare(a.Name, b.Name)
 	})
 	return out, nil
+}
+
+// naturalCompare orders strings with their runs of digits compared as
+// numbers ("f_9" before "f_10"), else byte by byte.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
+	}
+	return 0
+}
+
+// digits is the length of s's leading run of ASCII digits.
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package preview
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,5 +27,13 @@ func TestPreviewSplitKey(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s: %q, want %q", c.key, got, c.want)
 		}
+	}
+}
+
+func TestPreviewNaturalOrder(t *testing.T) {
+	names := []string{"f_10.png", "f_9.png", "f_009b.png", "f_0100.png", "a.png", "f_.png", "f_2.png", "f_02.png"}
+	slices.SortStableFunc(names, naturalCompare)
+	if got := strings.Join(names, " "); got != "a.png f_.png f_2.png f_02.png f_9.png f_009b.png f_10.png f_0100.png" {
+		t.Errorf("natural order: %s", got)
 	}
 }

@@ -2,24 +2,79 @@ package preview
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/jpeg"
 	_ "image/png" // the formats vpipe writes: PNG, JPEG, WebP
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"golang.org/x/image/draw"
 	_ "golang.org/x/image/webp"
+
+	"github.com/vpipe/vpipe/store"
 )
 
+// hashSpan is how much of each end of an image its content key reads.
+const hashSpan = 64 << 10
+
 // thumbPath is an image's thumbnail under the site folder, by width: the
-// dataset's own folder names, and the image's size in bytes in the file name,
-// so a thumbnail is made once and made again only when its image changed
-// (the store lists sizes, not modification times) or another width is asked.
-func thumbPath(width int, e *entry) string {
-	return "thumbs/w" + strconv.Itoa(width) + "/" + e.DirKey + "/" + e.Name + "." + strconv.FormatInt(e.Size, 10) + ".jpg"
+// dataset's own folder names, and the image's content key in the file name,
+// so a thumbnail is made once and made again only when its image changed or
+// another width is asked.
+func thumbPath(width int, e *entry, key string) string {
+	return "thumbs/w" + strconv.Itoa(width) + "/" + e.DirKey + "/" + e.Name + "." + key + ".jpg"
+}
+
+// contentKey is what names an image's thumbnail: its size in bytes and the
+// CRC-32 of its bytes, "<size>-<crc>". The size alone does not do: fastpng
+// writes a noisy frame as stored blocks, whose size depends only on the
+// frame's dimensions, so a run with other settings writes other images of the
+// same sizes. An image over 2×hashSpan is hashed by its first and last
+// hashSpan bytes, two ranged reads: a PNG ends with its zlib stream's Adler-32
+// and the last IDAT's CRC, which change with any pixel, and a JPEG's or
+// WebP's size changes with its content. head is the bytes read from the start
+// (the whole image when whole), enough to read its size from.
+func contentKey(ctx context.Context, st store.Store, key string, size int64) (k string, head []byte, whole bool, err error) {
+	h := crc32.NewIEEE()
+	if size <= 2*hashSpan {
+		data, found, err := st.Get(ctx, key)
+		if err != nil || !found {
+			return "", nil, false, errors.Join(err, notFound(found, st.Name(key)))
+		}
+		h.Write(data)
+		return fmt.Sprintf("%d-%08x", len(data), h.Sum32()), data, true, nil
+	}
+	var ends [2][]byte
+	for i, off := range []int64{0, size - hashSpan} {
+		if ends[i], err = readRange(ctx, st, key, off, hashSpan); err != nil {
+			return "", nil, false, err
+		}
+		h.Write(ends[i])
+	}
+	return fmt.Sprintf("%d-%08x", size, h.Sum32()), ends[0], false, nil
+}
+
+// readRange reads n bytes of an object from off.
+func readRange(ctx context.Context, st store.Store, key string, off, n int64) ([]byte, error) {
+	r, err := st.NewRangeReader(ctx, key, off, n)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Name(key), err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, n))
+	if err == nil && int64(len(b)) != n {
+		err = fmt.Errorf("%d bytes at %d, want %d (changed while the preview was made)", len(b), off, n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Name(key), err)
+	}
+	return b, nil
 }
 
 // haveThumb tells whether the thumbnail is already there.

@@ -36,7 +36,7 @@ func (k *sink) Put(ctx context.Context, img *core.Image) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.results[key] = ms
-	if k.lossy != "" && k.checked[key] {
+	if k.lossy.format != "" && k.checked[key] {
 		k.lossyN++
 		k.lowest = math.Min(k.lowest, psnr)
 	}

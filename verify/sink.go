@@ -26,7 +26,7 @@ type sink struct {
 	st      store.Store
 	stored  *stored
 	checked map[string]bool // the image keys to compare (all, or the sample)
-	lossy   string          // the format's name when it is lossy, else ""
+	lossy   lossyCheck      // how lossy images compare (format "" for lossless)
 
 	mu        sync.Mutex
 	results   map[string][]Mismatch // by image key, every image put (nil: it matched)
@@ -38,11 +38,11 @@ type sink struct {
 	rederived int
 }
 
-func newSink(st store.Store, s *stored, checked map[string]bool, o media.EncodeOptions) *sink {
+func newSink(st store.Store, s *stored, checked map[string]bool, o media.EncodeOptions, crossBuild bool) *sink {
 	k := &sink{st: st, stored: s, checked: checked, results: map[string][]Mismatch{},
-		datasets: map[string]bool{}, lowest: math.Inf(1)}
+		datasets: map[string]bool{}, lowest: math.Inf(1), lossy: lossyCheck{crossBuild: crossBuild}}
 	if o.Format == media.FormatJPEG || o.Format == media.FormatWebP && !o.Lossless {
-		k.lossy = o.Format
+		k.lossy.format = o.Format
 	}
 	return k
 }

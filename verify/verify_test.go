@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/draw"
+	_ "image/jpeg"
 	"image/png"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +21,7 @@ import (
 	"github.com/vpipe/vpipe/config"
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/testenv/testcorpus"
+	"github.com/vpipe/vpipe/media"
 	localsink "github.com/vpipe/vpipe/sinks/local"
 	localsrc "github.com/vpipe/vpipe/sources/local"
 	"github.com/vpipe/vpipe/stages"
@@ -162,7 +166,8 @@ func TestVerifyFindsTampering(t *testing.T) {
 }
 
 // TestVerifyLossyFloor: in a JPEG dataset, another frame's image under a
-// frame's name is below the PSNR floor; the images as written are exact.
+// frame's name differs exactly, and is below the floors across builds; the
+// images as written are exact.
 func TestVerifyLossyFloor(t *testing.T) {
 	c := load(t, "stages.encode.format=jpeg", "stages.encode.quality=85")
 	dir := write(t, c)
@@ -174,11 +179,22 @@ func TestVerifyLossyFloor(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(img, "traffic.mp4_frame_010.jpg"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := check(t, c, dir, 0, 0)
-	got := lines(res)
-	if len(res.Mismatches) != 1 || !strings.Contains(got, "ds0/datasets/traffic.mp4/img/traffic.mp4_frame_010.jpg: pixels: PSNR ") ||
-		!strings.Contains(got, fmt.Sprintf("below the %g dB floor of jpeg", verify.LossyFloor)) {
-		t.Fatalf("want one pixels mismatch of frame 10:\n%s", got)
+	for _, cross := range []bool{false, true} {
+		res, err := verify.Run(context.Background(), verify.Options{Config: c, Source: source(t, c), Dataset: localstore.New(dir), Log: discard, CrossBuild: cross})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "pixels differ, the first at"
+		if cross {
+			want = fmt.Sprintf("below the cross-build floors of %g dB (frame) and %g dB (block)", verify.LossyFloor, verify.BlockFloor)
+		}
+		got := lines(res)
+		if len(res.Mismatches) != 1 || !strings.Contains(got, "ds0/datasets/traffic.mp4/img/traffic.mp4_frame_010.jpg: pixels: ") || !strings.Contains(got, want) {
+			t.Fatalf("cross-build %v: want one pixels mismatch of frame 10 (%s):\n%s", cross, want, got)
+		}
+		if res.Lossy != 38 || res.CrossBuild != cross {
+			t.Errorf("lossy images %d (cross-build %v), want 38", res.Lossy, res.CrossBuild)
+		}
 	}
 }
 
@@ -368,4 +384,108 @@ func TestVerifyProjectMeta(t *testing.T) {
 	if len(res.Mismatches) != 1 || res.Mismatches[0].Image != "meta.json" || res.Mismatches[0].Reason != "project_meta" {
 		t.Fatalf("want one meta.json mismatch:\n%s", lines(res))
 	}
+}
+
+// TestVerifyLossyPatchEdit: a 10×10 patch brightened by 100 levels in one
+// 1080p image of a JPEG and of a lossy WebP dataset is reported. The edited
+// file is what the run's own encoder makes of the frame with the patch (the
+// frame's exact pixels come from the same run in PNG), so every block away
+// from the patch is as the run writes it: the whole frame stays above the
+// 50 dB floor that alone let such an edit through.
+func TestVerifyLossyPatchEdit(t *testing.T) {
+	sets := []string{"source.path=../testdata/videos/traffic.mp4", "sampling.step=50", "sampling.resize.width=1920"}
+	exact := write(t, load(t, sets...))
+	for _, f := range []struct{ name, ext string }{{"jpeg", ".jpg"}, {"webp", ".webp"}} {
+		t.Run(f.name, func(t *testing.T) {
+			c := load(t, append(sets, "stages.encode.format="+f.name, "stages.encode.quality=85")...)
+			dir := write(t, c)
+			name := "ds0/datasets/traffic.mp4/img/traffic.mp4_frame_050"
+			pix := decodeFile(t, filepath.Join(exact, name+".png"))
+			for y := 500; y < 510; y++ {
+				for x := 900; x < 910; x++ {
+					for ch := range 3 {
+						p := &pix.Pix[pix.PixOffset(x, y)+ch]
+						*p = byte(min(255, int(*p)+100))
+					}
+				}
+			}
+			edited := encodeRGB(t, media.EncodeOptions{Format: f.name, Quality: 85}, pix)
+			if psnr := psnrOf(t, edited, filepath.Join(dir, name+f.ext)); psnr < verify.LossyFloor {
+				t.Fatalf("the edit brings the whole frame to %.1f dB: the test would not show the dilution", psnr)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+f.ext), edited, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, cross := range []bool{false, true} {
+				res, err := verify.Run(context.Background(), verify.Options{Config: c, Source: source(t, c), Dataset: localstore.New(dir), Log: discard, CrossBuild: cross})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := lines(res); len(res.Mismatches) != 1 || !strings.HasPrefix(got, name+f.ext+": pixels: ") {
+					t.Errorf("cross-build %v: want a pixels mismatch of %s:\n%s", cross, name+f.ext, got)
+				} else {
+					t.Logf("cross-build %v: %s", cross, got)
+				}
+			}
+		})
+	}
+}
+
+// decodeFile decodes an image file (PNG, JPEG or WebP) to RGBA.
+func decodeFile(t *testing.T, path string) *image.RGBA {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var im image.Image
+	if strings.HasSuffix(path, ".webp") {
+		im, err = media.DecodeWebP(b)
+	} else {
+		im, _, err = image.Decode(bytes.NewReader(b))
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := image.NewRGBA(im.Bounds())
+	draw.Draw(out, out.Rect, im, im.Bounds().Min, draw.Src)
+	return out
+}
+
+// encodeRGB encodes an image with vpipe's own encoder for o.
+func encodeRGB(t *testing.T, o media.EncodeOptions, im *image.RGBA) []byte {
+	t.Helper()
+	w, h := im.Rect.Dx(), im.Rect.Dy()
+	rgb := &media.RGB{Width: w, Height: h, Pix: make([]byte, 3*w*h)}
+	for i := range w * h {
+		copy(rgb.Pix[3*i:3*i+3], im.Pix[4*i:4*i+3])
+	}
+	enc, err := media.NewEncoder(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	b, err := enc.Encode(rgb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), b...)
+}
+
+// psnrOf is the PSNR of an image's pixels against a file's (RGB, dB).
+func psnrOf(t *testing.T, b []byte, path string) float64 {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, o := decodeFile(t, tmp), decodeFile(t, path)
+	var sq float64
+	for i := range a.Pix {
+		if i%4 != 3 {
+			e := float64(a.Pix[i]) - float64(o.Pix[i])
+			sq += e * e
+		}
+	}
+	return 10 * math.Log10(255*255/(sq/float64(3*a.Rect.Dx()*a.Rect.Dy())))
 }

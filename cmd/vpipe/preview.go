@@ -46,8 +46,8 @@ func previewCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "preview: %d images, %d videos, %d labels, %d unlabelled images; thumbnails: %d made, %d already there; data.js %d KB\n%s\n",
-				sum.Images, sum.Videos, sum.Labels, sum.Unlabelled, sum.ThumbsMade, sum.ThumbsKept, (sum.DataBytes+1023)/1024, sum.Index)
+			fmt.Fprintf(cmd.OutOrStdout(), "preview: %d images, %d videos, %d labels, %d unlabelled images; thumbnails: %d made, %d already there; data %d KB in %s\n%s\n",
+				sum.Images, sum.Videos, sum.Labels, sum.Unlabelled, sum.ThumbsMade, sum.ThumbsKept, (sum.DataBytes+1023)/1024, plural(sum.Chunks, "chunk"), sum.Index)
 			if sum.Problems > 0 {
 				log.Warn("preview: some images did not read whole (see the lines above; their cards are framed red)", "images", sum.Problems)
 			}
@@ -67,9 +67,8 @@ func previewCmd() *cobra.Command {
 }
 
 // previewStore opens the dataset's store and says how the site reaches its
-// images (a relative URL from the site's folder). A local folder today; a
-// store URL (s3://…) plugs in here as another store.Store, with no base (the
-// full view is then served by --serve).
+// images: a relative URL from the site's folder to a local dataset; none
+// ("") for a dataset in a store (see remotePreviewStore).
 func previewStore(dataset string, out *string) (store.Store, string, error) {
 	if strings.Contains(dataset, "://") {
 		return remotePreviewStore(dataset, *out)
@@ -107,9 +106,10 @@ func previewStore(dataset string, out *string) (store.Store, string, error) {
 }
 
 // remotePreviewStore opens a dataset in a store (s3://…, gs://…,
-// azblob://…; credentials from the store's standard chain). Its full-size
-// images are reached through --serve (under dataset/): a page opened from
-// file:// shows the thumbnails only.
+// azblob://…; credentials from the store's standard chain). The site has no
+// link to its images ("" base): --serve gives them under dataset/ (serve.js
+// tells the page so), and a page opened from file:// shows the thumbnail in
+// the full view, saying to run with --serve.
 func remotePreviewStore(dataset, out string) (store.Store, string, error) {
 	if out == "" {
 		return nil, "", fmt.Errorf("%s: a dataset in a store needs -o DIR (where the site is written)", dataset)
@@ -118,7 +118,7 @@ func remotePreviewStore(dataset, out string) (store.Store, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return st, "dataset/", nil
+	return st, "", nil
 }
 
 // servePreview serves the site until the command's context ends (Ctrl-C).
@@ -132,8 +132,16 @@ func servePreview(cmd *cobra.Command, st store.Store, dir, addr string, log *slo
 		log.Warn("the preview is reachable from other machines: serve it on 127.0.0.1 unless that is meant", "addr", ln.Addr().String())
 	}
 	// Ctrl-C is how a server is stopped: the preview was made, exit 0.
-	if err := preview.Serve(cmd.Context(), ln, preview.Handler(st, dir)); err != nil {
+	if err := preview.Serve(cmd.Context(), ln, preview.Handler(st, dir, log)); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
 	return nil
+}
+
+// plural is "1 chunk", "2 chunks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	bt "github.com/vpipe/vpipe/internal/testenv/browsertest"
+	"github.com/vpipe/vpipe/internal/testenv/s3test"
 )
 
 // annotatedProject writes the README tour's annotated project: the fixture's
@@ -141,6 +142,7 @@ func TestPreviewFilters(t *testing.T) {
 		}
 	}
 	bt.Eval[bool](t, ctx, `document.getElementById('f-reset').click(), true`)
+	bt.Wait(t, ctx, `document.body.dataset.ready === '1'`, 10*time.Second)
 	if got := cards(); strings.Count(got, ".png") != 9 {
 		t.Fatalf("after reset: %s", got)
 	}
@@ -162,29 +164,7 @@ func TestPreviewFilters(t *testing.T) {
 func TestPreviewServe(t *testing.T) {
 	out := annotatedProject(t)
 	site := filepath.Join(t.TempDir(), "site")
-	cmd := exec.Command(bin, "preview", out, "-o", site, "--serve", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	url := ""
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "serving "); ok {
-			url = strings.Fields(u)[0]
-			break
-		}
-	}
-	if url == "" {
-		t.Fatalf("no serving line\n%s", stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
+	url, cmd, stderr := startServe(t, "preview", out, "-o", site, "--serve", "127.0.0.1:0")
 	get := func(path string) (int, []byte) {
 		r, err := http.Get(url + path)
 		if err != nil {
@@ -194,8 +174,16 @@ func TestPreviewServe(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		return r.StatusCode, b
 	}
-	if code, b := get("index.html"); code != 200 || !bytes.Contains(b, []byte(`src="data.js"`)) {
+	if code, b := get("index.html"); code != 200 || !bytes.Contains(b, []byte(`src="data/index.js"`)) {
 		t.Errorf("index.html: %d", code)
+	}
+	// a name rebound to 127.0.0.1 (DNS rebinding) is refused
+	req, _ := http.NewRequest("GET", url+"dataset/"+frame03, nil)
+	req.Host = "evil.example"
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 403 {
+		t.Errorf("Host evil.example: %v %v, want 403", r, err)
+	} else {
+		r.Body.Close()
 	}
 	if code, b := get("serve.js"); code != 200 || !bytes.Contains(b, []byte(`"dataset/"`)) {
 		t.Errorf("serve.js: %d %s", code, b)
@@ -212,6 +200,81 @@ func TestPreviewServe(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("after SIGINT: %v\n%s", err, stderr.String())
+	}
+}
+
+// startServe runs vpipe with args that end in --serve and returns the URL
+// it serves on, once it says so; the process is killed when the test ends.
+func startServe(t *testing.T, args ...string) (string, *exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	url := ""
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "serving "); ok {
+			url = strings.Fields(u)[0]
+			break
+		}
+	}
+	if url == "" {
+		t.Fatalf("no serving line\n%s", stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	return url, cmd, &stderr
+}
+
+// TestPreviewS3: the preview of a dataset in a bucket (versitygw) is built
+// from s3://; opened from file:// its full view shows the thumbnail and
+// says to run with --serve (the site has no link to a bucket); served, the
+// full view loads the image itself, from the bucket through the server.
+func TestPreviewS3(t *testing.T) {
+	ctx := bt.New(t, 1280, 900)
+	srv, err := s3test.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	srv.Env(t)
+	t.Setenv("AWS_ENDPOINT_URL", srv.Endpoint) // an IP endpoint: the SDK addresses buckets by path
+	out := annotatedProject(t)
+	bucket := srv.Bucket(t)
+	srv.Upload(t, out, bucket, "sets/a")
+	site := filepath.Join(t.TempDir(), "site")
+	url, _, stderr := startServe(t, "preview", "s3://"+bucket+"/sets/a", "-o", site, "--serve", "127.0.0.1:0")
+	b, err := os.ReadFile(filepath.Join(site, "data/index.js"))
+	if err != nil || !bytes.Contains(b, []byte(`"base":null`)) {
+		t.Fatalf("data/index.js: %v, want no base:\n%.300s\n%s", err, b, stderr)
+	}
+	fullView := func() string {
+		bt.Eval[bool](t, ctx, fmt.Sprintf(`document.querySelector('.card[data-image=%q]').click(), true`, frame03))
+		bt.Wait(t, ctx, `!document.getElementById('full').hidden && document.querySelector('#full img').complete && document.body.dataset.ready === '1'`, 10*time.Second)
+		return bt.Eval[string](t, ctx, `document.getElementById('full-info').innerText`)
+	}
+	open(t, ctx, site)
+	if info := fullView(); !strings.Contains(info, "full-size images: run with --serve") {
+		t.Errorf("from file://, the full view does not say to serve:\n%s", info)
+	}
+	if w := bt.Eval[int](t, ctx, `document.querySelector('#full img').naturalWidth`); w != 256 {
+		t.Errorf("from file://, the full view's image is %d wide, want the 256 px thumbnail", w)
+	}
+	bt.Open(t, ctx, url)
+	bt.Wait(t, ctx, `document.body.dataset.ready === '1'`, 20*time.Second)
+	if info := fullView(); strings.Contains(info, "--serve") {
+		t.Errorf("served, the full view still says to serve:\n%s", info)
+	}
+	bt.Wait(t, ctx, `document.querySelector('#full img').naturalWidth === 300`, 10*time.Second) // the original, from the bucket
+	if src := bt.Eval[string](t, ctx, `document.querySelector('#full img').getAttribute('src')`); src != "dataset/"+frame03 {
+		t.Errorf("served, the full image is %s", src)
 	}
 }
 
@@ -236,6 +299,7 @@ func choose(t *testing.T, ctx context.Context, filter, option string) {
 	if !ok {
 		t.Fatalf("filter %s has no option %q", filter, option)
 	}
+	bt.Wait(t, ctx, `document.body.dataset.ready === '1'`, 10*time.Second) // the filter applied
 }
 
 // near tells whether a pixel within 1 of (x, y) passes ok (the outline is

@@ -25,6 +25,9 @@ type verifyFlags struct {
 	sample int
 	seed   uint64
 	report string
+	// crossBuild compares lossy images within the cross-build floors
+	// instead of exactly.
+	crossBuild bool
 }
 
 func verifyCmd() *cobra.Command {
@@ -65,6 +68,7 @@ func verifyCmd() *cobra.Command {
 	f.IntVar(&vf.sample, "sample", 0, "check `N` images drawn at random (0: every image)")
 	f.Uint64Var(&vf.seed, "seed", 0, "the sample's seed (default: a new one, printed so the sample can be drawn again)")
 	f.StringVar(&vf.report, "report", "", "write every mismatch as JSON to `FILE`")
+	f.BoolVar(&vf.crossBuild, "cross-build", false, "for a dataset written by another build of libjpeg-turbo or libwebp: JPEG and lossy WebP images match within a PSNR floor (frame and every 8x8 block) instead of exactly")
 	return cmd
 }
 
@@ -101,7 +105,7 @@ func (vf *verifyFlags) run(ctx context.Context, cmd *cobra.Command, dataset stri
 		return nil, err
 	}
 	defer st.Close()
-	return verify.Run(ctx, verify.Options{Config: c, Source: src, Dataset: st, Sample: vf.sample, Seed: vf.seed, Log: log})
+	return verify.Run(ctx, verify.Options{Config: c, Source: src, Dataset: st, Sample: vf.sample, Seed: vf.seed, CrossBuild: vf.crossBuild, Log: log})
 }
 
 // datasetStore is where DATASET is: a folder, or a store's URL
@@ -135,7 +139,7 @@ func printVerify(w io.Writer, res *verify.Result, vf verifyFlags) {
 	}
 	lossy := ""
 	if res.Lossy > 0 && res.LowestPSNR > 0 {
-		lossy = fmt.Sprintf("; lossy images: lowest PSNR %.1f dB (floor %g)", res.LowestPSNR, verify.LossyFloor)
+		lossy = fmt.Sprintf("; lossy images: lowest PSNR %.1f dB (--cross-build floors: %g dB a frame, %g dB an 8x8 block)", res.LowestPSNR, verify.LossyFloor, verify.BlockFloor)
 	} else if res.Lossy > 0 {
 		lossy = "; lossy images: every one exact"
 	}
