@@ -114,3 +114,17 @@ func TestTypeOverrideReplacesFileBackend(t *testing.T) {
 		t.Errorf("sinks[1] replaced by --set: %v", err)
 	}
 }
+
+// An override that gives the type the file already has replaces nothing: the
+// file's keys of another type are still refused.
+func TestSameTypeOverrideKeepsChecks(t *testing.T) {
+	src := t.TempDir()
+	msg := problems(t, mustFail(load(t, "source: {path: "+src+"}\nsink: {type: s3, url: s3://d/o, path: x}\n", []string{"sink.type=s3"})))
+	if !strings.Contains(msg, "sink.path: a key of sink type local only") {
+		t.Errorf("the file's wrong key is dropped by a --set of its own type:\n%s", msg)
+	}
+	msg = problems(t, mustFail(load(t, "source: {path: "+src+"}\nsinks:\n  - {path: a, url: s3://d/o}\n", nil, "VPIPE_SINKS_0_TYPE=local")))
+	if !strings.Contains(msg, "sinks[0].url: a key of sink type") {
+		t.Errorf("sinks[0]'s wrong key is dropped by an override of its own type:\n%s", msg)
+	}
+}

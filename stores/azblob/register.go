@@ -57,7 +57,7 @@ func defaults(role registry.Kind) any {
 
 func check(c *Config) []registry.Problem {
 	var ps []registry.Problem
-	if _, err := ParseURL(c.URL); err != nil {
+	if _, err := ParseURL(c.URL); err != nil && c.URL != "" { // an empty one is reported as required
 		ps = append(ps, registry.Problem{Key: "url", Msg: err.Error()})
 	}
 	if err := CheckEndpoint(c.Endpoint); err != nil {
