@@ -48,7 +48,7 @@ func load(path string, sets []string) (*config.Config, error) {
 // (a platform's source and sinks) get one per run.
 func backends(c *config.Config, log *slog.Logger) (core.Source, core.Sink, error) {
 	ctx := context.Background()
-	d := registry.Deps{Log: log, Section: c.Section, Shared: shared()}
+	d := registry.Deps{Log: log, Section: c.Section, Shared: shared(), Prefix: "source"}
 	spec, ok := registry.Lookup(registry.Source, c.Source.Type)
 	if !ok {
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
@@ -86,6 +86,7 @@ func newSink(ctx context.Context, c *config.Config, key string, sc config.Backen
 	if err := apart(c, key, spec, sc); err != nil {
 		return nil, err
 	}
+	d.Prefix = key // its messages name its own keys: sinks[1].url
 	sink, err := registry.NewSink(ctx, spec, sc.Conf, d)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)

@@ -44,6 +44,7 @@ type Store struct {
 	endpoint string // as configured ("" = from the credential chain)
 	entra    bool   // the credential is Entra ID's (DefaultAzureCredential)
 	attempts int
+	key      string // the config key of the URL, for messages
 	// PageSize is the most blobs of one listing page (0 = the service's, 5000).
 	PageSize int32
 	// BeforeUpdatePut runs in Update between reading a blob and its
@@ -72,7 +73,11 @@ func New(o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{c: c, loc: loc, server: server, endpoint: o.Endpoint, entra: entra, attempts: attempts}, nil
+	key := o.Key
+	if key == "" {
+		key = "sink.url"
+	}
+	return &Store{c: c, loc: loc, server: server, endpoint: o.Endpoint, entra: entra, attempts: attempts, key: key}, nil
 }
 
 // Describe names the store (and the endpoint, when one is set).
@@ -89,7 +94,7 @@ func (s *Store) Name(key string) string { return s.loc.Object(s.loc.Blob(key)) }
 // Features: Azure's name limit (less the prefix); an upload cut off may have
 // been applied, and whether it was is told by the blob's Content-MD5.
 func (s *Store) Features() store.Features {
-	return store.Features{Key: "sink.url", MaxKeyLen: MaxKeyLen - len(s.loc.Blob("")), MaybeApplied: true, Holds: s.holds}
+	return store.Features{Key: s.key, MaxKeyLen: MaxKeyLen - len(s.loc.Blob("")), MaybeApplied: true, Holds: s.holds}
 }
 
 // Check lists one blob under the prefix: the container exists and the

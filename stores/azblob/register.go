@@ -38,9 +38,10 @@ func init() {
 			c.URL = loc
 			return c, strings.HasPrefix(loc, "azblob://")
 		},
-		NewStore: func(_ context.Context, conf any, _ registry.Deps) (store.Store, error) {
+		NewStore: func(_ context.Context, conf any, d registry.Deps) (store.Store, error) {
 			c := conf.(*Config)
-			return New(Options{URL: c.URL, Endpoint: c.Endpoint, MaxAttempts: c.MaxAttempts, Timeout: time.Duration(c.TimeoutS) * time.Second})
+			return New(Options{URL: c.URL, Endpoint: c.Endpoint, MaxAttempts: c.MaxAttempts, Timeout: time.Duration(c.TimeoutS) * time.Second,
+				Key: d.Key("url")})
 		},
 	})
 }

@@ -32,6 +32,8 @@ type Options struct {
 	// after (sink.fsync): what a write returned survives a power cut, at the
 	// cost of a disk flush per file.
 	Fsync bool
+	// Key is the config key that names Root, for messages ("" = sink.path).
+	Key string
 }
 
 // Store is a folder on disk.
@@ -58,13 +60,20 @@ func (s *Store) Name(key string) string { return filepath.Join(s.Root, filepath.
 
 // Features: a writer lock file per writer.
 func (s *Store) Features() store.Features {
-	return store.Features{Key: "sink.path", Admit: s.admitLocked, Release: s.release}
+	return store.Features{Key: s.key(), Admit: s.admitLocked, Release: s.release}
+}
+
+func (s *Store) key() string {
+	if s.Key == "" {
+		return "sink.path"
+	}
+	return s.Key
 }
 
 // Check refuses a root that exists and is not a folder.
 func (s *Store) Check(context.Context) error {
 	if st, err := os.Stat(s.Root); err == nil && !st.IsDir() {
-		return fmt.Errorf("sink.path %s: not a folder", s.Root)
+		return fmt.Errorf("%s %s: not a folder", s.key(), s.Root)
 	}
 	return nil
 }
@@ -72,7 +81,7 @@ func (s *Store) Check(context.Context) error {
 // Open creates the root folder.
 func (s *Store) Open(context.Context) error {
 	if err := s.mkdirAll(s.Root); err != nil {
-		return fmt.Errorf("sink.path: %w", err)
+		return fmt.Errorf("%s: %w", s.key(), err)
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ import (
 // Store is a bucket prefix.
 type Store struct {
 	C *s3conn.Client
+	// Key is the config key that names the URL, for messages ("" = sink.url).
+	Key string
 	// BeforeUpdatePut runs in Update between reading an object and its
 	// conditional PUT (tests make a concurrent change there).
 	BeforeUpdatePut func()
@@ -42,7 +44,11 @@ func (s *Store) Name(key string) string { return s.C.Loc.Object(s.C.Loc.Key(key)
 // Features: S3's key limit (less the prefix); a PUT cut off may have been
 // applied, and whether it was is told by its ETag.
 func (s *Store) Features() store.Features {
-	return store.Features{Key: "sink.url", MaxKeyLen: s3conn.MaxKeyLen - len(s.C.Loc.Key("")), MaybeApplied: true, Holds: s.holds}
+	key := s.Key
+	if key == "" {
+		key = "sink.url"
+	}
+	return store.Features{Key: key, MaxKeyLen: s3conn.MaxKeyLen - len(s.C.Loc.Key("")), MaybeApplied: true, Holds: s.holds}
 }
 
 // Check has nothing to check before a read.

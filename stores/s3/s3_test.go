@@ -10,6 +10,7 @@ import (
 
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/storetest"
 	s3store "github.com/vpipe/vpipe/stores/s3"
@@ -85,5 +86,20 @@ func TestUpdateGivesUp(t *testing.T) {
 	}
 	if b, _, _ := s.Get(context.Background(), "x.json"); string(b) != strings.Repeat("o", n) {
 		t.Fatalf("x.json is %q, want the other writer's last", b)
+	}
+}
+
+// Built for sinks[1], the store names sinks[1].url in its messages.
+func TestKeyNamesSection(t *testing.T) {
+	spec, _ := registry.Lookup(registry.Sink, "s3")
+	conf, _ := spec.Locate("s3://" + srv.Bucket(t) + "/p")
+	conf.(*s3store.Config).Endpoint = srv.Endpoint
+	srv.Env(t)
+	st, err := spec.NewStore(context.Background(), conf, registry.Deps{Role: registry.Sink, Prefix: "sinks[1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := st.Features().Key; k != "sinks[1].url" {
+		t.Fatalf("Features().Key = %q, want sinks[1].url", k)
 	}
 }
