@@ -181,16 +181,15 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
-// updateAttempts bounds Update's read-change-write rounds.
-const updateAttempts = 10
-
 // Update reads the blob, changes it and writes it with a conditional Put Blob;
 // when another writer changed it in between, the service refuses it (412, or
-// 409 for a blob that now exists) and Update reads and changes it again, up
-// to updateAttempts times. Unchanged bytes are not written.
+// 409 for a blob that now exists) and Update reads and changes it again
+// after a pause (store.CASRounds), for at most store.CASBudget. Unchanged
+// bytes are not written.
 func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([]byte, error)) error {
 	name := s.loc.Blob(key)
-	for attempt := 1; ; attempt++ {
+	var rounds store.CASRounds
+	for {
 		old, etag, found, err := s.get(ctx, name)
 		if err != nil {
 			return err
@@ -214,9 +213,8 @@ func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([
 		if !bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists) {
 			return s.Err("PutBlob", name, err)
 		}
-		if attempt == updateAttempts {
-			return fmt.Errorf("%s: changed by other writers during each of %d merges (conditional Put Blob refused); nothing was written, run again: %w",
-				s.loc.Object(name), attempt, err)
+		if again, werr := rounds.Lost(ctx); !again {
+			return store.CASGaveUp(s.loc.Object(name), "conditional Put Blob", &rounds, werr, err)
 		}
 	}
 }

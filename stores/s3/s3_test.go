@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
@@ -68,6 +69,8 @@ func TestStore(t *testing.T) {
 // Update gives up, naming the object, when another writer changes it
 // between every read and write; the other writer's bytes stay.
 func TestUpdateGivesUp(t *testing.T) {
+	defer func(b time.Duration) { store.CASBudget = b }(store.CASBudget)
+	store.CASBudget = 300 * time.Millisecond // the rounds are paced: a short budget ends it
 	bucket := srv.Bucket(t)
 	srv.Env(t)
 	c, err := s3conn.New(context.Background(), s3conn.Options{URL: "s3://" + bucket + "/p", Endpoint: srv.Endpoint, PathStyle: true})
