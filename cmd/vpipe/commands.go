@@ -73,7 +73,8 @@ func backends(c *config.Config, log *slog.Logger) (core.Source, core.Sink, error
 		}
 		sinks = append(sinks, sink)
 	}
-	return src, fanout.New(sinks...), nil
+	o := fanout.Options{Workers: c.Stages.Write.Workers, NoAnnotate: !c.Sampling.CopyAnnotations}
+	return src, fanout.NewWith(o, sinks...), nil
 }
 
 // newSink builds the sink of the config's section key ("sink", "sinks[1]"),
