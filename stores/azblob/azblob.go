@@ -26,6 +26,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vpipe/vpipe/store"
 )
 
@@ -263,15 +265,25 @@ func (s *Store) holds(ctx context.Context, key string, data []byte) bool {
 	return bytes.Equal(p.ContentMD5, sum[:])
 }
 
-// Delete removes blobs (with their snapshots), one call each; missing ones
-// are fine.
+// deleteWorkers bounds the Delete Blob calls in flight (a video's roll-back
+// is hundreds of blobs, one call each).
+const deleteWorkers = 16
+
+// Delete removes blobs (with their snapshots), one call each, deleteWorkers
+// at once; missing ones are fine. (Blob Batch would take 256 a call; single
+// calls keep one error path, the same for every kind of credential.)
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(deleteWorkers)
 	for _, k := range keys {
 		name := s.loc.Blob(k)
-		_, err := s.c.NewBlobClient(name).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
-		if err != nil && !bloberror.HasCode(err, bloberror.BlobNotFound) {
-			return s.Err("DeleteBlob", name, err)
-		}
+		g.Go(func() error {
+			_, err := s.c.NewBlobClient(name).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
+			if err != nil && !bloberror.HasCode(err, bloberror.BlobNotFound) {
+				return s.Err("DeleteBlob", name, err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
