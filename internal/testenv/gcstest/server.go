@@ -219,17 +219,27 @@ func randHex(n int) string {
 // package fails with the setup hint, so CI never passes on skipped tests.
 // Any other failure to start fails.
 func Main(m *testing.M, srv **Server) int {
-	s, err := Start()
+	s, err := ForMain()
 	if err != nil {
-		if !errors.Is(err, errMissing) || os.Getenv("CI") != "" {
-			fmt.Fprintln(os.Stderr, "gcstest:", err)
-			return 1
-		}
-		fmt.Fprintln(os.Stderr, "gcstest: the tests that need fake-gcs-server skip:", err)
-		*srv = &Server{missing: err}
-		return m.Run()
+		fmt.Fprintln(os.Stderr, "gcstest:", err)
+		return 1
 	}
 	*srv = s
 	defer s.Stop()
 	return m.Run()
+}
+
+// ForMain starts a server as Main does, for a TestMain that starts several:
+// a binary that is not installed gives (outside CI) a server whose tests
+// skip; any other failure is an error.
+func ForMain() (*Server, error) {
+	s, err := Start()
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, errMissing) || os.Getenv("CI") != "" {
+		return nil, err
+	}
+	fmt.Fprintln(os.Stderr, "gcstest: the tests that need fake-gcs-server skip:", err)
+	return &Server{missing: err}, nil
 }
