@@ -24,7 +24,7 @@ import (
 	"github.com/vpipe/vpipe/progress"
 	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/sinks/fanout"
-	localsink "github.com/vpipe/vpipe/sinks/local" // vpipe frames' bare folder (Flat), the one backend named here
+	localsink "github.com/vpipe/vpipe/sinks/local" // names a backend: vpipe frames writes its bare folder (Flat), whatever a config says
 	"github.com/vpipe/vpipe/stages"
 )
 

@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/atomicfile"
 	"github.com/vpipe/vpipe/store"
 )
 
@@ -117,13 +118,13 @@ func (s *Store) Put(_ context.Context, key string, data []byte) error {
 	if err := s.touch(filepath.Dir(p)); err != nil {
 		return err
 	}
-	err := WriteAtomic(p, data, s.Fsync, s.id)
+	err := atomicfile.Write(p, data, s.Fsync, s.id)
 	if errors.Is(err, fs.ErrNotExist) { // its folder was removed (emptied by a Delete) since
 		s.dirs.Delete(filepath.Dir(p))
 		if err := s.touch(filepath.Dir(p)); err != nil {
 			return err
 		}
-		err = WriteAtomic(p, data, s.Fsync, s.id)
+		err = atomicfile.Write(p, data, s.Fsync, s.id)
 	}
 	return err
 }
@@ -164,7 +165,7 @@ func (s *Store) update(key string, fn func([]byte, bool) ([]byte, error)) error 
 	if err != nil || b == nil {
 		return err
 	}
-	return WriteAtomic(p, b, s.Fsync, s.id)
+	return atomicfile.Write(p, b, s.Fsync, s.id)
 }
 
 // List walks the folder of prefix; temporaries and lock files are left out.
@@ -281,7 +282,7 @@ func (s *Store) mkdirAll(dir string) error {
 		return err
 	}
 	for _, d := range made {
-		if err := syncDir(filepath.Dir(d)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(d)); err != nil {
 			return err
 		}
 	}
@@ -300,61 +301,5 @@ func (s *Store) admitLocked(w core.Writer) error {
 	}
 	s.removeTemps(s.Root)
 	s.dirs.Store(s.Root, true)
-	return nil
-}
-
-// WriteAtomic writes data to a temporary file beside path, named for its
-// writer (owner, "" for none), and renames it over path. With fsync the file
-// is synced before the rename (so the name never points at bytes not yet on
-// disk) and its folder after (so the rename itself is on disk when
-// WriteAtomic returns).
-func WriteAtomic(path string, data []byte, fsync bool, owner string) (err error) {
-	pattern := TmpPrefix + "*"
-	if owner != "" {
-		pattern = TmpPrefix + owner + "-*"
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), pattern)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if fsync {
-		if err = f.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", f.Name(), err)
-		}
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if fsync {
-		return syncDir(filepath.Dir(path))
-	}
-	return nil
-}
-
-// syncDir flushes a folder's entries (a rename, a new file) to disk.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
 	return nil
 }
