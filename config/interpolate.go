@@ -57,6 +57,9 @@ type interpolation struct {
 	dropped []string        // keys left out: a reference was wrong or unset
 	origins map[string]string
 	ps      *Problems
+	// fileTypes are the types the file gives its source and sinks ("sink",
+	// "sinks[1]"; the default when it gives none), before any override.
+	fileTypes map[string]string
 }
 
 // protect swaps every reference in text for a token and returns the new text.

@@ -95,11 +95,17 @@ func Load(path string, sets []string, env []string) (*Config, error) {
 	for _, o := range ovs {
 		in.given[o.key] = true
 	}
+	for _, o := range sinkOvs {
+		if o.val != nil { // a bad value is reported; the file's stands
+			in.given[o.name()] = true
+		}
+	}
 
 	doc, ok := parse(text, in, ps)
 	if !ok {
 		return nil, ps.sorted()
 	}
+	in.fileTypes = backendTypes(doc)
 	ovs = applyDecoded(doc, ovs, in.origins)
 	applySinkOverrides(doc, sinkOvs, in, ps)
 	checkTree(doc, "", in, ps)
@@ -335,13 +341,30 @@ func nodeKind(n *yaml.Node) string {
 	return "something else"
 }
 
+// deleteKey removes the value at a key path as interpolation names it:
+// dotted map keys, each maybe followed by list indexes ("sinks[0].path"). A
+// list element itself is left in place (removing it would renumber the
+// others); checkSinks reports what it holds.
 func deleteKey(m map[string]any, path string) {
 	head, rest, nested := strings.Cut(path, ".")
+	name, idx, indexed := strings.Cut(head, "[")
 	if !nested {
-		delete(m, head)
+		if !indexed {
+			delete(m, name)
+		}
 		return
 	}
-	if sub, ok := m[head].(map[string]any); ok {
+	at := m[name]
+	for ; indexed; idx, indexed = strings.CutPrefix(idx, "[") { // idx: "0]" or "0][1]"
+		n, after, _ := strings.Cut(idx, "]")
+		i, err := strconv.Atoi(n)
+		list, ok := at.([]any)
+		if err != nil || !ok || i < 0 || i >= len(list) {
+			return
+		}
+		at, idx = list[i], after
+	}
+	if sub, ok := at.(map[string]any); ok {
 		deleteKey(sub, rest)
 	}
 }
@@ -920,11 +943,8 @@ func checkSinks(val any, in *interpolation, ps *Problems) {
 // file with a local sink's path), while an override's own are refused.
 func checkBackendTree(m map[string]any, section, name string, in *interpolation, ps *Problems) {
 	origins := in.origins
-	typeOverridden := in.given[name+".type"]
-	typ := registry.Default(schema().roles[section])
-	if t, ok := m["type"].(string); ok {
-		typ = t
-	}
+	typ := typeOf(m, section)
+	typeOverridden := in.given[name+".type"] && in.fileTypes[name] != typ
 	own, known := schema().typeKeys(section, typ)
 	own = schema().ofFormat(own, m)
 	names := make([]string, 0, len(m))
@@ -1038,6 +1058,33 @@ func givenUnder(in *interpolation, section string) bool {
 		}
 	}
 	return false
+}
+
+// typeOf is the type a source or sink section gives (its role's default
+// when it gives none).
+func typeOf(m map[string]any, section string) string {
+	if t, ok := m["type"].(string); ok {
+		return t
+	}
+	return registry.Default(schema().roles[section])
+}
+
+// backendTypes are the types of the parsed file's source, sink and sinks:
+// list, by the name problems use ("sinks[1]").
+func backendTypes(doc map[string]any) map[string]string {
+	out := map[string]string{}
+	for section := range schema().roles {
+		if m, ok := doc[section].(map[string]any); ok {
+			out[section] = typeOf(m, section)
+		}
+	}
+	list, _ := doc["sinks"].([]any)
+	for i, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			out[fmt.Sprintf("sinks[%d]", i)] = typeOf(m, "sink")
+		}
+	}
+	return out
 }
 
 // origin is where key's value came from: its own origin, else its section's

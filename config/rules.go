@@ -110,7 +110,7 @@ func (c *Config) checkBackend(ps *Problems, prefix string, role registry.Kind, b
 		conf = spec.Config(role)
 	}
 	for _, k := range registry.Missing(conf) {
-		ps.add(prefix+"."+k, "required for a %s %s", b.Type, role)
+		ps.add(prefix+"."+k, "required for a %s of type %s", role, b.Type)
 	}
 	if b.Output != nil {
 		c.checkOutput(ps, prefix, b.Output)

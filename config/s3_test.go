@@ -39,7 +39,7 @@ sinks:
 		t.Fatalf("%v", err)
 	}
 	msg := err.Error()
-	for _, w := range []string{"source.url: required for a s3 source", "sinks: give either sink or sinks, not both",
+	for _, w := range []string{"source.url: required for a source of type s3", "sinks: give either sink or sinks, not both",
 		"sinks[0].url: want s3://BUCKET/PREFIX without credentials", "sinks[0].max_attempts: must be 1–100",
 		"sinks[1].pth: unknown key (did you mean path?)", "sinks[2]: want a sink"} {
 		if !strings.Contains(msg, w) {
@@ -88,5 +88,14 @@ sinks:
 	}
 	if s3(c.Sink).TimeoutS != 30 || s3(c.Source).TimeoutS != 60 {
 		t.Fatalf("timeouts: source %d, sink %d", s3(c.Source).TimeoutS, s3(c.Sink).TimeoutS)
+	}
+}
+
+// A required key is named with its backend's type without an article to get
+// wrong ("a azblob").
+func TestRequiredKeyMessage(t *testing.T) {
+	msg := problems(t, mustFail(load(t, "source: {path: "+t.TempDir()+"}\nsink: {type: azblob}\n", nil)))
+	if !strings.Contains(msg, "sink.url: required for a sink of type azblob") || strings.Count(msg, "sink.url") != 1 {
+		t.Errorf("want sink.url reported once as required:\n%s", msg)
 	}
 }

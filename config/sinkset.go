@@ -46,7 +46,11 @@ func sinkEnv(name, val string, ps *Problems) (o sinkOverride, ok bool) {
 	i, _ := strconv.Atoi(m[1])
 	key, known := schema().byEnv[EnvPrefix+"SINK_"+m[2]]
 	if !known {
-		ps.add("", "environment variable %s sets no key of a sink%s", name, suggest(EnvPrefix+"SINK_"+m[2], schema().envNames()))
+		var names []string // a sink's variables, in this sink's SINKS_i form
+		for _, k := range schema().under("sink") {
+			names = append(names, EnvPrefix+"SINKS_"+m[1]+"_"+strings.TrimPrefix(EnvName(k), EnvPrefix+"SINK_"))
+		}
+		ps.add("", "environment variable %s sets no key of a sink%s", name, suggest(name, names))
 		return o, true
 	}
 	return sinkValue(i, strings.TrimPrefix(key, "sink."), val, "from "+name, ps)
@@ -79,9 +83,9 @@ func applySinkOverrides(doc map[string]any, ovs []sinkOverride, in *interpolatio
 		if o.val == nil {
 			continue // its problem is reported
 		}
-		list, _ := doc["sinks"].([]any)
+		list, isList := doc["sinks"].([]any)
 		if o.index >= len(list) {
-			ps.add(o.name(), "(%s) names no sink: the config lists %d under sinks: (sinks[0] to sinks[%d])", o.from, len(list), len(list)-1)
+			ps.add(o.name(), "(%s) names no sink: %s", o.from, sinkListHint(doc, isList, len(list), o.key))
 			continue
 		}
 		m, ok := list[o.index].(map[string]any)
@@ -91,6 +95,20 @@ func applySinkOverrides(doc map[string]any, ovs []sinkOverride, in *interpolatio
 		setPath(m, strings.Split(o.key, "."), o.val)
 		in.origins[o.name()], in.given[o.name()] = o.from, true
 	}
+}
+
+// sinkListHint says which sinks a file lists, for an override naming one
+// it does not.
+func sinkListHint(doc map[string]any, isList bool, n int, key string) string {
+	switch {
+	case !isList && doc["sink"] != nil:
+		return fmt.Sprintf("the config has no sinks: list (its sink: is set as sink.%s)", key)
+	case !isList:
+		return "the config has no sinks: list"
+	case n == 0:
+		return "the config's sinks: list is empty"
+	}
+	return fmt.Sprintf("the config lists %d under sinks: (sinks[0] to sinks[%d])", n, n-1)
 }
 
 // setPath sets a dotted key in nested maps, making the maps it needs.

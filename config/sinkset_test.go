@@ -48,3 +48,42 @@ func TestSinksKeysProblemsNamed(t *testing.T) {
 		}
 	}
 }
+
+// A sinks[i] key given by --set or the environment may hold an unset ${VAR}
+// in the file, as a sink.KEY override may: the override gives the value.
+func TestSinksOverrideCoversPlaceholder(t *testing.T) {
+	src := t.TempDir()
+	text := "source: {path: " + src + "}\nsinks:\n  - {type: s3, url: \"${OUT}\"}\n  - {path: \"${N}\"}\n"
+	c, err := load(t, text, []string{"sinks[0].url=s3://b/p"}, "VPIPE_SINKS_1_PATH=there")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s3(c.Sinks[0]).URL != "s3://b/p" || localOut(c.Sinks[1]).Path != "there" {
+		t.Fatalf("sinks = %+v", c.Sinks)
+	}
+	// Without the override, an unset ${N} under sinks[1] is one problem, not
+	// also a null value of the wrong kind.
+	msg := problems(t, mustFail(load(t, text, []string{"sinks[0].url=s3://b/p"})))
+	if n := strings.Count(msg, "sinks[1].path"); n != 1 || !strings.Contains(msg, "${N} is not set") {
+		t.Errorf("sinks[1].path reported %d times, want once as unset:\n%s", n, msg)
+	}
+}
+
+// A sinks[i] override on a file without a sinks: list says so; a misspelt
+// VPIPE_SINKS_i_ variable is matched with the SINKS_i form.
+func TestSinksOverrideMessages(t *testing.T) {
+	src := t.TempDir()
+	msg := problems(t, mustFail(load(t, "source: {path: "+src+"}\nsink: {path: out}\n", []string{"sinks[0].path=x"},
+		"VPIPE_SINKS_0_MAX_ATEMPTS=3")))
+	for _, want := range []string{
+		"sinks[0].path: (from --set) names no sink: the config has no sinks: list (its sink: is set as sink.path)",
+		"VPIPE_SINKS_0_MAX_ATEMPTS sets no key of a sink (did you mean VPIPE_SINKS_0_MAX_ATTEMPTS?)",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("problems lack %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "sinks[-1]") {
+		t.Errorf("an index of an empty list:\n%s", msg)
+	}
+}

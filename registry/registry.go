@@ -152,6 +152,22 @@ type Deps struct {
 	Shared func(key string, mk func() (any, error)) (any, error)
 	// Source is the run's source (for a sink; nil while the source is built).
 	Source core.Source
+	// Prefix is the key path of the section the backend is built from
+	// ("source", "sink", "sinks[1]"); "" = its role's. A store names its
+	// location's key by it in messages (Key, store.Features.Key).
+	Prefix string
+}
+
+// Key is a key of the backend's section as messages name it ("sinks[1].url").
+func (d Deps) Key(key string) string {
+	p := d.Prefix
+	if p == "" {
+		p = string(d.Role)
+	}
+	if p == "" {
+		p = string(Sink)
+	}
+	return p + "." + key
 }
 
 // SectionSpec is a top-level section of pipeline.yaml that backends share.
@@ -367,10 +383,12 @@ func NewSink(ctx context.Context, s Spec, conf any, out *Output, d Deps) (core.S
 	return adapt(ctx, st, out, d)
 }
 
-// Configured is a backend as a config gives it: its type and decoded section.
+// Configured is a backend as a config gives it: its type and decoded section,
+// and the section's key path ("sink", "sinks[1]").
 type Configured struct {
-	Type string
-	Conf any
+	Type   string
+	Conf   any
+	Prefix string
 }
 
 // OpenStore opens the store at loc (a folder, s3://bucket/prefix, …): the
@@ -382,6 +400,7 @@ func OpenStore(ctx context.Context, loc string, configured []Configured, d Deps)
 	trim := func(s string) string { return strings.TrimRight(s, "/") }
 	for _, c := range configured {
 		if s, ok := Lookup(Sink, c.Type); ok && s.Kind == Store && s.Where != nil && trim(s.Where(c.Conf)) == trim(loc) {
+			d.Prefix = c.Prefix
 			return s.NewStore(ctx, c.Conf, d)
 		}
 	}
@@ -406,5 +425,17 @@ func OpenStore(ctx context.Context, loc string, configured []Configured, d Deps)
 		conf, _ := plain.Locate(loc)
 		return plain.NewStore(ctx, conf, d)
 	}
-	return nil, fmt.Errorf("%s: no store takes this location (stores: %s)", loc, strings.Join(Names(Sink), ", "))
+	return nil, fmt.Errorf("%s: no store takes this location (stores: %s)", loc, strings.Join(storeNames(), ", "))
+}
+
+// storeNames are the registered stores, sorted (not the services that are
+// sinks only).
+func storeNames() []string {
+	var out []string
+	for _, s := range Specs() {
+		if s.Kind == Store {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }

@@ -131,3 +131,33 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// OpenStore's refusal lists the stores, not the services that are sinks only.
+func TestOpenStoreListsStores(t *testing.T) {
+	registry.Register(registry.Spec{Kind: registry.Sink, Name: "test-service", Config: func(registry.Kind) any { return &testConf{} },
+		NewSink: func(context.Context, any, registry.Deps) (core.Sink, error) { return nil, nil }})
+	registry.Register(registry.Spec{Kind: registry.Store, Name: "test-nowhere", Config: func(registry.Kind) any { return &testConf{} },
+		Locate:   func(string) (any, bool) { return nil, false },
+		NewStore: func(context.Context, any, registry.Deps) (store.Store, error) { return nil, nil }})
+	_, err := registry.OpenStore(context.Background(), "ftp://h/p", nil, registry.Deps{})
+	if err == nil || !strings.Contains(err.Error(), "test-nowhere") || strings.Contains(err.Error(), "test-service") {
+		t.Fatalf("OpenStore = %v; want the stores listed, no sink that is not one", err)
+	}
+}
+
+// Deps.Key names a key of the section a backend is built for: the section
+// the run gives, else the role's.
+func TestDepsKey(t *testing.T) {
+	for _, c := range []struct {
+		d    registry.Deps
+		want string
+	}{
+		{registry.Deps{Prefix: "sinks[1]", Role: registry.Sink}, "sinks[1].url"},
+		{registry.Deps{Role: registry.Source}, "source.url"},
+		{registry.Deps{}, "sink.url"},
+	} {
+		if got := c.d.Key("url"); got != c.want {
+			t.Errorf("%+v.Key(url) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	localstore "github.com/vpipe/vpipe/stores/local"
+	"github.com/vpipe/vpipe/internal/atomicfile"
 )
 
 // WriteReport writes the result as JSON to path, atomically: ok, the counts,
@@ -21,7 +21,7 @@ func (r *Result) WriteReport(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := localstore.WriteAtomic(path, append(b, '\n'), true, ""); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), true, ""); err != nil {
 		return fmt.Errorf("--report %s: %w", path, err)
 	}
 	return nil

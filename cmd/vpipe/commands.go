@@ -24,7 +24,7 @@ import (
 	"github.com/vpipe/vpipe/progress"
 	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/sinks/fanout"
-	localsink "github.com/vpipe/vpipe/sinks/local" // vpipe frames' bare folder (Flat), the one backend named here
+	localsink "github.com/vpipe/vpipe/sinks/local" // names a backend: vpipe frames writes its bare folder (Flat), whatever a config says
 	"github.com/vpipe/vpipe/stages"
 )
 
@@ -48,7 +48,7 @@ func load(path string, sets []string) (*config.Config, error) {
 // (a platform's source and sinks) get one per run.
 func backends(c *config.Config, log *slog.Logger) (core.Source, core.Sink, error) {
 	ctx := context.Background()
-	d := registry.Deps{Log: log, Section: c.Section, Shared: shared()}
+	d := registry.Deps{Log: log, Section: c.Section, Shared: shared(), Prefix: "source"}
 	spec, ok := registry.Lookup(registry.Source, c.Source.Type)
 	if !ok {
 		return nil, nil, fmt.Errorf("source.type: unknown %q", c.Source.Type)
@@ -73,7 +73,8 @@ func backends(c *config.Config, log *slog.Logger) (core.Source, core.Sink, error
 		}
 		sinks = append(sinks, sink)
 	}
-	return src, fanout.New(sinks...), nil
+	o := fanout.Options{Workers: c.Stages.Write.Workers, NoAnnotate: !c.Sampling.CopyAnnotations}
+	return src, fanout.NewWith(o, sinks...), nil
 }
 
 // newSink builds the sink of the config's section key ("sink", "sinks[1]"),
@@ -86,6 +87,7 @@ func newSink(ctx context.Context, c *config.Config, key string, sc config.Backen
 	if err := apart(c, key, spec, sc); err != nil {
 		return nil, err
 	}
+	d.Prefix = key // its messages name its own keys: sinks[1].url
 	sink, err := registry.NewSink(ctx, spec, sc.Conf, sc.Output, d)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)

@@ -17,7 +17,6 @@ import (
 	"github.com/vpipe/vpipe/preview"
 	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/store"
-	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
 func previewCmd() *cobra.Command {
@@ -66,9 +65,10 @@ func previewCmd() *cobra.Command {
 	return cmd
 }
 
-// previewStore opens the dataset's store and says how the site reaches its
-// images: a relative URL from the site's folder to a local dataset; none
-// ("") for a dataset in a store (see remotePreviewStore).
+// previewStore opens the dataset's store through the registry and says how
+// the site reaches its images: a folder's by a relative URL from the site's
+// folder; a store URL's (s3://…, gs://…, azblob://…) by --serve, with no base
+// (remotePreviewStore).
 func previewStore(dataset string, out *string) (store.Store, string, error) {
 	if strings.Contains(dataset, "://") {
 		return remotePreviewStore(dataset, *out)
@@ -102,7 +102,11 @@ func previewStore(dataset string, out *string) (store.Store, string, error) {
 		return nil, "", err
 	}
 	base := (&url.URL{Path: filepath.ToSlash(rel) + "/"}).EscapedPath()
-	return localstore.New(root), base, nil
+	st, err := registry.OpenStore(context.Background(), root, nil, registry.Deps{}) // a plain path: the folder's store
+	if err != nil {
+		return nil, "", err
+	}
+	return st, base, nil
 }
 
 // remotePreviewStore opens a dataset in a store (s3://…, gs://…,

@@ -118,8 +118,12 @@ func datasetStore(ctx context.Context, dataset string, c *config.Config) (store.
 		}
 	}
 	var configured []registry.Configured
-	for _, sc := range c.SinkList() {
-		configured = append(configured, registry.Configured{Type: sc.Type, Conf: sc.Conf})
+	for i, sc := range c.SinkList() {
+		prefix := "sink"
+		if len(c.Sinks) > 0 {
+			prefix = fmt.Sprintf("sinks[%d]", i)
+		}
+		configured = append(configured, registry.Configured{Type: sc.Type, Conf: sc.Conf, Prefix: prefix})
 	}
 	st, err := registry.OpenStore(ctx, dataset, configured, registry.Deps{})
 	if err != nil {

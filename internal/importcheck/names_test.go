@@ -1,6 +1,7 @@
 package importcheck
 
 import (
+	"go/parser"
 	"go/scanner"
 	"go/token"
 	"io/fs"
@@ -15,22 +16,25 @@ import (
 	"github.com/vpipe/vpipe/registry"
 )
 
-// backendFolders are where a backend's name may be written: the registry and
-// the package that links them all, and each backend's own folders (a
-// layout's, the format it writes, is one).
-var backendFolders = []string{"registry", "backends", "sources", "sinks", "stores", "layouts", "supervisely", "internal/s3conn",
-	"internal/testenv", "internal/importcheck"}
+// free are the folders whose files may name any backend: the registry, the
+// package that links them all, test support and this check.
+var free = []string{"registry", "backends", "internal/testenv", "internal/importcheck"}
+
+// kinds are the folders that hold one backend (or layout) a folder: a file
+// in kind/X may name X, its own.
+var kinds = []string{"sources", "sinks", "stores", "layouts"}
+
+// ownedBy are folders of one backend that are not named after it.
+var ownedBy = map[string]string{"internal/s3conn": "s3", "layouts/project": "supervisely"}
 
 // namedOnPurpose marks a line that names a backend for a reason it gives
 // (vpipe frames reads a local video into a local folder, whatever a config says).
 const namedOnPurpose = "names a backend:"
 
-// TestNoBackendNamedOutsideItsFolder: issue 17 — config, cmd, queue,
-// metrics, stages, core and every other production package choose and build
-// backends through the registry, so none of them spells a registered type or
-// shared section ("s3", "supervisely", "local") as a string literal. A
-// failure names the file and line.
-func TestNoBackendNamedOutsideItsFolder(t *testing.T) {
+// registered are the names a config chooses backends by: source and sink
+// types and shared sections.
+func registered(t *testing.T) map[string]bool {
+	t.Helper()
 	names := map[string]bool{}
 	for _, role := range []registry.Kind{registry.Source, registry.Sink, registry.Layout} {
 		for _, n := range registry.Names(role) {
@@ -43,6 +47,32 @@ func TestNoBackendNamedOutsideItsFolder(t *testing.T) {
 	if len(names) < 3 {
 		t.Fatalf("registered names %v: the backends did not register", names)
 	}
+	return names
+}
+
+// own is the backend whose folder holds the file rel ("" for none): X of
+// sources/X, sinks/X, stores/X, layouts/X, a top-level folder X (the
+// platform's supervisely/), or an ownedBy folder.
+func own(rel string, names map[string]bool) string {
+	parts := strings.Split(rel, "/")
+	for dir, name := range ownedBy {
+		if strings.HasPrefix(rel, dir+"/") {
+			return name
+		}
+	}
+	if len(parts) > 2 && slices.Contains(kinds, parts[0]) && names[parts[1]] {
+		return parts[1]
+	}
+	if len(parts) > 1 && names[parts[0]] {
+		return parts[0]
+	}
+	return ""
+}
+
+// goFiles walks the repository's non-test Go files outside free folders,
+// calling fn with each one's path relative to the root.
+func goFiles(t *testing.T, fn func(path, rel string)) {
+	t.Helper()
 	root := filepath.Join("..", "..")
 	checked := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -51,7 +81,7 @@ func TestNoBackendNamedOutsideItsFolder(t *testing.T) {
 		}
 		rel := filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
 		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), ".") && p != root || slices.Contains(backendFolders, rel) {
+			if strings.HasPrefix(d.Name(), ".") && p != root || d.Name() == "testdata" || slices.Contains(free, rel) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -60,10 +90,7 @@ func TestNoBackendNamedOutsideItsFolder(t *testing.T) {
 			return nil
 		}
 		checked++
-		for _, hit := range namedIn(t, p, names) {
-			t.Errorf("%s:%d: names the backend %s (choose it through the registry, or mark the line %q and say why)",
-				rel, hit.line, hit.name, "// "+namedOnPurpose+" …")
-		}
+		fn(p, rel)
 		return nil
 	})
 	if err != nil {
@@ -72,6 +99,73 @@ func TestNoBackendNamedOutsideItsFolder(t *testing.T) {
 	if checked < 50 {
 		t.Fatalf("only %d files checked: is the walk at the repository's root?", checked)
 	}
+}
+
+// TestNoBackendNamedOutsideItsFolder: issue 17 — config, cmd, queue,
+// metrics, stages, core, the generic adapters (storesink, storesource,
+// fanout), other backends and every other production package choose and
+// build backends through the registry, so none of them spells a registered
+// type or shared section ("s3", "supervisely", "local") as a string literal;
+// only the backend's own folder does. A failure names the file and line.
+func TestNoBackendNamedOutsideItsFolder(t *testing.T) {
+	names := registered(t)
+	goFiles(t, func(p, rel string) {
+		mine := own(rel, names)
+		for _, hit := range namedIn(t, p, names) {
+			if hit.name != mine {
+				t.Errorf("%s:%d: names the backend %s (choose it through the registry, or mark the line %q and say why)",
+					rel, hit.line, hit.name, "// "+namedOnPurpose+" …")
+			}
+		}
+	})
+}
+
+// chooser are the packages that choose backends by config and must import
+// none (registry.Lookup builds them); cmd links them all through backends/all.
+var chooser = []string{"config", "cmd", "queue", "metrics", "stages", "core", "pipeline", "preview", "verify"}
+
+// generic are the packages under sources/ and sinks/ that are no one
+// backend: the store adapters, the fan-out and the suites.
+var generic = []string{"sinks/storesink", "sinks/fanout", "sinks/sinktest", "sources/storesource", "sources/sourcetest"}
+
+// backendPackage tells whether an import path is one backend's package: a
+// store, a source or sink other than the generic ones, the platform's client.
+func backendPackage(path string) bool {
+	rel, ok := strings.CutPrefix(path, module+"/")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rel, "/")
+	switch {
+	case len(parts) >= 2 && (parts[0] == "stores" || parts[0] == "sources" || parts[0] == "sinks"):
+		return !slices.Contains(generic, parts[0]+"/"+parts[1])
+	case len(parts) >= 2 && parts[0] == "supervisely":
+		return parts[1] == "platform" || parts[1] == "api"
+	}
+	return false
+}
+
+// TestChoosersImportNoBackend: the packages that choose backends by config
+// import no backend's package (stores/local, sources/local,
+// sinks/supervisely, …): they reach them through the registry. An import
+// marked namedOnPurpose is allowed (vpipe frames' folder sink).
+func TestChoosersImportNoBackend(t *testing.T) {
+	goFiles(t, func(p, rel string) {
+		if !slices.ContainsFunc(chooser, func(c string) bool { return strings.HasPrefix(rel, c+"/") }) {
+			return
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range f.Imports {
+			path, _ := strconv.Unquote(s.Path.Value)
+			if backendPackage(path) && (s.Comment == nil || !strings.Contains(s.Comment.Text(), namedOnPurpose)) {
+				t.Errorf("%s imports the backend %s: reach it through the registry (registry.Lookup, registry.OpenStore), or mark the import %q and say why",
+					rel, strings.TrimPrefix(path, module+"/"), "// "+namedOnPurpose+" …")
+			}
+		}
+	})
 }
 
 type hit struct {
@@ -110,6 +204,25 @@ func namedIn(t *testing.T, path string, names map[string]bool) []hit {
 		}
 	}
 	return slices.DeleteFunc(hits, func(h hit) bool { return marked[h.line] })
+}
+
+// The rules see what they must: a file names its own backend only, and a
+// backend's package is told from a generic one.
+func TestOwnAndBackendPackage(t *testing.T) {
+	names := map[string]bool{"s3": true, "local": true, "supervisely": true}
+	for rel, want := range map[string]string{"stores/s3/spec.go": "s3", "sources/local/spec.go": "local", "supervisely/platform/platform.go": "supervisely",
+		"internal/s3conn/client.go": "s3", "sinks/storesink/storesink.go": "", "config/load.go": "", "stores/gcs/spec.go": ""} {
+		if got := own(rel, names); got != want {
+			t.Errorf("own(%s) = %q, want %q", rel, got, want)
+		}
+	}
+	for path, want := range map[string]bool{module + "/stores/local": true, module + "/sources/local": true, module + "/sinks/supervisely": true,
+		module + "/supervisely/api": true, module + "/sinks/fanout": false, module + "/sources/storesource": false, module + "/supervisely": false,
+		module + "/layouts/project": false, module + "/registry": false} {
+		if got := backendPackage(path); got != want {
+			t.Errorf("backendPackage(%s) = %v, want %v", path, got, want)
+		}
+	}
 }
 
 // TestNamedInSeesNames: the scan finds a quoted name and spares a marked

@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/internal/testenv/pyenv"
 	"github.com/vpipe/vpipe/internal/testenv/svframes"
 	"github.com/vpipe/vpipe/layouts/coco"
-	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/layouts/project"
 	"github.com/vpipe/vpipe/store"
 	localstore "github.com/vpipe/vpipe/stores/local"
@@ -120,9 +120,9 @@ func TestShardsEndAsOnePlainRun(t *testing.T) {
 				open = func() store.Store { return localstore.New(root) }
 				tree = func() map[string][]byte { return layouttest.ReadTree(t, root) }
 			} else {
-				bucket := srv.Bucket(t)
-				open = func() store.Store { return layouttest.S3Store(t, srv, "s3://"+bucket+"/out", srv.Endpoint) }
-				tree = func() map[string][]byte { return srv.Tree(t, bucket, "out") }
+				bucket := stores.S3.Bucket(t)
+				open = func() store.Store { return layouttest.S3Store(t, stores.S3, "s3://"+bucket+"/out", stores.S3.Endpoint) }
+				tree = func() map[string][]byte { return stores.S3.Tree(t, bucket, "out") }
 			}
 			var wg sync.WaitGroup
 			sinks := make([]*coco.Sink, len(videos))
@@ -249,9 +249,9 @@ func TestStaleWriterRetries(t *testing.T) {
 	p.Close()
 	want := layouttest.ReadTree(t, plain)["annotations/instances_train.json"]
 
-	bucket := srv.Bucket(t)
-	stA := layouttest.S3Store(t, srv, "s3://"+bucket+"/out", srv.Endpoint)
-	a, b := newSink(stA, nil), newSink(layouttest.S3Store(t, srv, "s3://"+bucket+"/out", srv.Endpoint), nil)
+	bucket := stores.S3.Bucket(t)
+	stA := layouttest.S3Store(t, stores.S3, "s3://"+bucket+"/out", stores.S3.Endpoint)
+	a, b := newSink(stA, nil), newSink(layouttest.S3Store(t, stores.S3, "s3://"+bucket+"/out", stores.S3.Endpoint), nil)
 	layouttest.Write(t, a, meta, videos[0])
 	layouttest.Write(t, b, meta, nil)
 	rounds := 0
@@ -271,7 +271,7 @@ func TestStaleWriterRetries(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := srv.Tree(t, bucket, "out")["annotations/instances_train.json"]
+	got := stores.S3.Tree(t, bucket, "out")["annotations/instances_train.json"]
 	if rounds == 0 {
 		t.Fatal("A's close never came to its conditional PUT")
 	}

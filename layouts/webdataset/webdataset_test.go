@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/layouts/webdataset"
 	"github.com/vpipe/vpipe/internal/testenv/wdstest"
+	"github.com/vpipe/vpipe/layouts/webdataset"
 	localstore "github.com/vpipe/vpipe/stores/local"
 )
 

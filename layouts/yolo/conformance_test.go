@@ -7,16 +7,16 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/core"
-	"github.com/vpipe/vpipe/internal/testenv/s3test"
 	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/layouts/yolo"
 	"github.com/vpipe/vpipe/sinks/sinktest"
 	"github.com/vpipe/vpipe/store"
 )
 
-var srv *s3test.Server
+// stores are the test servers of the S3, GCS and Azure stores.
+var stores layouttest.Servers
 
-func TestMain(m *testing.M) { os.Exit(s3test.Main(m, &srv)) }
+func TestMain(m *testing.M) { os.Exit(layouttest.Main(m, &stores)) }
 
 // split sends the suite's failing videos to "val", the rest to "train", so
 // the suite runs across two splits.
@@ -72,5 +72,13 @@ func TestConformanceLocal(t *testing.T) {
 }
 
 func TestConformanceS3(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) *sinktest.Target { return layouttest.S3(t, srv, open, layout()) })
+	sinktest.Run(t, func(t *testing.T) *sinktest.Target { return layouttest.S3(t, stores.S3, open, layout()) })
+}
+
+func TestConformanceGCS(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) *sinktest.Target { return layouttest.GCS(t, stores.GCS, open, layout()) })
+}
+
+func TestConformanceAzure(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) *sinktest.Target { return layouttest.Azure(t, stores.Azure, open, layout()) })
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	yolofmt "github.com/vpipe/vpipe/formats/yolo"
+	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/internal/testenv/pyenv"
 	"github.com/vpipe/vpipe/internal/testenv/svframes"
-	"github.com/vpipe/vpipe/internal/testenv/layouttest"
 	"github.com/vpipe/vpipe/layouts/project"
 	"github.com/vpipe/vpipe/layouts/yolo"
 	"github.com/vpipe/vpipe/store"
@@ -120,9 +120,9 @@ func TestShardsEndAsOnePlainRun(t *testing.T) {
 				open = func() store.Store { return localstore.New(root) }
 				tree = func() map[string][]byte { return layouttest.ReadTree(t, root) }
 			} else {
-				bucket := srv.Bucket(t)
-				open = func() store.Store { return layouttest.S3Store(t, srv, "s3://"+bucket+"/out", srv.Endpoint) }
-				tree = func() map[string][]byte { return srv.Tree(t, bucket, "out") }
+				bucket := stores.S3.Bucket(t)
+				open = func() store.Store { return layouttest.S3Store(t, stores.S3, "s3://"+bucket+"/out", stores.S3.Endpoint) }
+				tree = func() map[string][]byte { return stores.S3.Tree(t, bucket, "out") }
 			}
 			var wg sync.WaitGroup
 			sinks := make([]*yolo.Sink, len(videos))

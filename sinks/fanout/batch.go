@@ -3,6 +3,9 @@ package fanout
 import (
 	"context"
 	"slices"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vpipe/vpipe/core"
 )
@@ -10,43 +13,40 @@ import (
 // The fan-out's batch calls (its Features' Batch, offered when a member
 // batches). Each member is run the way it takes images: a batching member
 // gets the batch through its own Upload and Annotate, with its own ids; the
-// others get each image by Put during upload. Several batching members work
+// others get the batch's images by Put during upload, Options.Workers at once. Several batching members work
 // alike, each with its own ids. What a member had before the run is left to
 // it, as with Put.
 
-// upload gives every member the batch's images it lacks. When a member
-// fails, the images are taken back from the members that took them, as Put
-// does; the ids kept for a failed batch are forgotten (the runner annotates
+// upload gives every member the batch's images it lacks: a batching member
+// through its own Upload, the others by Put, Options.Workers images at once.
+// When a member fails, the images are taken back from the members that took
+// them, as Put does, and no id of the batch is kept (the runner annotates
 // only what uploaded). The returned ids are the first batching member's: the
 // fan-out's annotate finds each member's own by image name.
 func (s *Sink) upload(ctx context.Context, b *core.Batch) ([]core.Registered, error) {
 	st := s.dataset(b.Dataset)
-	took := make([][]string, len(s.Sinks))
+	took := make([][]string, len(s.sinks))
+	ids := make([]map[string]int64, len(s.sinks)) // each batching member's, by image name
 	err := s.each(func(i int, k core.Sink) error {
 		lack := s.lacking(st, i, b.Images)
 		if len(lack) == 0 {
 			return nil
 		}
-		if bo := s.feats[i].Batch; bo != nil {
-			regs, err := bo.Upload(ctx, &core.Batch{Dataset: b.Dataset, Images: lack})
-			if err != nil {
-				return err
-			}
-			s.mu.Lock()
-			for _, r := range regs {
-				st.ids[i][r.Image.Name] = r.ID
-				delete(st.again[i], r.Image.Name)
-			}
-			s.mu.Unlock()
-			took[i] = names(lack)
-			return nil
+		bo := s.feats[i].Batch
+		if bo == nil {
+			var err error
+			took[i], err = s.putEach(ctx, k, lack)
+			return err
 		}
-		for _, img := range lack {
-			if err := k.Put(ctx, img); err != nil {
-				return err
-			}
-			took[i] = append(took[i], img.Name)
+		regs, err := bo.Upload(ctx, &core.Batch{Dataset: b.Dataset, Images: lack})
+		if err != nil {
+			return err
 		}
+		ids[i] = map[string]int64{}
+		for _, r := range regs {
+			ids[i][r.Image.Name] = r.ID
+		}
+		took[i] = names(lack)
 		return nil
 	})
 	s.settle(ctx, st, b.Dataset, took, err)
@@ -54,19 +54,76 @@ func (s *Sink) upload(ctx context.Context, b *core.Batch) ([]core.Registered, er
 		s.forget(st, b.Images, false)
 		return nil, err
 	}
-	regs := make([]core.Registered, len(b.Images))
+	s.keep(st, ids)
+	return s.registered(st, b.Images, ids), nil
+}
+
+// putEach puts imgs into member k, Options.Workers at a time (a file
+// member inside the upload stage, which has no write stage of its own). It
+// returns the names it took, and the first error; after one, no more Puts
+// start.
+func (s *Sink) putEach(ctx context.Context, k core.Sink, imgs []*core.Image) ([]string, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.o.Workers)
+	var mu sync.Mutex
+	var took []string
+	for _, img := range imgs {
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // another Put failed (its error is the one returned) or the run stops
+			}
+			if err := k.Put(gctx, img); err != nil {
+				return err
+			}
+			mu.Lock()
+			took = append(took, img.Name)
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return took, err
+}
+
+// keep records the ids batching members gave at upload, for annotate
+// (nothing when the run sends no annotations).
+func (s *Sink) keep(st *dataset, ids []map[string]int64) {
+	if s.o.NoAnnotate {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, img := range b.Images {
+	for i, m := range ids {
+		for n, id := range m {
+			st.ids[i][n] = id
+			delete(st.again[i], n)
+		}
+	}
+}
+
+// registered are imgs with the first batching member's id: the one it gave
+// now, or the one its Reannotate listed (an image it had).
+func (s *Sink) registered(st *dataset, imgs []*core.Image, ids []map[string]int64) []core.Registered {
+	regs := make([]core.Registered, len(imgs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, img := range imgs {
 		regs[k] = core.Registered{Image: img}
-		for i := range s.Sinks {
+		for i := range s.sinks {
+			if id, ok := ids[i][img.Name]; ok {
+				regs[k].ID = id
+				break
+			}
 			if id, ok := st.ids[i][img.Name]; ok {
 				regs[k].ID = id
 				break
 			}
 		}
 	}
-	return regs, nil
+	return regs
 }
 
 // annotate sends each batching member the annotations still to go to it:
@@ -78,7 +135,7 @@ func (s *Sink) upload(ctx context.Context, b *core.Batch) ([]core.Registered, er
 // sent.
 func (s *Sink) annotate(ctx context.Context, ds []string, regs []core.Registered, all bool) (int, error) {
 	st := s.dataset(ds)
-	sent := make([]int, len(s.Sinks))
+	sent := make([]int, len(s.sinks))
 	err := s.each(func(i int, _ core.Sink) error {
 		bo := s.feats[i].Batch
 		if bo == nil {
@@ -137,8 +194,8 @@ func (s *Sink) pending(st *dataset, i int, regs []core.Registered) (fresh, again
 // member overwrites; annotate sends each member only its own.
 func (s *Sink) reannotate(ctx context.Context, ds []string) (map[string]int64, bool, error) {
 	st := s.dataset(ds)
-	lists := make([]map[string]int64, len(s.Sinks))
-	alls := make([]bool, len(s.Sinks))
+	lists := make([]map[string]int64, len(s.sinks))
+	alls := make([]bool, len(s.sinks))
 	err := s.each(func(i int, _ core.Sink) error {
 		bo := s.feats[i].Batch
 		if bo == nil {
@@ -164,7 +221,9 @@ func (s *Sink) reannotate(ctx context.Context, ds []string) (map[string]int64, b
 		st.again[i], st.all[i] = map[string]bool{}, alls[i]
 		all = all || alls[i]
 		for n, id := range ids {
-			st.ids[i][n], st.again[i][n] = id, true
+			if !s.o.NoAnnotate { // else no annotate will take them
+				st.ids[i][n], st.again[i][n] = id, true
+			}
 			if _, ok := out[n]; !ok {
 				out[n] = id
 			}
@@ -203,7 +262,7 @@ func (s *Sink) forgetMember(st *dataset, i int, regs []core.Registered) {
 func (s *Sink) forget(st *dataset, imgs []*core.Image, partial bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.Sinks {
+	for i := range s.sinks {
 		for _, img := range imgs {
 			if !st.again[i][img.Name] {
 				delete(st.ids[i], img.Name)

@@ -22,14 +22,30 @@ import (
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 
-// Sink writes to every one of Sinks.
+// Sink writes to every one of its members (New). The zero Sink has none.
 type Sink struct {
-	Sinks []core.Sink
+	sinks []core.Sink
+	o     Options
 
 	feats []core.SinkFeatures // each member's, read once
 	mu    sync.Mutex
-	state map[string]*dataset // per destination dataset
+	state map[string]*dataset // per destination dataset, made on first use
 }
+
+// Options tune a fan-out; the zero value is the defaults.
+type Options struct {
+	// Workers is how many of a batch's images go at once into each member
+	// that takes images one at a time, inside the upload stage
+	// (stages.write.workers; 0 = DefaultWorkers).
+	Workers int
+	// NoAnnotate says the run never sends annotations through Annotate
+	// (sampling.copy_annotations false): the ids batching members give are
+	// then not kept for it, so the fan-out's state does not grow with the run.
+	NoAnnotate bool
+}
+
+// DefaultWorkers is Options.Workers' default.
+const DefaultWorkers = 4
 
 // dataset is what the fan-out knows of one destination dataset, per member
 // (the slices are indexed like Sinks). It is kept for the run.
@@ -46,9 +62,15 @@ type dataset struct {
 	all   []bool
 }
 
-// New fans out to sinks.
-func New(sinks ...core.Sink) *Sink {
-	s := &Sink{Sinks: sinks, state: map[string]*dataset{}}
+// New fans out to sinks, with the default Options.
+func New(sinks ...core.Sink) *Sink { return NewWith(Options{}, sinks...) }
+
+// NewWith fans out to sinks with o.
+func NewWith(o Options, sinks ...core.Sink) *Sink {
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	s := &Sink{sinks: sinks, o: o}
 	for _, k := range sinks {
 		s.feats = append(s.feats, k.Features())
 	}
@@ -64,7 +86,7 @@ func New(sinks ...core.Sink) *Sink {
 // each member's state. Plan reaches every member that splits videos, and
 // LeftOut every member that leaves labels out.
 func (s *Sink) Features() core.SinkFeatures {
-	f := core.SinkFeatures{Members: slices.Clone(s.Sinks)}
+	f := core.SinkFeatures{Members: slices.Clone(s.sinks)}
 	for _, m := range s.feats {
 		if m.Admit != nil {
 			f.Admit = s.admit
@@ -141,11 +163,14 @@ func (s *Sink) dataset(ds []string) *dataset {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := strings.Join(ds, "\x00")
+	if s.state == nil {
+		s.state = map[string]*dataset{}
+	}
 	st := s.state[k]
 	if st == nil {
-		n := len(s.Sinks)
+		n := len(s.sinks)
 		st = &dataset{had: maps(n), written: maps(n), partial: maps(n), again: maps(n), all: make([]bool, n)}
-		for range s.Sinks {
+		for range s.sinks {
 			st.ids = append(st.ids, map[string]int64{})
 		}
 		s.state[k] = st
@@ -164,7 +189,7 @@ func maps(n int) []map[string]bool {
 // Describe names every sink.
 func (s *Sink) Describe() string {
 	var parts []string
-	for _, k := range s.Sinks {
+	for _, k := range s.sinks {
 		parts = append(parts, k.Describe())
 	}
 	return strings.Join(parts, " + ")
@@ -172,14 +197,14 @@ func (s *Sink) Describe() string {
 
 // wrap names the sink an error comes from (the summary shows it).
 func (s *Sink) wrap(i int, err error) error {
-	return fmt.Errorf("sink %d (%s): %w", i+1, s.Sinks[i].Describe(), err)
+	return fmt.Errorf("sink %d (%s): %w", i+1, s.sinks[i].Describe(), err)
 }
 
 // each runs fn on every sink at once and returns the first error (by sink order).
 func (s *Sink) each(fn func(i int, k core.Sink) error) error {
-	errs := make([]error, len(s.Sinks))
+	errs := make([]error, len(s.sinks))
 	var wg sync.WaitGroup
-	for i, k := range s.Sinks {
+	for i, k := range s.sinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -204,7 +229,7 @@ func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[strin
 		return nil, err
 	}
 	var first *sv.ProjectMeta
-	for i, k := range s.Sinks {
+	for i, k := range s.sinks {
 		m, err := k.Begin(ctx, meta, custom)
 		if err != nil {
 			return nil, s.wrap(i, err)
@@ -218,7 +243,7 @@ func (s *Sink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[strin
 
 // Check makes every sink's Begin checks, writing nothing.
 func (s *Sink) Check(ctx context.Context, meta *sv.ProjectMeta) error {
-	for i, k := range s.Sinks {
+	for i, k := range s.sinks {
 		if err := k.Check(ctx, meta); err != nil {
 			return s.wrap(i, err)
 		}
@@ -239,7 +264,7 @@ func (s *Sink) Dataset(ctx context.Context, info core.DatasetInfo) error {
 // existingEach lists each sink's images of a dataset, and remembers those
 // this run did not write, so Put skips them and Delete leaves them.
 func (s *Sink) existingEach(ctx context.Context, ds []string) ([]map[string]bool, error) {
-	have := make([]map[string]bool, len(s.Sinks))
+	have := make([]map[string]bool, len(s.sinks))
 	err := s.each(func(i int, k core.Sink) error {
 		m, err := k.Existing(ctx, ds)
 		have[i] = m
@@ -287,7 +312,7 @@ func (s *Sink) Existing(ctx context.Context, ds []string) (map[string]bool, erro
 // nothing (those where taking it back fails are rolled back with the video).
 func (s *Sink) Put(ctx context.Context, img *core.Image) error {
 	st := s.dataset(img.Dataset)
-	took := make([][]string, len(s.Sinks))
+	took := make([][]string, len(s.sinks))
 	err := s.each(func(i int, k core.Sink) error {
 		if len(s.lacking(st, i, []*core.Image{img})) == 0 {
 			return nil
@@ -321,7 +346,7 @@ func (s *Sink) lacking(st *dataset, i int, imgs []*core.Image) []*core.Image {
 func (s *Sink) settle(ctx context.Context, st *dataset, ds []string, took [][]string, err error) {
 	if err != nil {
 		for i, names := range took {
-			if len(names) > 0 && s.Sinks[i].Delete(context.WithoutCancel(ctx), ds, names) == nil {
+			if len(names) > 0 && s.sinks[i].Delete(context.WithoutCancel(ctx), ds, names) == nil {
 				took[i] = nil
 			}
 		}

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/atomicfile"
 	"github.com/vpipe/vpipe/layouts/project"
-	localstore "github.com/vpipe/vpipe/stores/local"
 )
 
 // FramesRecordFile, in a vpipe frames folder, says what made its images: which
@@ -149,7 +149,7 @@ func (f *Flat) checkRecord() error {
 	if err != nil {
 		return err
 	}
-	return localstore.WriteAtomic(path, b, false, "")
+	return atomicfile.Write(path, b, false, "")
 }
 
 // frameFiles lists the folder's files named like vpipe's frames, sorted.

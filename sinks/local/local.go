@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/atomicfile"
 	"github.com/vpipe/vpipe/layouts/project"
 	localstore "github.com/vpipe/vpipe/stores/local"
 	sv "github.com/vpipe/vpipe/supervisely"
@@ -131,7 +132,7 @@ func (f *Flat) Put(_ context.Context, img *core.Image) error {
 	if err := project.CheckName(img.Name); err != nil {
 		return fmt.Errorf("image %q: %w", img.Name, err)
 	}
-	return localstore.WriteAtomic(filepath.Join(f.Dir, img.Name), img.Data, false, "")
+	return atomicfile.Write(filepath.Join(f.Dir, img.Name), img.Data, false, "")
 }
 
 // Delete removes image files, and the folder's record once no frame is left

@@ -1,6 +1,12 @@
-// Package sinktest is the layout conformance suite: the project layout
-// (layouts/project) passes it on every store (sinks/local, sinks/storesink on S3), and
-// fan-out passes it too, as rclone runs one suite against every backend.
+// Package sinktest is the sink conformance suite: every layout passes it on
+// every store (layouts/project through sinks/local and sinks/storesink on the
+// local, S3, GCS and Azure stores; COCO, YOLO and WebDataset through
+// internal/testenv/layouttest), fan-out passes it, and the Supervisely
+// platform sink passes the cases that apply to a service (Target.Cannot: it
+// never replaces or deletes an image and its names are titles, not paths, so
+// AtomicVisibility, DeleteMissing, Names, WriteFailure, ResumeRepair and the
+// roll-back half of ResumeAfterFailure are skipped there, each with its
+// reason), as rclone runs one suite against every backend.
 // It covers concurrent Put, Existing after Put, atomic visibility, Delete of
 // missing names, meta merge and conflict, custom data, names that try to
 // escape the root, resume after a mid-video failure, a write that fails (a
@@ -18,8 +24,10 @@ package sinktest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"sort"
 	"strings"
 	"sync"
@@ -66,6 +74,50 @@ type Target struct {
 	// Reserved, when not nil, replaces the layout's reserved top-level
 	// dataset names (empty: none).
 	Reserved []string
+	// Cannot names what the sink cannot do, each with why (a service, not a
+	// store: the Supervisely platform). The cases, or the parts of a case,
+	// that need it are skipped with that reason; the rest runs. A layout on
+	// a store can do all of them.
+	Cannot map[Ability]string
+}
+
+// Ability is something a case needs beyond the core.Sink calls.
+type Ability string
+
+const (
+	// Overwrite: a Put of a name already there replaces it (AtomicVisibility).
+	Overwrite Ability = "overwrite"
+	// Delete: Delete removes images (DeleteMissing, the roll-back of
+	// ResumeAfterFailure, WriteFailure).
+	Delete Ability = "delete"
+	// PathNames: names are path segments under a root, so a name that tries
+	// to leave the root must be refused (Names).
+	PathNames Ability = "path names"
+	// Repair: an image whose annotation or meta is lost by hand is written
+	// again on resume (ResumeRepair).
+	Repair Ability = "repair"
+	// ConcurrentMerge: writers starting together, each with other classes,
+	// lose none of them in the merged meta (ConcurrentBegin's meta half).
+	ConcurrentMerge Ability = "merge metas concurrently"
+)
+
+// can tells whether the target can do a, logging why not: the caller leaves
+// out the part of its case that needs it.
+func (tg *Target) can(t *testing.T, a Ability) bool {
+	t.Helper()
+	if why, ok := tg.Cannot[a]; ok {
+		t.Logf("skipped (the sink cannot %s): %s", a, why)
+		return false
+	}
+	return true
+}
+
+// need skips the case when the target cannot do a.
+func (tg *Target) need(t *testing.T, a Ability) {
+	t.Helper()
+	if why, ok := tg.Cannot[a]; ok {
+		t.Skipf("the sink cannot %s: %s", a, why)
+	}
 }
 
 // Layout says where a layout keeps what the suite looks at. Keys are paths
@@ -79,7 +131,9 @@ type Layout struct {
 	Dirs func(dataset []string) []string
 	// Meta is the key of the merged project meta.
 	Meta string
-	// ProjectData is the key of the project's custom data.
+	// ProjectData is the key of the project's custom data ("": the sink
+	// keeps its own provenance there, not what Begin is given, and
+	// CustomData checks only the datasets').
 	ProjectData string
 	// DatasetData is the key of a dataset's custom data.
 	DatasetData func(dataset []string) string
@@ -156,10 +210,16 @@ func Run(t *testing.T, newTarget func(t *testing.T) *Target) {
 
 var ds = []string{"ds0", "clip.mp4"}
 
-// Image makes a test image whose bytes tell its name and version.
+// Image makes a test image whose bytes tell its name and version. From 64
+// bytes on they start as a PNG of the annotation's size (3×2) does, so a
+// service that reads an image's header (the platform) takes them; the rest
+// is no pixel data.
 func Image(dataset []string, name string, size, version int) *core.Image {
 	unit := []byte(fmt.Sprintf("%s#%d|", name, version))
 	data := bytes.Repeat(unit, size/len(unit)+1)[:size]
+	if size >= 64 {
+		copy(data, pngHeader(3, 2))
+	}
 	return &core.Image{
 		Dataset: dataset,
 		Name:    name,
@@ -167,6 +227,16 @@ func Image(dataset []string, name string, size, version int) *core.Image {
 		Ann:     json.RawMessage(fmt.Sprintf(`{"description":"","size":{"height":2,"width":3},"tags":[],"objects":[],"customBigData":{},"v":%d}`, version)),
 		Meta:    map[string]any{"frame_index": version, "video_name": "clip.mp4"},
 	}
+}
+
+// pngHeader is a PNG's signature and IHDR chunk (8-bit RGB) of a w×h image.
+func pngHeader(w, h uint32) []byte {
+	ihdr := binary.BigEndian.AppendUint32([]byte("IHDR"), w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0)
+	out := append([]byte("\x89PNG\r\n\x1a\n"), 0, 0, 0, 13)
+	out = append(out, ihdr...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(ihdr))
 }
 
 func name(i int) string { return fmt.Sprintf("clip.mp4_frame_%03d.png", i) }
@@ -304,6 +374,7 @@ func existingAfterPut(t *testing.T, tg *Target) {
 // atomicVisibility: while images are written and overwritten, a reader never
 // sees an image that is not whole, nor one without its annotation and meta.
 func atomicVisibility(t *testing.T, tg *Target) {
+	tg.need(t, Overwrite)
 	s := tg.Open(t)
 	begin(t, s)
 	const size = 1 << 20
@@ -376,6 +447,7 @@ func atomicVisibility(t *testing.T, tg *Target) {
 // deleteMissing: Delete of names never written is fine; Delete removes image,
 // annotation and meta, and a dataset left empty disappears.
 func deleteMissing(t *testing.T, tg *Target) {
+	tg.need(t, Delete)
 	s := tg.Open(t)
 	begin(t, s)
 	ctx := context.Background()
@@ -508,7 +580,7 @@ func concurrentBegin(t *testing.T, tg *Target) {
 	}
 	sort.Strings(want)
 	mk, dk := tg.layout().Meta, tg.layout().DatasetData([]string{"ds0"})
-	if got := classes(t, tree[mk]); got != strings.Join(want, ",") {
+	if got := classes(t, tree[mk]); got != strings.Join(want, ",") && tg.can(t, ConcurrentMerge) {
 		t.Fatalf("%s after %d concurrent merges: %s", mk, n, got)
 	}
 	var cd map[string]any
@@ -536,9 +608,11 @@ func customData(t *testing.T, tg *Target) {
 	tree := tg.Tree(t)
 	lay := tg.layout()
 	want := map[string]map[string]any{
-		lay.ProjectData:                  {"is_sample": true, "video_project_name": "p"},
 		lay.DatasetData(ds):              info.Custom,
 		lay.DatasetData([]string{"ds0"}): {"video_dataset_name": "ds0"},
+	}
+	if lay.ProjectData != "" {
+		want[lay.ProjectData] = map[string]any{"is_sample": true, "video_project_name": "p"}
 	}
 	for k, w := range want {
 		var got any
@@ -557,7 +631,7 @@ func customData(t *testing.T, tg *Target) {
 	if err := tg.Open(t).CheckDataset(ctx, other); err != nil {
 		t.Fatalf("settings of a dataset without images: %v", err)
 	}
-	if err := s.Put(ctx, Image(ds, "clip.mp4_frame_0.png", 3, 2)); err != nil {
+	if err := s.Put(ctx, Image(ds, "clip.mp4_frame_0.png", 100, 2)); err != nil {
 		t.Fatal(err)
 	}
 	before := tg.Tree(t)
@@ -575,6 +649,7 @@ func customData(t *testing.T, tg *Target) {
 // names: dataset and image names that try to leave the root are refused (or
 // stored under the root), and nothing lands outside it.
 func names(t *testing.T, tg *Target) {
+	tg.need(t, PathNames)
 	ctx := context.Background()
 	s := tg.Open(t)
 	begin(t, s)
@@ -659,6 +734,9 @@ func resumeAfterFailure(t *testing.T, tg *Target) {
 		t.Errorf("%d objects in the dataset, want %d (%d for each of 10 frames)", n, 10*per, per)
 	}
 	// A second video fails after 3 frames: the runner deletes what it wrote.
+	if !tg.can(t, Delete) {
+		return
+	}
 	failed := []string{"ds0", "bad.mp4"}
 	var written []string
 	for i := 0; i < 3; i++ {
@@ -693,6 +771,7 @@ func under(tree map[string][]byte, dir string) []string {
 // roll-back of the frames written before then leaves nothing of the video;
 // a re-run once the fault is gone writes exactly what one clean run writes.
 func writeFailure(t *testing.T, tg *Target) {
+	tg.need(t, Delete) // the runner's roll-back is part of the case
 	if tg.Block == nil && tg.NoFaults != "" {
 		t.Skip(tg.NoFaults)
 	}
@@ -752,6 +831,7 @@ func writeFailure(t *testing.T, tg *Target) {
 // resumeRepair: an image whose annotation or meta is gone does not count as
 // existing, so a re-run writes it again and the dataset is whole.
 func resumeRepair(t *testing.T, tg *Target) {
+	tg.need(t, Repair)
 	if tg.Remove == nil {
 		t.Fatal("Target.Remove is not set: every sink must run this case")
 	}

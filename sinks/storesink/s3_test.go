@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +18,7 @@ import (
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
 	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/sinks/sinktest"
+	"github.com/vpipe/vpipe/store"
 	s3store "github.com/vpipe/vpipe/stores/s3"
 )
 
@@ -130,6 +132,8 @@ func TestWrongSecret(t *testing.T) {
 // and meta.json holds both writers' classes (no lost update). A writer that
 // changes it every time makes Begin give up with an error, leaving theirs.
 func TestMetaConcurrentChange(t *testing.T) {
+	defer func(b time.Duration) { store.CASBudget = b }(store.CASBudget)
+	store.CASBudget = 300 * time.Millisecond // the rounds are paced: a short budget ends the last case
 	bucket := srv.Bucket(t)
 	url := "s3://" + bucket + "/p"
 	ctx := context.Background()

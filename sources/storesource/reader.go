@@ -34,7 +34,7 @@ func newObjectReader(ctx context.Context, st store.Store, key string, size int64
 		Open: func(_ int, _ int64, err error) error { return err }, // the store's client has retried already
 		Read: func(failures int, pos int64, err error) error {
 			if failures > maxResumes {
-				return fmt.Errorf("%s: the read failed %d times in a row at byte %d: %v", st.Name(key), failures, pos, err)
+				return fmt.Errorf("%s: the read failed %d times in a row at byte %d: %w", st.Name(key), failures, pos, err)
 			}
 			return nil
 		},

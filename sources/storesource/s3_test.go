@@ -3,6 +3,7 @@ package storesource
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -198,5 +199,35 @@ func TestStoreIsASource(t *testing.T) {
 	its, _, err := list(src.(*Source))
 	if err != nil || ids(its) != "ds0/a.mp4" || !strings.HasPrefix(src.Describe(), "s3 s3://"+b+"/in") {
 		t.Fatalf("%s: items %s, %v", src.Describe(), ids(its), err)
+	}
+}
+
+// A body that stalls on every resume ends the read with an error that
+// still carries the store's stall error, so the run sees the server is gone
+// (core.Unreachable) and stops, rather than failing each video in turn.
+func TestStalledReadIsUnreachable(t *testing.T) {
+	b := srv.Bucket(t)
+	srv.Put(t, b, "in/v.mp4", make([]byte, 200<<10))
+	p := s3test.NewProxy(srv.Endpoint)
+	defer p.Close()
+	p.Rule = func(r *http.Request) s3test.Fault {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/v.mp4") {
+			return s3test.Stall
+		}
+		return s3test.Pass
+	}
+	s := s3Source(t, "s3://"+b+"/in", p.URL, 0, 300*time.Millisecond)
+	var its []*core.Item
+	if err := s.Items(context.Background(), func(it *core.Item) error { its = append(its, it); return nil }); err != nil || len(its) != 1 {
+		t.Fatalf("items %d, %v", len(its), err)
+	}
+	in, err := its[0].Fetch(context.Background())
+	if err == nil {
+		defer in.Release()
+		_, err = io.ReadAll(in.Options.Input)
+	}
+	var stall *s3conn.StallError
+	if !errors.As(err, &stall) || !core.Unreachable(err) {
+		t.Fatalf("read of a stalled body: %v (%T); want it to wrap the store's stall error", err, err)
 	}
 }

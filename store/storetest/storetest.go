@@ -2,7 +2,8 @@
 // rclone's fstests run against every backend): Put and Get, ranged reads
 // (and the resumable reader over them),
 // atomic visibility, concurrent Puts, listing across pages, Update under six
-// concurrent writers losing nothing, Delete of missing keys, hostile names,
+// concurrent writers losing nothing and sixteen at one moment each succeeding
+// at once, Delete of missing keys, hostile names,
 // and faults from below the store where its Target can make them. A store's
 // test file runs it in one call.
 package storetest
@@ -51,6 +52,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) *Target) {
 		{"ConcurrentPuts", concurrentPuts},
 		{"ListPages", listPages},
 		{"UpdateConcurrent", updateConcurrent},
+		{"UpdateContended", updateContended},
 		{"DeleteMissing", deleteMissing},
 		{"HostileNames", hostileNames},
 		{"Faults", faults},
@@ -271,6 +273,49 @@ func updateConcurrent(t *testing.T, tg *Target) {
 	var got []string
 	if err := json.Unmarshal(b, &got); err != nil || len(got) != writers*each {
 		t.Fatalf("after %d concurrent Updates: %d entries (%v): %s", writers*each, len(got), err, b)
+	}
+}
+
+// Sixteen writers (as sixteen upload workers merging meta.json) each make
+// one Update at the same moment: every one succeeds on its first call. A
+// store that compares and swaps paces its rounds lost to the others (with
+// no pause, the last writer loses round after round and gives up).
+func updateContended(t *testing.T, tg *Target) {
+	const writers = 16
+	stores := make([]store.Store, writers)
+	for w := range stores {
+		stores[w] = tg.Open(t)
+	}
+	start := make(chan struct{})
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for w, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[w] = s.Update(ctx, "meta.json", func(old []byte, exists bool) ([]byte, error) {
+				var l []string
+				if exists {
+					if err := json.Unmarshal(old, &l); err != nil {
+						return nil, err
+					}
+				}
+				return json.Marshal(append(l, fmt.Sprintf("w%d", w)))
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d of %d: %v", w, writers, err)
+		}
+	}
+	b, _ := get(t, tg.Open(t), "meta.json")
+	var got []string
+	if err := json.Unmarshal(b, &got); err != nil || len(got) != writers {
+		t.Fatalf("after %d contended Updates: %d entries (%v): %s", writers, len(got), err, b)
 	}
 }
 

@@ -26,6 +26,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vpipe/vpipe/store"
 )
 
@@ -44,6 +46,7 @@ type Store struct {
 	endpoint string // as configured ("" = from the credential chain)
 	entra    bool   // the credential is Entra ID's (DefaultAzureCredential)
 	attempts int
+	key      string // the config key of the URL, for messages
 	// PageSize is the most blobs of one listing page (0 = the service's, 5000).
 	PageSize int32
 	// BeforeUpdatePut runs in Update between reading a blob and its
@@ -72,7 +75,11 @@ func New(o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{c: c, loc: loc, server: server, endpoint: o.Endpoint, entra: entra, attempts: attempts}, nil
+	key := o.Key
+	if key == "" {
+		key = "sink.url"
+	}
+	return &Store{c: c, loc: loc, server: server, endpoint: o.Endpoint, entra: entra, attempts: attempts, key: key}, nil
 }
 
 // Describe names the store (and the endpoint, when one is set).
@@ -89,7 +96,7 @@ func (s *Store) Name(key string) string { return s.loc.Object(s.loc.Blob(key)) }
 // Features: Azure's name limit (less the prefix); an upload cut off may have
 // been applied, and whether it was is told by the blob's Content-MD5.
 func (s *Store) Features() store.Features {
-	return store.Features{Key: "sink.url", MaxKeyLen: MaxKeyLen - len(s.loc.Blob("")), MaybeApplied: true, Holds: s.holds}
+	return store.Features{Key: s.key, MaxKeyLen: MaxKeyLen - len(s.loc.Blob("")), MaybeApplied: true, Holds: s.holds}
 }
 
 // Check lists one blob under the prefix: the container exists and the
@@ -176,16 +183,15 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
-// updateAttempts bounds Update's read-change-write rounds.
-const updateAttempts = 10
-
 // Update reads the blob, changes it and writes it with a conditional Put Blob;
 // when another writer changed it in between, the service refuses it (412, or
-// 409 for a blob that now exists) and Update reads and changes it again, up
-// to updateAttempts times. Unchanged bytes are not written.
+// 409 for a blob that now exists) and Update reads and changes it again
+// after a pause (store.CASRounds), for at most store.CASBudget. Unchanged
+// bytes are not written.
 func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([]byte, error)) error {
 	name := s.loc.Blob(key)
-	for attempt := 1; ; attempt++ {
+	var rounds store.CASRounds
+	for {
 		old, etag, found, err := s.get(ctx, name)
 		if err != nil {
 			return err
@@ -209,9 +215,8 @@ func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([
 		if !bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists) {
 			return s.Err("PutBlob", name, err)
 		}
-		if attempt == updateAttempts {
-			return fmt.Errorf("%s: changed by other writers during each of %d merges (conditional Put Blob refused); nothing was written, run again: %w",
-				s.loc.Object(name), attempt, err)
+		if again, werr := rounds.Lost(ctx); !again {
+			return store.CASGaveUp(s.loc.Object(name), "conditional Put Blob", &rounds, werr, err)
 		}
 	}
 }
@@ -260,15 +265,25 @@ func (s *Store) holds(ctx context.Context, key string, data []byte) bool {
 	return bytes.Equal(p.ContentMD5, sum[:])
 }
 
-// Delete removes blobs (with their snapshots), one call each; missing ones
-// are fine.
+// deleteWorkers bounds the Delete Blob calls in flight (a video's roll-back
+// is hundreds of blobs, one call each).
+const deleteWorkers = 16
+
+// Delete removes blobs (with their snapshots), one call each, deleteWorkers
+// at once; missing ones are fine. (Blob Batch would take 256 a call; single
+// calls keep one error path, the same for every kind of credential.)
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(deleteWorkers)
 	for _, k := range keys {
 		name := s.loc.Blob(k)
-		_, err := s.c.NewBlobClient(name).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
-		if err != nil && !bloberror.HasCode(err, bloberror.BlobNotFound) {
-			return s.Err("DeleteBlob", name, err)
-		}
+		g.Go(func() error {
+			_, err := s.c.NewBlobClient(name).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
+			if err != nil && !bloberror.HasCode(err, bloberror.BlobNotFound) {
+				return s.Err("DeleteBlob", name, err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }

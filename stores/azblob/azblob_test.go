@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/internal/testenv/azuritetest"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/storetest"
 	"github.com/vpipe/vpipe/stores/azblob"
@@ -36,4 +37,18 @@ func open(t *testing.T, o azblob.Options) *azblob.Store {
 	}
 	s.PageSize = 4
 	return s
+}
+
+// Built for sinks[1], the store names sinks[1].url in its messages.
+func TestKeyNamesSection(t *testing.T) {
+	srv.Env(t)
+	spec, _ := registry.Lookup(registry.Sink, "azblob")
+	conf, _ := spec.Locate("azblob://" + srv.Container(t) + "/p")
+	st, err := spec.NewStore(t.Context(), conf, registry.Deps{Role: registry.Sink, Prefix: "sinks[1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := st.Features().Key; k != "sinks[1].url" {
+		t.Fatalf("Features().Key = %q, want sinks[1].url", k)
+	}
 }

@@ -89,6 +89,8 @@ func TestRangeReadVideo(t *testing.T) {
 // every read and write (If-Match refused), or creates it first
 // (If-None-Match: * refused); the other writer's bytes stay.
 func TestUpdateGivesUp(t *testing.T) {
+	defer func(b time.Duration) { store.CASBudget = b }(store.CASBudget)
+	store.CASBudget = 300 * time.Millisecond // the rounds are paced: a short budget ends it
 	ctr := srv.Container(t)
 	s := open(t, azblob.Options{URL: "azblob://" + ctr + "/p"})
 	for _, key := range []string{"new.json", "x.json"} {
@@ -252,5 +254,42 @@ func TestListLeavesOutOwnFiles(t *testing.T) {
 	}
 	if len(got) != 2 || got["a.png"] != 7 || got["d/b.json"] != 10 {
 		t.Fatalf("List: %v", got)
+	}
+}
+
+// Delete removes many blobs several at a time (a video's roll-back is
+// hundreds of objects), not one after another.
+func TestDeleteInParallel(t *testing.T) {
+	ctr := srv.Container(t)
+	px := s3test.NewProxy(srv.Endpoint)
+	defer px.Close()
+	var now, most atomic.Int32
+	px.Rule = func(r *http.Request) s3test.Fault {
+		if r.Method == http.MethodDelete {
+			n := now.Add(1)
+			defer now.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+		return s3test.Pass
+	}
+	s := open(t, azblob.Options{URL: "azblob://" + ctr + "/p", Endpoint: px.URL + "/" + azuritetest.Account})
+	var keys []string
+	for i := range 40 {
+		k := "img/" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "-" + string(rune('0'+i/26)) + ".png"
+		srv.Put(t, ctr, "p/"+k, []byte("x"))
+		keys = append(keys, k)
+	}
+	if err := s.Delete(ctx, append(keys, "img/missing.png")...); err != nil {
+		t.Fatal(err)
+	}
+	if m := most.Load(); m < 8 {
+		t.Errorf("at most %d Delete Blob calls at once, want several (16)", m)
+	}
+	var left []string
+	s.List(ctx, "", func(k string, _ int64) error { left = append(left, k); return nil })
+	if len(left) != 0 {
+		t.Fatalf("left after Delete: %v", left)
 	}
 }

@@ -32,6 +32,8 @@ type Options struct {
 	// (nothing of its body taken, no byte of the answer read while it is
 	// read); the SDK's retry policy then tries again (0 = 30 s).
 	Timeout time.Duration
+	// Key is the config key that names the URL, for messages ("" = sink.url).
+	Key string
 }
 
 // Location is a container and a blob name prefix (no leading or trailing

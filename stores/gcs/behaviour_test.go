@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/rangeread"
 	"github.com/vpipe/vpipe/stores/gcs"
 )
@@ -46,6 +47,8 @@ func TestRangeReadVideo(t *testing.T) {
 // Update gives up, naming the object, when another writer changes it
 // between every read and write; the other writer's bytes stay.
 func TestUpdateGivesUp(t *testing.T) {
+	defer func(b time.Duration) { store.CASBudget = b }(store.CASBudget)
+	store.CASBudget = 300 * time.Millisecond // the rounds are paced: a short budget ends it
 	bucket := srv.Bucket(t)
 	s := open(t, bucket, "p")
 	n := 0
@@ -57,8 +60,8 @@ func TestUpdateGivesUp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "other writers") || !strings.Contains(err.Error(), "gs://"+bucket+"/p/x.json") {
 		t.Fatalf("Update against a writer that always comes first: %v", err)
 	}
-	if b, _ := srv.Object(t, bucket, "p/x.json"); string(b) != strings.Repeat("o", n) || n != 10 {
-		t.Fatalf("x.json is %q after %d rounds, want the other writer's last of 10", b, n)
+	if b, _ := srv.Object(t, bucket, "p/x.json"); string(b) != strings.Repeat("o", n) || n < 3 {
+		t.Fatalf("x.json is %q after %d rounds, want the other writer's last of several", b, n)
 	}
 }
 

@@ -190,17 +190,16 @@ func contentType(name string) string {
 	return "application/octet-stream"
 }
 
-// updateAttempts bounds Update's read-change-write rounds.
-const updateAttempts = 10
-
 // Update reads the object and its generation, changes it and writes it on
 // condition that the generation is still the one read (or, for a new
 // object, that there is none); when another writer changed it in between,
-// GCS refuses the write and Update reads and changes it again, up to
-// updateAttempts times. Unchanged bytes are not written.
+// GCS refuses the write and Update reads and changes it again after a pause
+// (store.CASRounds), for at most store.CASBudget. Unchanged bytes are not
+// written.
 func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([]byte, error)) error {
 	name := s.loc.Key(key)
-	for attempt := 1; ; attempt++ {
+	var rounds store.CASRounds
+	for {
 		old, gen, found, err := s.read(ctx, name)
 		if err != nil {
 			return err
@@ -223,9 +222,8 @@ func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([
 		if !isPreconditionFailed(err) {
 			return s.err("write", name, err)
 		}
-		if attempt == updateAttempts {
-			return fmt.Errorf("%s: changed by other writers during each of %d merges (conditional write refused); nothing was written, run again: %w",
-				s.loc.Object(name), attempt, err)
+		if again, werr := rounds.Lost(ctx); !again {
+			return store.CASGaveUp(s.loc.Object(name), "conditional write", &rounds, werr, err)
 		}
 	}
 }

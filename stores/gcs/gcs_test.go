@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/internal/testenv/gcstest"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/storetest"
 	"github.com/vpipe/vpipe/stores/gcs"
@@ -36,4 +37,19 @@ func TestStore(t *testing.T) {
 		bucket := srv.Bucket(t)
 		return &storetest.Target{Open: func(t *testing.T) store.Store { return open(t, bucket, "pre/fix") }}
 	})
+}
+
+// Built for sinks[1], the store names sinks[1].url in its messages.
+func TestKeyNamesSection(t *testing.T) {
+	srv.Env(t)
+	spec, _ := registry.Lookup(registry.Sink, "gcs")
+	conf, _ := spec.Locate("gs://" + srv.Bucket(t) + "/p")
+	st, err := spec.NewStore(context.Background(), conf, registry.Deps{Role: registry.Sink, Prefix: "sinks[1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if k := st.Features().Key; k != "sinks[1].url" {
+		t.Fatalf("Features().Key = %q, want sinks[1].url", k)
+	}
 }

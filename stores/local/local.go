@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/internal/atomicfile"
 	"github.com/vpipe/vpipe/store"
 )
 
@@ -32,6 +33,8 @@ type Options struct {
 	// after (sink.fsync): what a write returned survives a power cut, at the
 	// cost of a disk flush per file.
 	Fsync bool
+	// Key is the config key that names Root, for messages ("" = sink.path).
+	Key string
 }
 
 // Store is a folder on disk.
@@ -58,13 +61,20 @@ func (s *Store) Name(key string) string { return filepath.Join(s.Root, filepath.
 
 // Features: a writer lock file per writer.
 func (s *Store) Features() store.Features {
-	return store.Features{Key: "sink.path", Admit: s.admitLocked, Release: s.release}
+	return store.Features{Key: s.key(), Admit: s.admitLocked, Release: s.release}
+}
+
+func (s *Store) key() string {
+	if s.Key == "" {
+		return "sink.path"
+	}
+	return s.Key
 }
 
 // Check refuses a root that exists and is not a folder.
 func (s *Store) Check(context.Context) error {
 	if st, err := os.Stat(s.Root); err == nil && !st.IsDir() {
-		return fmt.Errorf("sink.path %s: not a folder", s.Root)
+		return fmt.Errorf("%s %s: not a folder", s.key(), s.Root)
 	}
 	return nil
 }
@@ -72,7 +82,7 @@ func (s *Store) Check(context.Context) error {
 // Open creates the root folder.
 func (s *Store) Open(context.Context) error {
 	if err := s.mkdirAll(s.Root); err != nil {
-		return fmt.Errorf("sink.path: %w", err)
+		return fmt.Errorf("%s: %w", s.key(), err)
 	}
 	return nil
 }
@@ -108,13 +118,13 @@ func (s *Store) Put(_ context.Context, key string, data []byte) error {
 	if err := s.touch(filepath.Dir(p)); err != nil {
 		return err
 	}
-	err := WriteAtomic(p, data, s.Fsync, s.id)
+	err := atomicfile.Write(p, data, s.Fsync, s.id)
 	if errors.Is(err, fs.ErrNotExist) { // its folder was removed (emptied by a Delete) since
 		s.dirs.Delete(filepath.Dir(p))
 		if err := s.touch(filepath.Dir(p)); err != nil {
 			return err
 		}
-		err = WriteAtomic(p, data, s.Fsync, s.id)
+		err = atomicfile.Write(p, data, s.Fsync, s.id)
 	}
 	return err
 }
@@ -155,7 +165,7 @@ func (s *Store) update(key string, fn func([]byte, bool) ([]byte, error)) error 
 	if err != nil || b == nil {
 		return err
 	}
-	return WriteAtomic(p, b, s.Fsync, s.id)
+	return atomicfile.Write(p, b, s.Fsync, s.id)
 }
 
 // List walks the folder of prefix; temporaries and lock files are left out.
@@ -272,7 +282,7 @@ func (s *Store) mkdirAll(dir string) error {
 		return err
 	}
 	for _, d := range made {
-		if err := syncDir(filepath.Dir(d)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(d)); err != nil {
 			return err
 		}
 	}
@@ -291,61 +301,5 @@ func (s *Store) admitLocked(w core.Writer) error {
 	}
 	s.removeTemps(s.Root)
 	s.dirs.Store(s.Root, true)
-	return nil
-}
-
-// WriteAtomic writes data to a temporary file beside path, named for its
-// writer (owner, "" for none), and renames it over path. With fsync the file
-// is synced before the rename (so the name never points at bytes not yet on
-// disk) and its folder after (so the rename itself is on disk when
-// WriteAtomic returns).
-func WriteAtomic(path string, data []byte, fsync bool, owner string) (err error) {
-	pattern := TmpPrefix + "*"
-	if owner != "" {
-		pattern = TmpPrefix + owner + "-*"
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), pattern)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if fsync {
-		if err = f.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", f.Name(), err)
-		}
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if fsync {
-		return syncDir(filepath.Dir(path))
-	}
-	return nil
-}
-
-// syncDir flushes a folder's entries (a rename, a new file) to disk.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
 	return nil
 }

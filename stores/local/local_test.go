@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vpipe/vpipe/core"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/storetest"
 	"github.com/vpipe/vpipe/stores/local"
@@ -57,4 +58,18 @@ func suite(t *testing.T, fsync bool) {
 			},
 		}
 	})
+}
+
+// Built for sinks[1], the store names sinks[1].path in its messages (a
+// layout's "write to another …"), not sink.path.
+func TestKeyNamesSection(t *testing.T) {
+	spec, _ := registry.Lookup(registry.Sink, "local")
+	conf, _ := spec.Locate(t.TempDir())
+	st, err := spec.NewStore(context.Background(), conf, registry.Deps{Role: registry.Sink, Prefix: "sinks[1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := st.Features().Key; k != "sinks[1].path" {
+		t.Fatalf("Features().Key = %q, want sinks[1].path", k)
+	}
 }

@@ -30,10 +30,10 @@ func init() {
 		LocalPath: func(conf any) (string, string) {
 			return "path", conf.(*Config).Path
 		},
-		NewStore: func(_ context.Context, conf any, _ registry.Deps) (store.Store, error) {
+		NewStore: func(_ context.Context, conf any, d registry.Deps) (store.Store, error) {
 			c := conf.(*Config)
 			s := New(c.Path)
-			s.Fsync = c.Fsync
+			s.Fsync, s.Key = c.Fsync, d.Key("path")
 			return s, nil
 		},
 	})

@@ -25,6 +25,8 @@ import (
 // Store is a bucket prefix.
 type Store struct {
 	C *s3conn.Client
+	// Key is the config key that names the URL, for messages ("" = sink.url).
+	Key string
 	// BeforeUpdatePut runs in Update between reading an object and its
 	// conditional PUT (tests make a concurrent change there).
 	BeforeUpdatePut func()
@@ -42,7 +44,11 @@ func (s *Store) Name(key string) string { return s.C.Loc.Object(s.C.Loc.Key(key)
 // Features: S3's key limit (less the prefix); a PUT cut off may have been
 // applied, and whether it was is told by its ETag.
 func (s *Store) Features() store.Features {
-	return store.Features{Key: "sink.url", MaxKeyLen: s3conn.MaxKeyLen - len(s.C.Loc.Key("")), MaybeApplied: true, Holds: s.holds}
+	key := s.Key
+	if key == "" {
+		key = "sink.url"
+	}
+	return store.Features{Key: key, MaxKeyLen: s3conn.MaxKeyLen - len(s.C.Loc.Key("")), MaybeApplied: true, Holds: s.holds}
 }
 
 // Check has nothing to check before a read.
@@ -103,16 +109,14 @@ func (s *Store) putInput(key string, data []byte) *s3.PutObjectInput {
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String(ct)}
 }
 
-// updateAttempts bounds Update's read-change-write rounds.
-const updateAttempts = 10
-
 // Update reads the object, changes it and writes it with a conditional PUT;
 // when another writer changed it in between, the PUT is refused and Update
-// reads and changes it again, up to updateAttempts times. Unchanged bytes
-// are not written.
+// reads and changes it again after a pause (store.CASRounds), for at most
+// store.CASBudget. Unchanged bytes are not written.
 func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([]byte, error)) error {
 	k := s.C.Loc.Key(key)
-	for attempt := 1; ; attempt++ {
+	var rounds store.CASRounds
+	for {
 		old, etag, found, err := s.C.Get(ctx, k)
 		if err != nil {
 			return err
@@ -137,9 +141,8 @@ func (s *Store) Update(ctx context.Context, key string, fn func([]byte, bool) ([
 		if !s3conn.IsPreconditionFailed(err) {
 			return s.C.Err("PutObject", k, err)
 		}
-		if attempt == updateAttempts {
-			return fmt.Errorf("%s: changed by other writers during each of %d merges (conditional PUT refused); nothing was written, run again: %w",
-				s.C.Loc.Object(k), attempt, err)
+		if again, werr := rounds.Lost(ctx); !again {
+			return store.CASGaveUp(s.C.Loc.Object(k), "conditional PUT", &rounds, werr, err)
 		}
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vpipe/vpipe/internal/s3conn"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
+	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/store"
 	"github.com/vpipe/vpipe/store/storetest"
 	s3store "github.com/vpipe/vpipe/stores/s3"
@@ -67,6 +69,8 @@ func TestStore(t *testing.T) {
 // Update gives up, naming the object, when another writer changes it
 // between every read and write; the other writer's bytes stay.
 func TestUpdateGivesUp(t *testing.T) {
+	defer func(b time.Duration) { store.CASBudget = b }(store.CASBudget)
+	store.CASBudget = 300 * time.Millisecond // the rounds are paced: a short budget ends it
 	bucket := srv.Bucket(t)
 	srv.Env(t)
 	c, err := s3conn.New(context.Background(), s3conn.Options{URL: "s3://" + bucket + "/p", Endpoint: srv.Endpoint, PathStyle: true})
@@ -85,5 +89,20 @@ func TestUpdateGivesUp(t *testing.T) {
 	}
 	if b, _, _ := s.Get(context.Background(), "x.json"); string(b) != strings.Repeat("o", n) {
 		t.Fatalf("x.json is %q, want the other writer's last", b)
+	}
+}
+
+// Built for sinks[1], the store names sinks[1].url in its messages.
+func TestKeyNamesSection(t *testing.T) {
+	spec, _ := registry.Lookup(registry.Sink, "s3")
+	conf, _ := spec.Locate("s3://" + srv.Bucket(t) + "/p")
+	conf.(*s3store.Config).Endpoint = srv.Endpoint
+	srv.Env(t)
+	st, err := spec.NewStore(context.Background(), conf, registry.Deps{Role: registry.Sink, Prefix: "sinks[1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := st.Features().Key; k != "sinks[1].url" {
+		t.Fatalf("Features().Key = %q, want sinks[1].url", k)
 	}
 }

@@ -56,12 +56,14 @@ func init() {
 			c.URL = loc
 			return c, strings.HasPrefix(loc, "s3://")
 		},
-		NewStore: func(ctx context.Context, conf any, _ registry.Deps) (store.Store, error) {
+		NewStore: func(ctx context.Context, conf any, d registry.Deps) (store.Store, error) {
 			c, err := s3conn.New(ctx, conf.(*Config).Options())
 			if err != nil {
 				return nil, err
 			}
-			return New(c), nil
+			s := New(c)
+			s.Key = d.Key("url")
+			return s, nil
 		},
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,20 +206,29 @@ type Faults struct {
 	px       *s3test.Proxy
 	mu       sync.Mutex
 	rules    map[string]s3test.Fault // by request path: /account/container/blob
+	under    map[string]s3test.Fault // by request path prefix (a folder)
 	ctr, pre string
 }
 
 // NewFaults starts a proxy for blobs under ctr/prefix, stopped with the test.
 func (s *Server) NewFaults(t testing.TB, ctr, prefix string) *Faults {
 	s.need(t)
-	f := &Faults{px: s3test.NewProxy(s.Endpoint), rules: map[string]s3test.Fault{}, ctr: ctr, pre: prefix}
+	f := &Faults{px: s3test.NewProxy(s.Endpoint), rules: map[string]s3test.Fault{}, under: map[string]s3test.Fault{}, ctr: ctr, pre: prefix}
 	t.Cleanup(f.px.Close)
 	f.Endpoint = f.px.URL + "/" + Account
 	f.px.Rule = func(r *http.Request) s3test.Fault {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if r.Method == http.MethodPut {
-			return f.rules[r.URL.Path]
+		if r.Method != http.MethodPut {
+			return s3test.Pass
+		}
+		if fault, ok := f.rules[r.URL.Path]; ok {
+			return fault
+		}
+		for p, fault := range f.under {
+			if strings.HasPrefix(r.URL.Path, p) {
+				return fault
+			}
 		}
 		return s3test.Pass
 	}
@@ -234,17 +244,25 @@ func (f *Faults) Cut(_ *testing.T, key string) func() { return f.set(key, s3test
 // Freeze makes every upload of key get no answer at all until thawed.
 func (f *Faults) Freeze(_ *testing.T, key string) func() { return f.set(key, s3test.Freeze) }
 
-func (f *Faults) set(key string, fault s3test.Fault) func() {
+// BlockUnder makes every upload of a blob under the folder dir (a key
+// prefix, ending in /) answer 503 until unblocked.
+func (f *Faults) BlockUnder(_ *testing.T, dir string) func() {
+	return f.setIn(f.under, dir, s3test.SlowDown)
+}
+
+func (f *Faults) set(key string, fault s3test.Fault) func() { return f.setIn(f.rules, key, fault) }
+
+func (f *Faults) setIn(rules map[string]s3test.Fault, key string, fault s3test.Fault) func() {
 	p := "/" + Account + "/" + f.ctr + "/" + key
 	if f.pre != "" {
 		p = "/" + Account + "/" + f.ctr + "/" + f.pre + "/" + key
 	}
 	f.mu.Lock()
-	f.rules[p] = fault
+	rules[p] = fault
 	f.mu.Unlock()
 	return func() {
 		f.mu.Lock()
-		delete(f.rules, p)
+		delete(rules, p)
 		f.mu.Unlock()
 	}
 }
@@ -261,16 +279,26 @@ func randHex(n int) string {
 // stops it. A missing Azurite fails the package with the setup hint under CI
 // (CI set), and elsewhere lets the tests run and skip, saying why.
 func Main(m *testing.M, srv **Server) int {
-	s, err := Start()
+	s, err := ForMain()
 	if err != nil {
-		if _, missing := Binary(); missing == nil || os.Getenv("CI") != "" {
-			fmt.Fprintln(os.Stderr, "azuritetest:", err)
-			return 1
-		}
-		*srv = &Server{Missing: err}
-		return m.Run()
+		fmt.Fprintln(os.Stderr, "azuritetest:", err)
+		return 1
 	}
 	*srv = s
 	defer s.Stop()
 	return m.Run()
+}
+
+// ForMain starts a server as Main does, for a TestMain that starts several:
+// Azurite not installed gives (outside CI) a server whose tests skip; any
+// other failure is an error.
+func ForMain() (*Server, error) {
+	s, err := Start()
+	if err == nil {
+		return s, nil
+	}
+	if _, missing := Binary(); missing == nil || os.Getenv("CI") != "" {
+		return nil, err
+	}
+	return &Server{Missing: err}, nil
 }

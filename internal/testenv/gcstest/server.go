@@ -121,8 +121,41 @@ func (s *Server) Stop() {
 }
 
 // Freeze stops the server process (SIGSTOP): connections are accepted by the
-// kernel but nothing answers.
-func (s *Server) Freeze() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+// kernel but nothing answers. It returns once every thread of the process is
+// stopped: the signal is delivered asynchronously, and a request sent in
+// between (a small upload on a busy machine) would still be answered.
+func (s *Server) Freeze() error {
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	for range 500 { // a readiness poll (at most 5 s), not a timed assertion
+		if stopped(s.cmd.Process.Pid) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("fake-gcs-server (pid %d) did not stop on SIGSTOP", s.cmd.Process.Pid)
+}
+
+// stopped tells whether every thread of pid is stopped (state T in
+// /proc/PID/task/*/stat); true where /proc is not there to tell.
+func stopped(pid int) bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(tasks) == 0 {
+		return true
+	}
+	for _, p := range tasks {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // a thread that ended
+		}
+		// pid (comm) STATE …: comm may hold spaces, the state follows its ")".
+		if i := bytes.LastIndexByte(b, ')'); i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // Thaw resumes a frozen server (SIGCONT).
 func (s *Server) Thaw() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
@@ -219,17 +252,27 @@ func randHex(n int) string {
 // package fails with the setup hint, so CI never passes on skipped tests.
 // Any other failure to start fails.
 func Main(m *testing.M, srv **Server) int {
-	s, err := Start()
+	s, err := ForMain()
 	if err != nil {
-		if !errors.Is(err, errMissing) || os.Getenv("CI") != "" {
-			fmt.Fprintln(os.Stderr, "gcstest:", err)
-			return 1
-		}
-		fmt.Fprintln(os.Stderr, "gcstest: the tests that need fake-gcs-server skip:", err)
-		*srv = &Server{missing: err}
-		return m.Run()
+		fmt.Fprintln(os.Stderr, "gcstest:", err)
+		return 1
 	}
 	*srv = s
 	defer s.Stop()
 	return m.Run()
+}
+
+// ForMain starts a server as Main does, for a TestMain that starts several:
+// a binary that is not installed gives (outside CI) a server whose tests
+// skip; any other failure is an error.
+func ForMain() (*Server, error) {
+	s, err := Start()
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, errMissing) || os.Getenv("CI") != "" {
+		return nil, err
+	}
+	fmt.Fprintln(os.Stderr, "gcstest: the tests that need fake-gcs-server skip:", err)
+	return &Server{missing: err}, nil
 }

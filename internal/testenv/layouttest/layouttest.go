@@ -1,7 +1,9 @@
-// Package layouttest makes the sinktest Targets of a layout over the local
-// store and the S3 store (versitygw behind a proxy that refuses the PUTs of
-// blocked keys), as sinks/local and sinks/s3 make them for the project
-// layout, so the training-format layouts pass the same suite on both.
+// Package layouttest makes the sinktest Targets of a layout over every
+// store: the local store, the S3 store (versitygw behind a proxy that
+// refuses the PUTs of blocked keys), the GCS store (fake-gcs-server) and the
+// Azure store (Azurite behind a fault proxy), as sinks/local and the stores'
+// own tests make them for the project layout, so the training-format
+// layouts pass the same suite on each (Main starts the servers).
 package layouttest
 
 import (

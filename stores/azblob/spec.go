@@ -38,9 +38,10 @@ func init() {
 			c.URL = loc
 			return c, strings.HasPrefix(loc, "azblob://")
 		},
-		NewStore: func(_ context.Context, conf any, _ registry.Deps) (store.Store, error) {
+		NewStore: func(_ context.Context, conf any, d registry.Deps) (store.Store, error) {
 			c := conf.(*Config)
-			return New(Options{URL: c.URL, Endpoint: c.Endpoint, MaxAttempts: c.MaxAttempts, Timeout: time.Duration(c.TimeoutS) * time.Second})
+			return New(Options{URL: c.URL, Endpoint: c.Endpoint, MaxAttempts: c.MaxAttempts, Timeout: time.Duration(c.TimeoutS) * time.Second,
+				Key: d.Key("url")})
 		},
 	})
 }
@@ -57,7 +58,7 @@ func defaults(role registry.Kind) any {
 
 func check(c *Config) []registry.Problem {
 	var ps []registry.Problem
-	if _, err := ParseURL(c.URL); err != nil {
+	if _, err := ParseURL(c.URL); err != nil && c.URL != "" { // an empty one is reported as required
 		ps = append(ps, registry.Problem{Key: "url", Msg: err.Error()})
 	}
 	if err := CheckEndpoint(c.Endpoint); err != nil {

@@ -69,12 +69,8 @@ func locate(loc string) (any, bool) {
 
 func newStore(ctx context.Context, conf any, d registry.Deps) (store.Store, error) {
 	c := conf.(*Config)
-	key := "sink.url"
-	if d.Role == registry.Source {
-		key = "source.url"
-	}
 	return New(ctx, Options{URL: c.URL, Endpoint: c.Endpoint, MaxAttempts: c.MaxAttempts,
-		Timeout: time.Duration(c.TimeoutS) * time.Second, Key: key})
+		Timeout: time.Duration(c.TimeoutS) * time.Second, Key: d.Key("url")})
 }
 
 func init() {
