@@ -81,6 +81,11 @@ type Spec struct {
 	// split of each video (sink.split), where training tools and the
 	// layout's readers do not look.
 	SplitsKey string
+	// Written, for a layout, says a key of its store is a video's output
+	// (an image, a shard, a staged sample): the store sink refuses to start
+	// splitting an output that already holds some but no splits file, since
+	// those videos would land in a second split.
+	Written func(key string) bool
 
 	// One constructor, the one of Kind.
 	NewSource func(ctx context.Context, conf any, d Deps) (core.Source, error)

@@ -30,6 +30,7 @@ func init() {
 			return nil
 		},
 		SplitsKey: VideoSplitsKey,
+		Written:   splittree.Written,
 		NewLayout: func(st store.Store, conf any, o registry.LayoutOptions) (core.Sink, error) {
 			return New(st, Options{Split: o.Split, Task: yolofmt.Task(conf.(*Config).Task), OnSkip: o.OnSkip})
 		},

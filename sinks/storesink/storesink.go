@@ -26,6 +26,7 @@ import (
 	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/split"
 	"github.com/vpipe/vpipe/store"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
 
 func init() { registry.SetStoreSink(New) }
@@ -50,14 +51,40 @@ func New(_ context.Context, st store.Store, out *registry.Output, d registry.Dep
 		if err != nil {
 			return nil, fmt.Errorf("split: %w", err)
 		}
-		sp = newSplitter(st, spec.SplitsKey, plan)
+		sp = newSplitter(st, spec.SplitsKey, plan, spec.Written)
 		o.Split = sp.split
 	}
 	sink, err := spec.NewLayout(st, conf, o)
-	if err != nil || sp == nil {
-		return sink, err
+	switch {
+	case err != nil:
+		return nil, err
+	case sp != nil:
+		return &splitSink{Sink: sink, sp: sp}, nil
+	case spec.SplitsKey != "":
+		return &unsplitSink{Sink: sink, st: st, key: spec.SplitsKey}, nil
 	}
-	return &splitSink{Sink: sink, sp: sp}, nil
+	return sink, nil
+}
+
+// unsplitSink is a layout without sink.split on a store that may have been
+// written with it: Begin refuses an output that keeps splits, whose videos
+// this run would write again outside them.
+type unsplitSink struct {
+	core.Sink
+	st  store.Store
+	key string
+}
+
+func (s *unsplitSink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
+	_, found, err := s.st.Get(ctx, s.key)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return nil, fmt.Errorf("%s: this output was written with sink.split, which is not set now: its videos "+
+			"would be written again outside their splits; set sink.split as before, or write to a new output", s.st.Name(s.key))
+	}
+	return s.Sink.Begin(ctx, meta, custom)
 }
 
 // tellSkip logs, once per class and geometry (the layout calls it so), that

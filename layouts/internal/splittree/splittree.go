@@ -43,6 +43,10 @@ const (
 	ProjectData = Hidden + project.CustomDataFile
 )
 
+// Written says a key is a video's output (an image under images/): a
+// training-format layout's Spec.Written.
+func Written(key string) bool { return strings.HasPrefix(key, "images/") }
+
 // DefaultSplit is where every video goes without a split resolver.
 const DefaultSplit = "train"
 
