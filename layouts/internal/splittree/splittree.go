@@ -72,8 +72,9 @@ type Format struct {
 	// Render makes an image's companion from its annotation; skips are the
 	// labels the format leaves out.
 	Render func(img *core.Image, split string, ann *sv.ImageAnnotation) ([]byte, formats.Skips, error)
-	// Check makes the format's own checks of the root before Begin (nil: none).
-	Check func(ctx context.Context) error
+	// Check makes the format's own checks of the root before Begin, given
+	// the meta the run would merge into it (nil: none).
+	Check func(ctx context.Context, merged *sv.ProjectMeta) error
 	// Begun is told the merged meta once Begin has written it (nil: nothing).
 	Begun func(ctx context.Context, meta *sv.ProjectMeta) error
 	// SplitUsed runs before this sink writes the first image of a split
@@ -295,11 +296,12 @@ func (l *Layout) Check(ctx context.Context, meta *sv.ProjectMeta) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := l.merge(b, found, meta); err != nil {
+	merged, _, err := l.merge(b, found, meta)
+	if err != nil {
 		return err
 	}
 	if l.f.Check != nil {
-		return l.f.Check(ctx)
+		return l.f.Check(ctx, merged)
 	}
 	return nil
 }
