@@ -86,6 +86,9 @@ type Spec struct {
 	// splitting an output that already holds some but no splits file, since
 	// those videos would land in a second split.
 	Written func(key string) bool
+	// ReservedSplits, for a layout, are the split names it cannot write
+	// (YOLO: data.yaml's keys that are no split, and images).
+	ReservedSplits []string
 
 	// One constructor, the one of Kind.
 	NewSource func(ctx context.Context, conf any, d Deps) (core.Source, error)
@@ -412,4 +415,21 @@ func OpenStore(ctx context.Context, loc string, configured []Configured, d Deps)
 		return plain.NewStore(ctx, conf, d)
 	}
 	return nil, fmt.Errorf("%s: no store takes this location (stores: %s)", loc, strings.Join(Names(Sink), ", "))
+}
+
+// CheckSplitNames refuses a split name the layout reserves
+// (Spec.ReservedSplits), naming it and the reserved ones.
+func (s Spec) CheckSplitNames(split map[string]float64) error {
+	var bad []string
+	for name := range split {
+		if slices.Contains(s.ReservedSplits, name) {
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("split name %q: format %s reserves it (it reserves %s): rename the split",
+		bad[0], s.Name, strings.Join(s.ReservedSplits, ", "))
 }

@@ -258,3 +258,28 @@ func registrySpec(t *testing.T, format string) registry.Spec {
 	}
 	return spec
 }
+
+// Issue 18 review: a split named as a key of YOLO's data.yaml (names, nc,
+// path, kpt_shape...) or images would break the dataset; a sink built
+// without the config's check refuses it before writing, naming the key.
+func TestReservedSplitNameRefused(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "out")
+	for _, name := range []string{"names", "nc", "path", "kpt_shape", "images"} {
+		out := registry.NewOutput()
+		out.Format, out.Split = "yolo", map[string]float64{"train": 0.5, name: 0.5}
+		_, err := New(context.Background(), localstore.New(root), out, registry.Deps{})
+		if err == nil || !strings.Contains(err.Error(), "sink.split") || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("split %q: %v", name, err)
+		}
+	}
+	for _, fine := range []string{"val", "test"} {
+		out := registry.NewOutput()
+		out.Format, out.Split = "yolo", map[string]float64{"train": 0.5, fine: 0.5}
+		if _, err := New(context.Background(), localstore.New(root), out, registry.Deps{}); err != nil {
+			t.Errorf("split %q: %v", fine, err)
+		}
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Error("a refused sink wrote")
+	}
+}

@@ -48,8 +48,11 @@ func New(_ context.Context, st store.Store, out *registry.Output, d registry.Dep
 	var sp *splitter
 	if len(out.Split) > 0 {
 		plan, err := split.New(out.Split)
+		if err == nil {
+			err = spec.CheckSplitNames(out.Split)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("split: %w", err)
+			return nil, fmt.Errorf("sink.split: %w", err)
 		}
 		sp = newSplitter(st, spec.SplitsKey, plan, spec.Written)
 		o.Split = sp.split
