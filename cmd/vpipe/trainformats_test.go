@@ -59,11 +59,7 @@ func formatRun(cmd, src, out, format string, extra ...string) []string {
 // leaves its own; the next writer of the folder clears it).
 func withoutLocks(m map[string]string) map[string]string {
 	for k := range m {
-		// A WebDataset split's manifest is the bookkeeping of its assemblies
-		// (an epoch counter that a resumed, sharded or queued run advances
-		// more than one plain run does); the shards and index.parquet it
-		// describes are compared byte for byte.
-		if strings.Contains(k, ".vpipe-lock-") || strings.HasSuffix(k, "/.vpipe/manifest.json") {
+		if strings.Contains(k, ".vpipe-lock-") {
 			delete(m, k)
 		}
 	}
