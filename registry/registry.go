@@ -106,9 +106,10 @@ type LayoutOptions struct {
 	// default: one tree without splits for the Supervisely project, every
 	// video in "train" for the training formats).
 	Split func(dataset []string, video string) string
-	// OnSkip is told once per class and geometry of labels the format cannot
-	// carry (the store sink logs it).
-	OnSkip func(class, geometry string)
+	// OnSkip is told once per class, geometry and why of labels the layout
+	// leaves out (why: "" when the format cannot carry the geometry, else the
+	// reason, formats.Skip.Why); the store sink logs it.
+	OnSkip func(class, geometry, why string)
 }
 
 // Output is how a store is written as a sink: the keys every store sink

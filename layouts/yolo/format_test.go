@@ -29,7 +29,7 @@ func videoSplit(dataset []string, video string) string {
 	return "train"
 }
 
-func newSink(t *testing.T, st store.Store, task yolofmt.Task, skipped func(class, geometry string)) *yolo.Sink {
+func newSink(t *testing.T, st store.Store, task yolofmt.Task, skipped func(class, geometry, why string)) *yolo.Sink {
 	s, err := yolo.New(st, yolo.Options{Split: videoSplit, Task: task, OnSkip: skipped})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestPythonReadsYOLO(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "yolo")
 			var mu sync.Mutex
 			told := map[string]int{}
-			s := newSink(t, localstore.New(root), task, func(class, geometry string) {
+			s := newSink(t, localstore.New(root), task, func(class, geometry, _ string) {
 				mu.Lock()
 				told[class+"/"+geometry]++
 				mu.Unlock()

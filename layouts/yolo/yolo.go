@@ -49,7 +49,7 @@ type Options struct {
 	Task yolofmt.Task
 	// OnSkip is told, once per class and geometry, of labels the task cannot
 	// express (see splittree.Options).
-	OnSkip func(class, geometry string)
+	OnSkip func(class, geometry, why string)
 }
 
 // Sink is the YOLO layout on a store.

@@ -90,14 +90,18 @@ func (s *unsplitSink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom ma
 	return s.Sink.Begin(ctx, meta, custom)
 }
 
-// tellSkip logs, once per class and geometry (the layout calls it so), that
-// the format leaves labels out.
-func tellSkip(log *slog.Logger, sink, format string) func(class, geometry string) {
-	return func(class, geometry string) {
-		if log != nil {
-			log.Warn("label left out", "sink", sink, "class", class, "geometry", geometry,
-				"why", fmt.Sprintf("format %s cannot carry %s labels: each is left out and counted (the run's summary has the totals)", format, geometry))
+// tellSkip logs, once per class, geometry and reason (the layout calls it
+// so), that the format leaves labels out, and why.
+func tellSkip(log *slog.Logger, sink, format string) func(class, geometry, why string) {
+	return func(class, geometry, why string) {
+		if log == nil {
+			return
 		}
+		if why == "" {
+			why = fmt.Sprintf("format %s cannot carry %s labels", format, geometry)
+		}
+		log.Warn("label left out", "sink", sink, "class", class, "geometry", geometry,
+			"why", why+": each is left out and counted (the run's summary has the totals)")
 	}
 }
 

@@ -56,10 +56,10 @@ type Options struct {
 	// name (sink.split: a stable hash of both). nil: every video is in
 	// DefaultSplit.
 	Split func(dataset []string, video string) string
-	// OnSkip is called once per class and geometry, the first time this sink
-	// leaves out a label of them because the format cannot carry it (the
+	// OnSkip is called once per class, geometry and why, the first time
+	// this sink leaves out a label of them (why: formats.Skip.Why; the
 	// caller logs it); Skipped has the counts. nil: not told.
-	OnSkip func(class, geometry string)
+	OnSkip func(class, geometry, why string)
 }
 
 // Format is what one layout adds to the tree.
@@ -125,7 +125,7 @@ func (l *Layout) leftOut() []core.LeftOut {
 	s := l.Skipped()
 	var out []core.LeftOut
 	for _, k := range s.Sorted() {
-		out = append(out, core.LeftOut{Sink: l.Describe(), Class: k.Class, Geometry: k.Geometry, Count: s[k]})
+		out = append(out, core.LeftOut{Sink: l.Describe(), Class: k.Class, Geometry: k.Geometry, Why: k.Why, Count: s[k]})
 	}
 	return out
 }
@@ -154,7 +154,7 @@ func (l *Layout) count(s formats.Skips) {
 	l.skipMu.Unlock()
 	if l.opt.OnSkip != nil {
 		for _, k := range first {
-			l.opt.OnSkip(k.Class, k.Geometry)
+			l.opt.OnSkip(k.Class, k.Geometry, k.Why)
 		}
 	}
 }
