@@ -61,6 +61,8 @@ func TestFormatKeysRefused(t *testing.T) {
 		{"sink: {path: out, format: cocoo}\n", nil, nil, []string{`sink.format: unknown format "cocoo" (available: coco, supervisely, webdataset, yolo) (did you mean coco?)`}},
 		{"sink: {path: out, split: {train: 0.8, val: 0.3}}\n", nil, nil, []string{"sink.split: the fractions sum to 1.1"}},
 		{"sink: {path: out, split: [train, val]}\n", nil, nil, []string{"sink.split: want a map of names to fractions"}},
+		{"sink: {path: out, format: yolo, split: {train: 0.5, names: 0.25, images: 0.25}}\n", nil, nil,
+			[]string{`sink.split: split name "images": format yolo reserves it`, `sink.split: split name "names": format yolo reserves it`}},
 		{"sink: {path: out}\n", nil, []string{"VPIPE_SINK_SPLIT=train"}, []string{"sink.split: want a map of names to fractions", "from VPIPE_SINK_SPLIT"}},
 		{"sink: {type: supervisely, workspace_id: 1, format: coco}\n", nil, nil,
 			[]string{"sink.format: a key of sink type azblob or gcs or local or s3 only (this sink's type is supervisely"}},

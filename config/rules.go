@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -136,6 +137,11 @@ func (c *Config) checkOutput(ps *Problems, prefix string, o *registry.Output) {
 		names := registry.Names(registry.Layout)
 		ps.add(prefix+".format", "unknown format %q (available: %s)%s", o.Format, strings.Join(names, ", "), suggest(o.Format, names))
 		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Split)) {
+		if err := spec.CheckSplitNames(map[string]float64{name: 1}); err != nil {
+			ps.add(prefix+".split", "%v", err)
+		}
 	}
 	if spec.Check == nil {
 		return

@@ -211,6 +211,7 @@ type LeftOut struct {
 	Sink     string // the sink's Describe
 	Class    string
 	Geometry string
+	Why      string // why a label of a geometry the format carries was left out; "": the format cannot carry it
 	Count    int
 }
 

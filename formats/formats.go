@@ -18,14 +18,22 @@ import (
 	sv "github.com/vpipe/vpipe/supervisely"
 )
 
-// Skip names labels a format left out: their class and geometry type.
-type Skip struct{ Class, Geometry string }
+// Skip names labels a format left out: their class and geometry type, and
+// why when the format could carry that geometry ("": it cannot).
+type Skip struct{ Class, Geometry, Why string }
 
-// Skips counts the labels a format left out, per class and geometry.
+// Why a format left out a label of a geometry it carries.
+const (
+	WhyOutside    = "it lies wholly outside the image"
+	WhyNoTemplate = "its graph class has no node template (geometry_config.nodes), so its keypoints have no order"
+)
+
+// Skips counts the labels a format left out, per class, geometry and why.
 type Skips map[Skip]int
 
-// Add counts one label left out.
-func (s Skips) Add(class, geometry string) { s[Skip{class, geometry}]++ }
+// Add counts one label left out; why is "" when the format cannot carry
+// the geometry, else a Why constant.
+func (s Skips) Add(class, geometry, why string) { s[Skip{class, geometry, why}]++ }
 
 // Merge adds the counts of o.
 func (s Skips) Merge(o Skips) {
@@ -44,7 +52,10 @@ func (s Skips) Sorted() []Skip {
 		if out[i].Class != out[j].Class {
 			return out[i].Class < out[j].Class
 		}
-		return out[i].Geometry < out[j].Geometry
+		if out[i].Geometry != out[j].Geometry {
+			return out[i].Geometry < out[j].Geometry
+		}
+		return out[i].Why < out[j].Why
 	})
 	return out
 }

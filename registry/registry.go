@@ -81,6 +81,14 @@ type Spec struct {
 	// split of each video (sink.split), where training tools and the
 	// layout's readers do not look.
 	SplitsKey string
+	// Written, for a layout, says a key of its store is a video's output
+	// (an image, a shard, a staged sample): the store sink refuses to start
+	// splitting an output that already holds some but no splits file, since
+	// those videos would land in a second split.
+	Written func(key string) bool
+	// ReservedSplits, for a layout, are the split names it cannot write
+	// (YOLO: data.yaml's keys that are no split, and images).
+	ReservedSplits []string
 
 	// One constructor, the one of Kind.
 	NewSource func(ctx context.Context, conf any, d Deps) (core.Source, error)
@@ -98,9 +106,10 @@ type LayoutOptions struct {
 	// default: one tree without splits for the Supervisely project, every
 	// video in "train" for the training formats).
 	Split func(dataset []string, video string) string
-	// OnSkip is told once per class and geometry of labels the format cannot
-	// carry (the store sink logs it).
-	OnSkip func(class, geometry string)
+	// OnSkip is told once per class, geometry and why of labels the layout
+	// leaves out (why: "" when the format cannot carry the geometry, else the
+	// reason, formats.Skip.Why); the store sink logs it.
+	OnSkip func(class, geometry, why string)
 }
 
 // Output is how a store is written as a sink: the keys every store sink
@@ -438,4 +447,21 @@ func storeNames() []string {
 		}
 	}
 	return out
+}
+
+// CheckSplitNames refuses a split name the layout reserves
+// (Spec.ReservedSplits), naming it and the reserved ones.
+func (s Spec) CheckSplitNames(split map[string]float64) error {
+	var bad []string
+	for name := range split {
+		if slices.Contains(s.ReservedSplits, name) {
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("split name %q: format %s reserves it (it reserves %s): rename the split",
+		bad[0], s.Name, strings.Join(s.ReservedSplits, ", "))
 }

@@ -406,7 +406,11 @@ func printSummary(w io.Writer, s stages.Summary) {
 		fmt.Fprintf(w, "  FAILED %s: %v\n", f.Video, f.Err)
 	}
 	for _, l := range s.LeftOut {
-		fmt.Fprintf(w, "  LEFT OUT %d label(s) of class %s (%s) in %s: the format cannot carry them\n", l.Count, l.Class, l.Geometry, l.Sink)
+		why := "the format cannot carry them"
+		if l.Why != "" {
+			why = l.Why
+		}
+		fmt.Fprintf(w, "  LEFT OUT %d label(s) of class %s (%s) in %s: %s\n", l.Count, l.Class, l.Geometry, l.Sink, why)
 	}
 	for _, p := range s.Partial {
 		if len(p.Missing) == 0 { // a damaged file of unknown length: only frames past what it holds

@@ -128,13 +128,26 @@ func (c *Converter) Objects(ann *sv.ImageAnnotation) (out []Object, skips format
 			return nil, nil, fmt.Errorf("objects[%d] (class %q): %w", i, l.ClassTitle, err)
 		}
 		if !ok {
-			skips.Add(l.ClassTitle, l.Geometry.Type())
+			skips.Add(l.ClassTitle, l.Geometry.Type(), c.why(l))
 			continue
 		}
 		o.Category, o.Attributes = l.ClassTitle, attributes(l.Tags)
 		out = append(out, o)
 	}
 	return out, skips, nil
+}
+
+// why says why object left out a label of a geometry COCO carries: a
+// polygon or bitmap has no pixel inside the image, a graph no template; ""
+// for a geometry COCO cannot carry.
+func (c *Converter) why(l *sv.Label) string {
+	switch l.Geometry.(type) {
+	case *sv.Polygon, *sv.Bitmap:
+		return formats.WhyOutside
+	case *sv.Graph:
+		return formats.WhyNoTemplate
+	}
+	return ""
 }
 
 // object converts one label's geometry; ok is false for one COCO cannot carry.

@@ -454,3 +454,39 @@ func TestFillPolygonIsOpenCVs(t *testing.T) {
 		t.Errorf("case %d (exterior %v, holes %v): %d pixels differ from OpenCV's", m.Case, c.Exterior, c.Interior, m.Pixels)
 	}
 }
+
+// Issue 18 review: a label COCO could carry but leaves out says why: a
+// polygon wholly outside the image, a graph whose class has no node
+// template; a point, that COCO cannot carry a point (no reason given).
+func TestSkipsSayWhy(t *testing.T) {
+	var meta sv.ProjectMeta
+	if err := json.Unmarshal([]byte(`{"classes":[
+		{"title":"road","shape":"polygon","color":"#00FF00","geometry_config":{}},
+		{"title":"hand","shape":"graph","color":"#FF0000","geometry_config":null},
+		{"title":"dot","shape":"point","color":"#0000FF","geometry_config":{}}],"tags":[]}`), &meta); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := coco.NewConverter(&meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err := formats.ParseAnnotation(json.RawMessage(`{"size":{"width":100,"height":100},"tags":[],"objects":[
+		{"classTitle":"road","geometryType":"polygon","points":{"exterior":[[200,200],[220,200],[220,220]],"interior":[]},"tags":[]},
+		{"classTitle":"hand","geometryType":"graph","nodes":{"a":{"loc":[1,2]}},"tags":[]},
+		{"classTitle":"dot","geometryType":"point","points":{"exterior":[[5,5]],"interior":[]},"tags":[]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, skips, err := conv.Objects(ann)
+	if err != nil || len(objs) != 0 {
+		t.Fatalf("%v: %d objects", err, len(objs))
+	}
+	want := formats.Skips{
+		{Class: "road", Geometry: "polygon", Why: formats.WhyOutside}: 1,
+		{Class: "hand", Geometry: "graph", Why: formats.WhyNoTemplate}: 1,
+		{Class: "dot", Geometry: "point"}:                              1,
+	}
+	if !reflect.DeepEqual(skips, want) {
+		t.Errorf("skips %v, want %v", skips, want)
+	}
+}

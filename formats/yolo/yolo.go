@@ -104,7 +104,7 @@ func (c *Converter) Labels(ann *sv.ImageAnnotation) (out []byte, skips formats.S
 			return nil, nil, fmt.Errorf("objects[%d] (class %q): %w", i, l.ClassTitle, err)
 		}
 		if !ok {
-			skips.Add(l.ClassTitle, l.Geometry.Type())
+			skips.Add(l.ClassTitle, l.Geometry.Type(), c.why(l))
 			continue
 		}
 		b.WriteString(strconv.Itoa(id))
@@ -126,6 +126,15 @@ func (c *Converter) Labels(ann *sv.ImageAnnotation) (out []byte, skips formats.S
 		b.WriteByte('\n')
 	}
 	return b.Bytes(), skips, nil
+}
+
+// why says why line left out a label the task could express: in pose, a
+// graph whose class has no template; "" when the task cannot express it.
+func (c *Converter) why(l *sv.Label) string {
+	if _, isGraph := l.Geometry.(*sv.Graph); isGraph && c.task == Pose {
+		return formats.WhyNoTemplate
+	}
+	return ""
 }
 
 // line is a label's numbers in pixels (visibilities as they are), x and y

@@ -47,7 +47,7 @@ func TestProjectLabels(t *testing.T) {
 				for i := range ann.Objects {
 					l := &ann.Objects[i]
 					if !expressible(task, l.Geometry) {
-						want.Add(l.ClassTitle, l.Geometry.Type())
+						want.Add(l.ClassTitle, l.Geometry.Type(), "")
 						continue
 					}
 					if k >= len(lines) {

@@ -79,7 +79,7 @@ type Options struct {
 	Split func(dataset []string, video string) string
 	// OnSkip is told, once per class and geometry, of labels COCO cannot
 	// carry (points, lines, ...; see splittree.Options).
-	OnSkip func(class, geometry string)
+	OnSkip func(class, geometry, why string)
 }
 
 // Sink is the COCO layout on a store.

@@ -27,7 +27,7 @@ func videoSplit(dataset []string, video string) string {
 	return "train"
 }
 
-func newSink(st store.Store, skipped func(class, geometry string)) *coco.Sink {
+func newSink(st store.Store, skipped func(class, geometry, why string)) *coco.Sink {
 	s := coco.New(st, coco.Options{Split: videoSplit, OnSkip: skipped})
 	s.SetWriter(core.Writer{Role: "test", Shared: true})
 	return s
@@ -54,7 +54,7 @@ func TestPythonReadsCOCO(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "coco")
 	var mu sync.Mutex
 	told := map[string]int{}
-	s := newSink(localstore.New(root), func(class, geometry string) {
+	s := newSink(localstore.New(root), func(class, geometry, _ string) {
 		mu.Lock()
 		told[class+"/"+geometry]++
 		mu.Unlock()

@@ -22,6 +22,7 @@ func init() {
 			"and counted.",
 		Config:    func(registry.Kind) any { return &Config{} },
 		SplitsKey: VideoSplitsKey,
+		Written:   splittree.Written,
 		NewLayout: func(st store.Store, _ any, o registry.LayoutOptions) (core.Sink, error) {
 			return New(st, Options{Split: o.Split, OnSkip: o.OnSkip}), nil
 		},

@@ -114,3 +114,7 @@ func MarshalJSON(v any) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// Written says a key is a video's output, an image of a dataset (…/img/…):
+// the layout's Spec.Written.
+func Written(key string) bool { return strings.Contains("/"+key, "/img/") }

@@ -20,6 +20,7 @@ func init() {
 			"dataset named after its split; the splits are kept in " + SplitsFile + ".",
 		Config:    func(registry.Kind) any { return &Config{} },
 		SplitsKey: SplitsFile,
+		Written:   Written,
 		NewLayout: func(st store.Store, _ any, o registry.LayoutOptions) (core.Sink, error) {
 			return NewWith(st, Options{Split: o.Split}), nil
 		},

@@ -531,7 +531,6 @@ func (a *assembly) commit(ctx context.Context, shards []shardInfo, index *object
 		if !a.full {
 			shards = append(slices.Clone(a.m.Shards[:k]), shards...)
 		}
-		m.Epoch++
 		m.ShardSize, m.ShardBytes = a.s.opt.ShardSize, a.s.opt.ShardBytes
 		m.Shards, m.Index, m.Dirty = shards, index, false
 		m.Deleted = slices.DeleteFunc(m.Deleted, func(p pos) bool { return read[p.Key] })

@@ -285,3 +285,9 @@ func checkSplit(split string) error {
 	}
 	return nil
 }
+
+// Written says a key is a video's output, a shard or a staged sample: the
+// layout's Spec.Written.
+func Written(key string) bool {
+	return strings.HasSuffix(key, ".tar") || strings.Contains(key, "/"+stagingDir)
+}

@@ -15,9 +15,10 @@ import (
 // of an assembly in progress. It is small (a line per shard) and only ever
 // changed by the store's Update, a compare-and-swap (or a locked
 // read-modify-write), so concurrent writers never lose each other's changes.
+// At rest (no lease) it depends only on the shards, so a resumed, sharded or
+// queued run leaves the same bytes as one plain run: it keeps no count of
+// assemblies (a reader's cached view is keyed by index.parquet's hash).
 type manifest struct {
-	// Epoch counts the assemblies committed.
-	Epoch int64 `json:"epoch"`
 	// ShardSize and ShardBytes are the options the shards were cut with.
 	ShardSize  int         `json:"shard_size"`
 	ShardBytes int64       `json:"shard_bytes"`

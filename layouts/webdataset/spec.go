@@ -42,6 +42,7 @@ func init() {
 			return ps
 		},
 		SplitsKey: VideoSplitsKey,
+		Written:   Written,
 		NewLayout: func(st store.Store, conf any, o registry.LayoutOptions) (core.Sink, error) {
 			c := conf.(*Config)
 			return New(st, Options{ShardSize: c.ShardSize, ShardBytes: int64(c.ShardBytes), Split: o.Split}), nil

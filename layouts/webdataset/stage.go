@@ -195,16 +195,15 @@ func (s *Sink) tombstone(ctx context.Context, split, dir string, keys map[string
 	})
 }
 
-// shardedView is what a split's shards hold, as of one manifest epoch: the
+// shardedView is what a split's shards hold, as of one index.parquet: the
 // image names per dataset key, with their place.
 type shardedView struct {
-	epoch int64
-	index string // index.parquet's sha256 the view was read from
+	index string // index.parquet's sha256 the view was read from ("": none, or not found as the manifest says)
 	names map[string]map[string]pos
 }
 
 // view reads the split's manifest and returns the samples in its shards
-// (read from index.parquet once per epoch) with the manifest.
+// (read from index.parquet once per version of it) with the manifest.
 func (s *Sink) view(ctx context.Context, split string) (*shardedView, *manifest, error) {
 	m, err := s.readManifest(ctx, split)
 	if err != nil {
@@ -217,7 +216,7 @@ func (s *Sink) view(ctx context.Context, split string) (*shardedView, *manifest,
 	s.mu.Lock()
 	v := s.views[split]
 	s.mu.Unlock()
-	if v != nil && v.epoch == m.Epoch && v.index == sha {
+	if v != nil && v.index == sha {
 		return v, m, nil
 	}
 	if v, err = s.readView(ctx, split, m); err != nil {
@@ -230,11 +229,10 @@ func (s *Sink) view(ctx context.Context, split string) (*shardedView, *manifest,
 }
 
 func (s *Sink) readView(ctx context.Context, split string, m *manifest) (*shardedView, error) {
-	v := &shardedView{epoch: m.Epoch, names: map[string]map[string]pos{}}
+	v := &shardedView{names: map[string]map[string]pos{}}
 	if m.Index == nil || len(m.Shards) == 0 {
 		return v, nil
 	}
-	v.index = m.Index.SHA256
 	b, found, err := s.st.Get(ctx, split+"/"+indexName)
 	if err != nil {
 		return nil, err
@@ -242,9 +240,11 @@ func (s *Sink) readView(ctx context.Context, split string, m *manifest) (*sharde
 	if !found || hashOf(b) != m.Index.SHA256 {
 		// An assembly stopped between the index and the manifest: its samples
 		// count as missing (a re-run puts them again), and the next assembly
-		// reads every shard again.
+		// reads every shard again. The view keeps no index hash, so the next
+		// look reads the index again rather than trust this one.
 		return v, nil
 	}
+	v.index = m.Index.SHA256
 	whole, err := s.wholeSamples(ctx, split, m)
 	if err != nil {
 		return nil, err

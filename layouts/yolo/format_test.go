@@ -29,7 +29,7 @@ func videoSplit(dataset []string, video string) string {
 	return "train"
 }
 
-func newSink(t *testing.T, st store.Store, task yolofmt.Task, skipped func(class, geometry string)) *yolo.Sink {
+func newSink(t *testing.T, st store.Store, task yolofmt.Task, skipped func(class, geometry, why string)) *yolo.Sink {
 	s, err := yolo.New(st, yolo.Options{Split: videoSplit, Task: task, OnSkip: skipped})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestPythonReadsYOLO(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "yolo")
 			var mu sync.Mutex
 			told := map[string]int{}
-			s := newSink(t, localstore.New(root), task, func(class, geometry string) {
+			s := newSink(t, localstore.New(root), task, func(class, geometry, _ string) {
 				mu.Lock()
 				told[class+"/"+geometry]++
 				mu.Unlock()
@@ -228,4 +228,49 @@ func TestNewClassesGoLast(t *testing.T) {
 	if !strings.Contains(y, "  0: car\n") || !strings.Contains(y, "  7: bike\n") {
 		t.Fatalf("data.yaml:\n%s", y)
 	}
+}
+
+// TestKptShapeChangeRefused: pose lines have kpt_shape[0] keypoints, the
+// most nodes of any graph class; a later run whose meta brings a graph class
+// with more nodes would change data.yaml's kpt_shape while the label files
+// already written keep fewer columns, so it is refused, naming both shapes,
+// before it writes anything.
+func TestKptShapeChangeRefused(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "yolo")
+	meta := svframes.Meta(t)
+	s := newSink(t, localstore.New(root), yolofmt.Pose, nil)
+	layouttest.Write(t, s, meta, svframes.Frames(t)[:1])
+	s.Close()
+	conv, err := yolofmt.NewConverter(meta, yolofmt.Pose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := conv.KptShape()
+	if !strings.Contains(string(layouttest.ReadTree(t, root)[".vpipe/yolo.json"]), fmt.Sprintf(`"kpt_shape":[%d,3]`, have[0])) {
+		t.Fatalf(".vpipe/yolo.json does not keep kpt_shape %v", have)
+	}
+	before := layouttest.ReadTree(t, root)
+	nodes := map[string]any{}
+	for i := range have[0] + 2 {
+		nodes[fmt.Sprintf("n%d", i)] = map[string]any{"label": fmt.Sprintf("k%d", i), "loc": []int{i, i}}
+	}
+	gc, _ := json.Marshal(map[string]any{"nodes": nodes, "edges": []any{}})
+	more := svframes.Meta(t)
+	more.Classes = append(more.Classes, sv.ObjClass{Title: "hand", Shape: "graph", Color: "#123456", GeometryConfig: gc})
+	other := newSink(t, localstore.New(root), yolofmt.Pose, nil)
+	want := fmt.Sprintf("kpt_shape [%d, 3]", have[0])
+	if err := other.Check(ctx, more); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), fmt.Sprintf("[%d, 3]", have[0]+2)) {
+		t.Fatalf("Check of a run with a bigger graph class: %v", err)
+	}
+	if _, err := other.Begin(ctx, more, nil); err == nil {
+		t.Fatal("Begin of a run with a bigger graph class succeeded")
+	}
+	other.Close()
+	layouttest.SameTree(t, layouttest.ReadTree(t, root), before)
+	again := newSink(t, localstore.New(root), yolofmt.Pose, nil)
+	if _, err := again.Begin(ctx, meta, nil); err != nil {
+		t.Fatalf("the same classes again: %v", err)
+	}
+	again.Close()
 }

@@ -30,6 +30,11 @@ func init() {
 			return nil
 		},
 		SplitsKey: VideoSplitsKey,
+		Written:   splittree.Written,
+		// data.yaml's keys that are no split would be taken for one, or
+		// break the file; a split "images" breaks Ultralytics' rule that
+		// finds a label file (the last /images/ of the path becomes /labels/).
+		ReservedSplits: []string{"channels", "download", "flip_idx", "images", "kpt_shape", "names", "nc", "path"},
 		NewLayout: func(st store.Store, conf any, o registry.LayoutOptions) (core.Sink, error) {
 			return New(st, Options{Split: o.Split, Task: yolofmt.Task(conf.(*Config).Task), OnSkip: o.OnSkip})
 		},

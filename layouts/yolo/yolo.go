@@ -49,7 +49,7 @@ type Options struct {
 	Task yolofmt.Task
 	// OnSkip is told, once per class and geometry, of labels the task cannot
 	// express (see splittree.Options).
-	OnSkip func(class, geometry string)
+	OnSkip func(class, geometry, why string)
 }
 
 // Sink is the YOLO layout on a store.
@@ -94,19 +94,57 @@ func (s *Sink) render(img *core.Image, _ string, ann *sv.ImageAnnotation) ([]byt
 	return s.conv.Labels(ann)
 }
 
+// taskFile is what the label files already written were made for: the
+// task, and for pose the keypoints a line has (data.yaml's kpt_shape), which
+// the largest graph class decides and a later meta could change.
 type taskFile struct {
-	Task yolofmt.Task `json:"task"`
+	Task     yolofmt.Task `json:"task"`
+	KptShape []int        `json:"kpt_shape,omitempty"`
 }
 
-// checkTask refuses an output whose labels were written for another task.
-func (s *Sink) checkTask(ctx context.Context) error {
+// want is the task file of a run whose merged meta is meta.
+func (s *Sink) want(meta *sv.ProjectMeta) (taskFile, error) {
+	conv, err := yolofmt.NewConverter(meta, s.task)
+	if err != nil {
+		return taskFile{}, err
+	}
+	return taskFile{Task: s.task, KptShape: conv.KptShape()}, nil
+}
+
+// checkTask refuses an output whose labels were written for another task,
+// or, for pose, with another kpt_shape, given the run's merged meta.
+func (s *Sink) checkTask(ctx context.Context, merged *sv.ProjectMeta) error {
 	var have taskFile
 	found, err := s.GetJSON(ctx, TaskKey, &have)
-	if err != nil || !found || have.Task == s.task {
+	if err != nil || !found {
 		return err
 	}
-	return fmt.Errorf("%s: its labels are for the YOLO task %s, this run writes %s; write to another %s",
-		s.st.Name(TaskKey), have.Task, s.task, s.st.Features().Key)
+	want, err := s.want(merged)
+	if err != nil {
+		return err
+	}
+	return s.compare(have, want)
+}
+
+func (s *Sink) compare(have, want taskFile) error {
+	if have.Task != want.Task {
+		return fmt.Errorf("%s: its labels are for the YOLO task %s, this run writes %s; write to another %s",
+			s.st.Name(TaskKey), have.Task, want.Task, s.st.Features().Key)
+	}
+	if !slices.Equal(have.KptShape, want.KptShape) {
+		return fmt.Errorf("%s: its pose labels have kpt_shape %s, this run's graph classes make it %s (the most nodes "+
+			"of any graph class): old label lines would not match data.yaml; write to another %s",
+			s.st.Name(TaskKey), shape(have.KptShape), shape(want.KptShape), s.st.Features().Key)
+	}
+	return nil
+}
+
+// shape writes a kpt_shape as data.yaml does ("none" without graph classes).
+func shape(k []int) string {
+	if k == nil {
+		return "none"
+	}
+	return fmt.Sprintf("[%d, %d]", k[0], k[1])
 }
 
 // begun records the task, prepares the converter and merges data.yaml.
@@ -116,13 +154,18 @@ func (s *Sink) begun(ctx context.Context, meta *sv.ProjectMeta) error {
 		return err
 	}
 	s.conv = conv
-	want, _ := json.Marshal(taskFile{s.task})
+	tf := taskFile{Task: s.task, KptShape: conv.KptShape()}
+	want, _ := json.Marshal(tf)
 	want = append(want, '\n')
 	err = s.st.Update(ctx, TaskKey, func(old []byte, exists bool) ([]byte, error) {
-		if exists {
-			return nil, s.checkTask(ctx)
+		if !exists {
+			return want, nil
 		}
-		return want, nil
+		var have taskFile
+		if err := json.Unmarshal(old, &have); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.st.Name(TaskKey), err)
+		}
+		return nil, s.compare(have, tf)
 	})
 	if err != nil {
 		return err

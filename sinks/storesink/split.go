@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,13 +29,44 @@ type splitter struct {
 	st     store.Store
 	key    string
 	splits split.Plan
+	// written says a key is a video's output (Spec.Written; nil: not known).
+	written func(key string) bool
 
 	mu       sync.RWMutex
 	assigned map[string]string // split.Key → split
 }
 
-func newSplitter(st store.Store, key string, plan split.Plan) *splitter {
-	return &splitter{st: st, key: key, splits: plan, assigned: map[string]string{}}
+func newSplitter(st store.Store, key string, plan split.Plan, written func(string) bool) *splitter {
+	return &splitter{st: st, key: key, splits: plan, written: written, assigned: map[string]string{}}
+}
+
+// errFound stops a listing at its first video output.
+var errFound = errors.New("found")
+
+// fresh refuses to start splitting an output whose videos were written
+// without sink.split (it has their output but no splits file): splitting
+// now would write them again in a second split.
+func (s *splitter) fresh(ctx context.Context) error {
+	if s.written == nil {
+		return nil
+	}
+	var first string
+	err := s.st.List(ctx, "", func(key string, _ int64) error {
+		if s.written(key) {
+			first = key
+			return errFound
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errFound):
+		return fmt.Errorf("%s holds videos written without sink.split (%s, and no %s): splitting them now would put "+
+			"them in two splits; remove sink.split, or write the split dataset to a new output",
+			s.st.Describe(), first, s.key)
+	case err != nil:
+		return err
+	}
+	return nil
 }
 
 // split is the layout's Split: "" for a video not planned (the layout refuses it).
@@ -84,6 +116,11 @@ func (s *splitter) read(ctx context.Context, keys []string) (map[string]string, 
 	if err != nil {
 		return nil, err
 	}
+	if !found {
+		if err := s.fresh(ctx); err != nil {
+			return nil, err
+		}
+	}
 	kept, err := s.parse(b, found)
 	if err != nil {
 		return nil, err
@@ -94,6 +131,11 @@ func (s *splitter) read(ctx context.Context, keys []string) (map[string]string, 
 // keep assigns keys and adds the new ones to the kept file, in one Update.
 func (s *splitter) keep(ctx context.Context, keys []string) (got map[string]string, err error) {
 	err = s.st.Update(ctx, s.key, func(old []byte, exists bool) ([]byte, error) {
+		if !exists {
+			if err := s.fresh(ctx); err != nil {
+				return nil, err
+			}
+		}
 		kept, err := s.parse(old, exists)
 		if err != nil {
 			return nil, err

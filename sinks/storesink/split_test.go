@@ -187,3 +187,99 @@ func TestProjectUnderSplits(t *testing.T) {
 		t.Fatalf("an unplanned video: %v", err)
 	}
 }
+
+// writeVideo writes one frame of it through sk, planning first when sk splits.
+func writeVideo(t *testing.T, sk core.Sink, it *core.Item) {
+	t.Helper()
+	ctx := context.Background()
+	if plan := sk.Features().Plan; plan != nil {
+		if _, err := plan(ctx, []*core.Item{it}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sk.Begin(ctx, sinktestMeta(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Dataset(ctx, core.DatasetInfo{Dataset: it.Dataset, Video: it}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Put(ctx, sinktest.Image(it.DestDataset(), it.Name+"_frame_0.png", 10, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 18 review: adding sink.split to an output written without it would
+// write its videos again in a second split, and removing it would ignore
+// the kept splits; both are refused, naming the key and the output or file.
+func TestSplitAddedOrRemovedRefused(t *testing.T) {
+	ctx := context.Background()
+	it := &core.Item{Dataset: []string{"ds0"}, Name: "x.mp4"}
+	halves := map[string]float64{"train": 0.5, "val": 0.5}
+	for _, format := range []string{"coco", "supervisely"} {
+		t.Run(format+"/added", func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "out")
+			writeVideo(t, splitSinkOn(t, localstore.New(root), format, nil), it)
+			for _, dry := range []bool{true, false} {
+				_, err := splitSinkOn(t, localstore.New(root), format, halves).Features().Plan(ctx, []*core.Item{it}, dry)
+				if err == nil || !strings.Contains(err.Error(), "sink.split") || !strings.Contains(err.Error(), root) {
+					t.Fatalf("dry %v: split added to a written output: %v", dry, err)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(root, registrySpec(t, format).SplitsKey)); !os.IsNotExist(err) {
+				t.Errorf("a refused split wrote its file: %v", err)
+			}
+		})
+		t.Run(format+"/removed", func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "out")
+			writeVideo(t, splitSinkOn(t, localstore.New(root), format, halves), it)
+			sk := splitSinkOn(t, localstore.New(root), format, nil)
+			defer sk.Close()
+			_, err := sk.Begin(ctx, sinktestMeta(t), nil)
+			file := filepath.Join(root, registrySpec(t, format).SplitsKey)
+			if err == nil || !strings.Contains(err.Error(), "sink.split") || !strings.Contains(err.Error(), file) {
+				t.Fatalf("split removed from a split output: %v", err)
+			}
+		})
+	}
+	// A fresh output, and one split from the start, are fine.
+	root := filepath.Join(t.TempDir(), "out")
+	writeVideo(t, splitSinkOn(t, localstore.New(root), "coco", halves), it)
+	writeVideo(t, splitSinkOn(t, localstore.New(root), "coco", halves), &core.Item{Dataset: []string{"ds1"}, Name: "y.mp4"})
+}
+
+func registrySpec(t *testing.T, format string) registry.Spec {
+	t.Helper()
+	spec, ok := registry.Lookup(registry.Layout, format)
+	if !ok {
+		t.Fatal(format)
+	}
+	return spec
+}
+
+// Issue 18 review: a split named as a key of YOLO's data.yaml (names, nc,
+// path, kpt_shape...) or images would break the dataset; a sink built
+// without the config's check refuses it before writing, naming the key.
+func TestReservedSplitNameRefused(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "out")
+	for _, name := range []string{"names", "nc", "path", "kpt_shape", "images"} {
+		out := registry.NewOutput()
+		out.Format, out.Split = "yolo", map[string]float64{"train": 0.5, name: 0.5}
+		_, err := New(context.Background(), localstore.New(root), out, registry.Deps{})
+		if err == nil || !strings.Contains(err.Error(), "sink.split") || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("split %q: %v", name, err)
+		}
+	}
+	for _, fine := range []string{"val", "test"} {
+		out := registry.NewOutput()
+		out.Format, out.Split = "yolo", map[string]float64{"train": 0.5, fine: 0.5}
+		if _, err := New(context.Background(), localstore.New(root), out, registry.Deps{}); err != nil {
+			t.Errorf("split %q: %v", fine, err)
+		}
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Error("a refused sink wrote")
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/vpipe/vpipe/registry"
 	"github.com/vpipe/vpipe/split"
 	"github.com/vpipe/vpipe/store"
+	sv "github.com/vpipe/vpipe/supervisely"
 )
 
 func init() { registry.SetStoreSink(New) }
@@ -47,27 +48,60 @@ func New(_ context.Context, st store.Store, out *registry.Output, d registry.Dep
 	var sp *splitter
 	if len(out.Split) > 0 {
 		plan, err := split.New(out.Split)
-		if err != nil {
-			return nil, fmt.Errorf("split: %w", err)
+		if err == nil {
+			err = spec.CheckSplitNames(out.Split)
 		}
-		sp = newSplitter(st, spec.SplitsKey, plan)
+		if err != nil {
+			return nil, fmt.Errorf("sink.split: %w", err)
+		}
+		sp = newSplitter(st, spec.SplitsKey, plan, spec.Written)
 		o.Split = sp.split
 	}
 	sink, err := spec.NewLayout(st, conf, o)
-	if err != nil || sp == nil {
-		return sink, err
+	switch {
+	case err != nil:
+		return nil, err
+	case sp != nil:
+		return &splitSink{Sink: sink, sp: sp}, nil
+	case spec.SplitsKey != "":
+		return &unsplitSink{Sink: sink, st: st, key: spec.SplitsKey}, nil
 	}
-	return &splitSink{Sink: sink, sp: sp}, nil
+	return sink, nil
 }
 
-// tellSkip logs, once per class and geometry (the layout calls it so), that
-// the format leaves labels out.
-func tellSkip(log *slog.Logger, sink, format string) func(class, geometry string) {
-	return func(class, geometry string) {
-		if log != nil {
-			log.Warn("label left out", "sink", sink, "class", class, "geometry", geometry,
-				"why", fmt.Sprintf("format %s cannot carry %s labels: each is left out and counted (the run's summary has the totals)", format, geometry))
+// unsplitSink is a layout without sink.split on a store that may have been
+// written with it: Begin refuses an output that keeps splits, whose videos
+// this run would write again outside them.
+type unsplitSink struct {
+	core.Sink
+	st  store.Store
+	key string
+}
+
+func (s *unsplitSink) Begin(ctx context.Context, meta *sv.ProjectMeta, custom map[string]any) (*sv.ProjectMeta, error) {
+	_, found, err := s.st.Get(ctx, s.key)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return nil, fmt.Errorf("%s: this output was written with sink.split, which is not set now: its videos "+
+			"would be written again outside their splits; set sink.split as before, or write to a new output", s.st.Name(s.key))
+	}
+	return s.Sink.Begin(ctx, meta, custom)
+}
+
+// tellSkip logs, once per class, geometry and reason (the layout calls it
+// so), that the format leaves labels out, and why.
+func tellSkip(log *slog.Logger, sink, format string) func(class, geometry, why string) {
+	return func(class, geometry, why string) {
+		if log == nil {
+			return
 		}
+		if why == "" {
+			why = fmt.Sprintf("format %s cannot carry %s labels", format, geometry)
+		}
+		log.Warn("label left out", "sink", sink, "class", class, "geometry", geometry,
+			"why", why+": each is left out and counted (the run's summary has the totals)")
 	}
 }
 

@@ -43,6 +43,10 @@ const (
 	ProjectData = Hidden + project.CustomDataFile
 )
 
+// Written says a key is a video's output (an image under images/): a
+// training-format layout's Spec.Written.
+func Written(key string) bool { return strings.HasPrefix(key, "images/") }
+
 // DefaultSplit is where every video goes without a split resolver.
 const DefaultSplit = "train"
 
@@ -52,10 +56,10 @@ type Options struct {
 	// name (sink.split: a stable hash of both). nil: every video is in
 	// DefaultSplit.
 	Split func(dataset []string, video string) string
-	// OnSkip is called once per class and geometry, the first time this sink
-	// leaves out a label of them because the format cannot carry it (the
+	// OnSkip is called once per class, geometry and why, the first time
+	// this sink leaves out a label of them (why: formats.Skip.Why; the
 	// caller logs it); Skipped has the counts. nil: not told.
-	OnSkip func(class, geometry string)
+	OnSkip func(class, geometry, why string)
 }
 
 // Format is what one layout adds to the tree.
@@ -68,8 +72,9 @@ type Format struct {
 	// Render makes an image's companion from its annotation; skips are the
 	// labels the format leaves out.
 	Render func(img *core.Image, split string, ann *sv.ImageAnnotation) ([]byte, formats.Skips, error)
-	// Check makes the format's own checks of the root before Begin (nil: none).
-	Check func(ctx context.Context) error
+	// Check makes the format's own checks of the root before Begin, given
+	// the meta the run would merge into it (nil: none).
+	Check func(ctx context.Context, merged *sv.ProjectMeta) error
 	// Begun is told the merged meta once Begin has written it (nil: nothing).
 	Begun func(ctx context.Context, meta *sv.ProjectMeta) error
 	// SplitUsed runs before this sink writes the first image of a split
@@ -120,7 +125,7 @@ func (l *Layout) leftOut() []core.LeftOut {
 	s := l.Skipped()
 	var out []core.LeftOut
 	for _, k := range s.Sorted() {
-		out = append(out, core.LeftOut{Sink: l.Describe(), Class: k.Class, Geometry: k.Geometry, Count: s[k]})
+		out = append(out, core.LeftOut{Sink: l.Describe(), Class: k.Class, Geometry: k.Geometry, Why: k.Why, Count: s[k]})
 	}
 	return out
 }
@@ -149,7 +154,7 @@ func (l *Layout) count(s formats.Skips) {
 	l.skipMu.Unlock()
 	if l.opt.OnSkip != nil {
 		for _, k := range first {
-			l.opt.OnSkip(k.Class, k.Geometry)
+			l.opt.OnSkip(k.Class, k.Geometry, k.Why)
 		}
 	}
 }
@@ -291,11 +296,12 @@ func (l *Layout) Check(ctx context.Context, meta *sv.ProjectMeta) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := l.merge(b, found, meta); err != nil {
+	merged, _, err := l.merge(b, found, meta)
+	if err != nil {
 		return err
 	}
 	if l.f.Check != nil {
-		return l.f.Check(ctx)
+		return l.f.Check(ctx, merged)
 	}
 	return nil
 }
