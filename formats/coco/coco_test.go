@@ -482,7 +482,7 @@ func TestSkipsSayWhy(t *testing.T) {
 		t.Fatalf("%v: %d objects", err, len(objs))
 	}
 	want := formats.Skips{
-		{Class: "road", Geometry: "polygon", Why: formats.WhyOutside}: 1,
+		{Class: "road", Geometry: "polygon", Why: formats.WhyOutside}:  1,
 		{Class: "hand", Geometry: "graph", Why: formats.WhyNoTemplate}: 1,
 		{Class: "dot", Geometry: "point"}:                              1,
 	}
