@@ -20,7 +20,7 @@ const module = "github.com/vpipe/vpipe"
 
 // cgoFixed are packages that must build with CGO_ENABLED=0; so must every
 // store (cgoFree adds each folder of stores/, so a new store needs no line here).
-var cgoFixed = []string{"core", "config", "registry", "sampling", "shard", "split", "queue", "store", "store/rangeread", "layouts/project", "layouts/webdataset"}
+var cgoFixed = []string{"core", "config", "registry", "sampling", "shard", "split", "queue", "store", "store/rangeread", "layouts/project", "layouts/webdataset", "internal/stall"}
 
 // cgoFree are the packages that must build with CGO_ENABLED=0: cgoFixed and
 // every store.

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/vpipe/vpipe/internal/stall"
 )
 
 // DefaultCooldown is Options.Cooldown's default.
@@ -48,11 +50,6 @@ type breaker struct {
 	next time.Time
 }
 
-// single marks a call's context: one attempt only (the breaker is open).
-type singleKey struct{}
-
-func isSingle(ctx context.Context) bool { return ctx.Value(singleKey{}) != nil }
-
 // add puts the breaker first in a client's stack, around the retries.
 func (b *breaker) add(st *middleware.Stack) error {
 	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("vpipeBreaker", b.handle), middleware.Before)
@@ -63,15 +60,15 @@ func (b *breaker) handle(ctx context.Context, in middleware.InitializeInput, nex
 	if err != nil {
 		return middleware.InitializeOutput{}, middleware.Metadata{}, err
 	}
-	stalls := new(stallCount)
-	ctx = context.WithValue(ctx, stallKey{}, stalls)
+	stalls := new(stall.Count)
+	ctx = stall.WithCount(ctx, stalls)
 	if open {
-		ctx = context.WithValue(ctx, singleKey{}, true)
+		ctx = stall.OnlyAttempt(ctx)
 	}
 	out, md, err := next.HandleInitialize(ctx, in)
-	var se *StallError
+	var se *stall.Error
 	if errors.As(err, &se) {
-		se.Stalled = int(stalls.n.Load())
+		se.Stalled = stalls.N()
 	}
 	b.record(middleware.GetOperationName(ctx), err)
 	return out, md, err
@@ -94,7 +91,7 @@ func (b *breaker) admit() (open bool, err error) {
 // record opens the breaker on a call whose last attempt got no answer and
 // closes it on a call the server answered (even with an error).
 func (b *breaker) record(call string, err error) {
-	var se *StallError
+	var se *stall.Error
 	var re *smithyhttp.ResponseError
 	var ae smithy.APIError
 	answered := err == nil || errors.As(err, &re) || errors.As(err, &ae)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/vpipe/vpipe/internal/s3conn/endpoint"
+	"github.com/vpipe/vpipe/internal/stall"
 	"github.com/vpipe/vpipe/metrics"
 )
 
@@ -181,7 +182,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if next == nil {
 		next = awshttp.NewBuildableClient()
 	}
-	cfg.HTTPClient = stallClient{next: next, d: timeout}
+	cfg.HTTPClient = stall.Client(next, timeout)
 	if cfg.Credentials != nil {
 		cfg.Credentials = aws.NewCredentialsCache(marked{cfg.Credentials})
 	}
@@ -263,7 +264,7 @@ func (c *Client) Err(call, key string, err error) error {
 	if errors.As(err, &de) { // the SDK's text would only repeat it
 		return &callError{msg: fmt.Sprintf("%s %s: %s", call, c.Loc.Object(key), de), err: err}
 	}
-	var se *StallError
+	var se *stall.Error
 	if errors.As(err, &se) {
 		return &callError{msg: fmt.Sprintf("%s %s: no answer from %s: nothing sent or received for %s, %s (timeout_s, max_attempts)",
 			call, c.Loc.Object(key), c.server(), se.For, c.stalled(se)), err: err}
@@ -387,11 +388,11 @@ func (c *Client) Get(ctx context.Context, key string) (data []byte, etag string,
 }
 
 // stalled says how many attempts of a call got no answer.
-func (c *Client) stalled(se *StallError) string {
+func (c *Client) stalled(se *stall.Error) string {
 	switch {
 	case se.Stalled == 0: // a body read
 		return "while reading the answer"
-	case se.single:
+	case se.Single:
 		return "on its one attempt (the server had stopped answering before)"
 	case se.Stalled >= c.attempts:
 		return fmt.Sprintf("on each of its %d attempts", c.attempts)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vpipe/vpipe/core"
 	"github.com/vpipe/vpipe/internal/s3conn"
+	"github.com/vpipe/vpipe/internal/stall"
 	"github.com/vpipe/vpipe/internal/testenv/s3test"
 	"github.com/vpipe/vpipe/registry"
 	s3store "github.com/vpipe/vpipe/stores/s3"
@@ -226,8 +227,8 @@ func TestStalledReadIsUnreachable(t *testing.T) {
 		defer in.Release()
 		_, err = io.ReadAll(in.Options.Input)
 	}
-	var stall *s3conn.StallError
-	if !errors.As(err, &stall) || !core.Unreachable(err) {
+	var stalled *stall.Error
+	if !errors.As(err, &stalled) || !core.Unreachable(err) {
 		t.Fatalf("read of a stalled body: %v (%T); want it to wrap the store's stall error", err, err)
 	}
 }

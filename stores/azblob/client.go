@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/vpipe/vpipe/internal/stall"
 	"github.com/vpipe/vpipe/metrics"
 )
 
@@ -216,7 +217,7 @@ func clientOptions(attempts int, timeout time.Duration) *container.ClientOptions
 	return &container.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry: policy.RetryOptions{MaxRetries: int32(retries), RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 10 * time.Second},
 		// Each attempt watched for progress.
-		Transport:        stallClient{next: &http.Client{Transport: transport()}, d: timeout},
+		Transport:        stall.Client(&http.Client{Transport: transport()}, timeout),
 		PerCallPolicies:  []policy.Policy{newTries{}},
 		PerRetryPolicies: []policy.Policy{countTries{}},
 	}}
@@ -263,7 +264,7 @@ func (countTries) Do(req *policy.Request) (*http.Response, error) {
 func (s *Store) Err(call, blob string, err error) error {
 	counters.Error()
 	what := s.loc.Object(blob)
-	var se *StallError
+	var se *stall.Error
 	var re *azcore.ResponseError
 	answer := err.Error()
 	if errors.As(err, &re) {

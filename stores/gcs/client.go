@@ -17,6 +17,7 @@ import (
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
 
+	"github.com/vpipe/vpipe/internal/stall"
 	"github.com/vpipe/vpipe/metrics"
 )
 
@@ -141,7 +142,7 @@ func newClient(ctx context.Context, endpoint string, attempts int, timeout time.
 	if os.Getenv("STORAGE_EMULATOR_HOST") != "" {
 		auth = []option.ClientOption{option.WithoutAuthentication()}
 	}
-	rt, err := htransport.NewTransport(ctx, stallTransport{next: base, d: timeout}, auth...)
+	rt, err := htransport.NewTransport(ctx, stall.Transport(base, timeout), auth...)
 	if err != nil {
 		return nil, fmt.Errorf("gcs: no usable Google credentials (Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS, "+
 			"`gcloud auth application-default login`, or the metadata server of a Google Cloud machine): %w", err)

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/api/iterator"
 
+	"github.com/vpipe/vpipe/internal/stall"
 	"github.com/vpipe/vpipe/store"
 )
 
@@ -293,7 +294,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 func (s *Store) err(call, name string, err error) error {
 	counters.Error()
 	obj := s.loc.Object(name)
-	var se *StallError
+	var se *stall.Error
 	switch code := httpCode(err); {
 	case errors.As(err, &se):
 		return fmt.Errorf("%s %s: no answer from GCS: nothing sent or received for %s on the last attempt (timeout_s; max_attempts bounds the attempts): %w", call, obj, se.For, err)

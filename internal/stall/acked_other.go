@@ -1,6 +1,6 @@
 //go:build !linux
 
-package s3conn
+package stall
 
 import "net"
 

@@ -1,47 +1,23 @@
-package gcs
+package stall
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// StallError is an attempt given up because it made no progress for For:
-// nothing of its body taken by the connection, no byte of the answer read.
-// The client's retryer tries again (it is Temporary); a call whose last
-// attempt ended so tells the run the server is gone (Unreachable).
-type StallError struct{ For time.Duration }
-
-func (e *StallError) Error() string {
-	return fmt.Sprintf("no answer: nothing sent or received for %s", e.For)
-}
-
-func (e *StallError) Timeout() bool     { return true }
-func (e *StallError) Temporary() bool   { return true }
-func (e *StallError) Unreachable() bool { return true }
-
-// stallTransport gives up an attempt that makes no progress for d, and only
-// then: a slow transfer that keeps moving is never cut, however long it
-// takes. An answer's body counts only while someone reads it. (The S3
-// client, internal/s3conn, also counts the bytes the server's TCP stack
-// acknowledged; here a body waiting whole in the kernel's send buffer for
-// longer than d, on a link slower than that buffer over d, is cut and sent
-// again.)
-type stallTransport struct {
-	next http.RoundTripper
-	d    time.Duration
-}
-
-func (t stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.d <= 0 {
-		return t.next.RoundTrip(req)
-	}
+// watchRequest starts the watch of one attempt: req under a context the
+// watch cancels, its body (and any copy GetBody makes for a resend) counted,
+// its connection noted for the TCP ack check.
+func watchRequest(req *http.Request, d time.Duration) (*watch, *http.Request) {
 	ctx, cancel := context.WithCancel(req.Context())
-	w := &watch{d: t.d, cancel: cancel}
+	w := &watch{d: d, cancel: cancel}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { w.setConn(i.Conn) }})
 	req = req.WithContext(ctx)
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = &progressBody{ReadCloser: req.Body, w: w}
@@ -56,17 +32,7 @@ func (t stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	w.start()
-	resp, err := t.next.RoundTrip(req)
-	if err != nil {
-		w.stop()
-		if w.fired.Load() {
-			return nil, &StallError{For: t.d}
-		}
-		return nil, err
-	}
-	w.idle.Store(true)
-	resp.Body = &progressBody{ReadCloser: resp.Body, w: w, answer: true}
-	return resp, nil
+	return w, req
 }
 
 // watch checks every d that something moved since the last check, and
@@ -79,10 +45,18 @@ type watch struct {
 	idle     atomic.Bool  // the answer is out and nobody reads it
 	fired    atomic.Bool
 	mu       sync.Mutex
+	conn     net.Conn
 	last     int64
+	lastAck  uint64
 	t        *time.Timer
 	stopped  bool
 	stopOnce sync.Once
+}
+
+func (w *watch) setConn(c net.Conn) {
+	w.mu.Lock()
+	w.conn = c
+	w.mu.Unlock()
 }
 
 func (w *watch) start() {
@@ -99,6 +73,9 @@ func (w *watch) check() {
 	}
 	moved := w.moves.Load() != w.last
 	w.last = w.moves.Load()
+	if ack, ok := acked(w.conn); ok && ack != w.lastAck {
+		moved, w.lastAck = true, ack
+	}
 	if moved || (w.idle.Load() && w.reading.Load() == 0) {
 		w.t.Reset(w.d)
 		return
@@ -139,7 +116,7 @@ func (b *progressBody) Read(p []byte) (int, error) {
 		b.w.moves.Add(1)
 	}
 	if err != nil && err != io.EOF && b.w.fired.Load() {
-		return n, &StallError{For: b.w.d}
+		return n, &Error{For: b.w.d}
 	}
 	return n, err
 }

@@ -1,4 +1,4 @@
-package s3conn
+package stall
 
 import (
 	"crypto/tls"
